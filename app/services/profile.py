@@ -1,0 +1,124 @@
+"""A reader's profile: one folder holding the database, model checkpoints and caches."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from platformdirs import user_data_dir
+
+from app.storage.database import Database, ProfileLockedError
+
+log = logging.getLogger(__name__)
+
+ENV_HOME = "HEEDFUL_HOME"
+
+
+def default_data_dir() -> Path:
+    """The profile folder: $HEEDFUL_HOME when set, else the platform's per-user data folder."""
+    env = os.environ.get(ENV_HOME)
+    if env:
+        return Path(env).expanduser()
+    return Path(user_data_dir("Heedful", appauthor=False))
+
+
+@dataclass(frozen=True)
+class ProfilePaths:
+    """Where each part of a profile lives."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "heedful.db"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "heedful.lock"
+
+
+class Profile:
+    """An open profile. Holds an exclusive lock so that two processes never write to it at once.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, root: Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.paths = ProfilePaths(root.expanduser().resolve())
+        try:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            self.paths.models.mkdir(exist_ok=True)
+            self.paths.cache.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ProfileLockedError(
+                f"cannot create the profile folder {self.paths.root}: {exc.strerror}"
+            ) from exc
+        self._lock_file = _acquire_lock(self.paths.lock)
+        try:
+            self.db = Database(self.paths.database, busy_timeout_ms=busy_timeout_ms)
+        except BaseException:
+            _release_lock(self._lock_file)
+            raise
+        log.info("opened profile %s (schema %d)", self.paths.root, self.db.schema_version)
+
+    def close(self) -> None:
+        """Close the database and release the profile lock."""
+        self.db.close()
+        _release_lock(self._lock_file)
+
+    def __enter__(self) -> Profile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _acquire_lock(path: Path) -> IO[str]:
+    """Take an exclusive, non-blocking lock on ``path``; refuse when another process holds it."""
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise ProfileLockedError(
+            f"the profile {path.parent} is already open in another Heedful window or command"
+        ) from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _release_lock(handle: IO[str]) -> None:
+    if handle.closed:
+        return
+    if os.name != "nt":
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    handle.close()

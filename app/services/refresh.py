@@ -1,0 +1,217 @@
+"""Refresh: fetch → parse → store for every due feed, one failing feed never stopping the batch."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.feeds.fetcher import FetchError, Fetcher, FetchLimits
+from app.feeds.parser import ParseError, ParsedFeed, parse_feed
+from app.storage import articles, feeds
+from app.storage.database import Database, StorageError
+from app.storage.record import FeedRecord, IncomingArticle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedFailure:
+    """One feed that could not be refreshed, and why (in words for the reader)."""
+
+    feed_id: int
+    url: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RefreshProgress:
+    """Reported after each feed finishes: ``done`` of ``total``."""
+
+    done: int
+    total: int
+    feed_id: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    """What a refresh did."""
+
+    feeds: int
+    ok: int
+    not_modified: int
+    failed: int
+    new: int
+    updated: int
+    failures: tuple[FeedFailure, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The network-and-parse result for one feed, ready to be stored."""
+
+    feed: FeedRecord
+    not_modified: bool = False
+    parsed: ParsedFeed | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class Refresher:
+    """Refreshes feeds concurrently: network and parsing on a bounded pool, writes in one thread."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        limits: FetchLimits | None = None,
+        max_workers: int = 16,
+    ) -> None:
+        self._db = db
+        self._limits = limits or FetchLimits()
+        self._max_workers = max_workers
+
+    def refresh(
+        self,
+        feed_ids: Sequence[int] | None = None,
+        *,
+        due_only: bool = False,
+        now: datetime | None = None,
+        progress: Callable[[RefreshProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RefreshSummary:
+        """Refresh the given feeds (all enabled feeds when None, or only due ones with ``due_only``).
+
+        Every feed ends as ok, not modified or failed; a failure is recorded on the feed (error
+        count, message, back-off) and the batch goes on.
+        """
+        started = datetime.now(UTC)
+        now = now or started
+        with self._db.read() as s:
+            if feed_ids is not None:
+                chosen = [f for f in (feeds.get_feed(s, i) for i in feed_ids) if f is not None]
+            elif due_only:
+                chosen = feeds.due_feeds(s, now)
+            else:
+                chosen = [f for f in feeds.list_feeds(s) if f.enabled]
+        total = len(chosen)
+        ok = not_modified = failed = new = updated = 0
+        failures: list[FeedFailure] = []
+        if total:
+            with (
+                Fetcher(self._limits) as fetcher,
+                ThreadPoolExecutor(
+                    max_workers=min(self._max_workers, total), thread_name_prefix="refresh"
+                ) as pool,
+            ):
+                pending: list[Future[Outcome]] = [
+                    pool.submit(fetch_and_parse, fetcher, feed, cancel) for feed in chosen
+                ]
+                for done, future in enumerate(as_completed(pending), start=1):
+                    outcome = future.result()
+                    result = store_outcome(self._db, outcome, datetime.now(UTC))
+                    if outcome.error is not None:
+                        failed += 1
+                        failures.append(
+                            FeedFailure(outcome.feed.id, outcome.feed.url, outcome.error)
+                        )
+                    elif outcome.not_modified:
+                        not_modified += 1
+                    else:
+                        ok += 1
+                    new += result[0]
+                    updated += result[1]
+                    if progress is not None:
+                        progress(
+                            RefreshProgress(done, total, outcome.feed.id, outcome.error is None)
+                        )
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        log.info(
+            "refreshed %d feeds in %.1f s: %d ok, %d not modified, %d failed, %d new, %d updated",
+            total,
+            seconds,
+            ok,
+            not_modified,
+            failed,
+            new,
+            updated,
+        )
+        return RefreshSummary(
+            total, ok, not_modified, failed, new, updated, tuple(failures), seconds
+        )
+
+
+def fetch_and_parse(fetcher: Fetcher, feed: FeedRecord, cancel: threading.Event | None) -> Outcome:
+    """Network and parsing for one feed; every known failure becomes an outcome, never a raise."""
+    if cancel is not None and cancel.is_set():
+        return Outcome(feed, error="refresh cancelled")
+    try:
+        fetched = fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+    except FetchError as exc:
+        return Outcome(feed, error=exc.message, retry_after=exc.retry_after)
+    if fetched.not_modified or fetched.body is None:
+        return Outcome(
+            feed,
+            not_modified=True,
+            etag=fetched.etag or feed.etag,
+            last_modified=fetched.last_modified or feed.last_modified,
+        )
+    try:
+        parsed = parse_feed(fetched.body, fetched.headers, fetched.url)
+    except ParseError as exc:
+        return Outcome(feed, error=str(exc))
+    except Exception as exc:  # a parser bug must not stop the batch; it is logged with a traceback
+        log.exception("unexpected error parsing %s", feed.url)
+        return Outcome(feed, error=f"could not read the feed ({type(exc).__name__})")
+    return Outcome(feed, parsed=parsed, etag=fetched.etag, last_modified=fetched.last_modified)
+
+
+def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, int]:
+    """Write one feed's outcome; returns (new, updated) article counts."""
+    feed = outcome.feed
+    try:
+        with db.write() as s:
+            if outcome.error is not None:
+                feeds.record_fetch_failure(
+                    s, feed.id, now, outcome.error, retry_after=outcome.retry_after
+                )
+                return 0, 0
+            counts = (0, 0)
+            title = site_url = None
+            if outcome.parsed is not None:
+                items = [
+                    IncomingArticle(
+                        dedup_key=e.dedup_key,
+                        url=e.url,
+                        title=e.title,
+                        summary_html=e.summary_html,
+                        summary_text=e.summary_text,
+                        author=e.author,
+                        published=e.published,
+                    )
+                    for e in outcome.parsed.entries
+                ]
+                result = articles.upsert_articles(s, feed.id, items, now)
+                counts = (result.new, result.updated)
+                title = outcome.parsed.title or None
+                site_url = outcome.parsed.site_url
+            feeds.record_fetch_success(
+                s,
+                feed.id,
+                now,
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                title=title,
+                site_url=site_url,
+            )
+            return counts
+    except StorageError:
+        log.exception("could not store the refresh of feed %d (%s)", feed.id, feed.url)
+        raise

@@ -1,0 +1,172 @@
+"""Subscriptions: adding feeds (with discovery from a site's page), OPML import and export."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.feeds.discovery import discover_feeds
+from app.feeds.fetcher import FetchError, Fetcher, FetchLimits, FetchResult
+from app.feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from app.feeds.parser import ParseError, ParsedFeed, parse_feed
+from app.services.refresh import Outcome, store_outcome
+from app.storage import feeds
+from app.storage.database import Database
+from app.storage.feeds import DuplicateFeedError
+from app.storage.record import FeedRecord
+
+log = logging.getLogger(__name__)
+
+MAX_OPML_BYTES = 5 * 1024 * 1024
+
+
+class SubscriptionError(Exception):
+    """A feed could not be added, imported or exported; the message is for the reader."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an OPML import did."""
+
+    added: int
+    skipped: int
+    problems: tuple[str, ...]
+
+
+def normalise_url(url: str) -> str:
+    """Trim and check a feed address typed by the reader; a bare host gets ``https://``."""
+    url = url.strip()
+    if not url:
+        raise SubscriptionError("the feed address is empty")
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise SubscriptionError(f"not a web address: {url!r} (only http and https feeds)")
+    return url
+
+
+def add_feed(
+    db: Database,
+    url: str,
+    *,
+    folder: str | None = None,
+    title: str | None = None,
+    limits: FetchLimits | None = None,
+) -> FeedRecord:
+    """Subscribe to ``url``: a feed, or a web page that links to one.
+
+    The address is fetched once; a page is searched for ``<link rel="alternate">`` feeds and the
+    first one that parses is used. The first batch of articles is stored straight away.
+    """
+    url = normalise_url(url)
+    with db.read() as s:
+        if feeds.feed_by_url(s, url) is not None:
+            raise SubscriptionError(f"already subscribed to {url}")
+    with Fetcher(limits or FetchLimits()) as fetcher:
+        fetched, parsed = _fetch_feed_or_page(fetcher, url)
+    with db.write() as s:
+        try:
+            feed = feeds.add_feed(
+                s,
+                fetched.url,
+                title=title or parsed.title or None,
+                folder=folder,
+                site_url=parsed.site_url,
+            )
+        except DuplicateFeedError as exc:
+            raise SubscriptionError(f"already subscribed to {fetched.url}") from exc
+    outcome = Outcome(feed, parsed=parsed, etag=fetched.etag, last_modified=fetched.last_modified)
+    store_outcome(db, outcome, datetime.now(UTC))
+    with db.read() as s:
+        stored = feeds.get_feed(s, feed.id)
+    assert stored is not None
+    log.info("subscribed to %s (%d entries)", stored.url, len(parsed.entries))
+    return stored
+
+
+def _fetch_feed_or_page(fetcher: Fetcher, url: str) -> tuple[FetchResult, ParsedFeed]:
+    fetched = _fetch(fetcher, url)
+    assert fetched.body is not None
+    try:
+        return fetched, parse_feed(fetched.body, fetched.headers, fetched.url)
+    except ParseError as first_error:
+        candidates = discover_feeds(fetched.body, fetched.url)
+        if not candidates:
+            raise SubscriptionError(f"{url}: {first_error}") from first_error
+    for candidate in candidates[:5]:
+        try:
+            found = _fetch(fetcher, candidate)
+            assert found.body is not None
+            return found, parse_feed(found.body, found.headers, found.url)
+        except (SubscriptionError, ParseError) as exc:
+            log.info("discovered feed %s did not work: %s", candidate, exc)
+    raise SubscriptionError(f"{url} links to feeds, but none of them could be read")
+
+
+def _fetch(fetcher: Fetcher, url: str) -> FetchResult:
+    try:
+        fetched = fetcher.fetch(url)
+    except FetchError as exc:
+        raise SubscriptionError(f"{url}: {exc.message}") from exc
+    if fetched.body is None:
+        raise SubscriptionError(f"{url}: the server sent no content")
+    return fetched
+
+
+def import_opml(db: Database, path: Path) -> ImportReport:
+    """Subscribe to every feed listed in an OPML file; folders kept, duplicates skipped.
+
+    Nothing is fetched here: the next refresh loads the new feeds.
+    """
+    data = _read_limited(path)
+    try:
+        result = read_opml(data)
+    except OpmlError as exc:
+        raise SubscriptionError(f"{path}: {exc}") from exc
+    problems = list(result.problems)
+    added = skipped = 0
+    with db.write() as s:
+        for item in result.feeds:
+            if feeds.feed_by_url(s, item.url) is not None:
+                skipped += 1
+                problems.append(f"already subscribed: {item.url}")
+                continue
+            feeds.add_feed(
+                s, item.url, title=item.title, folder=item.folder, site_url=item.site_url
+            )
+            added += 1
+    log.info("imported %d feeds from %s (%d skipped)", added, path, skipped)
+    return ImportReport(added, skipped, tuple(problems))
+
+
+def export_opml(db: Database, path: Path) -> int:
+    """Write every subscription to an OPML file (atomically); returns how many were written."""
+    with db.read() as s:
+        items = [
+            OpmlFeed(url=f.url, title=f.title or None, folder=f.folder, site_url=f.site_url)
+            for f in feeds.list_feeds(s)
+        ]
+    data = write_opml(items)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SubscriptionError(f"cannot write {path}: {exc.strerror}") from exc
+    return len(items)
+
+
+def _read_limited(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_OPML_BYTES + 1)
+    except OSError as exc:
+        raise SubscriptionError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(data) > MAX_OPML_BYTES:
+        raise SubscriptionError(f"{path} is larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB")
+    return data
