@@ -1,0 +1,391 @@
+"""Articles: batch upsert with dedup, the river's queries, flags, search and retention."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from app.storage.database import NotFoundError
+from app.storage.record import ArticleRecord, IncomingArticle, Stats, UpsertResult
+from app.storage.schema import (
+    SORT_TIME,
+    Article,
+    Click,
+    Feed,
+    Impression,
+    ModelVersion,
+    Tombstone,
+    UTCDateTime,
+    to_utc,
+)
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+"""Most ids or keys bound in one ``IN (...)`` list."""
+
+_T = TypeVar("_T")
+
+_ARTICLES = cast(Table, Article.__table__)
+_FTS = table("article_fts", column("rowid", Integer), column("article_fts", Text))
+_FEED_TITLE = func.coalesce(func.nullif(Feed.title, ""), Feed.url)
+_FIELDS = ("url", "title", "summary_html", "summary_text", "author", "published")
+
+
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _id_list(ids: Sequence[int]) -> list[int] | Select[Any]:
+    """Ids for an ``IN``: bound one by one when few, else as one JSON array (no bind limit)."""
+    unique = list(dict.fromkeys(int(i) for i in ids))
+    if len(unique) <= CHUNK:
+        return unique
+    values = func.json_each(json.dumps(unique)).table_valued("value")
+    return select(values.c.value)
+
+
+def _incoming_values(item: IncomingArticle, now: datetime) -> dict[str, Any]:
+    """Column values of an incoming entry; a date in the future is clamped to ``now``."""
+    published = None if item.published is None else min(to_utc(item.published), now)
+    return {
+        "url": item.url,
+        "title": item.title,
+        "summary_html": item.summary_html,
+        "summary_text": item.summary_text,
+        "author": item.author,
+        "published": published,
+    }
+
+
+def upsert_articles(
+    s: Session, feed_id: int, items: Sequence[IncomingArticle], now: datetime
+) -> UpsertResult:
+    """Insert new entries of a feed and update changed ones in place.
+
+    Entries are matched on (feed, dedup key); a key given twice counts once and its
+    last version wins. An update changes the content only, never the read or starred
+    flags. Keys of purged articles (tombstones) are skipped. A publication date in the
+    future is clamped to ``now``, so that it cannot pin an article to the top of the
+    river. A feed deleted meanwhile gets nothing. One query per chunk of keys, not one
+    per entry.
+    """
+    if not items:
+        return UpsertResult(0, 0, ())
+    if s.scalar(select(Feed.id).where(Feed.id == feed_id)) is None:
+        logger.info("feed %d was deleted before its articles were stored", feed_id)
+        return UpsertResult(0, 0, ())
+    now = to_utc(now)
+    latest: dict[str, IncomingArticle] = {}
+    for item in items:
+        latest[item.dedup_key] = item
+    keys = list(latest)
+    existing: dict[str, dict[str, Any]] = {}
+    buried: set[str] = set()
+    columns = [Article.id, Article.dedup_key, *(getattr(Article, name) for name in _FIELDS)]
+    for chunk in _chunks(keys):
+        rows = s.execute(
+            select(*columns).where(Article.feed_id == feed_id, Article.dedup_key.in_(chunk))
+        )
+        for row in rows.mappings():
+            existing[row["dedup_key"]] = dict(row)
+        buried.update(
+            s.scalars(
+                select(Tombstone.dedup_key).where(
+                    Tombstone.feed_id == feed_id, Tombstone.dedup_key.in_(chunk)
+                )
+            )
+        )
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for key, item in latest.items():
+        values = _incoming_values(item, now)
+        old = existing.get(key)
+        if old is not None:
+            if values["published"] == now and old["published"] is not None:
+                values["published"] = old["published"]  # still in the future: keep the clamp
+            if any(old[name] != values[name] for name in _FIELDS):
+                fresh = {f"new_{name}": value for name, value in values.items()}
+                updates.append({"_id": old["id"], "new_updated": now, **fresh})
+        elif key not in buried:
+            inserts.append(
+                {"feed_id": feed_id, "dedup_key": key, "fetched": now, "read": False,
+                 "starred": False, **values}
+            )  # fmt: skip
+    new_ids: tuple[int, ...] = ()
+    if inserts:
+        s.execute(insert(_ARTICLES), inserts)
+        ids_by_key: dict[str, int] = {}
+        inserted = [row["dedup_key"] for row in inserts]
+        for chunk in _chunks(inserted):
+            query = select(Article.dedup_key, Article.id).where(
+                Article.feed_id == feed_id, Article.dedup_key.in_(chunk)
+            )
+            ids_by_key.update({row[0]: row[1] for row in s.execute(query)})
+        new_ids = tuple(ids_by_key[key] for key in inserted)
+    if updates:
+        statement_u = (
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id == bindparam("_id"))
+            .values({name: bindparam(f"new_{name}") for name in (*_FIELDS, "updated")})
+        )
+        s.execute(statement_u, updates)
+    if inserts or updates:
+        logger.debug("feed %d: %d new, %d updated", feed_id, len(inserts), len(updates))
+    return UpsertResult(new=len(inserts), updated=len(updates), new_ids=new_ids)
+
+
+def _article_select() -> Select[*tuple[Any, ...]]:
+    return select(
+        Article.id,
+        Article.feed_id,
+        _FEED_TITLE,
+        Article.url,
+        Article.title,
+        Article.summary_html,
+        Article.summary_text,
+        Article.author,
+        Article.published,
+        Article.fetched,
+        Article.read,
+        Article.starred,
+    ).join(Feed, Feed.id == Article.feed_id)
+
+
+def _record(row: Any) -> ArticleRecord:
+    return ArticleRecord(
+        id=row[0],
+        feed_id=row[1],
+        feed_title=row[2],
+        url=row[3],
+        title=row[4],
+        summary_html=row[5],
+        summary_text=row[6],
+        author=row[7],
+        published=row[8],
+        fetched=row[9],
+        read=bool(row[10]),
+        starred=bool(row[11]),
+    )
+
+
+def fts_query(search: str) -> str | None:
+    """Turn what the reader typed into a safe FTS5 query, or None when nothing is searchable.
+
+    Every whitespace-separated word becomes a quoted prefix phrase (``"word"*``) and
+    the phrases are ANDed, so operators, quotes, parentheses, ``NEAR`` or column
+    filters in the input are plain text and can never be a syntax error.
+    """
+    phrases = [
+        '"' + word.replace('"', '""') + '"*'
+        for word in search.replace("\x00", " ").split()
+        if any(ch.isalnum() for ch in word)
+    ]
+    return " ".join(phrases) or None
+
+
+def _feed_scope(feed_id: int | None, folder: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if feed_id is not None:
+        conditions.append(Article.feed_id == feed_id)
+    if folder is not None:
+        conditions.append(Article.feed_id.in_(select(Feed.id).where(Feed.folder == folder)))
+    return conditions
+
+
+def get_article(s: Session, article_id: int) -> ArticleRecord | None:
+    """The article with this id, or None."""
+    row = s.execute(_article_select().where(Article.id == article_id)).one_or_none()
+    return None if row is None else _record(row)
+
+
+def list_articles(
+    s: Session,
+    *,
+    unread_only: bool = False,
+    feed_id: int | None = None,
+    folder: str | None = None,
+    starred_only: bool = False,
+    search: str | None = None,
+    ids: Sequence[int] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    newest_first: bool = True,
+) -> list[ArticleRecord]:
+    """Articles matching every given filter, newest first by (published, else fetched), id.
+
+    ``search`` is full-text over titles and summaries and accepts any string.
+    """
+    query = _article_select().where(*_feed_scope(feed_id, folder))
+    if unread_only:
+        query = query.where(Article.read.is_(False))
+    if starred_only:
+        query = query.where(Article.starred.is_(True))
+    if ids is not None:
+        if not ids:
+            return []
+        query = query.where(Article.id.in_(_id_list(ids)))
+    if search is not None and search.strip():
+        match = fts_query(search)
+        if match is None:
+            return []
+        hits = select(_FTS.c.rowid).where(_FTS.c.article_fts.op("MATCH")(match))
+        query = query.where(Article.id.in_(hits))
+    if newest_first:
+        query = query.order_by(SORT_TIME.desc(), Article.id.desc())
+    else:
+        query = query.order_by(SORT_TIME.asc(), Article.id.asc())
+    query = query.limit(max(0, limit)).offset(max(0, offset))
+    return [_record(row) for row in s.execute(query)]
+
+
+def unread_ids(s: Session, *, feed_id: int | None = None, folder: str | None = None) -> list[int]:
+    """Ids of unread articles, newest first."""
+    query = (
+        select(Article.id)
+        .where(Article.read.is_(False), *_feed_scope(feed_id, folder))
+        .order_by(SORT_TIME.desc(), Article.id.desc())
+    )
+    return list(s.scalars(query))
+
+
+def article_titles(s: Session, ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Titles by article id: of ``ids`` (unknown ids left out), or of every article."""
+    if ids is None:
+        return {row[0]: row[1] for row in s.execute(select(Article.id, Article.title))}
+    titles: dict[int, str] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        query = select(Article.id, Article.title).where(Article.id.in_(chunk))
+        titles.update({row[0]: row[1] for row in s.execute(query)})
+    return titles
+
+
+def article_feeds(s: Session, ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Feed id by article id: of ``ids`` (unknown ids left out), or of every article."""
+    if ids is None:
+        return {row[0]: row[1] for row in s.execute(select(Article.id, Article.feed_id))}
+    found: dict[int, int] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        query = select(Article.id, Article.feed_id).where(Article.id.in_(chunk))
+        found.update({row[0]: row[1] for row in s.execute(query)})
+    return found
+
+
+def set_read(s: Session, ids: Sequence[int], read: bool) -> int:
+    """Set the read flag of these articles; returns how many actually changed."""
+    changed = 0
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        statement = (
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id.in_(chunk), _ARTICLES.c.read.is_not(read))
+            .values(read=read)
+        )
+        result: Any = s.execute(statement)
+        changed += result.rowcount
+    return changed
+
+
+def set_starred(s: Session, article_id: int, starred: bool) -> None:
+    """Star or unstar an article; raises NotFoundError for an unknown id."""
+    statement = update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(starred=starred)
+    result: Any = s.execute(statement)
+    if result.rowcount == 0:
+        raise NotFoundError(f"There is no article {article_id}.")
+
+
+def mark_all_read(
+    s: Session,
+    *,
+    feed_id: int | None = None,
+    folder: str | None = None,
+    upto: datetime | None = None,
+) -> int:
+    """Mark unread articles read (of a feed, a folder, or all); returns how many.
+
+    With ``upto``, only articles fetched at or before it, so that what arrived after
+    the reader looked at the list stays unread.
+    """
+    conditions = [Article.read.is_(False), *_feed_scope(feed_id, folder)]
+    if upto is not None:
+        conditions.append(Article.fetched <= to_utc(upto))
+    result: Any = s.execute(update(_ARTICLES).where(*conditions).values(read=True))
+    return int(result.rowcount)
+
+
+def purge_old(s: Session, now: datetime, older_than_days: int) -> int:
+    """Delete read, unstarred, never-clicked articles older than ``older_than_days``.
+
+    Age is by published, else fetched. Each purged (feed, dedup key) is kept as a
+    tombstone so the feed cannot bring it back unread. Returns how many were deleted.
+    """
+    if older_than_days < 0:
+        raise ValueError(f"older_than_days must be >= 0, got {older_than_days}")
+    now = to_utc(now)
+    cutoff = now - timedelta(days=older_than_days)
+    clicked = exists().where(Click.article_id == Article.id)
+    doomed = and_(Article.read.is_(True), Article.starred.is_(False), cutoff > SORT_TIME, ~clicked)
+    bury = (
+        insert(Tombstone)
+        .prefix_with("OR IGNORE")
+        .from_select(
+            ["feed_id", "dedup_key", "purged"],
+            select(Article.feed_id, Article.dedup_key, literal(now, UTCDateTime)).where(doomed),
+        )
+    )
+    s.execute(bury)
+    result: Any = s.execute(delete(Article).where(doomed))
+    purged = int(result.rowcount)
+    if purged:
+        logger.info("purged %d articles older than %d days", purged, older_than_days)
+    return purged
+
+
+def stats(s: Session) -> Stats:
+    """Counts over the whole profile, in one query."""
+    count = func.count()
+    row = s.execute(
+        select(
+            select(count).select_from(Feed).scalar_subquery(),
+            select(count).select_from(Feed).where(Feed.error_count > 0).scalar_subquery(),
+            select(count).select_from(Article).scalar_subquery(),
+            select(count).select_from(Article).where(Article.read.is_(False)).scalar_subquery(),
+            select(count).select_from(Article).where(Article.starred.is_(True)).scalar_subquery(),
+            select(count).select_from(Impression).scalar_subquery(),
+            select(count).select_from(Click).scalar_subquery(),
+            select(func.max(ModelVersion.id)).scalar_subquery(),
+        )
+    ).one()
+    return Stats(
+        feeds=int(row[0]),
+        feeds_failed=int(row[1]),
+        articles=int(row[2]),
+        unread=int(row[3]),
+        starred=int(row[4]),
+        impressions=int(row[5]),
+        clicks=int(row[6]),
+        model_version=None if row[7] is None else int(row[7]),
+    )

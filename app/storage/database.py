@@ -1,0 +1,204 @@
+"""The profile database: a SQLite file in WAL mode, opened and upgraded in one place.
+
+Use one session per unit of work per thread::
+
+    db = Database(profile / "heedful.sqlite")
+    with db.write() as s:          # BEGIN IMMEDIATE; commit on success
+        add_feed(s, "https://example.org/feed.xml")
+    with db.read() as s:           # deferred BEGIN; never commits
+        feeds = list_feeds(s)
+
+Known failures (locked, disk full, damaged file, newer schema) become StorageError
+with a message meant for the reader; anything else is a bug and propagates as is.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from app.storage.migration import NewerSchemaError, upgrade
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+_BEGIN_OPTION = "heedful_begin"
+
+
+class StorageError(Exception):
+    """A known storage failure, told to the reader in words (locked, disk full, corrupt)."""
+
+
+class ProfileLockedError(StorageError):
+    """The profile database stayed locked by another connection past the busy timeout."""
+
+
+class NotFoundError(StorageError):
+    """The feed or article asked for does not exist (any more)."""
+
+
+def storage_error(exc: BaseException, path: Path) -> StorageError | None:
+    """Translate a known SQLite failure into a StorageError, or return None for a bug."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, sqlite3.DatabaseError) or isinstance(orig, sqlite3.IntegrityError):
+        return None
+    message = str(orig).lower()
+    if "locked" in message or "busy" in message:
+        return ProfileLockedError(
+            f"The database {path} is locked by another program (is Heedful already running?)."
+            " Try again in a moment."
+        )
+    if "disk is full" in message or "disk i/o error" in message:
+        return StorageError(
+            f"Could not write the database {path}: the disk is full or failing ({orig})."
+        )
+    if "malformed" in message or "not a database" in message or "corrupt" in message:
+        return StorageError(f"The database {path} is damaged and cannot be read ({orig}).")
+    if "unable to open" in message or "readonly" in message or "read-only" in message:
+        return StorageError(f"Cannot open the database {path} for writing ({orig}).")
+    return None
+
+
+class Database:
+    """One profile's SQLite database, shared by all threads of the process.
+
+    The constructor creates the parent folder, opens the file and applies any pending
+    migrations. ``busy_timeout_ms`` is how long a statement waits for another
+    connection's lock before ProfileLockedError.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self._path = Path(path)
+        self._busy_timeout_ms = max(0, int(busy_timeout_ms))
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the profile folder {self._path.parent}: {exc}"
+            ) from exc
+        self._engine = self._create_engine()
+        self._write_engine = self._engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
+        self._closed = False
+        try:
+            self._schema_version = upgrade(self._engine, self._write_engine)
+        except NewerSchemaError as exc:
+            self._engine.dispose()
+            raise StorageError(f"Cannot open {self._path}: {exc}.") from exc
+        except DBAPIError as exc:
+            self._engine.dispose()
+            known = storage_error(exc, self._path)
+            if known is None:
+                raise
+            raise known from exc
+        logger.info("opened %s (schema version %d)", self._path, self._schema_version)
+
+    def _create_engine(self) -> Engine:
+        """Build the engine: pysqlite's transaction handling off, pragmas on connect."""
+        engine = create_engine(
+            f"sqlite:///{self._path}",
+            connect_args={
+                "check_same_thread": False,
+                "timeout": self._busy_timeout_ms / 1000,
+            },
+            pool_size=5,
+            max_overflow=10,
+        )
+        busy = self._busy_timeout_ms
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {int(busy)}")
+                cursor.execute("PRAGMA foreign_keys = ON")
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            finally:
+                cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version after migrations (``PRAGMA user_version``)."""
+        return self._schema_version
+
+    @property
+    def busy_timeout_ms(self) -> int:
+        """How long a statement waits for another connection's lock."""
+        return self._busy_timeout_ms
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading, in one deferred transaction that is rolled back at the end."""
+        with self._session(self._read_sessions, commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one ``BEGIN IMMEDIATE`` transaction; commit on success, else rollback."""
+        with self._session(self._write_sessions, commit=True) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, factory: sessionmaker[Session], *, commit: bool) -> Iterator[Session]:
+        if self._closed:
+            raise StorageError(f"The database {self._path} is closed.")
+        session = factory()
+        try:
+            yield session
+            if commit:
+                session.commit()
+        except DBAPIError as exc:
+            with suppress(DBAPIError):
+                session.rollback()
+            known = storage_error(exc, self._path)
+            if known is None:
+                raise
+            logger.warning("storage failure on %s: %s", self._path, exc.orig)
+            raise known from exc
+        except BaseException:
+            with suppress(DBAPIError):
+                session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        """Optimise the query planner's statistics and close every pooled connection."""
+        if self._closed:
+            return
+        self._closed = True
+        with suppress(DBAPIError), self._engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA optimize")
+            conn.rollback()
+        self._engine.dispose()
+        logger.info("closed %s", self._path)
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

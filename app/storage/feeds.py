@@ -1,0 +1,290 @@
+"""Feed subscriptions and their fetch state (conditional GET, errors, back-off)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any, Final
+
+from sqlalchemy import Row, Select, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.storage.database import NotFoundError, StorageError
+from app.storage.record import DEFAULT_UPDATE_INTERVAL, FeedRecord
+from app.storage.schema import Article, Feed, to_utc
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=24)
+"""The longest a failing feed waits between tries, unless the server asks for longer."""
+
+MAX_RETRY_AFTER = timedelta(days=7)
+"""A server's Retry-After is honoured up to this long."""
+
+MAX_ERROR_LENGTH = 2000
+
+
+class DuplicateFeedError(StorageError):
+    """A feed with this URL is already subscribed."""
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Marks an argument of update_feed that was not given (None is a real value there)."""
+
+
+def _feed_select() -> Select[Feed, int, int]:
+    """Feeds with their unread and total article counts, in one grouped query."""
+    unread = func.count(Article.id).filter(Article.read.is_(False))
+    total = func.count(Article.id)
+    return (
+        select(Feed, unread, total).outerjoin(Article, Article.feed_id == Feed.id).group_by(Feed.id)
+    )
+
+
+def _record(row: Row[Feed, int, int] | tuple[Feed, int, int]) -> FeedRecord:
+    feed, unread, total = row
+    return FeedRecord(
+        id=feed.id,
+        url=feed.url,
+        title=feed.title or feed.url,
+        site_url=feed.site_url,
+        folder=feed.folder,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        last_fetch=feed.last_fetch,
+        next_fetch=feed.next_fetch,
+        error_count=feed.error_count,
+        last_error=feed.last_error,
+        update_interval=feed.update_interval,
+        enabled=feed.enabled,
+        unread=int(unread or 0),
+        total=int(total or 0),
+    )
+
+
+def _check_interval(update_interval: int) -> int:
+    if update_interval <= 0:
+        raise ValueError(f"update interval must be positive, got {update_interval}")
+    return int(update_interval)
+
+
+def _clean_folder(folder: str | None) -> str | None:
+    if folder is None:
+        return None
+    folder = folder.strip()
+    return folder or None
+
+
+def add_feed(
+    s: Session,
+    url: str,
+    *,
+    title: str | None = None,
+    folder: str | None = None,
+    site_url: str | None = None,
+    update_interval: int | None = None,
+) -> FeedRecord:
+    """Subscribe to ``url``; a given ``title`` is the reader's and is never overwritten.
+
+    Raises DuplicateFeedError when the URL is already subscribed.
+    """
+    url = url.strip()
+    if not url:
+        raise ValueError("a feed needs a URL")
+    if s.scalar(select(Feed.id).where(Feed.url == url)) is not None:
+        raise DuplicateFeedError(f"Already subscribed to {url}.")
+    title = (title or "").strip()
+    feed = Feed(
+        url=url,
+        title=title,
+        title_auto=not title,
+        site_url=site_url,
+        folder=_clean_folder(folder),
+        update_interval=(
+            DEFAULT_UPDATE_INTERVAL if update_interval is None else _check_interval(update_interval)
+        ),
+        error_count=0,
+        enabled=True,
+        created=datetime.now(UTC),
+    )
+    s.add(feed)
+    s.flush()
+    logger.info("added feed %d %s", feed.id, url)
+    return _record((feed, 0, 0))
+
+
+def get_feed(s: Session, feed_id: int) -> FeedRecord | None:
+    """The feed with this id, or None."""
+    row = s.execute(_feed_select().where(Feed.id == feed_id)).one_or_none()
+    return None if row is None else _record(row)
+
+
+def feed_by_url(s: Session, url: str) -> FeedRecord | None:
+    """The feed subscribed at exactly this URL, or None."""
+    row = s.execute(_feed_select().where(Feed.url == url.strip())).one_or_none()
+    return None if row is None else _record(row)
+
+
+def list_feeds(s: Session) -> list[FeedRecord]:
+    """All feeds with unread and total counts, by folder (none last), then title."""
+    display_title = func.coalesce(func.nullif(Feed.title, ""), Feed.url)
+    query = _feed_select().order_by(
+        Feed.folder.is_(None), func.lower(Feed.folder), func.lower(display_title), Feed.id
+    )
+    return [_record(row) for row in s.execute(query)]
+
+
+def folders(s: Session) -> list[str]:
+    """The distinct folder names, sorted case-insensitively."""
+    query = (
+        select(Feed.folder)
+        .where(Feed.folder.is_not(None))
+        .distinct()
+        .order_by(func.lower(Feed.folder))
+    )
+    return [folder for folder in s.scalars(query) if folder is not None]
+
+
+def due_feeds(s: Session, now: datetime) -> list[FeedRecord]:
+    """Enabled feeds never fetched or whose next fetch is at or before ``now``."""
+    query = (
+        _feed_select()
+        .where(Feed.enabled.is_(True))
+        .where(Feed.next_fetch.is_(None) | (Feed.next_fetch <= to_utc(now)))
+        .order_by(Feed.next_fetch.is_not(None), Feed.next_fetch, Feed.id)
+    )
+    return [_record(row) for row in s.execute(query)]
+
+
+def update_feed(
+    s: Session,
+    feed_id: int,
+    *,
+    title: str | _Unset | None = UNSET,
+    folder: str | _Unset | None = UNSET,
+    update_interval: int | _Unset = UNSET,
+    enabled: bool | _Unset = UNSET,
+    url: str | _Unset = UNSET,
+) -> FeedRecord:
+    """Change only the given fields of a feed and return it.
+
+    A title given here is the reader's (an empty or None title goes back to the feed's
+    own). A new URL forgets the conditional-GET state and makes the feed due now.
+    Raises NotFoundError or DuplicateFeedError.
+    """
+    feed = s.get(Feed, feed_id)
+    if feed is None:
+        raise NotFoundError(f"There is no feed {feed_id}.")
+    if not isinstance(title, _Unset):
+        cleaned = (title or "").strip()
+        feed.title = cleaned
+        feed.title_auto = not cleaned
+    if not isinstance(folder, _Unset):
+        feed.folder = _clean_folder(folder)
+    if not isinstance(update_interval, _Unset):
+        feed.update_interval = _check_interval(update_interval)
+    if not isinstance(enabled, _Unset):
+        feed.enabled = bool(enabled)
+    if not isinstance(url, _Unset):
+        new_url = url.strip()
+        if not new_url:
+            raise ValueError("a feed needs a URL")
+        if new_url != feed.url:
+            other = s.scalar(select(Feed.id).where(Feed.url == new_url))
+            if other is not None:
+                raise DuplicateFeedError(f"Already subscribed to {new_url}.")
+            feed.url = new_url
+            feed.etag = None
+            feed.last_modified = None
+            feed.next_fetch = None
+    s.flush()
+    record = get_feed(s, feed_id)
+    assert record is not None
+    return record
+
+
+def record_fetch_success(
+    s: Session,
+    feed_id: int,
+    now: datetime,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    title: str | None = None,
+    site_url: str | None = None,
+) -> None:
+    """Store a successful fetch (a 304 included): new validators, errors cleared.
+
+    The feed's own ``title`` replaces the stored one only while the reader has not
+    named the feed. A feed deleted meanwhile is ignored.
+    """
+    feed = s.get(Feed, feed_id)
+    if feed is None:
+        logger.info("feed %d was deleted during its fetch", feed_id)
+        return
+    now = to_utc(now)
+    feed.etag = etag
+    feed.last_modified = last_modified
+    feed.last_fetch = now
+    feed.next_fetch = now + timedelta(seconds=feed.update_interval)
+    feed.error_count = 0
+    feed.last_error = None
+    cleaned = (title or "").strip()
+    if cleaned and (feed.title_auto or not feed.title):
+        feed.title = cleaned
+        feed.title_auto = True
+    if site_url:
+        feed.site_url = site_url
+    s.flush()
+
+
+def backoff(update_interval: int, error_count: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait after the ``error_count``-th failure in a row.
+
+    ``min(update_interval * 2**error_count, 24 h)``, or the server's Retry-After when
+    that is longer (a negative, non-finite or absurd Retry-After is ignored or capped).
+    """
+    exponent = min(max(error_count, 0), 32)
+    wait = min(timedelta(seconds=update_interval * 2**exponent), MAX_BACKOFF)
+    if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+        wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return wait
+
+
+def record_fetch_failure(
+    s: Session, feed_id: int, now: datetime, message: str, *, retry_after: float | None = None
+) -> None:
+    """Count a failed fetch, keep its message and back off (see ``backoff``).
+
+    A feed deleted meanwhile is ignored.
+    """
+    feed = s.get(Feed, feed_id)
+    if feed is None:
+        logger.info("feed %d was deleted during its fetch", feed_id)
+        return
+    now = to_utc(now)
+    feed.error_count = feed.error_count + 1
+    feed.last_error = message[:MAX_ERROR_LENGTH]
+    feed.last_fetch = now
+    feed.next_fetch = now + backoff(feed.update_interval, feed.error_count, retry_after)
+    s.flush()
+
+
+def delete_feed(s: Session, feed_id: int) -> None:
+    """Unsubscribe: the feed goes with its articles, their impressions and clicks."""
+    result: Any = s.execute(delete(Feed).where(Feed.id == feed_id))
+    if result.rowcount == 0:
+        raise NotFoundError(f"There is no feed {feed_id}.")
+    logger.info("deleted feed %d", feed_id)
+
+
+def set_next_fetch(s: Session, feed_ids: Sequence[int], when: datetime | None) -> None:
+    """Make feeds due at ``when`` (None: now), e.g. for a forced refresh."""
+    s.execute(update(Feed).where(Feed.id.in_(list(feed_ids))).values(next_fetch=when))
