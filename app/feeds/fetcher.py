@@ -1,0 +1,325 @@
+"""HTTP fetching of feeds: conditional GET with timeouts, a size cap and safe redirects.
+
+Redirects are followed here rather than by httpx, so that every hop's scheme is
+checked (only http and https) and counted. The body is read raw and decoded by
+the Inflater, so the size cap applies to the decoded bytes and a compression bomb
+is refused after at most the cap. The total timeout is a wall-clock deadline over
+all hops, checked between chunks, so a server that drips its body slowly is cut
+off too (a single blocked read may overrun the deadline by at most the time that
+was left when its request started).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import socket
+import ssl
+import time
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from app.feeds.inflater import InflateError, Inflater, SizeExceededError
+
+logger = logging.getLogger(__name__)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+)
+_MAX_RETRY_AFTER = 30 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on one fetch: seconds, decoded bytes, redirect hops and the User-Agent."""
+
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "Heedful/0.1 (+https://heedful.app; feed reader)"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of a successful fetch (2xx, or 304 with ``not_modified``).
+
+    ``url`` is the final address after redirects; ``headers`` has lower-cased keys;
+    ``body`` is the decoded body, or None when not modified.
+    """
+
+    url: str
+    status: int
+    body: bytes | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+
+
+class FetchError(Exception):
+    """A known fetch failure, described in ``message`` (one line for the reader).
+
+    ``retry_after`` is the server's Retry-After in seconds when it sent one.
+    ``status`` is the HTTP status when the server answered with an error.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        self.status = status
+
+
+def redact(url: str) -> str:
+    """Return ``url`` without user name or password, fit for logs and messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid address>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` stripped if it is an absolute http(s) URL with a host; else raise."""
+    candidate = url.strip()
+    try:
+        parts = urlsplit(candidate)
+        host = parts.hostname
+    except ValueError as exc:
+        raise FetchError(f"the address is not valid: {redact(candidate)[:200]}") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        scheme = parts.scheme or "no scheme"
+        raise FetchError(f"only http and https addresses can be fetched (not {scheme[:20]})")
+    if not host:
+        raise FetchError("the address has no host name")
+    return candidate
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta seconds or an HTTP date)."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return min(float(text), _MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(delta, 0.0), _MAX_RETRY_AFTER)
+
+
+def redirect_target(current: str, location: str) -> str:
+    """The absolute http(s) URL a redirect from ``current`` to ``location`` leads to."""
+    try:
+        target = urljoin(current, location.strip())
+        scheme = urlsplit(target).scheme.lower()
+    except ValueError as exc:
+        raise FetchError("the server redirected to an invalid address") from exc
+    if scheme not in ("http", "https"):
+        raise FetchError(f"the server redirected to a non-web address ({scheme[:20] or 'none'})")
+    try:
+        httpx.URL(target)
+    except httpx.InvalidURL as exc:
+        raise FetchError("the server redirected to an invalid address") from exc
+    return check_url(target)
+
+
+def _check_redirect(response: httpx.Response) -> None:
+    """Response hook: refuse a redirect before httpx itself tries to parse its Location."""
+    location = response.headers.get("location")
+    if response.status_code in _REDIRECTS and location is not None:
+        redirect_target(str(response.request.url), location)
+
+
+def _lower_headers(headers: httpx.Headers) -> Mapping[str, str]:
+    """Response headers as a read-only mapping with lower-cased keys (repeats joined)."""
+    merged: dict[str, str] = {}
+    for key, value in headers.multi_items():
+        name = key.lower()
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return types.MappingProxyType(merged)
+
+
+def describe_network_error(exc: httpx.HTTPError) -> str:
+    """Put an httpx transport failure into words."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "the server did not answer in time"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "the server's name could not be resolved"
+        if isinstance(cause, ConnectionRefusedError):
+            return "the server refused the connection"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"the server's certificate is not valid ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return "the secure connection failed"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).lower()
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return "the server's name could not be resolved"
+    if "connection refused" in text:
+        return "the server refused the connection"
+    if "ssl" in text or "certificate" in text:
+        return "the secure connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server sent an invalid response"
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return "the address is not valid"
+    return "the connection failed"
+
+
+class Fetcher:
+    """Fetch feeds over one shared httpx.Client; safe to use from several threads."""
+
+    def __init__(self, limits: FetchLimits | None = None) -> None:
+        self.limits = limits or FetchLimits()
+        self._client = httpx.Client(
+            follow_redirects=False,
+            timeout=httpx.Timeout(self.limits.total_timeout, connect=self.limits.connect_timeout),
+            headers={
+                "User-Agent": self.limits.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
+            trust_env=False,
+            event_hooks={"response": [_check_redirect]},
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET ``url`` (conditionally when ``etag``/``last_modified`` are given).
+
+        Returns a FetchResult for 2xx and 304; raises FetchError for every known
+        failure (network, timeout, HTTP error status, redirects, scheme, size, coding).
+        """
+        current = check_url(url)
+        deadline = time.monotonic() + self.limits.total_timeout
+        conditional: dict[str, str] = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+        hops = 0
+        while True:
+            outcome = self._request(current, conditional, deadline)
+            if isinstance(outcome, FetchResult):
+                if outcome.not_modified:
+                    outcome = FetchResult(
+                        url=outcome.url,
+                        status=outcome.status,
+                        body=None,
+                        headers=outcome.headers,
+                        etag=outcome.etag or etag,
+                        last_modified=outcome.last_modified or last_modified,
+                        not_modified=True,
+                    )
+                return outcome
+            hops += 1
+            if hops > self.limits.max_redirects:
+                raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
+            target = redirect_target(current, outcome)
+            logger.debug("redirect %d: %s -> %s", hops, redact(current), redact(target))
+            current = target
+
+    def _remaining(self, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError("the server did not answer in time")
+        return remaining
+
+    def _request(
+        self, url: str, conditional: Mapping[str, str], deadline: float
+    ) -> FetchResult | str:
+        """One hop: a FetchResult, or the Location to follow for a redirect."""
+        remaining = self._remaining(deadline)
+        timeout = httpx.Timeout(remaining, connect=min(self.limits.connect_timeout, remaining))
+        try:
+            with self._client.stream(
+                "GET", url, headers=dict(conditional), timeout=timeout
+            ) as resp:
+                headers = _lower_headers(resp.headers)
+                status = resp.status_code
+                if status in _REDIRECTS and "location" in headers:
+                    return headers["location"]
+                if status == 304:
+                    return FetchResult(
+                        url=url,
+                        status=status,
+                        body=None,
+                        headers=headers,
+                        etag=headers.get("etag"),
+                        last_modified=headers.get("last-modified"),
+                        not_modified=True,
+                    )
+                if status >= 400:
+                    reason = resp.reason_phrase or "error"
+                    raise FetchError(
+                        f"the server answered {status} {reason[:60]}",
+                        retry_after=parse_retry_after(headers.get("retry-after")),
+                        status=status,
+                    )
+                if not 200 <= status < 300:
+                    raise FetchError(f"the server answered {status}, which is not a feed")
+                body = self._read_body(resp, headers.get("content-encoding", ""), deadline)
+        except httpx.InvalidURL as exc:
+            raise FetchError("the address is not valid") from exc
+        except httpx.HTTPError as exc:
+            message = describe_network_error(exc)
+            logger.info("fetch of %s failed: %s (%s)", redact(url), message, type(exc).__name__)
+            raise FetchError(message) from exc
+        logger.debug("fetched %s: HTTP %d, %d bytes", redact(url), status, len(body))
+        return FetchResult(
+            url=url,
+            status=status,
+            body=body,
+            headers=headers,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+        )
+
+    def _read_body(self, resp: httpx.Response, content_encoding: str, deadline: float) -> bytes:
+        """Read and decode the body within the deadline and the size cap."""
+        limit = self.limits.max_bytes
+        declared = resp.headers.get("content-length", "")
+        if not content_encoding and declared.isdigit() and int(declared) > limit:
+            raise FetchError(f"the feed is larger than {limit} bytes")
+        try:
+            inflater = Inflater(content_encoding, limit)
+            parts: list[bytes] = []
+            for chunk in resp.iter_raw():
+                parts.extend(inflater.feed(chunk))
+                self._remaining(deadline)
+            parts.extend(inflater.finish())
+        except SizeExceededError as exc:
+            raise FetchError(f"the feed is larger than {limit} bytes") from exc
+        except InflateError as exc:
+            raise FetchError(f"the server sent a body that cannot be decoded: {exc}") from exc
+        return b"".join(parts)

@@ -1,0 +1,209 @@
+"""Allowlist HTML sanitiser and plain-text helpers for untrusted feed content.
+
+The sanitiser runs last on every piece of feed HTML before it is stored: only the
+tags and attributes listed here survive, links may point only to http, https or
+mailto, images only to http or https, and every link gets
+``rel="noopener noreferrer nofollow"``. Scripts, styles, frames, objects, forms,
+event handlers and ``style`` attributes never survive.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX_CHARS = 500
+
+_TAGS: frozenset[str] = frozenset(
+    {
+        "a", "abbr", "acronym", "article", "aside", "b", "bdi", "bdo", "blockquote", "br",
+        "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn",
+        "div", "dl", "dt", "em", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5",
+        "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q",
+        "rp", "rt", "ruby", "s", "samp", "small", "span", "strike", "strong", "sub", "summary",
+        "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul",
+        "var", "wbr",
+    }
+)  # fmt: skip
+
+_ATTRIBUTES: dict[str, set[str]] = {
+    "*": {"title", "lang", "dir"},
+    "a": {"href", "hreflang"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "del": {"cite", "datetime"},
+    "img": {"src", "alt", "width", "height"},
+    "ins": {"cite", "datetime"},
+    "ol": {"start", "reversed"},
+    "q": {"cite"},
+    "td": {"colspan", "rowspan", "headers"},
+    "th": {"colspan", "rowspan", "headers", "scope"},
+    "time": {"datetime"},
+}
+
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_IMAGE_SCHEMES = frozenset({"http", "https"})
+_LINK_REL = "noopener noreferrer nofollow"
+
+_SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_EDGE_JUNK = "".join(chr(c) for c in range(0x21)) + "\x7f"
+_INNER_STRIPPED_RE = re.compile(r"[\t\n\r]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
+    """Return ``value`` as an absolute URL whose scheme is in ``schemes``, else None.
+
+    Relative URLs are resolved against ``base_url`` (dropped when there is none);
+    whitespace and control characters that browsers ignore inside a scheme are
+    taken into account, so ``" java\\tscript:"`` is recognised and refused.
+    """
+    cleaned = _INNER_STRIPPED_RE.sub("", value.strip(_EDGE_JUNK))
+    if not cleaned or _CONTROL_RE.search(cleaned):
+        return None
+    cleaned = cleaned.replace(" ", "%20")
+    match = _SCHEME_RE.match(cleaned)
+    if match is None:
+        if not base_url:
+            return None
+        base_scheme = urlsplit(base_url).scheme.lower()
+        if base_scheme not in ("http", "https"):
+            return None
+        try:
+            cleaned = urljoin(base_url, cleaned)
+        except ValueError:
+            return None
+        match = _SCHEME_RE.match(cleaned)
+        if match is None:
+            return None
+    if match.group(1).lower() not in schemes:
+        return None
+    if match.group(1).lower() in ("http", "https"):
+        try:
+            parts = urlsplit(cleaned)
+        except ValueError:
+            return None
+        if not parts.netloc:
+            return None
+    return cleaned
+
+
+def sanitize_html(html_text: str, base_url: str | None = None, *, allow_images: bool = True) -> str:
+    """Return ``html_text`` reduced to the allowlist, with URLs made absolute and safe.
+
+    ``base_url`` resolves relative links and image sources; without it they are
+    dropped. With ``allow_images=False`` every ``<img>`` is removed (its ``alt``
+    text is not kept). The result is a fragment safe to show in the reader pane.
+    """
+    if not html_text:
+        return ""
+    text = html_text.replace("\x00", "")
+
+    def attribute_filter(tag: str, attr: str, value: str) -> str | None:
+        if attr in _URL_ATTRIBUTES:
+            schemes = _IMAGE_SCHEMES if tag == "img" and attr == "src" else _LINK_SCHEMES
+            return safe_url(value, base_url, schemes)
+        return value
+
+    tags = set(_TAGS) if allow_images else set(_TAGS - {"img"})
+    attributes = {
+        tag: set(attrs) for tag, attrs in _ATTRIBUTES.items() if tag in tags or tag == "*"
+    }
+    try:
+        return nh3.clean(
+            text,
+            tags=tags,
+            clean_content_tags={"script", "style", "noscript", "template", "iframe"},
+            attributes=attributes,
+            attribute_filter=attribute_filter,
+            strip_comments=True,
+            link_rel=_LINK_REL,
+            url_schemes=set(_LINK_SCHEMES),
+            url_relative="pass_through",
+        )
+    except Exception:  # nh3 is a native extension; never let hostile input escape
+        logger.exception("sanitiser failed on %d characters of HTML; keeping text only", len(text))
+        return html.escape(html_to_text(text), quote=False)
+
+
+class _TextExtractor(HTMLParser):
+    """Collect the text of an HTML fragment, with a space wherever a block breaks."""
+
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title"})
+    _BLOCK = frozenset(
+        {
+            "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl",
+            "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
+            "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+            "table", "td", "th", "tr", "ul",
+        }
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html_text: str) -> str:
+    """Return the plain text of an HTML fragment: tags dropped, entities decoded,
+    script/style contents skipped, whitespace collapsed to single spaces."""
+    if not html_text:
+        return ""
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(html_text.replace("\x00", ""))
+        extractor.close()
+    except Exception:  # html.parser is lenient, but the input is hostile
+        logger.exception("text extraction failed; falling back to tag stripping")
+        return _SPACE_RE.sub(" ", html.unescape(re.sub(r"<[^>]*>", " ", html_text))).strip()
+    text = "".join(extractor.parts)
+    return _SPACE_RE.sub(" ", _CONTROL_RE.sub(" ", text)).strip()
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters at a word boundary, adding "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def clean_title(raw: str) -> str:
+    """Return a title as plain text: tags stripped, entities decoded, whitespace
+    collapsed and at most ``TITLE_MAX_CHARS`` characters long."""
+    return truncate_words(html_to_text(raw), TITLE_MAX_CHARS)
