@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -94,7 +95,7 @@ def _acquire_lock(path: Path) -> IO[str]:
     """Take an exclusive, non-blocking lock on ``path``; refuse when another process holds it."""
     handle = path.open("a+", encoding="utf-8")
     try:
-        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
             import msvcrt
 
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
@@ -117,7 +118,7 @@ def _acquire_lock(path: Path) -> IO[str]:
 def _release_lock(handle: IO[str]) -> None:
     if handle.closed:
         return
-    if os.name != "nt":
+    if sys.platform != "win32":
         import fcntl
 
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.feeds.fetcher import FetchError, Fetcher, FetchLimits
-from app.feeds.parser import ParseError, ParsedFeed, parse_feed
+from app.feeds.entry import ParsedFeed, ParseError
+from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
+from app.feeds.parser import parse_feed
 from app.storage import articles, feeds
 from app.storage.database import Database, StorageError
 from app.storage.record import FeedRecord, IncomingArticle
 
 log = logging.getLogger(__name__)
+
+PROCESS_PARSE_MIN_FEEDS = 24
+"""Below this many feeds, starting parser processes costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,53 @@ class Outcome:
     retry_after: float | None = None
 
 
+class Parsers:
+    """Parses feed bodies, in worker processes when there are several, so that a large refresh
+    uses every core (feedparser is pure Python and holds the GIL).
+
+    ``processes`` 0 parses in the calling thread. The pool starts at the first parse and is
+    rebuilt if a worker dies; the feed being parsed then fails alone.
+    """
+
+    def __init__(self, processes: int) -> None:
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def parse(self, body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+        """Parse one body (see :func:`app.feeds.parser.parse_feed`)."""
+        if self._processes < 2:
+            return parse_feed(body, headers, url)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self._processes, mp_context=multiprocessing.get_context("spawn")
+                )
+            pool = self._pool
+        try:
+            return pool.submit(parse_feed, body, dict(headers), url).result()
+        except BrokenProcessPool as exc:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            log.error("a feed parser process died on %s", url)
+            raise ParseError("the feed could not be read (its parser crashed)") from exc
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Parsers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Refresher:
     """Refreshes feeds concurrently: network and parsing on a bounded pool, writes in one thread."""
 
@@ -73,10 +127,14 @@ class Refresher:
         *,
         limits: FetchLimits | None = None,
         max_workers: int = 16,
+        parse_processes: int | None = None,
     ) -> None:
         self._db = db
         self._limits = limits or FetchLimits()
         self._max_workers = max_workers
+        self._parse_processes = (
+            min(4, os.cpu_count() or 1) if parse_processes is None else parse_processes
+        )
 
     def refresh(
         self,
@@ -87,7 +145,7 @@ class Refresher:
         progress: Callable[[RefreshProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> RefreshSummary:
-        """Refresh the given feeds (all enabled feeds when None, or only due ones with ``due_only``).
+        """Refresh the given feeds (every enabled feed when None; only due ones with ``due_only``).
 
         Every feed ends as ok, not modified or failed; a failure is recorded on the feed (error
         count, message, back-off) and the batch goes on.
@@ -105,14 +163,16 @@ class Refresher:
         ok = not_modified = failed = new = updated = 0
         failures: list[FeedFailure] = []
         if total:
+            processes = self._parse_processes if total >= PROCESS_PARSE_MIN_FEEDS else 0
             with (
+                Parsers(processes) as parsers,
                 Fetcher(self._limits) as fetcher,
                 ThreadPoolExecutor(
                     max_workers=min(self._max_workers, total), thread_name_prefix="refresh"
                 ) as pool,
             ):
                 pending: list[Future[Outcome]] = [
-                    pool.submit(fetch_and_parse, fetcher, feed, cancel) for feed in chosen
+                    pool.submit(fetch_and_parse, fetcher, parsers, feed, cancel) for feed in chosen
                 ]
                 for done, future in enumerate(as_completed(pending), start=1):
                     outcome = future.result()
@@ -148,7 +208,9 @@ class Refresher:
         )
 
 
-def fetch_and_parse(fetcher: Fetcher, feed: FeedRecord, cancel: threading.Event | None) -> Outcome:
+def fetch_and_parse(
+    fetcher: Fetcher, parsers: Parsers, feed: FeedRecord, cancel: threading.Event | None
+) -> Outcome:
     """Network and parsing for one feed; every known failure becomes an outcome, never a raise."""
     if cancel is not None and cancel.is_set():
         return Outcome(feed, error="refresh cancelled")
@@ -164,7 +226,7 @@ def fetch_and_parse(fetcher: Fetcher, feed: FeedRecord, cancel: threading.Event 
             last_modified=fetched.last_modified or feed.last_modified,
         )
     try:
-        parsed = parse_feed(fetched.body, fetched.headers, fetched.url)
+        parsed = parsers.parse(fetched.body, fetched.headers, fetched.url)
     except ParseError as exc:
         return Outcome(feed, error=str(exc))
     except Exception as exc:  # a parser bug must not stop the batch; it is logged with a traceback

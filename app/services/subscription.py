@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from app.feeds.discovery import discover_feeds
-from app.feeds.fetcher import FetchError, Fetcher, FetchLimits, FetchResult
+from app.feeds.entry import ParsedFeed, ParseError
+from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, FetchResult
 from app.feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
-from app.feeds.parser import ParseError, ParsedFeed, parse_feed
+from app.feeds.parser import parse_feed
 from app.services.refresh import Outcome, store_outcome
 from app.storage import feeds
 from app.storage.database import Database
@@ -21,6 +23,7 @@ from app.storage.record import FeedRecord
 log = logging.getLogger(__name__)
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
 
 class SubscriptionError(Exception):
@@ -42,6 +45,8 @@ def normalise_url(url: str) -> str:
     if not url:
         raise SubscriptionError("the feed address is empty")
     if "://" not in url:
+        if _SCHEME.match(url):  # javascript:, mailto:, data: ... but not host:port
+            raise SubscriptionError(f"not a web address: {url!r} (only http and https feeds)")
         url = "https://" + url
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
