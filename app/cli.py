@@ -153,7 +153,9 @@ def _refresh(profile: Profile, args: argparse.Namespace) -> None:
 
 
 def _list(profile: Profile, args: argparse.Namespace) -> None:
-    river = ranking.river(profile, ranked=args.ranked, limit=args.limit, include_read=args.all)
+    river = ranking.Ranker(profile).river(
+        ranked=args.ranked, limit=args.limit, include_read=args.all
+    )
     data = [
         {
             "id": item.article.id,
@@ -182,20 +184,20 @@ def _list(profile: Profile, args: argparse.Namespace) -> None:
 
 
 def _click(profile: Profile, args: argparse.Namespace) -> None:
-    above = ranking.shown_above(profile, args.article_id, ranked=args.ranked)
+    above = ranking.Ranker(profile).shown_above(args.article_id, ranked=args.ranked)
     session = args.session or activity.new_session()
     activity.record_click(profile.db, args.article_id, session, dwell=args.dwell, shown_above=above)
     print(f"recorded a click on article {args.article_id} ({len(above)} shown above it)")
 
 
 def _train(profile: Profile, args: argparse.Namespace) -> None:
-    report = ranking.train(profile, epochs=args.epochs, device=args.device)
+    report = ranking.Ranker(profile, device=args.device).train(epochs=args.epochs)
     data = report.as_dict()
     _emit(data, args.json, report.summary)
 
 
 def _explain(profile: Profile, args: argparse.Namespace) -> None:
-    explanation = ranking.explain(profile, args.article_id)
+    explanation = ranking.Ranker(profile).explain(args.article_id)
     _emit(explanation.as_dict(), args.json, explanation.summary)
 
 

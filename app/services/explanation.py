@@ -1,0 +1,87 @@
+"""Explanations of a ranking in plain data: word and past-read shares that add up to the score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WordShare:
+    """A title word: its attention weight and its signed share of the score."""
+
+    token: str
+    attention: float
+    share: float
+
+
+@dataclass(frozen=True)
+class PastShare:
+    """A past read: its attention weight and its signed share of the score."""
+
+    article_id: int
+    title: str
+    attention: float
+    share: float
+
+
+@dataclass(frozen=True)
+class ArticleExplanation:
+    """Why an article scores what it does. Shares in each list add up to ``score``."""
+
+    article_id: int
+    title: str
+    score: float
+    words: tuple[WordShare, ...]
+    history: tuple[PastShare, ...]
+    faithfulness_words: float | None
+    faithfulness_history: float | None
+    model_version: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of ``explain --json`` (DESIGN.md contract)."""
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "score": self.score,
+            "model_version": self.model_version,
+            "words": [w.__dict__ for w in self.words],
+            "history": [h.__dict__ for h in self.history],
+            "faithfulness": {
+                "words": self.faithfulness_words,
+                "history": self.faithfulness_history,
+            },
+        }
+
+    def summary(self) -> str:
+        """Plain words: what carried the score, and how far to trust that."""
+        lines = [f"“{self.title}” scores {self.score:+.3f}."]
+        past = sorted(self.history, key=lambda h: -h.share)[:3]
+        if past and past[0].share > 0:
+            names = "; ".join(f"“{h.title}” ({h.share:+.3f})" for h in past if h.share > 0)
+            lines.append(f"Ranked high mostly because you read {names}.")
+        words = sorted(self.words, key=lambda w: -abs(w.share))[:5]
+        if words:
+            lines.append(
+                "Words that carried it: "
+                + ", ".join(f"{w.token} ({w.share:+.3f})" for w in words)
+                + "."
+            )
+        lines.append(_faithfulness_words(self.faithfulness_words, self.faithfulness_history))
+        return "\n".join(lines)
+
+
+def _faithfulness_words(words: float | None, history: float | None) -> str:
+    def say(value: float | None) -> str:
+        if value is None:
+            return "not measurable"
+        if value >= 0.7:
+            return f"agree well ({value:.2f})"
+        if value >= 0.4:
+            return f"agree partly ({value:.2f})"
+        return f"agree poorly ({value:.2f})"
+
+    return (
+        "Checked by removing each word or past read and re-scoring: the word shares "
+        f"{say(words)}, the past-read shares {say(history)}."
+    )

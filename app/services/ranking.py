@@ -1,0 +1,571 @@
+"""Ranking the river by the reader's model, training it on their clicks, and explaining it.
+
+torch loads lazily: nothing here imports ``nrms_core`` modules that need it until a ranked view,
+a training round or an explanation is asked for (or :meth:`Ranker.preload` runs in the
+background), so the window appears first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from app.services import mute
+from app.services.explanation import ArticleExplanation, PastShare, WordShare
+from app.services.profile import Profile
+from app.storage import articles, events
+from app.storage.record import ArticleRecord, ModelVersionRecord
+
+if TYPE_CHECKING:
+    from nrms_core.recommender import Recommender
+    from nrms_core.trainer import Progress
+
+log = logging.getLogger(__name__)
+
+MIN_CLICKS = 20
+"""Clicks needed before "For you" uses the model (fewer would rank noise)."""
+FRESHNESS_HALF_LIFE_H = 36.0
+FRESHNESS_WEIGHT = 0.6
+FEED_CROWDING = 0.15
+"""Penalty, in standard deviations, per log-step of an article's rank within its own feed, so
+that a high-volume feed cannot fill the top of "For you" on volume alone."""
+WARM_START_TITLES = 5000
+KEEP_CHECKPOINTS = 3
+HISTORY = 50
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class RankingError(Exception):
+    """Ranking, training or explaining cannot be done now; the message is for the reader."""
+
+
+@dataclass(frozen=True)
+class RiverItem:
+    """One row of the river: an article, its blended score in "For you" (None in Latest)."""
+
+    article: ArticleRecord
+    score: float | None
+    muted: bool = False
+
+
+@dataclass(frozen=True)
+class River:
+    """A page of the river and how it was ordered."""
+
+    items: tuple[RiverItem, ...]
+    mode: str
+    notice: str | None
+    clicks: int
+    clicks_needed: int
+    muted: int = 0
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """Progress of a training round, for a progress bar."""
+
+    stage: str
+    fraction: float
+    loss: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What a training round did."""
+
+    version: int | None
+    clicks_used: int
+    samples: int
+    epochs: int
+    train_loss: float | None
+    holdout_auc: float | None
+    holdout_ndcg10: float | None
+    device: str
+    seconds: float
+    cancelled: bool
+    warm_started: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.cancelled:
+            return "training cancelled; the previous model stays in use"
+        auc = "n/a" if self.holdout_auc is None else f"{self.holdout_auc:.3f}"
+        return (
+            f"model version {self.version}: {self.clicks_used} clicks, {self.samples} samples, "
+            f"{self.epochs} epochs on {self.device} in {self.seconds:.1f} s, "
+            f"held-out AUC {auc}"
+        )
+
+
+@dataclass
+class _Loaded:
+    version: ModelVersionRecord
+    model: Recommender
+    ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    vectors: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    index: dict[int, int] = field(default_factory=dict)
+
+
+class Ranker:
+    """The reader's model in use: loads the newest checkpoint, caches article vectors per model
+    version, ranks, trains and explains. Thread-safe; share one per profile."""
+
+    def __init__(self, profile: Profile, *, device: str | None = None) -> None:
+        self._profile = profile
+        self._device = device
+        self._lock = threading.RLock()
+        self._loaded: _Loaded | None = None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def preload(self) -> None:
+        """Import torch and load the current model; meant for a background thread at start-up."""
+        import nrms_core.recommender  # noqa: F401  (the import is the work)
+
+        with self._lock:
+            self._current()
+
+    def _current(self) -> _Loaded | None:
+        """The newest loadable model (reloaded when training made a newer one)."""
+        with self._profile.db.read() as s:
+            versions = events.list_model_versions(s)
+        if not versions:
+            return None
+        if self._loaded is not None and self._loaded.version.id == versions[-1].id:
+            return self._loaded
+        from nrms_core.checkpoint import CheckpointError
+        from nrms_core.recommender import Recommender
+
+        for version in reversed(versions):
+            path = Path(version.path)
+            try:
+                model = Recommender.load(path, device=self._device)
+            except CheckpointError as exc:
+                log.warning("model version %d is unusable: %s", version.id, exc)
+                continue
+            self._loaded = _Loaded(version, model)
+            self._load_vector_cache(self._loaded)
+            return self._loaded
+        return None
+
+    def _cache_path(self, version: int) -> Path:
+        return self._profile.paths.cache / f"vectors-{version}.npz"
+
+    def _load_vector_cache(self, loaded: _Loaded) -> None:
+        path = self._cache_path(loaded.version.id)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                ids = np.asarray(data["ids"], dtype=np.int64)
+                vectors = np.asarray(data["vectors"], dtype=np.float32)
+        except (OSError, KeyError, ValueError) as exc:
+            if path.exists():
+                log.warning("article vector cache %s unreadable (%s); re-encoding", path, exc)
+            return
+        if vectors.ndim != 2 or len(ids) != len(vectors):
+            log.warning("article vector cache %s has the wrong shape; re-encoding", path)
+            return
+        loaded.ids, loaded.vectors = ids, vectors
+        loaded.index = {int(a): i for i, a in enumerate(ids)}
+
+    def _save_vector_cache(self, loaded: _Loaded) -> None:
+        path = self._cache_path(loaded.version.id)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        try:
+            np.savez(tmp, ids=loaded.ids, vectors=loaded.vectors)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            log.warning("could not save the article vector cache: %s", exc)
+
+    def _vectors_for(self, loaded: _Loaded, ids: Sequence[int]) -> FloatArray:
+        """Vectors [len(ids), D] of these articles, encoding (and caching) the missing ones."""
+        missing = [a for a in dict.fromkeys(ids) if a not in loaded.index]
+        if missing:
+            with self._profile.db.read() as s:
+                titles = articles.article_titles(s, missing)
+            missing = [a for a in missing if a in titles]
+            if missing:
+                new = loaded.model.encode([titles[a] for a in missing])
+                start = len(loaded.ids)
+                loaded.ids = np.concatenate([loaded.ids, np.asarray(missing, np.int64)])
+                loaded.vectors = (
+                    new if loaded.vectors.size == 0 else np.concatenate([loaded.vectors, new])
+                )
+                for offset, a in enumerate(missing):
+                    loaded.index[a] = start + offset
+                self._save_vector_cache(loaded)
+        rows = [loaded.index[a] for a in ids if a in loaded.index]
+        if len(rows) != len(ids):
+            raise RankingError("some articles are gone; refresh the view")
+        dim = loaded.vectors.shape[1] if loaded.vectors.size else 0
+        return loaded.vectors[rows] if rows else np.zeros((0, dim), np.float32)
+
+    def _user_vector(self, loaded: _Loaded) -> tuple[FloatArray, list[int]]:
+        with self._profile.db.read() as s:
+            history = [c.article_id for c in events.click_history(s)]
+        recent = list(dict.fromkeys(reversed(history)))[:HISTORY][::-1]  # oldest first
+        with self._profile.db.read() as s:
+            known = articles.article_titles(s, recent)
+        recent = [a for a in recent if a in known]
+        vectors = self._vectors_for(loaded, recent)
+        return loaded.model.user_vector(vectors), recent
+
+    # -- the river -------------------------------------------------------------------------
+
+    def river(
+        self,
+        *,
+        ranked: bool,
+        limit: int = 100,
+        offset: int = 0,
+        include_read: bool = False,
+        feed_id: int | None = None,
+        folder: str | None = None,
+        starred_only: bool = False,
+        search: str | None = None,
+    ) -> River:
+        """A page of the river: newest first, or ordered by the model ("For you").
+
+        The model reorders, never hides: every article of the plain view is in the ranked one.
+        Articles matching a mute rule go to the bottom and are counted.
+        """
+        db = self._profile.db
+        with db.read() as s:
+            clicks = articles.stats(s).clicks
+            rules = mute.load_rules(s)
+        needed = max(0, MIN_CLICKS - clicks)
+        filters: dict[str, Any] = {
+            "unread_only": not include_read,
+            "feed_id": feed_id,
+            "folder": folder,
+            "starred_only": starred_only,
+            "search": search,
+        }
+        notice: str | None = None
+        loaded: _Loaded | None = None
+        if ranked:
+            if needed:
+                notice = (
+                    f"“For you” learns from the articles you open: {needed} more "
+                    f"{'click' if needed == 1 else 'clicks'} to go. Showing Latest until then."
+                )
+            else:
+                with self._lock:
+                    loaded = self._current()
+                if loaded is None:
+                    notice = "No model trained yet; showing Latest until the first training round."
+        if loaded is None:
+            with db.read() as s:
+                page = articles.list_articles(s, limit=limit, offset=offset, **filters)
+            items = tuple(RiverItem(a, None, mute.apply(rules, a.title)) for a in page)
+            return River(items, "latest", notice, clicks, needed, sum(i.muted for i in items))
+        with self._lock:
+            order, scores, muted = self._ranked_order(loaded, filters, rules)
+        chosen = order[offset : offset + limit]
+        with db.read() as s:
+            records = {
+                a.id: a
+                for a in articles.list_articles(
+                    s, ids=[int(i) for i in chosen], limit=len(chosen), unread_only=False
+                )
+            }
+        items = tuple(
+            RiverItem(records[int(i)], float(scores[int(i)]), int(i) in muted)
+            for i in chosen
+            if int(i) in records
+        )
+        return River(items, "ranked", None, clicks, 0, len(muted))
+
+    def _ranked_order(
+        self, loaded: _Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
+    ) -> tuple[list[int], dict[int, float], set[int]]:
+        db = self._profile.db
+        with db.read() as s:
+            candidates = articles.list_articles(s, limit=1_000_000, offset=0, **filters)
+        if not candidates:
+            return [], {}, set()
+        ids = [a.id for a in candidates]
+        user, _ = self._user_vector(loaded)
+        raw = loaded.model.score(user, self._vectors_for(loaded, ids))  # [N]
+        blended = blend(
+            raw,
+            ages_hours=np.asarray([_age_hours(a) for a in candidates], np.float32),
+            feeds=np.asarray([a.feed_id for a in candidates], np.int64),
+        )
+        muted = {a.id for a in candidates if mute.apply(rules, a.title)}
+        for i, a in enumerate(candidates):
+            if a.id in muted:
+                blended[i] -= 1e6
+        order = np.argsort(-blended, kind="stable")
+        scores = {ids[i]: float(blended[i]) + (1e6 if ids[i] in muted else 0.0) for i in order}
+        return [ids[i] for i in order], scores, muted
+
+    def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
+        """The unread articles the river lists above ``article_id`` (for headless clicks)."""
+        river = self.river(ranked=ranked, limit=1_000_000)
+        above: list[int] = []
+        for item in river.items:
+            if item.article.id == article_id:
+                return above
+            above.append(item.article.id)
+        return []
+
+    # -- training --------------------------------------------------------------------------
+
+    def train(
+        self,
+        *,
+        epochs: int | None = None,
+        device: str | None = None,
+        progress: Callable[[TrainProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainReport:
+        """One training round: fine-tune from the last checkpoint (or a warm start from the
+        reader's own headlines), write the new checkpoint atomically, re-encode the articles."""
+        from nrms_core.recommender import Recommender
+        from nrms_core.sampling import Click, Impression, build_samples
+
+        started = datetime.now(UTC)
+        report = progress or (lambda _p: None)
+        db = self._profile.db
+        with db.read() as s:
+            clicks = events.click_history(s)
+            shown = events.impressions(s)
+            titles = articles.article_titles(s)
+            feeds_of = articles.article_feeds(s)
+        clicks = [c for c in clicks if c.article_id in titles]
+        if len(clicks) < MIN_CLICKS:
+            raise RankingError(
+                f"training needs at least {MIN_CLICKS} opened articles; there are {len(clicks)}"
+            )
+        samples = build_samples(
+            [Click(c.article_id, c.time.timestamp(), c.session) for c in clicks],
+            [
+                Impression(i.article_id, i.time.timestamp(), i.session)
+                for i in shown
+                if i.article_id in titles
+            ],
+            seed=len(clicks),
+            fallback_pool=list(titles)[-WARM_START_TITLES:],
+        )
+        if not samples:
+            raise RankingError("no usable training samples: every click lacks skipped articles")
+        with self._lock:
+            loaded = self._current()
+        warm = loaded is None
+        stop = should_stop or (lambda: False)
+        if loaded is None:
+            report(TrainProgress("preparing the first model", 0.0))
+            model = Recommender.create(device=device or self._device, seed=0)
+            recent = sorted(titles)[-WARM_START_TITLES:]
+            model.add_titles(titles[a] for a in recent)
+            model.warm_start(
+                [titles[a] for a in recent],
+                [str(feeds_of.get(a, 0)) for a in recent],
+                should_stop=stop,
+                progress=lambda p: report(
+                    TrainProgress("learning from your feeds", 0.3 * _fraction(p), p.loss)
+                ),
+            )
+        else:
+            model = Recommender.load(Path(loaded.version.path), device=device or self._device)
+        used = {a for sample in samples for a in (*sample.history, *sample.candidates)}
+        model.add_titles(titles[a] for a in used)
+        result = model.fine_tune(
+            samples,
+            {a: titles[a] for a in used},
+            **({"epochs": epochs} if epochs else {}),
+            should_stop=stop,
+            progress=lambda p: report(
+                TrainProgress("learning from your clicks", 0.3 + 0.6 * _fraction(p), p.loss)
+            ),
+        )
+        seconds = (datetime.now(UTC) - started).total_seconds()
+        if result.cancelled:
+            return TrainReport(
+                None,
+                len(clicks),
+                len(samples),
+                result.epochs_run,
+                result.train_loss,
+                None,
+                None,
+                model.device,
+                seconds,
+                True,
+                warm,
+            )
+        report(TrainProgress("saving the model", 0.9))
+        version = self._publish(model, result, len(clicks), seconds)
+        report(TrainProgress("re-ranking", 1.0))
+        return TrainReport(
+            version.id,
+            len(clicks),
+            len(samples),
+            result.epochs_run,
+            result.train_loss,
+            result.holdout_auc,
+            result.holdout_ndcg10,
+            model.device,
+            (datetime.now(UTC) - started).total_seconds(),
+            False,
+            warm,
+        )
+
+    def _publish(
+        self, model: Recommender, result: Any, clicks: int, seconds: float
+    ) -> ModelVersionRecord:
+        """Save the checkpoint atomically, record the version, re-encode articles, swap it in."""
+        models = self._profile.paths.models
+        with self._profile.db.read() as s:
+            previous = events.list_model_versions(s)
+        number = (previous[-1].id + 1) if previous else 1
+        path = models / f"model-{number:05d}.pt"
+        metrics: dict[str, float | str | int | None] = {
+            "loss": result.train_loss,
+            "holdout_loss": result.holdout_loss,
+            "holdout_auc": result.holdout_auc,
+            "holdout_ndcg10": result.holdout_ndcg10,
+            "epochs": result.epochs_run,
+            "samples": result.samples,
+            "device": model.device,
+            "seconds": round(seconds, 3),
+            "clicks_used": clicks,
+        }
+        sha = model.save(path, meta={"clicks_used": clicks})
+        with self._profile.db.write() as s:
+            version = events.add_model_version(
+                s, str(path), sha, datetime.now(UTC), clicks, metrics
+            )
+        loaded = _Loaded(version, model)
+        with self._profile.db.read() as s:
+            unread = articles.unread_ids(s)
+        self._vectors_for(loaded, unread)
+        with self._lock:
+            self._loaded = loaded
+        self._prune(models, keep={path})
+        return version
+
+    def _prune(self, models: Path, keep: set[Path]) -> None:
+        checkpoints = sorted(models.glob("model-*.pt"))
+        for old in checkpoints[:-KEEP_CHECKPOINTS]:
+            if old not in keep:
+                old.unlink(missing_ok=True)
+        caches = sorted(self._profile.paths.cache.glob("vectors-*.npz"))
+        for old in caches[:-KEEP_CHECKPOINTS]:
+            old.unlink(missing_ok=True)
+
+    def model_versions(self) -> list[ModelVersionRecord]:
+        """Every training round so far, oldest first."""
+        with self._profile.db.read() as s:
+            return events.list_model_versions(s)
+
+    # -- explanations ----------------------------------------------------------------------
+
+    def explain(self, article_id: int) -> ArticleExplanation:
+        """Exact decomposition of the model score of one article, with leave-one-out checks."""
+        with self._lock:
+            loaded = self._current()
+            if loaded is None:
+                raise RankingError("there is no trained model yet, so nothing to explain")
+            with self._profile.db.read() as s:
+                record = articles.get_article(s, article_id)
+            if record is None:
+                raise RankingError(f"there is no article {article_id}")
+            _, history = self._user_vector(loaded)
+            with self._profile.db.read() as s:
+                past = articles.article_titles(s, history)
+            explanation = loaded.model.explain(record.title, [past[a] for a in history])
+        return ArticleExplanation(
+            article_id=article_id,
+            title=record.title,
+            score=float(explanation.score),
+            words=tuple(
+                WordShare(w.token, float(w.attention), float(w.share)) for w in explanation.words
+            ),
+            history=tuple(
+                PastShare(
+                    history[h.index], past[history[h.index]], float(h.attention), float(h.share)
+                )
+                for h in explanation.history
+            ),
+            faithfulness_words=explanation.faithfulness_words,
+            faithfulness_history=explanation.faithfulness_history,
+            model_version=loaded.version.id,
+        )
+
+    def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
+        """(token, signed share) of each title's words, for highlighting; {} without a model."""
+        with self._lock:
+            loaded = self._current()
+            if loaded is None:
+                return {}
+            user, _ = self._user_vector(loaded)
+            with self._profile.db.read() as s:
+                titles = articles.article_titles(s, article_ids)
+            shares = loaded.model.word_shares([titles[a] for a in article_ids if a in titles], user)
+        kept = [a for a in article_ids if a in titles]
+        return {
+            a: tuple((t, float(v)) for t, v in row) for a, row in zip(kept, shares, strict=True)
+        }
+
+
+def blend(
+    raw: FloatArray, *, ages_hours: FloatArray, feeds: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Model scores standardised, plus freshness, minus crowding within a feed.
+
+    ``raw`` [N] model scores, ``ages_hours`` [N], ``feeds`` [N] feed ids -> [N] blended scores.
+    """
+    scores = raw.astype(np.float64)
+    spread = float(scores.std()) or 1.0
+    z = (scores - float(scores.mean())) / spread
+    freshness = np.exp2(-np.maximum(ages_hours, 0.0) / FRESHNESS_HALF_LIFE_H)
+    blended = z + FRESHNESS_WEIGHT * freshness
+    # rank of each article within its feed by the blended score (0 = feed's best)
+    order = np.lexsort((-blended, feeds))
+    within = np.empty(len(order), np.int64)
+    sorted_feeds = feeds[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_feeds)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    within[order] = np.arange(len(order)) - run_start
+    crowded: npt.NDArray[np.float64] = blended - FEED_CROWDING * np.log2(1.0 + within)
+    return crowded
+
+
+def _age_hours(article: ArticleRecord) -> float:
+    when = article.published or article.fetched
+    return max(0.0, (datetime.now(UTC) - when).total_seconds() / 3600.0)
+
+
+def _fraction(progress: Progress) -> float:
+    total = max(1, progress.batches * max(1, progress.epochs))
+    return min(1.0, ((progress.epoch - 1) * progress.batches + progress.batch) / total)
+
+
+__all__ = [
+    "MIN_CLICKS",
+    "ArticleExplanation",
+    "PastShare",
+    "Ranker",
+    "RankingError",
+    "River",
+    "RiverItem",
+    "TrainProgress",
+    "TrainReport",
+    "WordShare",
+    "blend",
+]
