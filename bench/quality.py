@@ -1,0 +1,341 @@
+"""Few-clicks quality: NRMS against per-reader baselines and an oracle, by click count.
+
+The headlines are real; the readers and their clicks are simulated (see
+bench/simulate.py). For each simulated reader and each click budget N, the
+reader's first N clicks' sessions become a MIND-format train folder and the
+next sessions (those with a click) the dev folder; the personal protocol of
+nrms_core.evaluate then fine-tunes a copy of the reader's base model on that
+reader alone, and the baselines are fitted on the same impressions. The base
+model is built once per reader and shared by all click budgets: GloVe, then the
+click-free warm start on every headline the reader is shown in the benchmark,
+labelled by its feed (so at small budgets it has seen later, unlabelled
+headlines too). The baselines' documents carry the feed as one extra token
+(--titles-only drops it). Recency ranks by display order (newest first). The
+oracle ranks by the reader's latent interests.
+
+    python bench/quality.py [--readers 12] [--clicks 20,50,100,200,500] [--quick]
+
+Writes bench/out/quality.{json,md,png}; prints the table (mean ± sd over readers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.simulate import (  # noqa: E402
+    Headline,
+    Reader,
+    Session,
+    load_headlines,
+    make_reader,
+    simulate,
+    split_at,
+    write_reader,
+)
+from nrms_core.config import NRMSConfig  # noqa: E402
+from nrms_core.evaluate import Options, evaluate_baselines, evaluate_nrms, load_data  # noqa: E402
+from nrms_core.metrics import evaluate_impressions  # noqa: E402
+
+METRICS = ("auc", "mrr", "ndcg5", "ndcg10")
+MODELS = ("NRMS", "Recency", "TfidfCentroid", "TfidfLogistic", "Oracle")
+DATA = ROOT.parent / "shared" / "data" / "headlines"
+
+
+def _parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--readers", type=int, default=12)
+    p.add_argument("--clicks", default="20,50,100,200,500")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--negatives", type=int, default=4)
+    p.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate")
+    p.add_argument("--warm-epochs", type=int, default=1)
+    p.add_argument("--warm-samples", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--no-warm-start", dest="warm_start", action="store_false")
+    p.add_argument("--embed-lr-scale", type=float, default=None)
+    p.add_argument("--freeze-pretrained", action="store_true")
+    p.add_argument("--anchor-decay", type=float, default=None)
+    p.add_argument("--dev-sessions", type=int, default=40)
+    p.add_argument("--no-nrms", dest="nrms", action="store_false", help="baselines only")
+    p.add_argument(
+        "--titles-only",
+        action="store_true",
+        help="baselines without the feed token (titles only, like the model's input)",
+    )
+    p.add_argument("--quick", action="store_true", help="4 readers, 20 and 100 clicks")
+    p.add_argument("--tag", default="quality", help="output file stem")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    p.add_argument("--replot", type=Path, help="only redraw the PNG from a saved JSON")
+    return p.parse_args()
+
+
+def _config(args: argparse.Namespace) -> NRMSConfig | None:
+    overrides: dict[str, Any] = {}
+    if args.embed_lr_scale is not None:
+        overrides["embed_lr_scale"] = args.embed_lr_scale
+    if args.freeze_pretrained:
+        overrides["freeze_pretrained"] = True
+    if args.anchor_decay is not None:
+        overrides["anchor_decay"] = args.anchor_decay
+    if args.negatives != 4:
+        overrides["negatives"] = args.negatives
+    return NRMSConfig(**overrides) if overrides else None
+
+
+def _base(
+    path: Path,
+    sessions: list[Session],
+    by_id: dict[int, Headline],
+    end: int,
+    args: argparse.Namespace,
+) -> Path:
+    """The reader's base model: GloVe, then (unless disabled) the click-free warm start.
+
+    Built once per reader on every headline of ``sessions[:end]`` with its feed as
+    the label, and shared by all click budgets of that reader.
+    """
+    from nrms_core.recommender import Recommender
+
+    hids = list(dict.fromkeys(h for s in sessions[:end] for h in s.shown))
+    titles = [by_id[h].title for h in hids]
+    groups = [f"{by_id[h].source}:{by_id[h].category}" for h in hids]
+    rec = Recommender.create(_config(args), device="cpu", seed=args.seed, pretrained=True)
+    rec.add_titles(titles)
+    if args.warm_start:
+        rec.warm_start(
+            titles, groups, epochs=args.warm_epochs, max_samples=args.warm_samples, seed=args.seed
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec.save(path)
+    return path
+
+
+def _oracle(reader: Reader, dev: Path, by_id: dict[int, Headline]) -> dict[str, float]:
+    from nrms_core.mind import read_mind
+
+    data = read_mind(dev)
+    impressions = [
+        (
+            [y for _, y in b.impressions],
+            [reader.interest(by_id[int(n[1:])]) for n, _ in b.impressions],
+        )
+        for b in data.behaviors
+    ]
+    return evaluate_impressions(impressions)
+
+
+def _aggregate(rows: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for n in budgets:
+        at = [r for r in rows if r["clicks"] == n]
+        entry: dict[str, Any] = {"readers": len(at)}
+        for model in MODELS:
+            if not at or model not in at[0]["models"]:
+                continue
+            stats = {}
+            for m in METRICS:
+                values = np.array([r["models"][model][m] for r in at], dtype=float)
+                values = values[~np.isnan(values)]
+                sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+                stats[m] = {
+                    "mean": float(values.mean()) if len(values) else math.nan,
+                    "sd": sd,
+                    "sem": sd / math.sqrt(len(values)) if len(values) else math.nan,
+                }
+            entry[model] = stats
+        if at and "NRMS" in at[0]["models"]:
+            for m in ("auc", "ndcg10"):
+                diff = np.array(
+                    [r["models"]["NRMS"][m] - r["models"]["TfidfLogistic"][m] for r in at]
+                )
+                sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+                entry[f"nrms_minus_logistic_{m}"] = {
+                    "mean": float(diff.mean()),
+                    "sem": sd / math.sqrt(len(diff)),
+                    "wins": int((diff > 0).sum()),
+                }
+        table[str(n)] = entry
+    return table
+
+
+def _markdown(table: dict[str, Any]) -> str:
+    lines = [
+        "| clicks | model | AUC | MRR | nDCG@5 | nDCG@10 |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for n, entry in table.items():
+        for model in MODELS:
+            if model not in entry:
+                continue
+            cells = " | ".join(
+                f"{entry[model][m]['mean']:.3f} ± {entry[model][m]['sd']:.3f}" for m in METRICS
+            )
+            lines.append(f"| {n} | {model} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(table: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    budgets = [int(n) for n in table]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, metric, label in zip(axes, ("auc", "ndcg10"), ("AUC", "nDCG@10"), strict=True):
+        for model in MODELS:
+            if not all(model in table[str(n)] for n in budgets):
+                continue
+            mean = [table[str(n)][model][metric]["mean"] for n in budgets]
+            sem = [table[str(n)][model][metric]["sem"] for n in budgets]
+            ax.errorbar(budgets, mean, yerr=sem, marker="o", capsize=3, label=model)
+        ax.set_xscale("log")
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
+        ax.set_xlabel("clicks per reader (simulated)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].axhline(0.5, color="grey", lw=0.8, ls="--")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("Few clicks: simulated readers on real headlines (mean ± sem over readers)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> int:
+    args = _parse()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("nrms_core.mind").setLevel(logging.ERROR)
+    if args.replot is not None:
+        saved = json.loads(args.replot.read_text(encoding="utf-8"))
+        _plot(saved["table"], args.replot.with_suffix(".png"))
+        return 0
+    if not DATA.is_dir():
+        print(f"no headlines at {DATA}; nothing to measure")
+        return 1
+    if args.quick:
+        args.readers, args.clicks = 4, "20,100"
+    budgets = sorted(int(c) for c in args.clicks.split(","))
+    started = time.perf_counter()
+    headlines = load_headlines(DATA)
+    by_id = {h.hid: h for h in headlines}
+    print(f"{len(headlines)} real headlines loaded in {time.perf_counter() - started:.1f} s")
+    rng = random.Random(args.seed)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    work = args.out / "readers"
+    rows: list[dict[str, Any]] = []
+    rid = 0
+    made = 0
+    while made < args.readers:
+        reader = make_reader(rid, headlines, rng)
+        sessions = simulate(reader, headlines, rng, max(budgets), args.dev_sessions)
+        rid += 1
+        clicks = sum(sum(s.labels) for s in sessions)
+        if clicks < max(budgets) + args.dev_sessions:
+            print(f"reader {rid - 1}: ran out of headlines at {clicks} clicks; drawing another")
+            continue
+        made += 1
+        t_base = time.perf_counter()
+        base = None
+        if args.nrms:
+            base = _base(
+                work / f"r{reader.rid:02d}" / "base.ckpt",
+                sessions,
+                by_id,
+                split_at(sessions, max(budgets), args.dev_sessions)[1],
+                args,
+            )
+            print(f"reader {reader.rid:2d}: base model in {time.perf_counter() - t_base:.1f} s")
+        options = Options(
+            protocol="personal",
+            seed=args.seed,
+            epochs=args.epochs,
+            device="cpu",
+            base=base,
+            warm_start=False,
+            negatives=args.negatives,
+            lr=args.lr,
+            recency="order",
+            category_token=not args.titles_only,
+        )
+        for n in budgets:
+            train, dev = write_reader(
+                work / f"r{reader.rid:02d}" / f"n{n}", reader, sessions, by_id, n, args.dev_sessions
+            )
+            data = load_data(train, dev)
+            models: dict[str, dict[str, float]] = {}
+            t0 = time.perf_counter()
+            seconds = 0.0
+            fit: dict[str, float] = {}
+            if args.nrms:
+                nrms = evaluate_nrms(data, options)
+                models["NRMS"] = {m: nrms[m] for m in METRICS}
+                fit = nrms.get("fit", {})
+                seconds = time.perf_counter() - t0
+            for name, res in evaluate_baselines(data, options).items():
+                models[name] = {m: res[m] for m in METRICS}
+            models["Oracle"] = {
+                m: v for m, v in _oracle(reader, dev, by_id).items() if m in METRICS
+            }
+            rows.append(
+                {
+                    "reader": reader.rid,
+                    "clicks": n,
+                    "models": models,
+                    "nrms_s": seconds,
+                    "nrms_fit": fit,
+                }
+            )
+            summary = "  ".join(f"{k}={v['auc']:.3f}/{v['ndcg10']:.3f}" for k, v in models.items())
+            print(
+                f"reader {reader.rid:2d} n={n:3d} ({seconds:5.1f} s) AUC/nDCG10 {summary}",
+                flush=True,
+            )
+    table = _aggregate(rows, budgets)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "note": "clicks are simulated; headlines are real (see bench/simulate.py)",
+        "options": {k: str(v) for k, v in vars(args).items()},
+        "seconds": round(time.perf_counter() - started, 1),
+        "table": table,
+        "rows": rows,
+    }
+    (args.out / f"{args.tag}.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    markdown = _markdown(table)
+    (args.out / f"{args.tag}.md").write_text(markdown, encoding="utf-8")
+    _plot(table, args.out / f"{args.tag}.png")
+    print()
+    print(markdown)
+    for budget, entry in table.items():
+        for m in ("auc", "ndcg10"):
+            key = f"nrms_minus_logistic_{m}"
+            if key in entry:
+                d = entry[key]
+                print(
+                    f"N={budget:>3} NRMS - TfidfLogistic {m}: {d['mean']:+.3f} ± {d['sem']:.3f} "
+                    f"(sem), NRMS ahead for {d['wins']}/{entry['readers']} readers"
+                )
+    print(f"total {report['seconds']} s; wrote {args.out / (args.tag + '.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
