@@ -12,25 +12,24 @@ import argparse
 import hashlib
 import logging
 import resource
-import sys
 import tempfile
 import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 from xml.sax.saxutils import escape
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.services.profile import Profile
+from app.services.refresh import Refresher
+from app.storage import feeds
 
-from app.services.profile import Profile  # noqa: E402
-from app.services.refresh import Refresher  # noqa: E402
-from app.storage import feeds  # noqa: E402
-
-WORDS = (
-    "market election storm vaccine league budget rocket climate court startup chip museum "
-    "drought strike summit merger orbit festival transfer inflation"
-).split()
+WORDS = [
+    *("market", "election", "storm", "vaccine", "league", "budget", "rocket", "climate"),
+    *("court", "startup", "chip", "museum", "drought", "strike", "summit", "merger"),
+    *("orbit", "festival", "transfer", "inflation"),
+]
 
 
 def make_feed(index: int, items: int) -> bytes:
@@ -54,7 +53,7 @@ def make_feed(index: int, items: int) -> bytes:
 
 
 class FeedHandler(BaseHTTPRequestHandler):
-    bodies: dict[str, bytes] = {}
+    bodies: ClassVar[dict[str, bytes]] = {}
 
     def do_GET(self) -> None:
         body = self.bodies.get(self.path)
@@ -74,7 +73,7 @@ class FeedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 

@@ -1,0 +1,1 @@
+"""The Qt desktop interface: windows, item models, delegates, dialogs and workers."""

@@ -1,0 +1,161 @@
+"""How a river row is drawn: the title (bold while unread) with its words tinted by their signed
+share of the score, and a line of feed, age, score and star below it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from app.storage.record import ArticleRecord
+from app.ui.river import Role
+
+PADDING = 6
+GAP = 2
+POSITIVE = QColor(46, 160, 67)
+NEGATIVE = QColor(214, 39, 40)
+_WORD = re.compile(r"\w[\w'’.-]*\w|\w", re.UNICODE)
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def age(when: datetime | None, now: datetime | None = None) -> str:
+    """A short relative age: "now", "5 min", "3 h", "2 d", or a date for older ones."""
+    if when is None:
+        return ""
+    now = now or datetime.now(UTC)
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    if seconds < 14 * 86400:
+        return f"{int(seconds // 86400)} d"
+    return when.astimezone().strftime("%d %b %Y")
+
+
+def tints(title: str, shares: Sequence[tuple[str, float]]) -> list[tuple[int, int, float]]:
+    """(start, end, weight in [-1, 1]) for each title word that has a share.
+
+    Shares are matched to words in order, case-insensitively; weights are relative to the
+    largest absolute share, and words under a tenth of it are left plain.
+    """
+    if not shares:
+        return []
+    top = max(abs(v) for _, v in shares) or 1.0
+    queue: dict[str, list[float]] = {}
+    for token, value in shares:
+        queue.setdefault(token.lower(), []).append(value)
+    spans: list[tuple[int, int, float]] = []
+    for match in _WORD.finditer(title):
+        values = queue.get(match.group().lower())
+        if not values:
+            continue
+        weight = values.pop(0) / top
+        if abs(weight) >= 0.1:
+            spans.append((match.start(), match.end(), weight))
+    return spans
+
+
+class RiverDelegate(QStyledItemDelegate):
+    """Paints river rows; pure drawing, the model answers every data question."""
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
+        title = QFont(option.font)
+        meta = QFont(option.font)
+        meta.setPointSizeF(max(6.0, meta.pointSizeF() * 0.85))
+        return title, meta
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
+        title, meta = self._fonts(option)
+        bold = QFont(title)
+        bold.setBold(True)
+        height = QFontMetrics(bold).height() + QFontMetrics(meta).height() + 2 * PADDING + GAP
+        return QSize(200, height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        article = index.data(Role.ARTICLE)
+        if not isinstance(article, ArticleRecord):
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        try:
+            self._paint_row(painter, option, index, article)
+        finally:
+            painter.restore()
+
+    def _paint_row(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: Index, article: ArticleRecord
+    ) -> None:
+        rect: QRect = option.rect
+        palette: QPalette = option.palette
+        state = option.state
+        widget: QWidget | None = option.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawPrimitive(
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget
+            )
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        text_color = palette.color(text_role)
+        dim = QColor(text_color)
+        dim.setAlphaF(0.65)
+        if index.data(Role.MUTED):
+            painter.setOpacity(0.45)
+        title_font, meta_font = self._fonts(option)
+        if not article.read:
+            title_font.setBold(True)
+        title_metrics = QFontMetrics(title_font)
+        left = rect.left() + PADDING + 8
+        width = rect.width() - 2 * PADDING - 8
+        top = rect.top() + PADDING
+        if not article.read:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(
+                palette.color(QPalette.ColorRole.Highlight) if not selected else text_color
+            )
+            dot = 6
+            painter.drawEllipse(
+                rect.left() + PADDING - 2, top + (title_metrics.height() - dot) // 2, dot, dot
+            )
+        title = title_metrics.elidedText(article.title, Qt.TextElideMode.ElideRight, width)
+        painter.setFont(title_font)
+        for start, end, weight in tints(title, index.data(Role.SHARES) or ()):
+            x = left + title_metrics.horizontalAdvance(title[:start])
+            w = title_metrics.horizontalAdvance(title[start:end])
+            color = QColor(POSITIVE if weight > 0 else NEGATIVE)
+            color.setAlpha(int(40 + 120 * abs(weight)))
+            painter.fillRect(QRect(x - 1, top, w + 2, title_metrics.height()), color)
+        painter.setPen(text_color)
+        painter.drawText(
+            QRect(left, top, width, title_metrics.height()),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            title,
+        )
+        meta_metrics = QFontMetrics(meta_font)
+        parts = [article.feed_title, age(article.published or article.fetched)]
+        score = index.data(Role.SCORE)
+        if isinstance(score, float):
+            parts.append(f"score {score:+.2f}")
+        if article.starred:
+            parts.append("★ starred")
+        if index.data(Role.MUTED):
+            parts.append("muted")
+        meta = meta_metrics.elidedText(
+            "  ·  ".join(p for p in parts if p), Qt.TextElideMode.ElideRight, width
+        )
+        painter.setFont(meta_font)
+        painter.setPen(dim)
+        painter.drawText(
+            QRect(left, top + title_metrics.height() + GAP, width, meta_metrics.height()),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            meta,
+        )

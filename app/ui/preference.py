@@ -1,0 +1,99 @@
+"""The settings dialog: refresh and training schedule, device, threads, retention, images."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.preference import DEVICES, LIMITS, Preferences, problems
+
+DEVICE_LABELS = {"auto": "Automatic (CUDA when available)", "cpu": "CPU", "cuda": "CUDA (GPU)"}
+
+
+def _spin(name: str, value: int, suffix: str, special: str | None = None) -> QSpinBox:
+    low, high = LIMITS[name]
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(low, high)
+    box.setSuffix(suffix)
+    if special is not None:
+        box.setSpecialValueText(special)
+    box.setValue(value)
+    return box
+
+
+class SettingsDialog(QDialog):
+    """Edits :class:`Preferences`; :meth:`preferences` returns the result."""
+
+    def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.refresh = _spin("refresh_minutes", prefs.refresh_minutes, " min")
+        self.train = _spin("train_minutes", prefs.train_minutes, " min")
+        self.min_clicks = _spin("train_min_clicks", prefs.train_min_clicks, " new clicks")
+        self.device = QComboBox()
+        for key in DEVICES:
+            self.device.addItem(DEVICE_LABELS[key], key)
+        self.device.setCurrentIndex(DEVICES.index(prefs.device))
+        self.threads = _spin("cpu_threads", prefs.cpu_threads, " threads", "Automatic")
+        self.retention = _spin("retention_days", prefs.retention_days, " days")
+        self.images = QCheckBox("Load remote images in articles without asking")
+        self.images.setChecked(prefs.remote_images)
+
+        feeds = QGroupBox("Feeds")
+        feeds_form = QFormLayout(feeds)
+        feeds_form.addRow("Refresh every:", self.refresh)
+        feeds_form.addRow("Keep read articles for:", self.retention)
+        feeds_form.addRow("", QLabel("Starred and opened articles are always kept."))
+        feeds_form.addRow("", self.images)
+
+        model = QGroupBox("Learning")
+        model_form = QFormLayout(model)
+        model_form.addRow("Train at most every:", self.train)
+        model_form.addRow("…and only after:", self.min_clicks)
+        model_form.addRow("Device:", self.device)
+        model_form.addRow("CPU threads:", self.threads)
+        model_form.addRow("", QLabel("CPU threads take effect at the next start."))
+        model_form.addRow("", QLabel("Training runs on this machine; nothing leaves it."))
+
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #d62728")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(feeds)
+        layout.addWidget(model)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+
+    def preferences(self) -> Preferences:
+        """The values as edited."""
+        return Preferences(
+            refresh_minutes=self.refresh.value(),
+            train_minutes=self.train.value(),
+            train_min_clicks=self.min_clicks.value(),
+            device=str(self.device.currentData()),
+            cpu_threads=self.threads.value(),
+            retention_days=self.retention.value(),
+            remote_images=self.images.isChecked(),
+        )
+
+    def _on_buttons_accepted(self) -> None:
+        found = problems(self.preferences())
+        if found:
+            self.problem.setText("; ".join(found))
+            return
+        self.accept()

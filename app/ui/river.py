@@ -1,0 +1,272 @@
+"""The river: the list of articles as a lazily paged item model.
+
+Pages come from :meth:`Ranker.river` on the job pool; ``fetchMore`` asks for the next page and
+``canFetchMore`` stays False while one is in flight, so the view never waits on the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+    Slot,
+)
+
+from app.services.ranking import Ranker, River
+from app.storage.record import ArticleRecord
+from app.ui.worker import JobFailure, JobRunner, report
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class Role(IntEnum):
+    """Data roles of the river beyond Qt's own."""
+
+    ARTICLE = Qt.ItemDataRole.UserRole + 1
+    ARTICLE_ID = Qt.ItemDataRole.UserRole + 2
+    SCORE = Qt.ItemDataRole.UserRole + 3
+    MUTED = Qt.ItemDataRole.UserRole + 4
+    SHARES = Qt.ItemDataRole.UserRole + 5
+    READ = Qt.ItemDataRole.UserRole + 6
+    STARRED = Qt.ItemDataRole.UserRole + 7
+
+
+@dataclass(frozen=True)
+class RiverQuery:
+    """Which articles the river shows and in which order."""
+
+    ranked: bool = False
+    feed_id: int | None = None
+    folder: str | None = None
+    starred_only: bool = False
+    search: str | None = None
+    include_read: bool = False
+
+
+@dataclass(frozen=True)
+class RiverPage:
+    """One loaded page, tagged with the generation of the query that asked for it."""
+
+    generation: int
+    offset: int
+    river: River
+    shares: dict[int, tuple[tuple[str, float], ...]]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the model."""
+
+    article: ArticleRecord
+    score: float | None
+    muted: bool
+
+
+def load_page(
+    ranker: Ranker, query: RiverQuery, generation: int, offset: int, limit: int
+) -> RiverPage:
+    """Fetch one page (runs on a pool thread)."""
+    river = ranker.river(
+        ranked=query.ranked,
+        limit=limit,
+        offset=offset,
+        include_read=query.include_read or query.starred_only,
+        feed_id=query.feed_id,
+        folder=query.folder,
+        starred_only=query.starred_only,
+        search=query.search,
+    )
+    shares: dict[int, tuple[tuple[str, float], ...]] = {}
+    if river.mode == "ranked" and river.items:
+        try:
+            shares = ranker.word_shares([i.article.id for i in river.items])
+        except Exception:  # highlights are a nicety: the page is shown without them
+            log.exception("word shares for the river failed")
+    return RiverPage(generation, offset, river, shares)
+
+
+class RiverModel(QAbstractListModel):
+    """Articles of the current view; pages of :data:`PAGE_SIZE` are loaded as the view scrolls.
+
+    ``loaded(River)`` is emitted after each page arrives; ``notice`` is the ranker's sentence
+    (for example how many clicks "For you" still needs), or "".
+    """
+
+    loaded = Signal(object)
+
+    def __init__(
+        self,
+        ranker: Ranker,
+        runner: JobRunner,
+        parent: QObject | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(parent)
+        self._ranker = ranker
+        self._runner = runner
+        self._page_size = page_size
+        self._rows: list[Row] = []
+        self._index: dict[int, int] = {}
+        self._shares: dict[int, tuple[tuple[str, float], ...]] = {}
+        self._query = RiverQuery()
+        self._generation = 0
+        self._loading = False
+        self._exhausted = True
+        self.mode = "latest"
+        self.notice = ""
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def query(self) -> RiverQuery:
+        return self._query
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def set_query(self, query: RiverQuery) -> None:
+        """Show another view: clears the rows and loads its first page."""
+        self._query = query
+        self.reload()
+
+    def reload(self) -> None:
+        """Reload the current view from the start."""
+        self._generation += 1
+        self.beginResetModel()
+        self._rows = []
+        self._index = {}
+        self._shares = {}
+        self._exhausted = False
+        self._loading = False
+        self.endResetModel()
+        self._request(0)
+
+    def _request(self, offset: int) -> None:
+        self._loading = True
+        self._runner.submit(
+            "loading articles",
+            load_page,
+            self._ranker,
+            self._query,
+            self._generation,
+            offset,
+            self._page_size,
+            done=self._on_page_loaded,
+            failed=self._on_page_failed,
+        )
+
+    @Slot(object)
+    def _on_page_loaded(self, page: RiverPage) -> None:
+        if page.generation != self._generation:
+            return
+        self._loading = False
+        items = [i for i in page.river.items if i.article.id not in self._index]
+        self.mode = page.river.mode
+        self.notice = page.river.notice or ""
+        if len(page.river.items) < self._page_size:
+            self._exhausted = True
+        if items:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
+            for item in items:
+                self._index[item.article.id] = len(self._rows)
+                self._rows.append(Row(item.article, item.score, item.muted))
+            self._shares.update(page.shares)
+            self.endInsertRows()
+        self.loaded.emit(page.river)
+
+    @Slot(object)
+    def _on_page_failed(self, failure: JobFailure) -> None:
+        self._loading = False
+        self._exhausted = True
+        report(self._runner, failure)
+
+    # -- Qt model API ----------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
+        return not parent.isValid() and not self._loading and not self._exhausted
+
+    def fetchMore(self, parent: Index) -> None:  # noqa: N802
+        if self.canFetchMore(parent):
+            self._request(len(self._rows))
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        article = row.article
+        if role == Qt.ItemDataRole.DisplayRole:
+            return article.title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{article.title}\n{article.feed_title}"
+        if role == Role.ARTICLE:
+            return article
+        if role == Role.ARTICLE_ID:
+            return article.id
+        if role == Role.SCORE:
+            return row.score
+        if role == Role.MUTED:
+            return row.muted
+        if role == Role.SHARES:
+            return self._shares.get(article.id, ())
+        if role == Role.READ:
+            return article.read
+        if role == Role.STARRED:
+            return article.starred
+        return None
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def row_of(self, article_id: int) -> int | None:
+        """The row showing ``article_id``, if loaded."""
+        return self._index.get(article_id)
+
+    def article_at(self, row: int) -> ArticleRecord | None:
+        """The article on ``row``, or None."""
+        return self._rows[row].article if 0 <= row < len(self._rows) else None
+
+    def ids_above(self, row: int, limit: int = 50) -> list[int]:
+        """Ids of up to ``limit`` rows just above ``row``, top first."""
+        start = max(0, row - limit)
+        return [r.article.id for r in self._rows[start:row]]
+
+    def update_article(self, article_id: int, **changes: Any) -> None:
+        """Change fields of a shown article (``read=``, ``starred=``) and repaint its row."""
+        row = self._index.get(article_id)
+        if row is None:
+            return
+        current = self._rows[row]
+        self._rows[row] = dataclasses.replace(
+            current, article=dataclasses.replace(current.article, **changes)
+        )
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
+
+    def mark_all_shown_read(self) -> None:
+        """Show every loaded row as read."""
+        if not self._rows:
+            return
+        self._rows = [
+            dataclasses.replace(r, article=dataclasses.replace(r.article, read=True))
+            for r in self._rows
+        ]
+        self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))

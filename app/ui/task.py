@@ -1,0 +1,124 @@
+"""The plain functions the window runs on its job pool (no Qt here: they return plain data)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.services import activity, preference, reading, subscription
+from app.services.ranking import MIN_CLICKS, ArticleExplanation, Ranker
+from app.services.refresh import Refresher, RefreshProgress, RefreshSummary
+from app.storage.database import Database
+from app.storage.record import FeedRecord, Stats
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the sidebar needs: every feed with counts, and the profile's totals."""
+
+    feeds: tuple[FeedRecord, ...]
+    stats: Stats
+
+
+def overview(db: Database) -> Overview:
+    """Feeds and totals for the sidebar."""
+    return Overview(tuple(reading.subscriptions(db)), reading.stats(db))
+
+
+def refresh(
+    db: Database,
+    feed_ids: Sequence[int] | None,
+    due_only: bool,
+    cancel: threading.Event,
+    *,
+    report: Callable[[RefreshProgress], None],
+) -> RefreshSummary:
+    """Refresh feeds, reporting after each one."""
+    return Refresher(db).refresh(feed_ids, due_only=due_only, progress=report, cancel=cancel)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """Articles whose read or starred flag changed."""
+
+    ids: tuple[int, ...]
+    read: bool | None = None
+    starred: bool | None = None
+
+
+def set_read(db: Database, ids: Sequence[int], read: bool) -> Marked:
+    reading.set_read(db, ids, read)
+    return Marked(tuple(ids), read=read)
+
+
+def set_starred(db: Database, article_id: int, starred: bool) -> Marked:
+    reading.set_starred(db, article_id, starred)
+    return Marked((article_id,), starred=starred)
+
+
+@dataclass(frozen=True)
+class Clicked:
+    """A recorded click."""
+
+    article_id: int
+    click_id: int
+    dwell: float | None
+
+
+def click(
+    db: Database, article_id: int, session: str, dwell: float | None, shown_above: Sequence[int]
+) -> Clicked:
+    """Record that the reader opened an article (this also marks it read)."""
+    click_id = activity.record_click(db, article_id, session, dwell=dwell, shown_above=shown_above)
+    return Clicked(article_id, click_id, dwell)
+
+
+def add_feed(db: Database, url: str, folder: str | None) -> FeedRecord:
+    """Subscribe to a feed or a page that links to one."""
+    return subscription.add_feed(db, url, folder=folder)
+
+
+def mark_all_read(db: Database, feed_id: int | None, folder: str | None) -> int:
+    return reading.mark_all_read(db, feed_id=feed_id, folder=folder)
+
+
+@dataclass(frozen=True)
+class Startup:
+    """What start-up found: whether this is the first run, and how many feeds were imported."""
+
+    first_run: bool
+    imported: int
+    problems: tuple[str, ...]
+
+
+def startup(db: Database, default_feeds: Path | None) -> Startup:
+    """On a profile's first run, subscribe to the default feeds; purge old read articles."""
+    first = preference.is_first_run(db)
+    imported = 0
+    problems: tuple[str, ...] = ()
+    if first:
+        if default_feeds is not None and default_feeds.is_file():
+            report = subscription.import_opml(db, default_feeds)
+            imported, problems = report.added, report.problems
+        preference.mark_welcomed(db)
+    else:
+        reading.purge(db)
+    return Startup(first, imported, problems)
+
+
+def training_due(ranker: Ranker, db: Database, min_new_clicks: int) -> bool:
+    """Whether there are enough clicks to train, and enough new ones since the last round."""
+    versions = ranker.model_versions()
+    last = versions[-1].clicks_used if versions else 0
+    clicks = reading.stats(db).clicks
+    return clicks >= MIN_CLICKS and clicks - last >= min_new_clicks
+
+
+def explain(ranker: Ranker, article_id: int) -> ArticleExplanation:
+    return ranker.explain(article_id)
+
+
+def preload(ranker: Ranker) -> None:
+    ranker.preload()

@@ -1,0 +1,371 @@
+"""GUI benchmark: figures for the desktop app, printed, never asserted.
+
+1. Time to first paint of the main window on a profile with 100,000 articles.
+2. The largest event-loop stall (a 10 ms QTimer measuring its own lateness) while 200 local
+   feeds refresh together with a training round, and while torch loads in the background.
+3. Resident memory after ranking "For you".
+
+Headlines come from AG News (../shared/data/headlines/ag_news) when present, else are
+synthetic. Clicks are simulated (a reader who opens Sci/Tech stories); no real click log exists.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui.py [--articles 100000] [--feeds 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shiboken6  # noqa: E402
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+import app.ui  # noqa: E402, F401
+from app.services import activity  # noqa: E402
+from app.services.profile import Profile  # noqa: E402
+from app.services.refresh import Refresher  # noqa: E402
+from app.storage import articles, feeds  # noqa: E402
+from app.storage.record import IncomingArticle  # noqa: E402
+from app.ui.sidebar import FOR_YOU, LATEST  # noqa: E402
+from app.ui.window import QUIET, MainWindow  # noqa: E402
+
+AG_NEWS = ROOT.parent / "shared" / "data" / "headlines" / "ag_news" / "test.csv"
+
+
+def headlines() -> list[tuple[int, str]]:
+    """(class, title) pairs: AG News when present (1 World, 2 Sports, 3 Business, 4 Sci/Tech)."""
+    if AG_NEWS.is_file():
+        with AG_NEWS.open(encoding="utf-8", newline="") as handle:
+            return [(int(row[0]), row[1].strip()) for row in csv.reader(handle) if len(row) >= 2]
+    words = ["market", "rocket", "league", "vote", "chip", "storm", "film", "court"]
+    return [
+        (1 + i % 4, f"{words[i % 8]} story {i} about {words[(i * 3) % 8]}") for i in range(4000)
+    ]
+
+
+def rss_kib() -> tuple[float, float]:
+    """(current RSS, peak RSS) in MiB."""
+    current = peak = 0.0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                current = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return current, peak
+
+
+class Probe(QObject):
+    """A 10 ms timer that records how late each tick came (the event loop's stalls)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.late: list[float] = []
+        self._last = time.perf_counter()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def start(self) -> None:
+        self.late.clear()
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        now = time.perf_counter()
+        self.late.append(max(0.0, (now - self._last) * 1000 - 10))
+        self._last = now
+
+    def summary(self) -> str:
+        if not self.late:
+            return "no ticks"
+        ordered = sorted(self.late)
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        over = sum(1 for x in ordered if x > 50)
+        return (
+            f"max stall {ordered[-1]:.0f} ms, p99 {p99:.1f} ms, median "
+            f"{statistics.median(ordered):.1f} ms, {over} ticks late by >50 ms "
+            f"(of {len(ordered)})"
+        )
+
+
+def run_until(done: Callable[[], bool], timeout_s: float) -> float:
+    """Run the event loop until ``done()`` (checked every 20 ms); returns seconds taken."""
+    loop = QEventLoop()
+    started = time.perf_counter()
+
+    class Checker(QObject):
+        @Slot()
+        def check(self) -> None:
+            if done() or time.perf_counter() - started > timeout_s:
+                loop.quit()
+
+    checker = Checker()
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(checker.check)
+    timer.start()
+    if not done():
+        loop.exec()
+    timer.stop()
+    return time.perf_counter() - started
+
+
+def build_large_profile(root: Path, total: int, feed_count: int = 500) -> float:
+    """Insert ``total`` articles across ``feed_count`` feeds; returns seconds."""
+    lines = headlines()
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    per_feed = max(1, total // feed_count)
+    with Profile(root) as profile:
+        n = 0
+        for f in range(feed_count):
+            with profile.db.write() as s:
+                feed = feeds.add_feed(s, f"https://feeds.example.org/{f}.xml", title=f"Feed {f}")
+                items = []
+                for _ in range(per_feed):
+                    _, title = lines[n % len(lines)]
+                    items.append(
+                        IncomingArticle(
+                            dedup_key=f"{f}-{n}",
+                            url=f"https://example.org/{n}",
+                            title=f"{title} #{n}" if n >= len(lines) else title,
+                            summary_html=f"<p>{escape(title)}</p>",
+                            summary_text=title,
+                            author=None,
+                            published=now - timedelta(seconds=n * 7),
+                        )
+                    )
+                    n += 1
+                articles.upsert_articles(s, feed.id, items, now)
+    return time.perf_counter() - started
+
+
+def first_paint(app: QApplication, root: Path) -> None:
+    with Profile(root) as profile:
+        started = time.perf_counter()
+        window = MainWindow(profile, options=QUIET)
+        built = time.perf_counter() - started
+        window.show()
+        app.processEvents()
+        shown = time.perf_counter() - started
+        run_until(lambda: window.river.rowCount() > 0 and bool(window.sidebar.feeds), 60)
+        window.repaint()
+        painted = time.perf_counter() - started
+        print(f"  window constructed           {built * 1000:8.0f} ms")
+        print(f"  window shown (first paint)   {shown * 1000:8.0f} ms")
+        print(f"  river and sidebar filled     {painted * 1000:8.0f} ms")
+        window.show_place(LATEST)
+        t = time.perf_counter()
+        run_until(lambda: window.river.rowCount() > 0, 30)
+        page = time.perf_counter() - t
+        window.river.fetchMore(window.river.index(0).parent())
+        t = time.perf_counter()
+        run_until(lambda: window.river.rowCount() > 200, 30)
+        more = time.perf_counter() - t
+        print(f"  Latest, first page (200)     {page * 1000:8.0f} ms")
+        print(f"  next page (fetchMore)        {more * 1000:8.0f} ms")
+        window.close()
+        # delete it here, in the GUI thread; left to the garbage collector it could be
+        # collected on a worker thread
+        shiboken6.delete(window)
+
+
+class FeedServer:
+    """Serves ``/feed/N.xml`` for N in range(count); ``version`` adds new items each round."""
+
+    def __init__(self, count: int, per_feed: int) -> None:
+        self.count = count
+        self.per_feed = per_feed
+        self.version = 0
+        self.lines = headlines()
+        self.start = datetime.now(UTC)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = server.body(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/feed/{n}.xml"
+
+    def body(self, path: str) -> bytes:
+        try:
+            n = int(path.rsplit("/", 1)[-1].removesuffix(".xml"))
+        except ValueError:
+            return b""
+        if not 0 <= n < self.count:
+            return b""
+        items = []
+        for i in range(self.per_feed + 10 * self.version):
+            k = (n * 97 + i) % len(self.lines)
+            title = self.lines[k][1]
+            when = format_datetime(self.start - timedelta(minutes=i * 5 + n))
+            items.append(
+                f"<item><title>{escape(title)}</title><link>https://example.org/{n}/{i}</link>"
+                f"<guid>{n}-{i}</guid><pubDate>{when}</pubDate>"
+                f"<description>{escape(title)}</description></item>"
+            )
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>'
+            f"{''.join(items)}</channel></rss>"
+        ).encode()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def stalls(app: QApplication, root: Path, feed_count: int, epochs: int) -> None:
+    server = FeedServer(feed_count, 40)
+    try:
+        with Profile(root) as profile:
+            with profile.db.write() as s:
+                for n in range(feed_count):
+                    feeds.add_feed(s, server.url(n))
+            t = time.perf_counter()
+            summary = Refresher(profile.db).refresh()
+            print(
+                f"  headless first refresh: {summary.feeds} feeds, {summary.new} articles "
+                f"in {time.perf_counter() - t:.1f} s"
+            )
+            simulate_clicks(profile, server.lines)
+            window = MainWindow(profile, options=QUIET)
+            window.show()
+            run_until(lambda: window.river.rowCount() > 0, 60)
+            probe = Probe()
+
+            probe.start()
+            t = time.perf_counter()
+            window.runner.submit("preload", window.ranker.preload)
+            run_until(lambda: window.runner.pending() == 0, 120)
+            probe.stop()
+            print(
+                f"  torch import + model load in the background ({time.perf_counter() - t:.1f} s):"
+            )
+            print(f"    {probe.summary()}")
+
+            server.version = 1
+            probe.start()
+            t = time.perf_counter()
+            window.refresh()
+            run_until(lambda: not window.scheduler.refreshing, 600)
+            probe.stop()
+            print(f"  refresh of {feed_count} local feeds alone ({time.perf_counter() - t:.1f} s):")
+            print(f"    {probe.summary()}")
+
+            server.version = 2
+            probe.start()
+            t = time.perf_counter()
+            window.refresh()
+            window.train(epochs=epochs)
+            refresh_s = train_s = 0.0
+
+            def both_done() -> bool:
+                nonlocal refresh_s, train_s
+                now = time.perf_counter() - t
+                if not window.scheduler.refreshing and not refresh_s:
+                    refresh_s = now
+                if not window.scheduler.trainer.running and not train_s:
+                    train_s = now
+                return bool(refresh_s and train_s)
+
+            run_until(both_done, 900)
+            probe.stop()
+            print(
+                f"  refresh of {feed_count} local feeds ({refresh_s:.1f} s) together with a "
+                f"training round of {epochs} epochs ({train_s:.1f} s):"
+            )
+            print(f"    {probe.summary()}")
+
+            probe.start()
+            t = time.perf_counter()
+            window.show_place(FOR_YOU)
+            run_until(lambda: window.river.rowCount() > 0 and not window.river.loading, 300)
+            probe.stop()
+            print(
+                f"  'For you' ranked ({window.river.mode}) in {time.perf_counter() - t:.2f} s; "
+                f"{probe.summary()}"
+            )
+            current, peak = rss_kib()
+            print(f"  RSS after ranking: {current:.0f} MiB (peak {peak:.0f} MiB)")
+            window.close()
+            shiboken6.delete(window)
+    finally:
+        server.stop()
+
+
+def simulate_clicks(profile: Profile, lines: list[tuple[int, str]]) -> None:
+    """A simulated reader: opens the Sci/Tech stories among the newest unread, skips the rest."""
+    topic = {title: cls for cls, title in lines}
+    with profile.db.read() as s:
+        river = articles.list_articles(s, unread_only=True, limit=400)
+    session = activity.new_session()
+    shown: list[int] = []
+    clicks = 0
+    for a in river:
+        if topic.get(a.title) == 4 and clicks < 40:
+            activity.record_click(profile.db, a.id, session, dwell=20.0, shown_above=shown[-10:])
+            clicks += 1
+        else:
+            shown.append(a.id)
+    print(f"  simulated {clicks} clicks (Sci/Tech stories) with skipped stories as impressions")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    print(f"Heedful GUI benchmark ({os.cpu_count()} CPUs, Qt platform {app.platformName()})")
+    with tempfile.TemporaryDirectory() as tmp:
+        large = Path(tmp) / "large"
+        print(f"1. first paint with {args.articles:,} articles")
+        seconds = build_large_profile(large, args.articles)
+        print(f"  profile built through the storage API in {seconds:.1f} s")
+        first_paint(app, large)
+        print(f"2. event-loop stalls ({args.feeds} local feeds)")
+        stalls(app, Path(tmp) / "busy", args.feeds, args.epochs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""The reader pane fetches nothing by itself; the delegate and the Why this? panel draw."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, QRect, QUrl
+from PySide6.QtGui import QColor, QImage, QPainter, QStandardItem, QStandardItemModel, QTextDocument
+from PySide6.QtWidgets import QListView, QStyleOptionViewItem
+from pytestqt.qtbot import QtBot
+
+from app.services.ranking import ArticleExplanation, PastShare, WordShare
+from app.storage.record import ArticleRecord
+from app.ui.delegate import RiverDelegate, age, tints
+from app.ui.explanation import ExplanationPanel, explanation_html
+from app.ui.reader import ReaderView, image_urls, page
+from app.ui.river import Role
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def article(**changes: object) -> ArticleRecord:
+    values: dict[str, object] = {
+        "id": 1,
+        "feed_id": 1,
+        "feed_title": "Example <News>",
+        "url": "https://example.org/story",
+        "title": "Rocket <b>launch</b> & more",
+        "summary_html": (
+            '<p>Text <img src="https://img.example.org/a.png"> and '
+            '<img src="https://img.example.org/b.png?x=1&amp;y=2"></p>'
+        ),
+        "summary_text": "Text",
+        "author": "A. Writer",
+        "published": NOW,
+        "fetched": NOW,
+        "read": False,
+        "starred": False,
+    }
+    values.update(changes)
+    return ArticleRecord(**values)  # type: ignore[arg-type]
+
+
+def png() -> bytes:
+    image = QImage(4, 4, QImage.Format.Format_RGB32)
+    image.fill(QColor("red"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+def test_image_urls_are_found_and_unescaped() -> None:
+    found = image_urls(article().summary_html)
+    assert found == ["https://img.example.org/a.png", "https://img.example.org/b.png?x=1&y=2"]
+    assert image_urls("<img src=\"data:image/png;base64,AAAA\"><img src='file:///x.png'>") == []
+
+
+def test_page_escapes_the_header() -> None:
+    html = page(article(), blocked_images=2)
+    assert "Rocket &lt;b&gt;launch&lt;/b&gt; &amp; more" in html
+    assert "Example &lt;News&gt;" in html
+    assert "2 remote images are not loaded" in html
+
+
+def test_remote_images_are_refused_until_loaded(qtbot: QtBot) -> None:
+    view = ReaderView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_article(article())
+    qtbot.waitUntil(lambda: bool(view.refused), timeout=2000)
+    assert set(view.refused) >= {"https://img.example.org/a.png"}
+    assert view.pending_images() == [
+        "https://img.example.org/a.png",
+        "https://img.example.org/b.png?x=1&y=2",
+    ]
+    kind = QTextDocument.ResourceType.ImageResource.value
+    assert view.loadResource(kind, QUrl("https://img.example.org/a.png")) is None
+    assert view.loadResource(kind, QUrl("file:///etc/passwd")) is None
+    assert view.add_images({"https://img.example.org/a.png": png(), "https://x/bad": b"nope"}) == 1
+    assert view.pending_images() == ["https://img.example.org/b.png?x=1&y=2"]
+    loaded = view.loadResource(kind, QUrl("https://img.example.org/a.png"))
+    assert isinstance(loaded, QImage) and loaded.width() == 4
+    assert "1 remote image is not loaded" in view.toHtml() or "not loaded" in view.toPlainText()
+
+
+def test_links_are_reported_not_followed(qtbot: QtBot) -> None:
+    view = ReaderView()
+    qtbot.addWidget(view)
+    view.show_article(article())
+    before = view.toPlainText()
+    with qtbot.waitSignal(view.link_opened) as blocker:
+        view.anchorClicked.emit(QUrl("https://example.org/story"))
+    assert blocker.args == [QUrl("https://example.org/story")]
+    assert view.toPlainText() == before  # the pane did not navigate
+
+
+def test_age() -> None:
+    assert age(None) == ""
+    assert age(NOW - timedelta(seconds=5), NOW) == "now"
+    assert age(NOW - timedelta(minutes=5), NOW) == "5 min"
+    assert age(NOW - timedelta(hours=3), NOW) == "3 h"
+    assert age(NOW - timedelta(days=2), NOW) == "2 d"
+    assert "2025" in age(NOW - timedelta(days=400), NOW)
+
+
+def test_tints_follow_signed_shares() -> None:
+    title = "Rocket launch delayed, rocket fixed"
+    spans = tints(title, [("rocket", 0.5), ("launch", -0.25), ("delayed", 0.01), ("rocket", 0.1)])
+    assert [(title[a:b], round(w, 2)) for a, b, w in spans] == [
+        ("Rocket", 1.0),
+        ("launch", -0.5),
+        ("rocket", 0.2),
+    ]
+    assert tints(title, []) == []
+
+
+def test_delegate_paints_every_kind_of_row(qtbot: QtBot) -> None:
+    model = QStandardItemModel()
+    rows = [
+        (article(), None, False, ()),
+        (article(id=2, read=True, starred=True), 1.25, False, (("rocket", 0.4), ("more", -0.2))),
+        (article(id=3, title=""), -0.5, True, ()),
+    ]
+    for record, score, muted, shares in rows:
+        item = QStandardItem(record.title)
+        item.setData(record, Role.ARTICLE)
+        item.setData(score, Role.SCORE)
+        item.setData(muted, Role.MUTED)
+        item.setData(shares, Role.SHARES)
+        model.appendRow(item)
+    model.appendRow(QStandardItem("not an article"))
+    view = QListView()
+    qtbot.addWidget(view)
+    delegate = RiverDelegate(view)
+    view.setModel(model)
+    view.setItemDelegate(delegate)
+    view.resize(400, 300)
+    image = QImage(400, 60, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    for row in range(model.rowCount()):
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = QRect(0, 0, 400, 56)
+        index = model.index(row, 0)
+        assert delegate.sizeHint(option, index).height() > 20
+        painter = QPainter(image)
+        delegate.paint(painter, option, index)
+        painter.end()
+    assert image.pixelColor(5, 5).isValid()
+    assert view.grab().width() == 400
+    assert not QModelIndex().isValid()
+
+
+def explanation() -> ArticleExplanation:
+    return ArticleExplanation(
+        article_id=5,
+        title="Rocket launch <today>",
+        score=0.3,
+        words=(WordShare("rocket", 0.6, 0.4), WordShare("launch", 0.3, -0.1)),
+        history=(PastShare(9, "Mars rover lands", 0.7, 0.25), PastShare(8, "Cup final", 0.3, 0.05)),
+        faithfulness_words=0.8,
+        faithfulness_history=0.5,
+        model_version=3,
+    )
+
+
+def test_explanation_names_words_and_past_reads(qtbot: QtBot) -> None:
+    panel = ExplanationPanel()
+    qtbot.addWidget(panel)
+    panel.show_explanation(explanation())
+    text = panel.text()
+    assert "Mars rover lands" in text
+    assert "rocket" in text and "+0.400" in text
+    assert "Model version 3" in text
+    assert "&lt;today&gt;" in explanation_html(explanation())
+    with qtbot.waitSignal(panel.closed, timeout=1000):
+        panel.findChild(__import__("PySide6.QtWidgets").QtWidgets.QToolButton).click()
+    assert panel.isHidden()
+    panel.show_message("No model yet")
+    assert panel.text() == "No model yet"
