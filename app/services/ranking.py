@@ -21,12 +21,12 @@ import numpy.typing as npt
 from app.services import mute
 from app.services.explanation import ArticleExplanation, PastShare, WordShare
 from app.services.profile import Profile
+from app.services.training import TrainProgress, TrainReport, baseline_auc, fraction
 from app.storage import articles, events
 from app.storage.record import ArticleRecord, ModelVersionRecord
 
 if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
-    from nrms_core.trainer import Progress
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ FEED_CROWDING = 0.15
 that a high-volume feed cannot fill the top of "For you" on volume alone."""
 WARM_START_TITLES = 5000
 KEEP_CHECKPOINTS = 3
+HOLDOUT = 0.15
+"""Share of the latest clicks held out to stop training early and to report quality."""
 HISTORY = 50
 
 FloatArray = npt.NDArray[np.float32]
@@ -67,47 +69,6 @@ class River:
     clicks: int
     clicks_needed: int
     muted: int = 0
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    """Progress of a training round, for a progress bar."""
-
-    stage: str
-    fraction: float
-    loss: float | None = None
-
-
-@dataclass(frozen=True)
-class TrainReport:
-    """What a training round did."""
-
-    version: int | None
-    clicks_used: int
-    samples: int
-    epochs: int
-    train_loss: float | None
-    holdout_auc: float | None
-    holdout_ndcg10: float | None
-    device: str
-    seconds: float
-    cancelled: bool
-    warm_started: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form."""
-        return dict(self.__dict__)
-
-    def summary(self) -> str:
-        """One line for people."""
-        if self.cancelled:
-            return "training cancelled; the previous model stays in use"
-        auc = "n/a" if self.holdout_auc is None else f"{self.holdout_auc:.3f}"
-        return (
-            f"model version {self.version}: {self.clicks_used} clicks, {self.samples} samples, "
-            f"{self.epochs} epochs on {self.device} in {self.seconds:.1f} s, "
-            f"held-out AUC {auc}"
-        )
 
 
 @dataclass
@@ -377,7 +338,7 @@ class Ranker:
                 [str(feeds_of.get(a, 0)) for a in recent],
                 should_stop=stop,
                 progress=lambda p: report(
-                    TrainProgress("learning from your feeds", 0.3 * _fraction(p), p.loss)
+                    TrainProgress("learning from your feeds", 0.3 * fraction(p), p.loss)
                 ),
             )
         else:
@@ -388,9 +349,10 @@ class Ranker:
             samples,
             {a: titles[a] for a in used},
             **({"epochs": epochs} if epochs else {}),
+            holdout=HOLDOUT,
             should_stop=stop,
             progress=lambda p: report(
-                TrainProgress("learning from your clicks", 0.3 + 0.6 * _fraction(p), p.loss)
+                TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
             ),
         )
         seconds = (datetime.now(UTC) - started).total_seconds()
@@ -408,8 +370,10 @@ class Ranker:
                 True,
                 warm,
             )
-        report(TrainProgress("saving the model", 0.9))
-        version = self._publish(model, result, len(clicks), seconds)
+        report(TrainProgress("comparing with the word-count baseline", 0.9))
+        baseline = baseline_auc(samples, titles, feeds_of, holdout=HOLDOUT)
+        report(TrainProgress("saving the model", 0.92))
+        version = self._publish(model, result, len(clicks), seconds, baseline)
         report(TrainProgress("re-ranking", 1.0))
         return TrainReport(
             version.id,
@@ -426,7 +390,12 @@ class Ranker:
         )
 
     def _publish(
-        self, model: Recommender, result: Any, clicks: int, seconds: float
+        self,
+        model: Recommender,
+        result: Any,
+        clicks: int,
+        seconds: float,
+        baseline: float | None,
     ) -> ModelVersionRecord:
         """Save the checkpoint atomically, record the version, re-encode articles, swap it in."""
         models = self._profile.paths.models
@@ -439,6 +408,7 @@ class Ranker:
             "holdout_loss": result.holdout_loss,
             "holdout_auc": result.holdout_auc,
             "holdout_ndcg10": result.holdout_ndcg10,
+            "baseline_auc": baseline,
             "epochs": result.epochs_run,
             "samples": result.samples,
             "device": model.device,
@@ -549,11 +519,6 @@ def blend(
 def _age_hours(article: ArticleRecord) -> float:
     when = article.published or article.fetched
     return max(0.0, (datetime.now(UTC) - when).total_seconds() / 3600.0)
-
-
-def _fraction(progress: Progress) -> float:
-    total = max(1, progress.batches * max(1, progress.epochs))
-    return min(1.0, ((progress.epoch - 1) * progress.batches + progress.batch) / total)
 
 
 __all__ = [

@@ -1,0 +1,97 @@
+"""A training round's progress and report, and the baseline it is measured against."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nrms_core.sampling import Sample
+    from nrms_core.trainer import Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """Progress of a training round, for a progress bar."""
+
+    stage: str
+    fraction: float
+    loss: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What a training round did."""
+
+    version: int | None
+    clicks_used: int
+    samples: int
+    epochs: int
+    train_loss: float | None
+    holdout_auc: float | None
+    holdout_ndcg10: float | None
+    device: str
+    seconds: float
+    cancelled: bool
+    warm_started: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return dict(self.__dict__)
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.cancelled:
+            return "training cancelled; the previous model stays in use"
+        auc = "n/a" if self.holdout_auc is None else f"{self.holdout_auc:.3f}"
+        return (
+            f"model version {self.version}: {self.clicks_used} clicks, {self.samples} samples, "
+            f"{self.epochs} epochs on {self.device} in {self.seconds:.1f} s, "
+            f"held-out AUC {auc}"
+        )
+
+
+def fraction(progress: Progress) -> float:
+    """How far a training run is, 0..1."""
+    total = max(1, progress.batches * max(1, progress.epochs))
+    return min(1.0, ((progress.epoch - 1) * progress.batches + progress.batch) / total)
+
+
+def baseline_auc(
+    samples: Sequence[Sample],
+    titles: Mapping[int, str],
+    feeds_of: Mapping[int, int],
+    *,
+    holdout: float,
+) -> float | None:
+    """Held-out AUC of a per-reader TF-IDF logistic regression on the same clicks.
+
+    The samples are split as the trainer splits them (the latest ``holdout`` share held out),
+    so the figure stands beside the model's held-out AUC. None when nothing is held out.
+    """
+    from nrms_core.baseline import TfidfLogistic, document
+    from nrms_core.metrics import auc
+
+    if len(samples) < 5 or holdout <= 0:
+        return None
+    held = max(1, round(len(samples) * holdout))
+    train, test = samples[: len(samples) - held], samples[len(samples) - held :]
+
+    def docs(ids: Sequence[int]) -> list[tuple[str, ...]]:
+        return [document(titles[a], f"feed{feeds_of.get(a, 0)}") for a in ids]
+
+    def labels(n: int) -> list[int]:
+        return [1] + [0] * (n - 1)  # the positive is first
+
+    model = TfidfLogistic()
+    model.fit([(docs(s.candidates), labels(len(s.candidates))) for s in train])
+    scores = [
+        auc(labels(len(s.candidates)), model.score(docs(s.history), docs(s.candidates)))
+        for s in test
+        if len(s.candidates) > 1
+    ]
+    return float(sum(scores) / len(scores)) if scores else None
