@@ -7,6 +7,7 @@ background), so the window appears first.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -89,6 +90,7 @@ class Ranker:
         self._device = device
         self._lock = threading.RLock()
         self._loaded: _Loaded | None = None
+        self._unusable: set[int] = set()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -105,22 +107,31 @@ class Ranker:
             versions = events.list_model_versions(s)
         if not versions:
             return None
-        if self._loaded is not None and self._loaded.version.id == versions[-1].id:
+        usable = [v for v in versions if v.id not in self._unusable]
+        if self._loaded is not None and usable and self._loaded.version.id == usable[-1].id:
             return self._loaded
         from nrms_core.checkpoint import CheckpointError
         from nrms_core.recommender import Recommender
 
-        for version in reversed(versions):
-            path = Path(version.path)
+        for version in reversed(usable):
+            path = self._checkpoint_path(version)
             try:
+                if file_sha256(path) != version.sha256:
+                    raise CheckpointError(f"{path.name} is not the file that training wrote")
                 model = Recommender.load(path, device=self._device)
-            except CheckpointError as exc:
+            except (CheckpointError, OSError) as exc:
                 log.warning("model version %d is unusable: %s", version.id, exc)
+                self._unusable.add(version.id)
                 continue
             self._loaded = _Loaded(version, model)
             self._load_vector_cache(self._loaded)
             return self._loaded
         return None
+
+    def _checkpoint_path(self, version: ModelVersionRecord) -> Path:
+        """Checkpoints are recorded by file name, relative to the profile's model folder."""
+        path = Path(version.path)
+        return path if path.is_absolute() else self._profile.paths.models / path
 
     def _cache_path(self, version: int) -> Path:
         return self._profile.paths.cache / f"vectors-{version}.npz"
@@ -342,7 +353,9 @@ class Ranker:
                 ),
             )
         else:
-            model = Recommender.load(Path(loaded.version.path), device=device or self._device)
+            model = Recommender.load(
+                self._checkpoint_path(loaded.version), device=device or self._device
+            )
         used = {a for sample in samples for a in (*sample.history, *sample.candidates)}
         model.add_titles(titles[a] for a in used)
         result = model.fine_tune(
@@ -415,10 +428,16 @@ class Ranker:
             "seconds": round(seconds, 3),
             "clicks_used": clicks,
         }
-        sha = model.save(path, meta={"clicks_used": clicks})
+        try:
+            sha = model.save(path, meta={"clicks_used": clicks})
+        except OSError as exc:
+            raise RankingError(
+                f"could not save the new model ({exc.strerror or exc}); "
+                "the previous model stays in use"
+            ) from exc
         with self._profile.db.write() as s:
             version = events.add_model_version(
-                s, str(path), sha, datetime.now(UTC), clicks, metrics
+                s, path.name, sha, datetime.now(UTC), clicks, metrics
             )
         loaded = _Loaded(version, model)
         with self._profile.db.read() as s:
@@ -430,6 +449,8 @@ class Ranker:
         return version
 
     def _prune(self, models: Path, keep: set[Path]) -> None:
+        for stale in models.glob(".*.tmp"):  # left by a round killed while saving
+            stale.unlink(missing_ok=True)
         checkpoints = sorted(models.glob("model-*.pt"))
         for old in checkpoints[:-KEEP_CHECKPOINTS]:
             if old not in keep:
@@ -491,6 +512,15 @@ class Ranker:
         return {
             a: tuple((t, float(v)) for t, v in row) for a, row in zip(kept, shares, strict=True)
         }
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def blend(

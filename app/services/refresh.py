@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -91,7 +92,10 @@ class Parsers:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self._processes, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self._processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
                 )
             pool = self._pool
         try:
@@ -116,6 +120,18 @@ class Parsers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Parser-process initialiser: end this worker when the refresh that started it is gone
+    (a killed refresh must not leave parsers behind)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Refresher:
@@ -274,6 +290,6 @@ def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, i
                 site_url=site_url,
             )
             return counts
-    except StorageError:
-        log.exception("could not store the refresh of feed %d (%s)", feed.id, feed.url)
+    except StorageError as exc:  # a known failure (disk full, locked): said once, no traceback
+        log.warning("could not store the refresh of feed %d (%s): %s", feed.id, feed.url, exc)
         raise

@@ -1,0 +1,275 @@
+"""Fault and hostile-input suites at full size: 20 kill -9 trials of refresh and of training,
+full disks (tmpfs when mounting is allowed, RLIMIT_FSIZE otherwise), a second instance, a
+locked database, hostile servers with 1 GiB bombs and a 50,000-item feed, hostile checkpoints,
+and a fuzzing run. Prints one table: scenario, trials, failures, data lost.
+
+    python bench/reliability.py [--kills 20] [--fuzz-seconds 120] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.feeds.fetcher import FetchLimits
+from app.services.profile import Profile
+from app.services.ranking import Ranker
+from app.storage import events
+from tests.e2e.conftest import LocalServer
+from tests.reliability import fault, hostile, scenario, training
+from tests.reliability.sample import seed_profile
+from tests.reliability.scenario import Trial
+
+
+def refresh_kills(work: Path, server: LocalServer, kills: int) -> list[Trial]:
+    farm = scenario.FeedFarm(server, 100, prefix="/kill")
+    root = work / "kill-refresh"
+    scenario.subscribe(root, farm.urls)
+    trials = scenario.kill_refresh_trials(root, farm, kills, random.Random(20))
+    orphaned = [
+        Trial("kill -9 refresh: no orphan processes", t.orphans == 0, 0, t.detail) for t in trials
+    ]
+    return trials + orphaned
+
+
+def train_kills(work: Path, kills: int) -> list[Trial]:
+    root = work / "kill-train"
+    seed_profile(root, feed_count=10, per_feed=40, clicks=30)
+    started = time.monotonic()
+    first = scenario.run_app(root, "train", "--json")
+    seconds = time.monotonic() - started
+    if first.returncode != 0:
+        return [Trial("kill -9 train", False, 0, f"first training failed: {first.stderr[-300:]}")]
+    rng = random.Random(7)
+    plan = ["fsync", "replace"] * (kills // 5) + ["random"] * (kills - 2 * (kills // 5))
+    trials = []
+    for where in plan:
+        trials.append(training.kill_train_trial(root, rng, where=where, expected_seconds=seconds))
+    trials.append(training.train_completes(root))
+    stale = training.stale_temporaries(root)
+    trials.append(Trial("kill -9 train: no stale temporary files", stale == 0, 0, f"{stale} left"))
+    return trials
+
+
+def disk_full(work: Path, server: LocalServer) -> list[Trial]:
+    trials = []
+    modes = ["rlimit"] + (["tmpfs"] if fault.can_mount() else [])
+    for mode in modes:
+        farm = scenario.FeedFarm(server, 10, prefix=f"/disk-{mode}")
+        base = work / f"disk-{mode}"
+        try:
+            if mode == "tmpfs":
+                with fault.tmpfs(base, 3072):
+                    scenario.subscribe(base / "p", farm.urls)
+                    trials.append(
+                        fault.disk_full_refresh_trial(base / "p", farm, random.Random(1), mode=mode)
+                    )
+                with fault.tmpfs(base, 4096):
+                    seed_profile(base / "q")
+                    training.install_model(base / "q")
+                    trials.append(fault.disk_full_train_trial(base / "q", mode=mode))
+            else:
+                scenario.subscribe(base / "p", farm.urls)
+                trials.append(
+                    fault.disk_full_refresh_trial(base / "p", farm, random.Random(1), mode=mode)
+                )
+                seed_profile(base / "q")
+                training.install_model(base / "q")
+                trials.append(fault.disk_full_train_trial(base / "q", mode=mode))
+        except OSError as exc:
+            trials.append(Trial(f"disk full ({mode})", False, 0, f"could not set up: {exc}"))
+    return trials
+
+
+def instances(work: Path, server: LocalServer, rounds: int) -> list[Trial]:
+    farm = scenario.FeedFarm(server, 6, prefix="/second")
+    root = work / "second"
+    scenario.subscribe(root, farm.urls)
+    trials = [fault.second_instance_trial(root, farm) for _ in range(rounds)]
+    locked = work / "locked"
+    seed_profile(locked, feed_count=2, per_feed=8, clicks=0)
+    trials += [fault.locked_database_trial(locked, busy_ms=500, hold=1.5) for _ in range(rounds)]
+    trials.append(fault.locked_cli_trial(locked, hold=9.0))
+    return trials
+
+
+def hostile_servers(work: Path, server: LocalServer) -> list[Trial]:
+    limits = FetchLimits(connect_timeout=5.0, total_timeout=10.0)
+    outcome = hostile.hostile_batch(
+        server, work / "hostile", work / "secret.txt", limits, bomb_mib=1024, items=50_000
+    )
+    peak = "n/a" if outcome.peak_mib is None else f"{outcome.peak_mib:.0f} MiB"
+    bounded = outcome.seconds < 4 * limits.total_timeout + 30
+    return [
+        *outcome.trials,
+        Trial(
+            "hostile: whole batch bounded",
+            bounded,
+            0,
+            f"{outcome.summary.feeds} feeds in {outcome.seconds:.1f} s, parent peak +{peak}",
+        ),
+    ]
+
+
+def checkpoints(work: Path) -> list[Trial]:
+    import torch
+
+    from nrms_core import checkpoint
+
+    root = work / "checkpoints"
+    seed_profile(root, feed_count=3, per_feed=12, clicks=21)
+    training.install_model(root)
+    good_path = root / "models" / "model-00001.pt"
+    good = good_path.read_bytes()
+    marker = work / "executed"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str, str]]:
+            return (open, (str(marker), "w"))
+
+    import pickle
+
+    zipped = io.BytesIO()
+    torch.save({"format": checkpoint.FORMAT, "meta": Payload()}, zipped)
+    flipped = bytearray(good)
+    rng = random.Random(3)
+    for _ in range(32):
+        flipped[rng.randrange(len(flipped))] ^= 0xFF
+    hostile_files = {
+        "pickle payload (raw)": pickle.dumps(Payload()),
+        "pickle payload (torch zip)": zipped.getvalue(),
+        "truncated": good[: len(good) // 2],
+        "empty": b"",
+        "32 flipped bytes": bytes(flipped),
+    }
+    trials = []
+    for number, (name, data) in enumerate(hostile_files.items(), start=2):
+        path = root / "models" / f"model-{number:05d}.pt"
+        path.write_bytes(data)
+        with Profile(root) as profile:
+            with profile.db.write() as s:
+                events.add_model_version(s, str(path), "0" * 64, datetime.now(UTC), 21, {})
+            ranker = Ranker(profile)
+            river = ranker.river(ranked=True, limit=3)
+            used = ranker.explain(river.items[0].article.id).model_version
+        ok = river.mode == "ranked" and used == 1 and not marker.exists()
+        trials.append(
+            Trial(
+                f"checkpoint: {name}",
+                ok,
+                0,
+                f"model in use: version {used}, ran: {marker.exists()}",
+            )
+        )
+    # a well-formed checkpoint whose bytes no longer match the recorded sha256
+    loaded = checkpoint.load(good_path)
+    state = {k: (v * 2 if v.is_floating_point() else v) for k, v in loaded.state.items()}
+    tampered = root / "models" / "model-00009.pt"
+    checkpoint.save(
+        tampered,
+        config=loaded.config,
+        vocab=loaded.vocab,
+        state=state,
+        pretrained=loaded.pretrained,
+        glove=loaded.glove,
+        meta=dict(loaded.meta),
+    )
+    with Profile(root) as profile:
+        with profile.db.read() as s:
+            recorded = events.list_model_versions(s)[0].sha256
+        with profile.db.write() as s:
+            version = events.add_model_version(
+                s, str(tampered), recorded, datetime.now(UTC), 21, {}
+            )
+        ranker = Ranker(profile)
+        river = ranker.river(ranked=True, limit=3)
+        used = ranker.explain(river.items[0].article.id).model_version
+    trials.append(
+        Trial(
+            "checkpoint: tampered (sha256 mismatch)",
+            used != version.id,
+            0,
+            f"model in use: version {used} (tampered is {version.id})",
+        )
+    )
+    return trials
+
+
+def fuzzing(seconds: float) -> list[Trial]:
+    from tests.reliability.campaign import fuzz
+
+    trials = []
+    for target in ("feeds", "opml"):
+        tried, crashes = fuzz(target, seconds / 2)
+        trials.append(
+            Trial(f"fuzz {target} ({tried} inputs)", not crashes, 0, "; ".join(crashes) or "ok")
+        )
+    return trials
+
+
+def table(trials: list[Trial]) -> None:
+    rows: dict[str, list[Trial]] = {}
+    for t in trials:
+        rows.setdefault(t.scenario, []).append(t)
+    width = max(len(name) for name in rows) + 2
+    print(f"\n{'scenario':{width}} {'trials':>6} {'failures':>8} {'data lost':>9}")
+    print("-" * (width + 27))
+    for name, group in rows.items():
+        failed = sum(not t.ok for t in group)
+        lost = sum(t.lost for t in group)
+        print(f"{name:{width}} {len(group):6d} {failed:8d} {lost:9d}")
+    failures = [t for t in trials if not t.ok]
+    if failures:
+        print("\nfailures:")
+        for t in failures:
+            print(f"  {t.scenario}: {t.detail[:300]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--fuzz-seconds", type=float, default=120.0)
+    parser.add_argument("--quick", action="store_true", help="3 kills, 20 s of fuzzing")
+    args = parser.parse_args()
+    if args.quick:
+        args.kills, args.fuzz_seconds = 3, 20.0
+    logging.basicConfig(level=logging.CRITICAL)
+    work = Path(tempfile.mkdtemp(prefix="heedful-reliability-"))
+    server = LocalServer()
+    suites: list[tuple[str, Callable[[], list[Trial]]]] = [
+        ("kill -9 refresh", lambda: refresh_kills(work, server, args.kills)),
+        ("kill -9 train", lambda: train_kills(work, args.kills)),
+        ("disk full", lambda: disk_full(work, server)),
+        ("instances and locks", lambda: instances(work, server, 3)),
+        ("hostile servers", lambda: hostile_servers(work, server)),
+        ("checkpoints", lambda: checkpoints(work)),
+        ("fuzzing", lambda: fuzzing(args.fuzz_seconds)),
+    ]
+    trials: list[Trial] = []
+    try:
+        for name, suite in suites:
+            started = time.monotonic()
+            found = suite()
+            trials += found
+            bad = sum(not t.ok for t in found)
+            print(f"{name}: {len(found)} trials, {bad} failed, {time.monotonic() - started:.0f} s")
+            sys.stdout.flush()
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    table(trials)
+
+
+if __name__ == "__main__":
+    main()
