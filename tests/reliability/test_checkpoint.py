@@ -4,6 +4,7 @@ the Ranker falls back to the previous model; no loader in the code base unpickle
 from __future__ import annotations
 
 import ast
+import hashlib
 import io
 import pickle
 import random
@@ -66,12 +67,15 @@ def test_pickle_payloads_are_refused_without_running(tmp_path: Path) -> None:
         assert not marker.exists(), f"the {name} payload ran"
 
 
-def _add_version(root: Path, data: bytes, number: int) -> None:
+def _add_version(root: Path, data: bytes, number: int, sha: str | None = None) -> None:
+    """Record ``data`` as model version ``number``; its recorded sha256 is the data's own unless
+    ``sha`` says otherwise (as when the file changed after training wrote it)."""
     with Profile(root) as profile:
         path = profile.paths.models / f"model-{number:05d}.pt"
         path.write_bytes(data)
+        recorded = sha or hashlib.sha256(data).hexdigest()
         with profile.db.write() as s:
-            events.add_model_version(s, str(path), "0" * 64, datetime.now(UTC), 21, {})
+            events.add_model_version(s, path.name, recorded, datetime.now(UTC), 21, {})
 
 
 def _damaged(good: bytes, rng: random.Random) -> dict[str, bytes]:
@@ -104,6 +108,20 @@ def test_the_ranker_falls_back_when_the_newest_checkpoint_is_bad(
         assert river.mode == "ranked", "no model after the bad checkpoints"
         assert ranker.explain(river.items[0].article.id).model_version == 1
     assert not marker.exists(), "a payload ran"
+
+
+def test_a_checkpoint_changed_after_training_is_not_used(
+    profile_root: Path, tmp_path: Path
+) -> None:
+    good = (profile_root / "models" / "model-00001.pt").read_bytes()
+    flipped = _damaged(good, random.Random(5))["flipped bytes"]
+    _add_version(profile_root, flipped, 90, sha=hashlib.sha256(good).hexdigest())
+    with Profile(profile_root) as profile:
+        ranker = Ranker(profile)
+        river = ranker.river(ranked=True, limit=3)
+        assert river.mode == "ranked"
+        assert ranker.explain(river.items[0].article.id).model_version == 1
+        assert all(abs(item.score or 0.0) < 1e6 for item in river.items)
 
 
 def test_damaged_checkpoints_are_refused_in_words(tmp_path: Path, profile_root: Path) -> None:
