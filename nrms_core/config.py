@@ -1,0 +1,98 @@
+"""The NRMS hyper-parameters, in one frozen dataclass that checkpoints carry."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["NRMSConfig"]
+
+
+@dataclass(frozen=True)
+class NRMSConfig:
+    """Architecture and training defaults of NRMS (Wu et al., EMNLP 2019).
+
+    The news vector size is ``heads * head_dim`` (16 x 16 = 256).
+    """
+
+    embed_dim: int = 50
+    heads: int = 16
+    head_dim: int = 16
+    query_dim: int = 200
+    dropout: float = 0.2
+    max_title: int = 30
+    max_history: int = 50
+    negatives: int = 4
+    lr: float = 1e-3
+    fine_tune_lr: float = 3e-4
+    embed_lr_scale: float = 0.1
+    freeze_pretrained: bool = False
+    anchor_decay: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 1
+    select_by_auc: bool = False
+    keep_start: bool = False
+    unk_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        ints = {
+            "embed_dim": self.embed_dim,
+            "heads": self.heads,
+            "head_dim": self.head_dim,
+            "query_dim": self.query_dim,
+            "max_title": self.max_title,
+            "max_history": self.max_history,
+            "negatives": self.negatives,
+        }
+        for name, value in ints.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"NRMSConfig.{name} must be a positive integer, got {value!r}")
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int):
+            raise ValueError("NRMSConfig.patience must be an integer")
+        if self.patience < 0:
+            raise ValueError("NRMSConfig.patience must be >= 0")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"NRMSConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("lr", "fine_tune_lr"):
+            if not float(getattr(self, name)) > 0.0:
+                raise ValueError(f"NRMSConfig.{name} must be > 0")
+        for name in ("embed_lr_scale", "anchor_decay", "weight_decay", "unk_std"):
+            if not float(getattr(self, name)) >= 0.0:
+                raise ValueError(f"NRMSConfig.{name} must be >= 0")
+        for name in ("freeze_pretrained", "select_by_auc", "keep_start"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"NRMSConfig.{name} must be a bool")
+
+    @property
+    def news_dim(self) -> int:
+        """Size D of news and user vectors."""
+        return self.heads * self.head_dim
+
+    def to_dict(self) -> dict[str, int | float | bool]:
+        """Plain-data form, safe to store in a checkpoint."""
+        return dict(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> NRMSConfig:
+        """Rebuild from :meth:`to_dict` output; unknown or ill-typed fields raise ValueError."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(fields)
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        values: dict[str, int | float | bool] = {}
+        for name, value in data.items():
+            default = getattr(cls, name)
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"config field {name} must be a bool")
+                values[name] = value
+            elif isinstance(default, int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"config field {name} must be an int")
+                values[name] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError(f"config field {name} must be a number")
+                values[name] = float(value)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,258 @@
+"""NRMS (Wu et al., EMNLP 2019) with padding masks at both levels.
+
+Shapes: N titles of L words, B users with H history slots, C candidates per
+user, E word-embedding size (50), D = heads * head_dim news/user size (256).
+Every forward returns what it computes, including the attention weights and
+the pre-pooling vectors, so that explanations are exact: ``r = Σ_j α_j h^w_j``
+and ``u = Σ_i β_i h_i`` hold to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from nrms_core.config import NRMSConfig
+from nrms_core.vocab import PAD
+
+__all__ = [
+    "NRMS",
+    "AdditiveAttention",
+    "MultiHeadSelfAttention",
+    "NewsEncoder",
+    "NewsOutput",
+    "UserEncoder",
+    "UserOutput",
+    "masked_softmax",
+]
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last axis that gives exactly zero weight where ``mask`` is False.
+
+    Args:
+        scores: [..., L] float.
+        mask: bool, broadcastable to ``scores``; a row with no True gets all-zero weights.
+    """
+    scores = scores.masked_fill(~mask, float("-inf"))  # [..., L]
+    none_valid = ~mask.any(dim=-1, keepdim=True)  # [..., 1]
+    scores = scores.masked_fill(none_valid, 0.0)  # avoid NaN on empty rows
+    weights = torch.softmax(scores, dim=-1)  # [..., L]
+    return weights * mask.to(weights.dtype)  # empty rows -> 0
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Multi-head self-attention whose heads are concatenated (no output projection)."""
+
+    def __init__(self, in_dim: int, heads: int, head_dim: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.head_dim = head_dim
+        out_dim = heads * head_dim
+        self.query = nn.Linear(in_dim, out_dim)
+        self.key = nn.Linear(in_dim, out_dim)
+        self.value = nn.Linear(in_dim, out_dim)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x [B, L, in_dim], mask [B, L] bool (True = real) -> [B, L, heads*head_dim].
+
+        With ``index`` [B, L], ``x`` is [U, in_dim] and row b, l is ``x[index[b, l]]``:
+        each distinct row is projected once before it is gathered (same result).
+        """
+        q: torch.Tensor = self.query(x)  # [B, L, D] or [U, D]
+        k: torch.Tensor = self.key(x)  # [B, L, D] or [U, D]
+        v: torch.Tensor = self.value(x)  # [B, L, D] or [U, D]
+        if index is not None:
+            q, k, v = q[index], k[index], v[index]  # [B, L, D]
+        b, length = mask.shape
+        shape = (b, length, self.heads, self.head_dim)
+        q = q.view(shape).transpose(1, 2)  # [B, heads, L, head_dim]
+        k = k.view(shape).transpose(1, 2)  # [B, heads, L, head_dim]
+        v = v.view(shape).transpose(1, 2)  # [B, heads, L, head_dim]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)  # [B, heads, L, L]
+        weights = masked_softmax(scores, mask[:, None, None, :])  # [B, heads, L, L]
+        out = (weights @ v).transpose(1, 2)  # [B, L, heads, head_dim]
+        return out.reshape(b, length, self.heads * self.head_dim)  # [B, L, D]
+
+
+class AdditiveAttention(nn.Module):
+    """a_i = qᵀ tanh(W h_i + b); weights = masked softmax of a; pooled = Σ_i w_i h_i."""
+
+    def __init__(self, in_dim: int, query_dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(in_dim, query_dim)
+        self.query = nn.Parameter(torch.empty(query_dim).normal_(0.0, 0.1))
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """h [B, L, in_dim], mask [B, L] -> (pooled [B, in_dim], weights [B, L])."""
+        logits = torch.tanh(self.proj(h)) @ self.query  # [B, L]
+        weights = masked_softmax(logits, mask)  # [B, L]
+        pooled = (weights.unsqueeze(-1) * h).sum(dim=1)  # [B, in_dim]
+        return pooled, weights
+
+
+class NewsOutput(NamedTuple):
+    """News encoder output: r [N, D], word weights alpha [N, L], word vectors h [N, L, D]."""
+
+    vector: torch.Tensor
+    attention: torch.Tensor
+    words: torch.Tensor
+
+
+class UserOutput(NamedTuple):
+    """User encoder output: u [B, D], history weights beta [B, H], vectors h [B, H, D]."""
+
+    vector: torch.Tensor
+    attention: torch.Tensor
+    history: torch.Tensor
+
+
+class NewsEncoder(nn.Module):
+    """Word embeddings -> dropout -> multi-head self-attention -> dropout -> additive attention."""
+
+    def __init__(self, config: NRMSConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, config.embed_dim, padding_idx=PAD)
+        self.dropout = nn.Dropout(config.dropout)
+        self.self_attention = MultiHeadSelfAttention(
+            config.embed_dim, config.heads, config.head_dim
+        )
+        self.attention = AdditiveAttention(config.news_dim, config.query_dim)
+        with torch.no_grad():  # news vectors of norm ~1, so initial scores do not saturate
+            self.self_attention.value.weight.mul_(0.25)
+
+    def forward(self, tokens: torch.Tensor) -> NewsOutput:
+        """tokens [N, L] int64 (PAD=0 is masked) -> NewsOutput."""
+        mask = tokens != PAD  # [N, L]
+        e = self.dropout(self.embedding(tokens))  # [N, L, E]
+        h = self.dropout(self.self_attention(e, mask))  # [N, L, D]
+        r, alpha = self.attention(h, mask)  # [N, D], [N, L]
+        return NewsOutput(r, alpha, h)
+
+
+class UserEncoder(nn.Module):
+    """Multi-head self-attention over clicked news vectors -> additive attention -> u.
+
+    Initialised so that each h_i starts close to its own news vector r_i
+    (value = identity, query = key = identity) and the additive attention is
+    nearly uniform: an untrained user vector is about the mean of the history.
+    """
+
+    def __init__(self, config: NRMSConfig) -> None:
+        super().__init__()
+        dim = config.news_dim
+        self.self_attention = MultiHeadSelfAttention(dim, config.heads, config.head_dim)
+        self.attention = AdditiveAttention(dim, config.query_dim)
+        with torch.no_grad():
+            for layer in (
+                self.self_attention.query,
+                self.self_attention.key,
+                self.self_attention.value,
+            ):
+                layer.weight.copy_(torch.eye(dim))
+                layer.bias.zero_()
+            self.self_attention.query.weight.add_(torch.randn(dim, dim) * 0.01)
+            self.self_attention.key.weight.add_(torch.randn(dim, dim) * 0.01)
+            self.attention.query.mul_(0.1)
+
+    def forward(
+        self, news: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None = None
+    ) -> UserOutput:
+        """news [B, H, D] (oldest first), mask [B, H] bool -> UserOutput; H=0 gives u = 0.
+
+        With ``index`` [B, H], ``news`` is [U, D] distinct vectors and the
+        history is ``news[index]`` (projected once per distinct vector).
+        """
+        b, depth = mask.shape
+        if depth == 0:
+            zero = news.new_zeros(b, news.shape[-1])  # [B, D]
+            return UserOutput(zero, news.new_zeros(b, 0), news.new_zeros(b, 0, news.shape[-1]))
+        h = self.self_attention(news, mask, index)  # [B, H, D]
+        u, beta = self.attention(h, mask)  # [B, D], [B, H]
+        return UserOutput(u, beta, h)
+
+
+class NRMS(nn.Module):
+    """News and user encoders; the click score is the dot product uᵀr."""
+
+    def __init__(self, config: NRMSConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.config = config
+        self.bucket = 64  # titles per length group when a batch is encoded
+        self.news_encoder = NewsEncoder(config, vocab_size)
+        self.user_encoder = UserEncoder(config)
+
+    @property
+    def embedding(self) -> nn.Embedding:
+        """The word-embedding table [V, E]."""
+        return self.news_encoder.embedding
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows V of the embedding table."""
+        return int(self.embedding.num_embeddings)
+
+    def grow(self, rows: torch.Tensor) -> None:
+        """Append embedding rows [n, E] for new vocabulary entries; old rows stay as they are."""
+        old = self.embedding.weight  # [V, E]
+        weight = torch.cat([old.detach(), rows.to(old.device, old.dtype)])  # [V + n, E]
+        self.embedding.weight = nn.Parameter(weight, requires_grad=old.requires_grad)
+        self.embedding.num_embeddings = int(weight.shape[0])
+
+    def encode_news(self, tokens: torch.Tensor, *, bucket: int = 0) -> torch.Tensor:
+        """tokens [N, L] -> news vectors r [N, D].
+
+        With ``bucket > 0`` the titles are encoded in groups of ``bucket`` of
+        similar length, each cut to its own longest title: the same vectors
+        with less padding to compute over.
+        """
+        if bucket <= 0 or tokens.shape[0] <= bucket:
+            output: NewsOutput = self.news_encoder(tokens)
+            return output.vector
+        positions = torch.arange(1, tokens.shape[1] + 1, device=tokens.device)  # [L]
+        extent = ((tokens != PAD) * positions).amax(dim=1)  # [N] last real word + 1
+        order = torch.argsort(extent)  # [N]
+        parts = []
+        for start in range(0, len(order), bucket):
+            chunk = order[start : start + bucket]  # [n]
+            width = max(1, int(extent[chunk[-1]]))
+            parts.append(self.news_encoder(tokens[chunk, :width]).vector)  # [n, D]
+        r = torch.cat(parts)  # [N, D] in length order
+        return r[torch.argsort(order)]  # [N, D]
+
+    def encode_user(self, news: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """news [B, H, D], mask [B, H] -> user vectors u [B, D]."""
+        output: UserOutput = self.user_encoder(news, mask)
+        return output.vector
+
+    @staticmethod
+    def score(user: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """user [B, D], candidates [B, C, D] -> click scores [B, C]."""
+        return (candidates @ user.unsqueeze(-1)).squeeze(-1)  # [B, C]
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        history: torch.Tensor,
+        history_mask: torch.Tensor,
+        candidates: torch.Tensor,
+    ) -> torch.Tensor:
+        """Score a batch whose titles are encoded once each.
+
+        Args:
+            tokens: [U, L] distinct titles of the batch.
+            history: [B, H] int64 rows of ``tokens`` (any valid row where masked).
+            history_mask: [B, H] bool, True for real history slots.
+            candidates: [B, C] int64 rows of ``tokens``; column 0 is the positive.
+
+        Returns:
+            logits [B, C].
+        """
+        r = self.encode_news(tokens, bucket=self.bucket)  # [U, D]
+        user: UserOutput = self.user_encoder(r, history_mask, history)  # u [B, D]
+        return self.score(user.vector, r[candidates])  # [B, C]

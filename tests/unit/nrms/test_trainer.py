@@ -1,0 +1,173 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from nrms_core.config import NRMSConfig
+from nrms_core.model import NRMS
+from nrms_core.sampling import Sample
+from nrms_core.trainer import Progress, Trainer, collate, ranking_metrics
+
+VOCAB = 30
+CPU = torch.device("cpu")
+
+
+def _world(seed: int = 0) -> dict[int, list[int]]:
+    """40 titles: ids 0..19 use words 2..15 (topic A), ids 20..39 words 16..29 (topic B)."""
+    rng = random.Random(seed)
+    titles = {}
+    for article in range(40):
+        words = range(2, 16) if article < 20 else range(16, 30)
+        titles[article] = rng.sample(list(words), rng.randint(2, 6))
+    return titles
+
+
+def _samples(n: int, likes_a: bool = True, seed: int = 0) -> list[Sample]:
+    rng = random.Random(seed)
+    liked, other = (range(20), range(20, 40)) if likes_a else (range(20, 40), range(20))
+    out = []
+    for _ in range(n):
+        history = tuple(rng.sample(list(liked), 5))
+        out.append(Sample(history, (rng.choice(liked), *rng.sample(list(other), 4))))
+    return out
+
+
+def _model(seed: int = 0) -> NRMS:
+    torch.manual_seed(seed)
+    model = NRMS(NRMSConfig(), VOCAB)
+    with torch.no_grad():
+        model.embedding.weight.normal_(0.0, 0.3)
+    return model
+
+
+def _trainer(model: NRMS, **kwargs: object) -> Trainer:
+    options: dict[str, object] = {"device": CPU, "lr": 2e-3, "epochs": 4, "batch_size": 16}
+    options.update(kwargs)
+    return Trainer(model, _world(), **options)  # type: ignore[arg-type]
+
+
+def test_training_learns_a_topic_reader() -> None:
+    model = _model()
+    seen: list[Progress] = []
+    result = _trainer(model, on_batch_end=seen.append, patience=0).fit(_samples(64))
+    assert result.samples == 64
+    assert result.epochs_run == 4
+    assert result.steps == len(seen) == 4 * 4  # 54 training samples / 16 per batch
+    assert [p.batch for p in seen[:4]] == [1, 2, 3, 4]
+    assert all(p.batches == 4 and p.epochs == 4 for p in seen)
+    assert seen[0].loss > seen[-1].loss
+    assert result.train_loss is not None and result.train_loss < np.log(5)
+    assert result.holdout_auc is not None and result.holdout_auc > 0.9
+    assert result.holdout_ndcg10 is not None and result.holdout_ndcg10 > 0.8
+    assert result.device == "cpu"
+    assert not result.cancelled
+    assert not model.training
+
+
+def test_should_stop_cancels_and_keeps_the_best_known_state() -> None:
+    model = _model()
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    calls = iter(range(100))
+    result = _trainer(model, should_stop=lambda: next(calls) >= 3).fit(_samples(64))
+    # cancelled inside the first epoch: no trained epoch exists, the start is kept
+    assert result.cancelled
+    assert result.steps == 3
+    assert result.epochs_run == 0
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, start[name]), name
+
+
+def test_early_stopping_on_the_latest_samples_restores_the_best_state() -> None:
+    model = _model()
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    # the reader's tastes flip: the latest (held-out) clicks contradict the older ones
+    samples = _samples(48, likes_a=True) + _samples(16, likes_a=False, seed=1)
+    result = _trainer(model, holdout=0.25, patience=1, epochs=6, keep_start=True).fit(samples)
+    assert result.stopped_early
+    assert result.epochs_run < 6
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, start[name]), name
+
+
+@pytest.mark.parametrize("monitor", ["loss", "auc"])
+def test_keep_start_false_always_takes_a_trained_epoch(monitor: str) -> None:
+    model = _model()
+    start = model.embedding.weight.detach().clone()
+    samples = _samples(48, likes_a=True) + _samples(16, likes_a=False, seed=1)
+    trainer = _trainer(model, holdout=0.25, patience=1, epochs=3, monitor=monitor, keep_start=False)
+    result = trainer.fit(samples)
+    assert result.epochs_run >= 1
+    assert not torch.equal(model.embedding.weight.detach(), start)
+    with pytest.raises(ValueError):
+        _trainer(model, monitor="accuracy")
+
+
+def test_without_holdout_there_are_no_holdout_figures() -> None:
+    result = _trainer(_model(), holdout=0.0, epochs=1).fit(_samples(10))
+    assert result.holdout_loss is None and result.holdout_auc is None
+    assert result.steps == 1
+
+
+def test_frozen_rows_do_not_move_and_anchor_holds_weights_back() -> None:
+    trainable = torch.zeros(VOCAB, dtype=torch.bool)
+    trainable[16:] = True
+    model = _model()
+    before = model.embedding.weight.detach().clone()
+    _trainer(model, trainable_rows=trainable, patience=0).fit(_samples(32))
+    after = model.embedding.weight.detach()
+    assert torch.equal(after[:16], before[:16])
+
+    def drift(anchor_decay: float) -> float:
+        net = _model()
+        start = [p.detach().clone() for p in net.parameters()]
+        _trainer(net, anchor_decay=anchor_decay, patience=0, holdout=0.0).fit(_samples(32))
+        return sum(
+            float(((p.detach() - s) ** 2).sum())
+            for p, s in zip(net.parameters(), start, strict=True)
+        )
+
+    assert drift(1.0) < 0.5 * drift(0.0)
+
+
+def test_collate_encodes_each_distinct_title_once() -> None:
+    titles = {1: [2, 3], 2: [4, 5, 6, 7], 3: [8], 4: [9, 10, 11]}
+    batch = collate([Sample((1, 2), (3, 1)), Sample((), (4, 2))], titles, CPU)
+    assert batch.tokens.shape == (4, 4)  # 4 distinct articles, longest title 4 words
+    assert batch.history.shape == (2, 2)
+    assert batch.history_mask.tolist() == [[True, True], [False, False]]
+    rows = {tuple(r[r > 0].tolist()): i for i, r in enumerate(batch.tokens)}
+    assert batch.candidates.tolist() == [
+        [rows[(8,)], rows[(2, 3)]],
+        [rows[(9, 10, 11)], rows[(4, 5, 6, 7)]],
+    ]
+    with pytest.raises(ValueError):
+        collate([Sample((), (1, 2)), Sample((), (1, 2, 3))], titles, CPU)
+
+
+def test_ranking_metrics() -> None:
+    logits = np.array([[3.0, 1.0, 2.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]])
+    auc, ndcg = ranking_metrics(logits)
+    assert auc == pytest.approx((1.0 + 0.25 + 0.0) / 3)
+    assert ndcg == pytest.approx((1.0 + 1 / np.log2(3) + 1 / np.log2(4)) / 3)
+
+
+@pytest.mark.cuda
+def test_cuda_train_encode_explain() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from nrms_core.recommender import Recommender
+
+    rec = Recommender.create(device="cuda", pretrained=False)
+    assert rec.device.startswith("cuda")
+    titles = {
+        i: f"{'oil market prices' if i < 20 else 'cup final goal'} story {i}" for i in range(40)
+    }
+    samples = [Sample(tuple(range(i % 5, i % 5 + 5)), (i % 20, 20, 21, 22, 23)) for i in range(40)]
+    result = rec.fine_tune(samples, titles, epochs=2)
+    assert result.device.startswith("cuda") and result.steps > 0
+    vectors = rec.encode(list(titles.values()))
+    assert vectors.shape == (40, 256) and np.isfinite(vectors).all()
+    explanation = rec.explain(titles[0], [titles[i] for i in range(1, 6)])
+    assert sum(w.share for w in explanation.words) == pytest.approx(explanation.score, abs=1e-4)
+    assert sum(h.share for h in explanation.history) == pytest.approx(explanation.score, abs=1e-4)
