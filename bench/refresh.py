@@ -103,6 +103,7 @@ def main() -> None:
         t2 = time.perf_counter()
     server.shutdown()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"feeds: {args.feeds} x {args.items} items, served from {base}")
     print(
         f"first refresh:  {t1 - t0:6.2f} s  ok={first.ok} failed={first.failed} "
@@ -112,7 +113,10 @@ def main() -> None:
         f"second refresh: {t2 - t1:6.2f} s  not_modified={second.not_modified} "
         f"failed={second.failed}  (target < 3 s)"
     )
-    print(f"peak RSS:       {peak_mb:6.1f} MB  (target < 300 MB)")
+    print(
+        f"peak RSS:       {peak_mb:6.1f} MB in this process, {child_mb:.1f} MB in the largest "
+        "parser process  (target < 300 MB)"
+    )
     for failure in first.failures[:5]:
         print(f"  failed: {failure.url}: {failure.message}")
 
