@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from app.feeds.sanitizer import (
     TITLE_MAX_CHARS,
     clean_title,
     html_to_text,
+    plain_line,
     safe_url,
     sanitize_html,
     truncate_words,
@@ -110,7 +110,7 @@ def make_entry(raw: RawEntry, base_url: str | None, now: datetime) -> ParsedEntr
     if raw.title_is_html:
         title = clean_title(raw.title)
     else:
-        title = truncate_words(" ".join(html.unescape(raw.title).split()), TITLE_MAX_CHARS)
+        title = truncate_words(plain_line(raw.title), TITLE_MAX_CHARS)
     key_title = title
     if not title:
         title = truncate_words(summary_text, 80) if summary_text else UNTITLED

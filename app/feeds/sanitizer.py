@@ -203,6 +203,12 @@ def truncate_words(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
+def plain_line(text: str) -> str:
+    """Return already-plain text on one line: entities decoded, control characters (NUL
+    included, as a feed may spell it ``&#0;``) and runs of whitespace made single spaces."""
+    return _SPACE_RE.sub(" ", _CONTROL_RE.sub(" ", html.unescape(text))).strip()
+
+
 def clean_title(raw: str) -> str:
     """Return a title as plain text: tags stripped, entities decoded, whitespace
     collapsed and at most ``TITLE_MAX_CHARS`` characters long."""

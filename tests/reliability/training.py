@@ -87,15 +87,20 @@ def checkpoint_state(root: Path) -> tuple[list[str], int]:
         except CheckpointError as exc:
             problems.append(f"partial or bad checkpoint {path.name}: {exc}")
     rows = model_rows(root)
+
+    def recorded_path(recorded: str) -> Path:
+        path = Path(recorded)  # versions record the file name, relative to models/
+        return path if path.is_absolute() else root / "models" / path
+
     unusable = 0
     for _, recorded, _ in rows:
         try:
-            load(Path(recorded))
+            load(recorded_path(recorded))
         except CheckpointError:
             unusable += 1
     if rows:
         try:
-            load(Path(rows[-1][1]))
+            load(recorded_path(rows[-1][1]))
         except CheckpointError as exc:
             problems.append(f"newest recorded model does not load: {exc}")
     from app.services.ranking import Ranker
