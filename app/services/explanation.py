@@ -13,6 +13,8 @@ class WordShare:
     token: str
     attention: float
     share: float
+    source: bool = False
+    """True for the article's feed, which the model reads as a first word."""
 
 
 @dataclass(frozen=True)

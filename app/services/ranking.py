@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ that a high-volume feed cannot fill the top of "For you" on volume alone."""
 WARM_START_TITLES = 5000
 KEEP_CHECKPOINTS = 3
 HOLDOUT = 0.15
+FINE_TUNE_EPOCHS = 5
 """Share of the latest clicks held out to stop training early and to report quality."""
 HISTORY = 50
 
@@ -162,15 +163,32 @@ class Ranker:
             tmp.unlink(missing_ok=True)
             log.warning("could not save the article vector cache: %s", exc)
 
-    def _vectors_for(self, loaded: _Loaded, ids: Sequence[int]) -> FloatArray:
-        """Vectors [len(ids), D] of these articles, encoding (and caching) the missing ones."""
+    def _texts(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(title, source) of each known article; the source is its feed, as the model sees it."""
+        with self._profile.db.read() as s:
+            titles = articles.article_titles(s, ids)
+            feeds_of = articles.article_feeds(s, ids)
+        return {a: (t, source_of(feeds_of[a])) for a, t in titles.items()}
+
+    def _vectors_for(
+        self,
+        loaded: _Loaded,
+        ids: Sequence[int],
+        texts: Mapping[int, tuple[str, str]] | None = None,
+    ) -> FloatArray:
+        """Vectors [len(ids), D] of these articles, encoding (and caching) the missing ones.
+
+        ``texts`` gives (title, source) by id when the caller has them already.
+        """
         missing = [a for a in dict.fromkeys(ids) if a not in loaded.index]
         if missing:
-            with self._profile.db.read() as s:
-                titles = articles.article_titles(s, missing)
-            missing = [a for a in missing if a in titles]
+            if texts is None:
+                texts = self._texts(missing)
+            missing = [a for a in missing if a in texts]
             if missing:
-                new = loaded.model.encode([titles[a] for a in missing])
+                new = loaded.model.encode(
+                    [texts[a][0] for a in missing], [texts[a][1] for a in missing]
+                )
                 start = len(loaded.ids)
                 loaded.ids = np.concatenate([loaded.ids, np.asarray(missing, np.int64)])
                 loaded.vectors = (
@@ -264,26 +282,29 @@ class Ranker:
     def _ranked_order(
         self, loaded: _Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
     ) -> tuple[list[int], dict[int, float], set[int]]:
-        db = self._profile.db
-        with db.read() as s:
-            candidates = articles.list_articles(s, limit=1_000_000, offset=0, **filters)
+        """Every matching article id in "For you" order, their blended scores, the muted ones."""
+        filters = {k: v for k, v in filters.items() if k != "ids"}
+        with self._profile.db.read() as s:
+            candidates = articles.list_candidates(s, **filters)
         if not candidates:
             return [], {}, set()
-        ids = [a.id for a in candidates]
+        ids = [c.id for c in candidates]
         user, _ = self._user_vector(loaded)
-        raw = loaded.model.score(user, self._vectors_for(loaded, ids))  # [N]
-        blended = blend(
-            raw,
-            ages_hours=np.asarray([_age_hours(a) for a in candidates], np.float32),
-            feeds=np.asarray([a.feed_id for a in candidates], np.int64),
+        news = self._vectors_for(
+            loaded, ids, {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
         )
-        muted = {a.id for a in candidates if mute.apply(rules, a.title)}
-        for i, a in enumerate(candidates):
-            if a.id in muted:
-                blended[i] -= 1e6
-        order = np.argsort(-blended, kind="stable")
-        scores = {ids[i]: float(blended[i]) + (1e6 if ids[i] in muted else 0.0) for i in order}
-        return [ids[i] for i in order], scores, muted
+        now = datetime.now(UTC)
+        blended = blend(
+            loaded.model.score(user, news),  # [N]
+            ages_hours=np.asarray(
+                [(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float32
+            ),
+            feeds=np.asarray([c.feed_id for c in candidates], np.int64),
+        )
+        muted = np.asarray([mute.apply(rules, c.title) for c in candidates], bool)
+        order = np.lexsort((-blended, muted))  # unmuted first, then by score
+        scores = {ids[i]: float(blended[i]) for i in order}
+        return [ids[i] for i in order], scores, {ids[i] for i in np.flatnonzero(muted)}
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
         """The unread articles the river lists above ``article_id`` (for headless clicks)."""
@@ -346,7 +367,7 @@ class Ranker:
             model.add_titles(titles[a] for a in recent)
             model.warm_start(
                 [titles[a] for a in recent],
-                [str(feeds_of.get(a, 0)) for a in recent],
+                [source_of(feeds_of.get(a, 0)) for a in recent],
                 should_stop=stop,
                 progress=lambda p: report(
                     TrainProgress("learning from your feeds", 0.3 * fraction(p), p.loss)
@@ -361,7 +382,8 @@ class Ranker:
         result = model.fine_tune(
             samples,
             {a: titles[a] for a in used},
-            **({"epochs": epochs} if epochs else {}),
+            {a: source_of(feeds_of[a]) for a in used if a in feeds_of},
+            epochs=epochs or FINE_TUNE_EPOCHS,
             holdout=HOLDOUT,
             should_stop=stop,
             progress=lambda p: report(
@@ -477,19 +499,33 @@ class Ranker:
             if record is None:
                 raise RankingError(f"there is no article {article_id}")
             _, history = self._user_vector(loaded)
-            with self._profile.db.read() as s:
-                past = articles.article_titles(s, history)
-            explanation = loaded.model.explain(record.title, [past[a] for a in history])
+            past = self._texts(history)
+            explanation = loaded.model.explain(
+                record.title,
+                [past[a][0] for a in history],
+                source_of(record.feed_id),
+                [past[a][1] for a in history],
+            )
+        candidate_source = source_token(source_of(record.feed_id))
         return ArticleExplanation(
             article_id=article_id,
             title=record.title,
             score=float(explanation.score),
             words=tuple(
-                WordShare(w.token, float(w.attention), float(w.share)) for w in explanation.words
+                WordShare(
+                    f"from {record.feed_title}" if w.token == candidate_source else w.token,
+                    float(w.attention),
+                    float(w.share),
+                    source=w.token == candidate_source,
+                )
+                for w in explanation.words
             ),
             history=tuple(
                 PastShare(
-                    history[h.index], past[history[h.index]], float(h.attention), float(h.share)
+                    history[h.index],
+                    past[history[h.index]][0],
+                    float(h.attention),
+                    float(h.share),
                 )
                 for h in explanation.history
             ),
@@ -505,13 +541,26 @@ class Ranker:
             if loaded is None:
                 return {}
             user, _ = self._user_vector(loaded)
-            with self._profile.db.read() as s:
-                titles = articles.article_titles(s, article_ids)
-            shares = loaded.model.word_shares([titles[a] for a in article_ids if a in titles], user)
-        kept = [a for a in article_ids if a in titles]
+            texts = self._texts(article_ids)
+            kept = [a for a in article_ids if a in texts]
+            shares = loaded.model.word_shares(
+                [texts[a][0] for a in kept], user, [texts[a][1] for a in kept]
+            )
         return {
             a: tuple((t, float(v)) for t, v in row) for a, row in zip(kept, shares, strict=True)
         }
+
+
+def source_of(feed_id: int) -> str:
+    """The source name the model is given for an article of this feed (stable across renames)."""
+    return f"feed{feed_id}"
+
+
+def source_token(source: str) -> str | None:
+    """The vocabulary token the model makes of a source name."""
+    from nrms_core.tokenizer import source_token as token
+
+    return token(source)
 
 
 def file_sha256(path: Path) -> str:
@@ -544,11 +593,6 @@ def blend(
     within[order] = np.arange(len(order)) - run_start
     crowded: npt.NDArray[np.float64] = blended - FEED_CROWDING * np.log2(1.0 + within)
     return crowded
-
-
-def _age_hours(article: ArticleRecord) -> float:
-    when = article.published or article.fetched
-    return max(0.0, (datetime.now(UTC) - when).total_seconds() / 3600.0)
 
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.storage.database import NotFoundError
-from app.storage.record import ArticleRecord, IncomingArticle, Stats, UpsertResult
+from app.storage.record import ArticleRecord, Candidate, IncomingArticle, Stats, UpsertResult
 from app.storage.schema import (
     SORT_TIME,
     Article,
@@ -176,6 +176,10 @@ def _article_select() -> Select[*tuple[Any, ...]]:
     ).join(Feed, Feed.id == Article.feed_id)
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _record(row: Any) -> ArticleRecord:
     return ArticleRecord(
         id=row[0],
@@ -240,27 +244,79 @@ def list_articles(
 
     ``search`` is full-text over titles and summaries and accepts any string.
     """
-    query = _article_select().where(*_feed_scope(feed_id, folder))
-    if unread_only:
-        query = query.where(Article.read.is_(False))
-    if starred_only:
-        query = query.where(Article.starred.is_(True))
-    if ids is not None:
-        if not ids:
-            return []
-        query = query.where(Article.id.in_(_id_list(ids)))
-    if search is not None and search.strip():
-        match = fts_query(search)
-        if match is None:
-            return []
-        hits = select(_FTS.c.rowid).where(_FTS.c.article_fts.op("MATCH")(match))
-        query = query.where(Article.id.in_(hits))
+    query = _filtered(
+        _article_select(),
+        unread_only=unread_only,
+        feed_id=feed_id,
+        folder=folder,
+        starred_only=starred_only,
+        search=search,
+        ids=ids,
+    )
+    if query is None:
+        return []
     if newest_first:
         query = query.order_by(SORT_TIME.desc(), Article.id.desc())
     else:
         query = query.order_by(SORT_TIME.asc(), Article.id.asc())
     query = query.limit(max(0, limit)).offset(max(0, offset))
     return [_record(row) for row in s.execute(query)]
+
+
+def list_candidates(
+    s: Session,
+    *,
+    unread_only: bool = False,
+    feed_id: int | None = None,
+    folder: str | None = None,
+    starred_only: bool = False,
+    search: str | None = None,
+) -> list[Candidate]:
+    """Every article matching the filters (as in :func:`list_articles`), newest first, as the
+    few columns ranking needs: cheap enough for 100,000 articles."""
+    base: Select[*tuple[Any, ...]] = select(Article.id, Article.feed_id, Article.title, SORT_TIME)
+    query = _filtered(
+        base,
+        unread_only=unread_only,
+        feed_id=feed_id,
+        folder=folder,
+        starred_only=starred_only,
+        search=search,
+        ids=None,
+    )
+    if query is None:
+        return []
+    query = query.order_by(SORT_TIME.desc(), Article.id.desc())
+    return [Candidate(row[0], row[1], row[2], _aware(row[3])) for row in s.execute(query)]
+
+
+def _filtered(
+    query: Select[*tuple[Any, ...]],
+    *,
+    unread_only: bool,
+    feed_id: int | None,
+    folder: str | None,
+    starred_only: bool,
+    search: str | None,
+    ids: Sequence[int] | None,
+) -> Select[*tuple[Any, ...]] | None:
+    """``query`` narrowed by the filters; None when nothing can match."""
+    query = query.where(*_feed_scope(feed_id, folder))
+    if unread_only:
+        query = query.where(Article.read.is_(False))
+    if starred_only:
+        query = query.where(Article.starred.is_(True))
+    if ids is not None:
+        if not ids:
+            return None
+        query = query.where(Article.id.in_(_id_list(ids)))
+    if search is not None and search.strip():
+        match = fts_query(search)
+        if match is None:
+            return None
+        hits = select(_FTS.c.rowid).where(_FTS.c.article_fts.op("MATCH")(match))
+        query = query.where(Article.id.in_(hits))
+    return query
 
 
 def unread_ids(s: Session, *, feed_id: int | None = None, folder: str | None = None) -> list[int]:

@@ -74,6 +74,17 @@ class ArticleRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """What ranking needs of an article, and no more: id, feed, title and its time
+    (published, else fetched; aware UTC)."""
+
+    id: int
+    feed_id: int
+    title: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertResult:
     """What one batch of incoming articles changed: counts and the ids of new rows."""
 

@@ -16,6 +16,7 @@ from app.storage.articles import (
     fts_query,
     get_article,
     list_articles,
+    list_candidates,
     mark_all_read,
     purge_old,
     set_read,
@@ -160,6 +161,14 @@ def test_list_order_and_filters(db: Database, feed_id: int) -> None:
         assert unread_ids(s, feed_id=feed_id) == [undated, old]
         assert unread_ids(s, folder="Science") == [sci]
         assert article_titles(s, [sci, 12345]) == {sci: "Title sci"}
+
+        # the ranking view of the same filters: same articles, same order, few columns
+        for filters in ({}, {"unread_only": True}, {"folder": "Science"}, {"starred_only": True}):
+            found = list_candidates(s, **filters)  # type: ignore[arg-type]
+            assert [c.id for c in found] == ids(**filters), filters
+        (candidate,) = list_candidates(s, feed_id=other)
+        assert (candidate.feed_id, candidate.title) == (other, "Title sci")
+        assert candidate.time.tzinfo is not None
 
 
 def test_equal_times_order_by_id(db: Database, feed_id: int) -> None:
