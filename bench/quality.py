@@ -9,8 +9,12 @@ reader alone, and the baselines are fitted on the same impressions. The base
 model is built once per reader and shared by all click budgets: GloVe, then the
 click-free warm start on every headline the reader is shown in the benchmark,
 labelled by its feed (so at small budgets it has seen later, unlabelled
-headlines too). The baselines' documents carry the feed as one extra token
-(--titles-only drops it). Recency ranks by display order (newest first). The
+headlines too). NRMS sees each headline's feed as a source token, the first
+token of the title (--no-source drops it). The baselines' documents carry the
+feed as one extra token (--titles-only drops it); TfidfLogistic-titles is the
+logistic baseline without it. Every reader is simulated to 500 clicks plus the
+dev sessions with its own random stream, so a reader's figures do not depend
+on --clicks or --readers. Recency ranks by display order (newest first). The
 oracle ranks by the reader's latent interests.
 
     python bench/quality.py [--readers 12] [--clicks 20,50,100,200,500] [--quick]
@@ -21,6 +25,7 @@ Writes bench/out/quality.{json,md,png}; prints the table (mean ± sd over reader
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -51,8 +56,11 @@ from nrms_core.evaluate import Options, evaluate_baselines, evaluate_nrms, load_
 from nrms_core.metrics import evaluate_impressions  # noqa: E402
 
 METRICS = ("auc", "mrr", "ndcg5", "ndcg10")
-MODELS = ("NRMS", "Recency", "TfidfCentroid", "TfidfLogistic", "Oracle")
+MODELS = ("NRMS", "Recency", "TfidfCentroid", "TfidfLogistic", "TfidfLogistic-titles", "Oracle")
 DATA = ROOT.parent / "shared" / "data" / "headlines"
+HORIZON = 500
+"""Clicks every reader is simulated to, whatever the budgets, so that a reader's
+sessions, base model and figures do not depend on --clicks or --readers."""
 
 
 def _parse() -> argparse.Namespace:
@@ -70,6 +78,24 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--embed-lr-scale", type=float, default=None)
     p.add_argument("--freeze-pretrained", action="store_true")
     p.add_argument("--anchor-decay", type=float, default=None)
+    p.add_argument(
+        "--no-source",
+        dest="source",
+        action="store_false",
+        help="NRMS without the feed as a source token (titles only)",
+    )
+    p.add_argument(
+        "--source-rate", type=float, default=0.5, help="warm start: share of titles with token"
+    )
+    p.add_argument("--source-lr-scale", type=float, default=None)
+    p.add_argument("--source-std", type=float, default=None)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override an NRMSConfig field (repeatable), e.g. --set keep_start=true",
+    )
     p.add_argument("--dev-sessions", type=int, default=40)
     p.add_argument("--no-nrms", dest="nrms", action="store_false", help="baselines only")
     p.add_argument(
@@ -92,8 +118,16 @@ def _config(args: argparse.Namespace) -> NRMSConfig | None:
         overrides["freeze_pretrained"] = True
     if args.anchor_decay is not None:
         overrides["anchor_decay"] = args.anchor_decay
+    if args.source_lr_scale is not None:
+        overrides["source_lr_scale"] = args.source_lr_scale
+    if args.source_std is not None:
+        overrides["source_std"] = args.source_std
     if args.negatives != 4:
         overrides["negatives"] = args.negatives
+    for item in args.set:
+        name, _, text = item.partition("=")
+        value: Any = json.loads(text.lower() if text.lower() in ("true", "false") else text)
+        overrides[name.strip()] = value
     return NRMSConfig(**overrides) if overrides else None
 
 
@@ -118,7 +152,12 @@ def _base(
     rec.add_titles(titles)
     if args.warm_start:
         rec.warm_start(
-            titles, groups, epochs=args.warm_epochs, max_samples=args.warm_samples, seed=args.seed
+            titles,
+            groups,
+            epochs=args.warm_epochs,
+            max_samples=args.warm_samples,
+            source_rate=args.source_rate if args.source else 0.0,
+            seed=args.seed,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     rec.save(path)
@@ -236,7 +275,7 @@ def main() -> int:
     headlines = load_headlines(DATA)
     by_id = {h.hid: h for h in headlines}
     print(f"{len(headlines)} real headlines loaded in {time.perf_counter() - started:.1f} s")
-    rng = random.Random(args.seed)
+    horizon = max(HORIZON, *budgets)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -245,11 +284,12 @@ def main() -> int:
     rid = 0
     made = 0
     while made < args.readers:
+        rng = random.Random(f"{args.seed}:{rid}")
         reader = make_reader(rid, headlines, rng)
-        sessions = simulate(reader, headlines, rng, max(budgets), args.dev_sessions)
+        sessions = simulate(reader, headlines, rng, horizon, args.dev_sessions)
         rid += 1
         clicks = sum(sum(s.labels) for s in sessions)
-        if clicks < max(budgets) + args.dev_sessions:
+        if clicks < horizon + args.dev_sessions:
             print(f"reader {rid - 1}: ran out of headlines at {clicks} clicks; drawing another")
             continue
         made += 1
@@ -260,7 +300,7 @@ def main() -> int:
                 work / f"r{reader.rid:02d}" / "base.ckpt",
                 sessions,
                 by_id,
-                split_at(sessions, max(budgets), args.dev_sessions)[1],
+                split_at(sessions, horizon, args.dev_sessions)[1],
                 args,
             )
             print(f"reader {reader.rid:2d}: base model in {time.perf_counter() - t_base:.1f} s")
@@ -275,6 +315,7 @@ def main() -> int:
             lr=args.lr,
             recency="order",
             category_token=not args.titles_only,
+            source_token=args.source,
         )
         for n in budgets:
             train, dev = write_reader(
@@ -292,6 +333,10 @@ def main() -> int:
                 seconds = time.perf_counter() - t0
             for name, res in evaluate_baselines(data, options).items():
                 models[name] = {m: res[m] for m in METRICS}
+            if options.category_token:
+                titles_only = dataclasses.replace(options, category_token=False)
+                res = evaluate_baselines(data, titles_only)["TfidfLogistic"]
+                models["TfidfLogistic-titles"] = {m: res[m] for m in METRICS}
             models["Oracle"] = {
                 m: v for m, v in _oracle(reader, dev, by_id).items() if m in METRICS
             }

@@ -31,9 +31,12 @@ class NRMSConfig:
     anchor_decay: float = 1e-3
     weight_decay: float = 0.0
     patience: int = 1
-    select_by_auc: bool = False
-    keep_start: bool = False
+    select_by_auc: bool = True
+    keep_start: bool = True
     unk_std: float = 0.1
+    source_std: float = 2.0
+    center_glove: bool = True
+    source_lr_scale: float = 10.0
 
     def __post_init__(self) -> None:
         ints = {
@@ -57,10 +60,17 @@ class NRMSConfig:
         for name in ("lr", "fine_tune_lr"):
             if not float(getattr(self, name)) > 0.0:
                 raise ValueError(f"NRMSConfig.{name} must be > 0")
-        for name in ("embed_lr_scale", "anchor_decay", "weight_decay", "unk_std"):
+        for name in (
+            "embed_lr_scale",
+            "anchor_decay",
+            "weight_decay",
+            "unk_std",
+            "source_std",
+            "source_lr_scale",
+        ):
             if not float(getattr(self, name)) >= 0.0:
                 raise ValueError(f"NRMSConfig.{name} must be >= 0")
-        for name in ("freeze_pretrained", "select_by_auc", "keep_start"):
+        for name in ("freeze_pretrained", "select_by_auc", "keep_start", "center_glove"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"NRMSConfig.{name} must be a bool")
 
@@ -81,6 +91,8 @@ class NRMSConfig:
         if unknown:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
         values: dict[str, int | float | bool] = {}
+        if "center_glove" not in data:  # written before GloVe rows were centred
+            values["center_glove"] = False
         for name, value in data.items():
             default = getattr(cls, name)
             if isinstance(default, bool):

@@ -11,7 +11,9 @@ paper's setting); ``personal`` fine-tunes a separate copy of the base model for
 each dev user on that user's train impressions only (the desktop case). The base
 model is GloVe-initialised (or loaded with ``--base``) and, unless
 ``--no-warm-start``, warm-started on all titles with the news category as the
-label. Metrics follow MIND: per impression, averaged over all dev impressions;
+label. Unless ``--no-source-token``, NRMS also sees each news item's category as
+its source: a ``<src:CATEGORY>`` token placed first in the title (see
+Recommender.encode). Metrics follow MIND: per impression, averaged over all dev impressions;
 ``personal`` also reports the mean of per-user means. News vectors are encoded
 once per model, in batches.
 
@@ -90,6 +92,8 @@ class Options:
     baselines: bool = False
     recency: str = "first_seen"
     category_token: bool = True
+    source_token: bool = True
+    source_rate: float = 0.5
     config: NRMSConfig | None = None
 
     def __post_init__(self) -> None:
@@ -99,6 +103,10 @@ class Options:
             raise ValueError(f"unknown recency mode {self.recency!r}")
         if self.epochs < 1 or self.negatives < 1 or self.max_history < 1:
             raise ValueError("epochs, negatives and max_history must be >= 1")
+        if self.warm_epochs < 1 or self.warm_samples < 1:
+            raise ValueError("warm_epochs and warm_samples must be >= 1")
+        if not 0.0 <= self.source_rate <= 1.0:
+            raise ValueError("source_rate must be in [0, 1]")
 
 
 @dataclass
@@ -110,6 +118,7 @@ class EvalData:
     ids: dict[str, int] = field(default_factory=dict)
     titles: dict[int, str] = field(default_factory=dict)
     groups: dict[int, str] = field(default_factory=dict)
+    sources: dict[int, str] = field(default_factory=dict)
     first_seen: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -118,6 +127,8 @@ class EvalData:
             self.ids[news_id] = index
             self.titles[index] = item.title
             self.groups[index] = item.category or "unknown"
+            if item.category:
+                self.sources[index] = item.category
         row = 0.0
         for behavior in (*self.train.behaviors, *self.dev.behaviors):
             row += 1.0
@@ -236,23 +247,25 @@ def _make_base(data: EvalData, options: Options) -> tuple[Recommender, float]:
             groups,
             epochs=options.warm_epochs,
             max_samples=options.warm_samples,
+            source_rate=options.source_rate if options.source_token else 0.0,
             seed=options.seed,
         )
     return rec, time.perf_counter() - started
 
 
 def _score_users(
-    rec: Recommender, data: EvalData, behaviors: Sequence[Behavior]
+    rec: Recommender, data: EvalData, behaviors: Sequence[Behavior], *, sources: bool
 ) -> Iterator[tuple[str, Scored]]:
     """Score each behavior's candidates; the news they mention are encoded once, in batches."""
     needed = sorted(
         {data.ids[n] for b in behaviors for n in (*b.history, *(c for c, _ in b.impressions))}
     )
     row = {news: i for i, news in enumerate(needed)}
-    chunks = [
-        rec.encode([data.titles[i] for i in needed[start : start + ENCODE_BATCH]])
-        for start in range(0, len(needed), ENCODE_BATCH)
-    ]
+    chunks = []
+    for start in range(0, len(needed), ENCODE_BATCH):
+        part = needed[start : start + ENCODE_BATCH]
+        names = [data.sources.get(i) for i in part] if sources else None
+        chunks.append(rec.encode([data.titles[i] for i in part], names))
     vectors = np.concatenate(chunks) if chunks else np.zeros((0, 1), dtype=np.float32)
     for behavior in behaviors:
         hist = vectors[[row[data.ids[n]] for n in behavior.history[-rec.config.max_history :]]]
@@ -284,6 +297,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
 
     rng = random.Random(options.seed)
     base, warm_seconds = _make_base(data, options)
+    sources = data.sources if options.source_token else None
     train_seconds = 0.0
     samples_total = 0
     scored: list[tuple[str, Scored]] = []
@@ -303,12 +317,17 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
         samples = samples_of(data.train.behaviors)
         samples_total = len(samples)
         result = base.fine_tune(
-            samples, data.titles, epochs=options.epochs, lr=options.lr, seed=options.seed
+            samples,
+            data.titles,
+            sources,
+            epochs=options.epochs,
+            lr=options.lr,
+            seed=options.seed,
         )
         train_seconds = float(result.seconds)
         fits.append(result)
         fitted_users = len({b.user_id for b in data.train.behaviors})
-        scored = list(_score_users(base, data, data.dev.behaviors))
+        scored = list(_score_users(base, data, data.dev.behaviors, sources=bool(sources)))
     else:
         train_by_user = _by_user(data.train.behaviors)
         with tempfile.TemporaryDirectory(prefix="heedful-eval-") as tmp:
@@ -322,6 +341,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
                     result = rec.fine_tune(
                         samples,
                         data.titles,
+                        sources,
                         epochs=options.epochs,
                         lr=options.lr,
                         seed=options.seed,
@@ -330,7 +350,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
                     fits.append(result)
                     samples_total += len(samples)
                     fitted_users += 1
-                scored.extend(_score_users(rec, data, dev_behaviors))
+                scored.extend(_score_users(rec, data, dev_behaviors, sources=bool(sources)))
     summary = _summary(scored)
     summary.update(
         train_seconds=round(train_seconds, 3),
@@ -395,6 +415,7 @@ def run(train_dir: Path, dev_dir: Path, options: Options) -> dict[str, Any]:
         "epochs": options.epochs,
         "negatives": options.negatives,
         "warm_start": options.warm_start,
+        "source_token": options.source_token,
         "pretrained": options.pretrained if options.base is None else None,
         "base": str(options.base) if options.base else None,
         "device": options.device,
@@ -451,6 +472,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--base", type=Path, help="start from this checkpoint instead of GloVe")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false")
+    p.add_argument("--warm-epochs", type=int, default=3, help="epochs of the warm start")
+    p.add_argument(
+        "--warm-samples", type=int, default=4000, help="pseudo-impressions of the warm start"
+    )
+    p.add_argument(
+        "--no-source-token",
+        dest="source_token",
+        action="store_false",
+        help="NRMS sees titles only, without the news category as a source token",
+    )
     p.add_argument(
         "--no-pretrained",
         dest="pretrained",
@@ -477,8 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if args.epochs < 1 or args.negatives < 1:
-        print("error: --epochs and --negatives must be >= 1", file=sys.stderr)
+    if min(args.epochs, args.negatives, args.warm_epochs, args.warm_samples) < 1:
+        print(
+            "error: --epochs, --negatives, --warm-epochs and --warm-samples must be >= 1",
+            file=sys.stderr,
+        )
         return 1
     for folder in (args.train, args.dev):
         if not folder.is_dir():
@@ -496,10 +530,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=args.device,
         base=args.base,
         warm_start=args.warm_start,
+        warm_epochs=args.warm_epochs,
+        warm_samples=args.warm_samples,
         pretrained=args.pretrained,
         negatives=args.negatives,
         baselines=args.baselines,
         category_token=args.category_token,
+        source_token=args.source_token,
     )
     try:
         result = run(args.train, args.dev, options)

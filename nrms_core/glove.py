@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 _WORDS_FILE = "glove_6B_words.txt"
 _VECTORS_FILE = "glove_6B_50d_emb.npy"
 _INDEX_FILE = "glove_6B_index.parquet"
+MEAN_WORDS = 50000
 
 
 def default_cache_dir() -> Path:
@@ -56,6 +57,17 @@ class GloVe:
 
     def __contains__(self, word: object) -> bool:
         return word in self._index
+
+    @functools.cached_property
+    def mean(self) -> np.ndarray:
+        """[dim] float32: the mean vector of the ``MEAN_WORDS`` most frequent words.
+
+        GloVe vectors share a large common direction; subtracting it (as in
+        "all-but-the-top", Mu and Viswanath 2018) keeps it out of every title.
+        """
+        top = np.asarray(self._vectors[:MEAN_WORDS], dtype=np.float64)
+        mean: np.ndarray = top.mean(axis=0).astype(np.float32)
+        return mean
 
     def lookup(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of ``words``: ([N, dim] float32 with zero rows for misses, [N] bool found)."""

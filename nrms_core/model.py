@@ -125,6 +125,9 @@ class NewsEncoder(nn.Module):
         self.attention = AdditiveAttention(config.news_dim, config.query_dim)
         with torch.no_grad():  # news vectors of norm ~1, so initial scores do not saturate
             self.self_attention.value.weight.mul_(0.25)
+            # no constant offset shared by every news vector: a dot product with a
+            # mean of history vectors would otherwise mostly measure that offset
+            self.self_attention.value.bias.zero_()
 
     def forward(self, tokens: torch.Tensor) -> NewsOutput:
         """tokens [N, L] int64 (PAD=0 is masked) -> NewsOutput."""

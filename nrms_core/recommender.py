@@ -1,7 +1,17 @@
 """The facade the application uses: plain strings, ints and numpy arrays in and out.
 
 A Recommender owns one NRMS model, its growing vocabulary and the record of
-which embedding rows came from GloVe. It is not thread-safe: train on one
+which embedding rows came from GloVe.
+
+Sources: every method that takes titles also takes, optionally, each title's
+source (the feed it came from; in MIND, its category). A known source becomes
+one extra token, ``<src:NAME>``, placed first in the title and never cut off by
+``max_title``; the news encoder attends to it like a word, so explanations give
+it its own exact share. Source rows start random (scale ``config.source_std``,
+never GloVe) and train at ``config.source_lr_scale`` times the learning rate.
+A source the vocabulary lacks is left out, as is None: titles only. Use one
+stable name per feed (e.g. its id) everywhere: warm start, fine-tune, encode,
+explain and word_shares. It is not thread-safe: train on one
 instance (e.g. one loaded from the last checkpoint in a worker thread) and
 rank with another.
 """
@@ -23,7 +33,7 @@ from nrms_core.explain import Explanation, explain
 from nrms_core.glove import GloVe, load_glove
 from nrms_core.model import NRMS
 from nrms_core.sampling import Sample
-from nrms_core.tokenizer import tokenize
+from nrms_core.tokenizer import SOURCE_PREFIX, source_token, tokenize
 from nrms_core.trainer import Progress, Trainer, TrainResult
 from nrms_core.vocab import Vocabulary
 
@@ -158,35 +168,80 @@ class Recommender:
             logger.warning("GloVe unavailable, new words get random vectors: %s", exc)
             return None
 
-    def add_titles(self, titles: Iterable[str]) -> int:
-        """Add the titles' unseen words to the vocabulary; returns how many were added.
+    def add_titles(self, titles: Iterable[str], sources: Iterable[str | None] | None = None) -> int:
+        """Add the titles' unseen words (and sources' tokens) to the vocabulary.
 
-        New rows come from GloVe when the word is there, else small random
-        vectors; existing rows are untouched.
+        New word rows come from GloVe when the word is there, else small
+        random vectors; a new source token (see :func:`source_token`) gets a
+        random row of scale ``config.source_std``, never a GloVe vector.
+        Existing rows are untouched. Returns how many tokens were added.
         """
         new: list[str] = []
         for title in titles:
             new += self.vocab.add(tokenize(title, self.config.max_title))
-        if not new:
-            return 0
-        rows = self._rng.normal(0.0, self.config.unk_std, (len(new), self.config.embed_dim))
-        rows = rows.astype(np.float32)
-        found = np.zeros(len(new), dtype=bool)
-        table = self._glove_table()
-        if table is not None:
-            vectors, found = table.lookup(new)
-            rows[found] = vectors[found]
+        if new:
+            rows = self._rng.normal(0.0, self.config.unk_std, (len(new), self.config.embed_dim))
+            rows = rows.astype(np.float32)
+            found = np.zeros(len(new), dtype=bool)
+            table = self._glove_table()
+            if table is not None:
+                vectors, found = table.lookup(new)
+                if self.config.center_glove:
+                    vectors -= table.mean
+                rows[found] = vectors[found]
+            self._grow(rows, found)
+            logger.debug("vocabulary +%d words (%d from GloVe)", len(new), int(found.sum()))
+        tokens = (source_token(s) for s in (sources or ()))
+        fresh = self.vocab.add(t for t in tokens if t is not None)
+        if fresh:
+            shape = (len(fresh), self.config.embed_dim)
+            rows = self._rng.normal(0.0, self.config.source_std, shape).astype(np.float32)
+            self._grow(rows, np.zeros(len(fresh), dtype=bool))
+            logger.debug("vocabulary +%d sources", len(fresh))
+        return len(new) + len(fresh)
+
+    def _grow(self, rows: np.ndarray, glove: np.ndarray) -> None:
+        """Append embedding rows [n, E] and their from-GloVe flags [n]."""
         self._model.grow(torch.from_numpy(rows))
-        self._pretrained = torch.cat([self._pretrained, torch.from_numpy(found)])
-        logger.debug("vocabulary +%d words (%d from GloVe)", len(new), int(found.sum()))
-        return len(new)
+        self._pretrained = torch.cat([self._pretrained, torch.from_numpy(glove)])
 
-    def _ids(self, title: str) -> list[int]:
-        return self.vocab.ids(tokenize(title, self.config.max_title))
+    def _tokens(self, title: str, source: str | None = None) -> list[str]:
+        """The title's tokens, led by its source token when that source is known."""
+        words = tokenize(title, self.config.max_title)
+        token = source_token(source)
+        return [token, *words] if token is not None and token in self.vocab else words
 
-    def encode(self, titles: Sequence[str], *, batch_size: int = 1024) -> np.ndarray:
-        """News vectors [N, D] float32 in eval mode (unknown words map to UNK; see add_titles)."""
-        ids = [self._ids(t) for t in titles]
+    def _ids(self, title: str, source: str | None = None) -> list[int]:
+        return self.vocab.ids(self._tokens(title, source))
+
+    def _source_rows(self) -> torch.Tensor:
+        """[V] bool: the rows of source tokens."""
+        flags = [t.startswith(SOURCE_PREFIX) for t in self.vocab.tokens()]
+        return torch.tensor(flags, dtype=torch.bool)
+
+    def _token_ids(
+        self, titles: Sequence[str], sources: Sequence[str | None] | None
+    ) -> list[list[int]]:
+        if sources is None:
+            return [self._ids(t) for t in titles]
+        if len(sources) != len(titles):
+            raise ValueError("titles and sources differ in length")
+        return [self._ids(t, s) for t, s in zip(titles, sources, strict=True)]
+
+    def encode(
+        self,
+        titles: Sequence[str],
+        sources: Sequence[str | None] | None = None,
+        *,
+        batch_size: int = 1024,
+    ) -> np.ndarray:
+        """News vectors [N, D] float32 in eval mode.
+
+        ``sources[i]`` (e.g. the feed's name) puts the source token first in
+        title i; a source or word the vocabulary lacks is left out (words map
+        to UNK; see add_titles). None: titles only.
+        """
+        ids = self._token_ids(titles, sources)
         out = np.zeros((len(ids), self.config.news_dim), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         self._model.eval()
@@ -243,6 +298,8 @@ class Recommender:
             patience=self.config.patience,
             embed_lr_scale=self.config.embed_lr_scale,
             trainable_rows=rows,
+            fast_rows=self._source_rows(),
+            fast_lr_scale=self.config.source_lr_scale,
             anchor_decay=anchor_decay,
             weight_decay=self.config.weight_decay,
             monitor="auc" if self.config.select_by_auc else "loss",
@@ -264,6 +321,7 @@ class Recommender:
         lr: float | None = None,
         batch_size: int = 32,
         holdout: float = 0.1,
+        source_rate: float = 0.5,
         progress: ProgressCallback | None = None,
         should_stop: StopCallback | None = None,
         seed: int = 0,
@@ -274,11 +332,22 @@ class Recommender:
         positive a held-out title of the feed, the negatives titles of other
         feeds. Every feed gives about the same number of samples, so busy
         feeds do not dominate. Needs at least two groups with two titles.
+
+        The groups are also the titles' sources: each title of each sample
+        carries its source token with probability ``source_rate`` (0: never,
+        titles only). Always showing it would let the token alone solve the
+        task and teach nothing about words; showing it sometimes ties each
+        source token to its feed's words.
         """
         if len(titles) != len(groups):
             raise ValueError("titles and groups differ in length")
-        self.add_titles(titles)
+        if not 0.0 <= source_rate <= 1.0:
+            raise ValueError("source_rate must be in [0, 1]")
+        self.add_titles(titles, groups if source_rate > 0 else None)
         ids = {i: self._ids(t) for i, t in enumerate(titles)}
+        n = len(titles)
+        if source_rate > 0:
+            ids.update({n + i: self._ids(titles[i], groups[i]) for i in range(n)})
         samples = _pseudo_samples(
             groups,
             negatives=negatives or self.config.negatives,
@@ -287,6 +356,16 @@ class Recommender:
             holdout=holdout,
             seed=seed,
         )
+        if source_rate > 0:
+            pick = random.Random(seed + 1)
+
+            def variant(article: int) -> int:
+                return article + n if pick.random() < source_rate else article
+
+            samples = [
+                Sample(tuple(map(variant, s.history)), tuple(map(variant, s.candidates)))
+                for s in samples
+            ]
         trainer = self._trainer(
             ids,
             lr=lr or self.config.lr,
@@ -304,6 +383,7 @@ class Recommender:
         self,
         samples: Sequence[Sample],
         titles: Mapping[int, str],
+        sources: Mapping[int, str] | None = None,
         *,
         epochs: int = 5,
         lr: float | None = None,
@@ -315,8 +395,9 @@ class Recommender:
     ) -> TrainResult:
         """Fine-tune on one reader's samples (chronological), titles by article id.
 
-        History ids without a title are dropped; samples with an untitled
-        candidate are skipped. The latest ``holdout`` share of samples drives
+        ``sources`` maps article ids to their feed (an id without one has no
+        source token). History ids without a title are dropped; samples with
+        an untitled candidate are skipped. The latest ``holdout`` share of samples drives
         early stopping; weights are pulled toward their starting values.
         """
         usable: list[Sample] = []
@@ -326,8 +407,10 @@ class Recommender:
             history = tuple(h for h in sample.history if h in titles)[-self.config.max_history :]
             usable.append(Sample(history, sample.candidates))
         needed = {a for s in usable for a in (*s.history, *s.candidates)}
-        self.add_titles(titles[a] for a in needed)
-        ids = {a: self._ids(titles[a]) for a in needed}
+        src = sources or {}
+        order = sorted(needed)
+        self.add_titles((titles[a] for a in order), (src.get(a) for a in order))
+        ids = {a: self._ids(titles[a], src.get(a)) for a in needed}
         if len(usable) < len(samples):
             logger.warning("skipped %d samples with untitled articles", len(samples) - len(usable))
         trainer = self._trainer(
@@ -343,15 +426,22 @@ class Recommender:
         )
         return trainer.fit(usable)
 
-    def explain(self, candidate: str, history: Sequence[str]) -> Explanation:
+    def explain(
+        self,
+        candidate: str,
+        history: Sequence[str],
+        candidate_source: str | None = None,
+        history_sources: Sequence[str | None] | None = None,
+    ) -> Explanation:
         """Exact word and past-article shares of the candidate's score (see explain.py).
 
         Only the last ``max_history`` titles count; HistoryShare.index is the
-        position in ``history`` as given.
+        position in ``history`` as given. With a known ``candidate_source``
+        its token (``<src:NAME>``) leads the words and has its own share.
         """
-        tokens = tokenize(candidate, self.config.max_title)
+        tokens = self._tokens(candidate, candidate_source)
         offset = max(0, len(history) - self.config.max_history)
-        past = [self._ids(t) for t in history[offset:]]
+        past = self._token_ids(history, history_sources)[offset:]
         return explain(
             self._model,
             self.vocab.ids(tokens),
@@ -360,6 +450,43 @@ class Recommender:
             self._device,
             index_offset=offset,
         )
+
+    def word_shares(
+        self,
+        titles: Sequence[str],
+        user: np.ndarray,
+        sources: Sequence[str | None] | None = None,
+        *,
+        batch_size: int = 1024,
+    ) -> list[list[tuple[str, float]]]:
+        """Per title, (token, exact signed share α_j·uᵀh^w_j) in token order.
+
+        Each row sums to the title's score uᵀr for the user vector ``user``
+        [D] (one encoder pass, no leave-one-out); the source token, when
+        known, comes first. A title without tokens gives an empty row.
+        """
+        if sources is not None and len(sources) != len(titles):
+            raise ValueError("titles and sources differ in length")
+        tokens = [
+            self._tokens(t, None if sources is None else sources[i]) for i, t in enumerate(titles)
+        ]
+        out: list[list[tuple[str, float]]] = [[] for _ in titles]
+        u = torch.from_numpy(np.asarray(user, dtype=np.float32).reshape(-1)).to(self._device)
+        order = sorted((i for i in range(len(tokens)) if tokens[i]), key=lambda i: len(tokens[i]))
+        self._model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(order), max(1, batch_size)):
+                chunk = order[start : start + batch_size]
+                width = len(tokens[chunk[-1]])
+                ids = np.zeros((len(chunk), width), dtype=np.int64)  # [n, L]
+                for row, i in enumerate(chunk):
+                    ids[row, : len(tokens[i])] = self.vocab.ids(tokens[i])
+                news = self._model.news_encoder(torch.from_numpy(ids).to(self._device))
+                shares = news.attention * (news.words @ u)  # [n, L]
+                values = shares.double().cpu().numpy()
+                for row, i in enumerate(chunk):
+                    out[i] = [(t, float(v)) for t, v in zip(tokens[i], values[row], strict=False)]
+        return out
 
 
 def _pseudo_samples(

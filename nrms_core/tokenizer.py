@@ -8,7 +8,7 @@ import unicodedata
 
 from nltk.tokenize import NLTKWordTokenizer
 
-__all__ = ["MAX_CHARS", "tokenize"]
+__all__ = ["MAX_CHARS", "SOURCE_PREFIX", "source_name", "source_token", "tokenize"]
 
 MAX_CHARS = 1000
 """Longest prefix of a title that is tokenised; titles are short, input is untrusted."""
@@ -37,3 +37,28 @@ def _tokenize(text: str, max_tokens: int) -> tuple[str, ...]:
         return ()
     tokens = [t for t in _TOKENIZER.tokenize(text) if _WORDLIKE.search(t)]
     return tuple(tokens[:max_tokens])
+
+
+SOURCE_PREFIX = "<src:"
+"""Start of a source token; the tokeniser never yields ``<``, so no title word collides."""
+
+MAX_SOURCE_CHARS = 100
+
+
+def source_token(source: str | None) -> str | None:
+    """The vocabulary token of a feed (or MIND category), e.g. ``"<src:bbc world>"``.
+
+    Whitespace is collapsed, case folded and the name cut to ``MAX_SOURCE_CHARS``;
+    None or a blank name gives None (no token).
+    """
+    if not isinstance(source, str):
+        return None
+    name = " ".join(_CONTROL.sub(" ", source[:MAX_CHARS]).split()).lower()[:MAX_SOURCE_CHARS]
+    return f"{SOURCE_PREFIX}{name}>" if name else None
+
+
+def source_name(token: str) -> str | None:
+    """The feed name inside a source token, or None when ``token`` is a title word."""
+    if token.startswith(SOURCE_PREFIX) and token.endswith(">"):
+        return token[len(SOURCE_PREFIX) : -1]
+    return None

@@ -122,6 +122,8 @@ class Trainer:
         lr: learning rate of every weight except the word embeddings.
         embed_lr_scale: embeddings train at ``lr * embed_lr_scale`` (0 freezes them).
         trainable_rows: [V] bool; embedding rows that may change (None = all).
+        fast_rows: [V] bool; embedding rows (source tokens) that train at
+            ``lr * fast_lr_scale`` instead of ``lr * embed_lr_scale``.
         anchor_decay: strength of the L2 pull toward the starting weights.
         on_batch_end: called with a :class:`Progress` after each batch.
         should_stop: polled before every batch; True cancels the run.
@@ -150,6 +152,8 @@ class Trainer:
         patience: int = 1,
         embed_lr_scale: float = 1.0,
         trainable_rows: torch.Tensor | None = None,
+        fast_rows: torch.Tensor | None = None,
+        fast_lr_scale: float = 1.0,
         anchor_decay: float = 0.0,
         weight_decay: float = 0.0,
         seed: int = 0,
@@ -171,6 +175,9 @@ class Trainer:
         self.patience = patience
         self.embed_lr_scale = embed_lr_scale
         self.trainable_rows = trainable_rows
+        fast = fast_rows is not None and fast_lr_scale > 0 and bool(fast_rows.any())
+        self.fast_rows = fast_rows if fast else None
+        self.fast_lr_scale = fast_lr_scale
         self.anchor_decay = anchor_decay
         self.weight_decay = weight_decay
         self.seed = seed
@@ -209,13 +216,33 @@ class Trainer:
         rng.shuffle(out)
         return [b for b in out if b]
 
+    def _embed_lr(self) -> float:
+        """The embedding group's learning rate (0: the embeddings are not optimised)."""
+        if not self.model.embedding.weight.requires_grad:
+            return 0.0
+        if self.fast_rows is not None:
+            return self.lr * self.fast_lr_scale
+        return self.lr * self.embed_lr_scale
+
     def _optimizer(self) -> torch.optim.Optimizer:
         embedding = self.model.embedding.weight
         others = [p for p in self.model.parameters() if p is not embedding and p.requires_grad]
         groups: list[dict[str, object]] = [{"params": others, "lr": self.lr}]
-        if self.embed_lr_scale > 0 and embedding.requires_grad:
-            groups.append({"params": [embedding], "lr": self.lr * self.embed_lr_scale})
+        if self._embed_lr() > 0:
+            groups.append({"params": [embedding], "lr": self._embed_lr()})
         return torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
+
+    def _slow_rows(self) -> tuple[torch.Tensor, float] | None:
+        """([V, 1] bool rows to slow down, step ratio) when fast rows share the table.
+
+        Adam's step does not depend on the gradient's scale, so per-row rates
+        are applied after the step: a slow row moves ``ratio`` of its step,
+        which equals a step at ``lr * embed_lr_scale``.
+        """
+        if self.fast_rows is None or self._embed_lr() <= 0:
+            return None
+        slow = ~self.fast_rows.to(self.device, torch.bool).unsqueeze(1)  # [V, 1]
+        return slow, self.embed_lr_scale / self.fast_lr_scale
 
     def evaluate(self, samples: Sequence[Sample]) -> tuple[float, float, float]:
         """(mean NLL, mean AUC, mean nDCG@10) of ``samples`` in eval mode."""
@@ -271,6 +298,8 @@ class Trainer:
             keep = self.trainable_rows.to(self.device, torch.float32).unsqueeze(1)  # [V, 1]
             hook = model.embedding.weight.register_hook(lambda g: g * keep)  # type: ignore[no-untyped-call]
         optimizer = self._optimizer()
+        slow = self._slow_rows()
+        embedding = model.embedding.weight
         batches = math.ceil(len(train) / self.batch_size)
         steps = epochs_run = bad_epochs = 0
         train_loss: float | None = None
@@ -303,7 +332,12 @@ class Trainer:
                         objective = loss + self.anchor_decay * drift
                     optimizer.zero_grad(set_to_none=True)
                     objective.backward()  # type: ignore[no-untyped-call]
+                    before = embedding.detach().clone() if slow is not None else None
                     optimizer.step()
+                    if slow is not None and before is not None:
+                        with torch.no_grad():
+                            moved = before + slow[1] * (embedding - before)  # [V, E]
+                            embedding.copy_(torch.where(slow[0], moved, embedding))
                     steps += 1
                     value = float(loss.detach())
                     total += value

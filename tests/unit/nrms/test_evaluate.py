@@ -34,7 +34,7 @@ def _news(rng: random.Random) -> list[NewsItem]:
 
 
 def _behaviors(rng: random.Random, news: list[NewsItem], start: int) -> list[Behavior]:
-    out = []
+    out: list[Behavior] = []
     t0 = datetime(2019, 11, 15, 8, 0, 0)
     for user, liked in USERS.items():
         history = tuple(n.news_id for n in news if n.category == liked)[:3]
@@ -87,6 +87,8 @@ def test_cli_writes_metrics(
         protocol,
         "--epochs",
         "1",
+        "--warm-epochs",
+        "1",
         "--no-pretrained",
         "--device",
         "cpu",
@@ -102,6 +104,7 @@ def test_cli_writes_metrics(
     assert result["users"] == 3
     assert result["train_seconds"] >= 0.0
     assert result["warm_start"] is True
+    assert result["source_token"] is True
     assert result["train_impressions"] == 19
     assert result["train_samples"] > 0
     _check_metrics(result["per_user_mean"])
@@ -310,3 +313,56 @@ def test_pretrain_missing_folder_exits_1(
     assert pretrain_main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a folder" in err[0]
+
+
+def test_category_as_source_token(tmp_path: Path) -> None:
+    """Titles share one word pool; each user likes a category: only the source tells."""
+    rng = random.Random(0)
+    pool = [w for words in TOPICS.values() for w in words]
+    news = [
+        NewsItem(f"N{category[:2]}{i}", category, "", " ".join(rng.sample(pool, 4)).title())
+        for category in TOPICS
+        for i in range(12)
+    ]
+    train, dev = tmp_path / "train", tmp_path / "dev"
+    for folder, start in ((train, 1), (dev, 1000)):
+        folder.mkdir()
+        write_news(folder / "news.tsv", news)
+        write_behaviors(folder / "behaviors.tsv", _behaviors(rng, news, start))
+    auc = {}
+    for flag in ("", "--no-source-token"):
+        out = tmp_path / f"r{flag}.json"
+        argv = [
+            "--train",
+            str(train),
+            "--dev",
+            str(dev),
+            "--protocol",
+            "personal",
+            "--epochs",
+            "1",
+            "--warm-epochs",
+            "1",
+            "--no-pretrained",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+        assert main([*argv, flag] if flag else argv) == 0
+        result = json.loads(out.read_text(encoding="utf-8"))
+        assert result["source_token"] is (flag == "")
+        auc[flag] = result["auc"]
+    assert auc[""] > 0.95
+    assert auc["--no-source-token"] < auc[""] - 0.1
+
+
+def test_bad_warm_start_settings_exit_1(
+    folders: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, dev = folders
+    argv = ["--train", str(train), "--dev", str(dev), "--protocol", "general"]
+    assert main([*argv, "--warm-epochs", "0", "--out", str(tmp_path / "o.json")]) == 1
+    assert "--warm-epochs" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        Options(source_rate=2.0)

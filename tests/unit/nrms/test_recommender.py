@@ -159,9 +159,18 @@ def test_real_glove(tmp_path: Path) -> None:
         rec.model.embedding.weight.detach().numpy()[2:5],
     )
     oil, prices, climb = rec.model.embedding.weight.detach().numpy()[2:5]
-    vectors, found = load_glove(tmp_path).lookup(["oil", "prices", "climb", "zzqxv"])
+    glove = load_glove(tmp_path)
+    vectors, found = glove.lookup(["oil", "prices", "climb", "zzqxv"])
     assert found.tolist() == [True, True, True, False]
-    assert np.array_equal(np.stack([oil, prices, climb]), vectors[:3])
+    # GloVe rows are centred on the mean of the frequent words (config.center_glove)
+    assert np.allclose(np.stack([oil, prices, climb]), vectors[:3] - glove.mean, atol=1e-6)
+    assert np.linalg.norm(glove.mean) > 0.1
+    # a checkpoint written before centring keeps adding uncentred rows
+    assert not NRMSConfig.from_dict({}).center_glove
+    assert NRMSConfig.from_dict(NRMSConfig().to_dict()).center_glove
+    plain = Recommender.create(NRMSConfig(center_glove=False), cache_dir=tmp_path)
+    plain.add_titles(["Oil prices climb"])
+    assert np.array_equal(plain.model.embedding.weight.detach().numpy()[2:5], vectors[:3])
     assert rec.model.embedding.weight.shape == (7, 50)
     unknown = rec.model.embedding.weight.detach().numpy()[5]
     assert 0 < np.linalg.norm(unknown) < np.linalg.norm(oil)

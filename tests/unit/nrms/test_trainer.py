@@ -33,6 +33,17 @@ def _samples(n: int, likes_a: bool = True, seed: int = 0) -> list[Sample]:
     return out
 
 
+def _contrary(n: int, seed: int = 1) -> list[Sample]:
+    """A-topic histories whose click is a B title among A titles: the opposite of _samples."""
+    rng = random.Random(seed)
+    return [
+        Sample(
+            tuple(rng.sample(range(20), 5)), (rng.choice(range(20, 40)), *rng.sample(range(20), 4))
+        )
+        for _ in range(n)
+    ]
+
+
 def _model(seed: int = 0) -> NRMS:
     torch.manual_seed(seed)
     model = NRMS(NRMSConfig(), VOCAB)
@@ -82,7 +93,7 @@ def test_early_stopping_on_the_latest_samples_restores_the_best_state() -> None:
     model = _model()
     start = {k: v.clone() for k, v in model.state_dict().items()}
     # the reader's tastes flip: the latest (held-out) clicks contradict the older ones
-    samples = _samples(48, likes_a=True) + _samples(16, likes_a=False, seed=1)
+    samples = _samples(48, likes_a=True) + _contrary(16)
     result = _trainer(model, holdout=0.25, patience=1, epochs=6, keep_start=True).fit(samples)
     assert result.stopped_early
     assert result.epochs_run < 6
