@@ -45,9 +45,7 @@ class SettingsDialog(QDialog):
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
         self.device.setCurrentIndex(DEVICES.index(prefs.device))
-        self.threads = _spin(
-            "cpu_threads", prefs.cpu_threads, " threads", "Automatic (all cores but one)"
-        )
+        self.threads = _spin("cpu_threads", prefs.cpu_threads, " threads", "Automatic")
         self.retention = _spin("retention_days", prefs.retention_days, " days")
         self.images = QCheckBox("Load remote images in articles without asking")
         self.images.setChecked(prefs.remote_images)

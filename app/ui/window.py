@@ -91,10 +91,8 @@ class MainWindow(QMainWindow):
         self.db = profile.db
         self.options = options or WindowOptions()
         self.prefs = preference.load(self.db)
-        if "torch" not in sys.modules:
-            # "Automatic" leaves one core to the window, so training never starves it
-            threads = self.prefs.cpu_threads or max(1, (os.cpu_count() or 2) - 1)
-            os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        if self.prefs.cpu_threads and "torch" not in sys.modules:
+            os.environ.setdefault("OMP_NUM_THREADS", str(self.prefs.cpu_threads))
         self.ranker = ranker or Ranker(
             profile, device=None if self.prefs.device == "auto" else self.prefs.device
         )
