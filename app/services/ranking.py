@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.services import mute
+from app.services.cache import VectorCache
 from app.services.explanation import ArticleExplanation, PastShare, WordShare
 from app.services.profile import Profile
 from app.services.training import TrainProgress, TrainReport, baseline_auc, fraction
@@ -77,9 +78,7 @@ class River:
 class _Loaded:
     version: ModelVersionRecord
     model: Recommender
-    ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    vectors: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
-    index: dict[int, int] = field(default_factory=dict)
+    cache: VectorCache
 
 
 class Ranker:
@@ -124,8 +123,7 @@ class Ranker:
                 log.warning("model version %d is unusable: %s", version.id, exc)
                 self._unusable.add(version.id)
                 continue
-            self._loaded = _Loaded(version, model)
-            self._load_vector_cache(self._loaded)
+            self._loaded = _Loaded(version, model, VectorCache.load(self._cache_path(version.id)))
             return self._loaded
         return None
 
@@ -136,32 +134,6 @@ class Ranker:
 
     def _cache_path(self, version: int) -> Path:
         return self._profile.paths.cache / f"vectors-{version}.npz"
-
-    def _load_vector_cache(self, loaded: _Loaded) -> None:
-        path = self._cache_path(loaded.version.id)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                ids = np.asarray(data["ids"], dtype=np.int64)
-                vectors = np.asarray(data["vectors"], dtype=np.float32)
-        except (OSError, KeyError, ValueError) as exc:
-            if path.exists():
-                log.warning("article vector cache %s unreadable (%s); re-encoding", path, exc)
-            return
-        if vectors.ndim != 2 or len(ids) != len(vectors):
-            log.warning("article vector cache %s has the wrong shape; re-encoding", path)
-            return
-        loaded.ids, loaded.vectors = ids, vectors
-        loaded.index = {int(a): i for i, a in enumerate(ids)}
-
-    def _save_vector_cache(self, loaded: _Loaded) -> None:
-        path = self._cache_path(loaded.version.id)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        try:
-            np.savez(tmp, ids=loaded.ids, vectors=loaded.vectors)
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            log.warning("could not save the article vector cache: %s", exc)
 
     def _texts(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """(title, source) of each known article; the source is its feed, as the model sees it."""
@@ -180,28 +152,22 @@ class Ranker:
 
         ``texts`` gives (title, source) by id when the caller has them already.
         """
-        missing = [a for a in dict.fromkeys(ids) if a not in loaded.index]
+        missing = loaded.cache.missing(ids)
         if missing:
             if texts is None:
                 texts = self._texts(missing)
             missing = [a for a in missing if a in texts]
             if missing:
-                new = loaded.model.encode(
-                    [texts[a][0] for a in missing], [texts[a][1] for a in missing]
+                loaded.cache.add(
+                    missing,
+                    loaded.model.encode(
+                        [texts[a][0] for a in missing], [texts[a][1] for a in missing]
+                    ),
                 )
-                start = len(loaded.ids)
-                loaded.ids = np.concatenate([loaded.ids, np.asarray(missing, np.int64)])
-                loaded.vectors = (
-                    new if loaded.vectors.size == 0 else np.concatenate([loaded.vectors, new])
-                )
-                for offset, a in enumerate(missing):
-                    loaded.index[a] = start + offset
-                self._save_vector_cache(loaded)
-        rows = [loaded.index[a] for a in ids if a in loaded.index]
-        if len(rows) != len(ids):
+        rows = loaded.cache.rows(ids)
+        if rows is None:
             raise RankingError("some articles are gone; refresh the view")
-        dim = loaded.vectors.shape[1] if loaded.vectors.size else 0
-        return loaded.vectors[rows] if rows else np.zeros((0, dim), np.float32)
+        return rows
 
     def _user_vector(self, loaded: _Loaded) -> tuple[FloatArray, list[int]]:
         with self._profile.db.read() as s:
@@ -461,7 +427,7 @@ class Ranker:
             version = events.add_model_version(
                 s, path.name, sha, datetime.now(UTC), clicks, metrics
             )
-        loaded = _Loaded(version, model)
+        loaded = _Loaded(version, model, VectorCache(self._cache_path(version.id)))
         with self._profile.db.read() as s:
             unread = articles.unread_ids(s)
         self._vectors_for(loaded, unread)

@@ -1,0 +1,42 @@
+"""The per-version article-vector cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.services.cache import VectorCache
+
+
+def test_vectors_round_trip_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "vectors-1.npz"
+    cache = VectorCache(path)
+    first = np.arange(6, dtype=np.float32).reshape(2, 3)
+    cache.add([10, 20], first)
+    cache.add([30], np.full((1, 3), 7.0, np.float32))
+
+    again = VectorCache.load(path)
+    assert len(again) == 3 and 20 in again and 40 not in again
+    rows = again.rows([30, 10])
+    assert rows is not None
+    assert rows.tolist() == [[7.0, 7.0, 7.0], [0.0, 1.0, 2.0]]
+    assert again.missing([10, 40, 40, 50]) == [40, 50]
+
+
+def test_unknown_ids_give_none_and_no_ids_give_an_empty_matrix(tmp_path: Path) -> None:
+    cache = VectorCache(tmp_path / "v.npz")
+    cache.add([1], np.ones((1, 4), np.float32))
+    assert cache.rows([1, 2]) is None
+    empty = cache.rows([])
+    assert empty is not None and empty.shape == (0, 4)
+
+
+def test_an_unreadable_or_misshapen_file_means_re_encoding(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip at all")
+    assert len(VectorCache.load(garbage)) == 0
+    misshapen = tmp_path / "misshapen.npz"
+    np.savez(misshapen, ids=np.arange(3), vectors=np.zeros((2, 4), np.float32))
+    assert len(VectorCache.load(misshapen)) == 0
+    assert len(VectorCache.load(tmp_path / "absent.npz")) == 0
