@@ -169,15 +169,18 @@ class Ranker:
             raise RankingError("some articles are gone; refresh the view")
         return rows
 
-    def _user_vector(self, loaded: _Loaded) -> tuple[FloatArray, list[int]]:
+    def _user_vector(
+        self, loaded: _Loaded
+    ) -> tuple[FloatArray, list[int], dict[int, tuple[str, str]]]:
+        """The reader vector u [D], the ids of the past reads it is built from (oldest first,
+        at most HISTORY) and their (title, source)."""
         with self._profile.db.read() as s:
             history = [c.article_id for c in events.click_history(s)]
         recent = list(dict.fromkeys(reversed(history)))[:HISTORY][::-1]  # oldest first
-        with self._profile.db.read() as s:
-            known = articles.article_titles(s, recent)
-        recent = [a for a in recent if a in known]
-        vectors = self._vectors_for(loaded, recent)
-        return loaded.model.user_vector(vectors), recent
+        texts = self._texts(recent)
+        recent = [a for a in recent if a in texts]
+        vectors = self._vectors_for(loaded, recent, texts)
+        return loaded.model.user_vector(vectors), recent, texts
 
     # -- the river -------------------------------------------------------------------------
 
@@ -200,7 +203,7 @@ class Ranker:
         """
         db = self._profile.db
         with db.read() as s:
-            clicks = articles.stats(s).clicks
+            clicks = events.clicks_since(s, 0)
             rules = mute.load_rules(s)
         needed = max(0, MIN_CLICKS - clicks)
         filters: dict[str, Any] = {
@@ -234,28 +237,21 @@ class Ranker:
         with db.read() as s:
             records = {
                 a.id: a
-                for a in articles.list_articles(
-                    s, ids=[int(i) for i in chosen], limit=len(chosen), unread_only=False
-                )
+                for a in articles.list_articles(s, ids=chosen, limit=len(chosen), unread_only=False)
             }
-        items = tuple(
-            RiverItem(records[int(i)], float(scores[int(i)]), int(i) in muted)
-            for i in chosen
-            if int(i) in records
-        )
+        items = tuple(RiverItem(records[i], scores[i], i in muted) for i in chosen if i in records)
         return River(items, "ranked", None, clicks, 0, len(muted))
 
     def _ranked_order(
         self, loaded: _Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
     ) -> tuple[list[int], dict[int, float], set[int]]:
         """Every matching article id in "For you" order, their blended scores, the muted ones."""
-        filters = {k: v for k, v in filters.items() if k != "ids"}
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, **filters)
         if not candidates:
             return [], {}, set()
         ids = [c.id for c in candidates]
-        user, _ = self._user_vector(loaded)
+        user, _, _ = self._user_vector(loaded)
         news = self._vectors_for(
             loaded, ids, {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
         )
@@ -274,13 +270,21 @@ class Ranker:
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
         """The unread articles the river lists above ``article_id`` (for headless clicks)."""
-        river = self.river(ranked=ranked, limit=1_000_000)
-        above: list[int] = []
-        for item in river.items:
-            if item.article.id == article_id:
-                return above
-            above.append(item.article.id)
-        return []
+        loaded = None
+        if ranked:
+            with self._profile.db.read() as s:
+                enough = events.clicks_since(s, 0) >= MIN_CLICKS
+                rules = mute.load_rules(s)
+            if enough:
+                with self._lock:
+                    loaded = self._current()
+        if loaded is None:
+            with self._profile.db.read() as s:
+                order = articles.unread_ids(s)
+        else:
+            with self._lock:
+                order, _, _ = self._ranked_order(loaded, {"unread_only": True}, rules)
+        return order[: order.index(article_id)] if article_id in order else []
 
     # -- training --------------------------------------------------------------------------
 
@@ -464,8 +468,7 @@ class Ranker:
                 record = articles.get_article(s, article_id)
             if record is None:
                 raise RankingError(f"there is no article {article_id}")
-            _, history = self._user_vector(loaded)
-            past = self._texts(history)
+            _, history, past = self._user_vector(loaded)
             explanation = loaded.model.explain(
                 record.title,
                 [past[a][0] for a in history],
@@ -506,7 +509,7 @@ class Ranker:
             loaded = self._current()
             if loaded is None:
                 return {}
-            user, _ = self._user_vector(loaded)
+            user, _, _ = self._user_vector(loaded)
             texts = self._texts(article_ids)
             kept = [a for a in article_ids if a in texts]
             shares = loaded.model.word_shares(
