@@ -7,11 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from app.feeds.discovery import discover_feeds
 from app.feeds.entry import ParsedFeed, ParseError
-from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, FetchResult
+from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, FetchResult, check_url
 from app.feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from app.feeds.parser import parse_feed
 from app.services.refresh import Outcome, store_outcome
@@ -48,10 +47,10 @@ def normalise_url(url: str) -> str:
         if _SCHEME.match(url):  # javascript:, mailto:, data: ... but not host:port
             raise SubscriptionError(f"not a web address: {url!r} (only http and https feeds)")
         url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise SubscriptionError(f"not a web address: {url!r} (only http and https feeds)")
-    return url
+    try:
+        return check_url(url)
+    except FetchError as exc:
+        raise SubscriptionError(f"not a web address: {url!r} ({exc.message})") from exc
 
 
 def add_feed(
