@@ -27,7 +27,7 @@ from torch.nn import functional as F  # noqa: N812
 from nrms_core.model import NRMS
 from nrms_core.sampling import Sample
 
-__all__ = ["Batch", "Progress", "TrainResult", "Trainer", "collate"]
+__all__ = ["Batch", "Progress", "TrainResult", "Trainer", "collate", "holdout_split"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,16 @@ def ranking_metrics(logits: np.ndarray) -> tuple[float, float]:
     return float(auc.mean()), float(ndcg.mean())
 
 
+def holdout_split(samples: Sequence[Sample], holdout: float) -> tuple[list[Sample], list[Sample]]:
+    """(train, held out): the latest ``holdout`` share of chronological samples is held out
+    (at least one when holdout > 0), nothing when there are fewer than 5 samples."""
+    n_hold = round(len(samples) * holdout) if len(samples) >= 5 else 0
+    if holdout > 0 and len(samples) >= 5:
+        n_hold = max(1, n_hold)
+    cut = len(samples) - n_hold
+    return list(samples[:cut]), list(samples[cut:])
+
+
 class Trainer:
     """Fine-tunes an NRMS model on samples; callbacks make it drivable from a GUI thread.
 
@@ -190,11 +200,7 @@ class Trainer:
         self.should_stop = should_stop
 
     def _split(self, samples: Sequence[Sample]) -> tuple[list[Sample], list[Sample]]:
-        n_hold = round(len(samples) * self.holdout) if len(samples) >= 5 else 0
-        if self.holdout > 0 and len(samples) >= 5:
-            n_hold = max(1, n_hold)
-        cut = len(samples) - n_hold
-        return list(samples[:cut]), list(samples[cut:])
+        return holdout_split(samples, self.holdout)
 
     def batches(self, train: list[Sample], rng: random.Random) -> list[list[Sample]]:
         """Shuffled batches drawn from blocks of neighbouring samples.

@@ -23,7 +23,13 @@ from app.services import mute
 from app.services.cache import VectorCache
 from app.services.explanation import ArticleExplanation, PastShare, WordShare
 from app.services.profile import Profile
-from app.services.training import TrainProgress, TrainReport, baseline_auc, fraction
+from app.services.training import (
+    TrainProgress,
+    TrainReport,
+    baseline_auc,
+    fraction,
+    source_of,
+)
 from app.storage import articles, events
 from app.storage.record import ArticleRecord, ModelVersionRecord
 
@@ -518,11 +524,6 @@ class Ranker:
         return {
             a: tuple((t, float(v)) for t, v in row) for a, row in zip(kept, shares, strict=True)
         }
-
-
-def source_of(feed_id: int) -> str:
-    """The source name the model is given for an article of this feed (stable across renames)."""
-    return f"feed{feed_id}"
 
 
 def source_token(source: str) -> str | None:

@@ -61,6 +61,12 @@ def fraction(progress: Progress) -> float:
     return min(1.0, ((progress.epoch - 1) * progress.batches + progress.batch) / total)
 
 
+def source_of(feed_id: int) -> str:
+    """The source name the model (and the baseline) is given for an article of this feed:
+    its id, which survives renames."""
+    return f"feed{feed_id}"
+
+
 def baseline_auc(
     samples: Sequence[Sample],
     titles: Mapping[int, str],
@@ -75,14 +81,14 @@ def baseline_auc(
     """
     from nrms_core.baseline import TfidfLogistic, document
     from nrms_core.metrics import auc
+    from nrms_core.trainer import holdout_split
 
-    if len(samples) < 5 or holdout <= 0:
+    train, test = holdout_split(samples, holdout)
+    if not test:
         return None
-    held = max(1, round(len(samples) * holdout))
-    train, test = samples[: len(samples) - held], samples[len(samples) - held :]
 
     def docs(ids: Sequence[int]) -> list[tuple[str, ...]]:
-        return [document(titles[a], f"feed{feeds_of.get(a, 0)}") for a in ids]
+        return [document(titles[a], source_of(feeds_of.get(a, 0))) for a in ids]
 
     def labels(n: int) -> list[int]:
         return [1] + [0] * (n - 1)  # the positive is first
