@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +80,10 @@ class River:
     muted: int = 0
 
 
+_Order = tuple[list[int], dict[int, float], set[int]]
+"""Ranked ids, their blended scores, and the muted ones among them."""
+
+
 @dataclass
 class _Loaded:
     version: ModelVersionRecord
@@ -97,6 +101,7 @@ class Ranker:
         self._lock = threading.RLock()
         self._loaded: _Loaded | None = None
         self._unusable: set[int] = set()
+        self._last_order: tuple[Hashable, _Order] | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -237,8 +242,13 @@ class Ranker:
                 page = articles.list_articles(s, limit=limit, offset=offset, **filters)
             items = tuple(RiverItem(a, None, mute.apply(rules, a.title)) for a in page)
             return River(items, "latest", notice, clicks, needed, sum(i.muted for i in items))
+        # A view is ranked once, when its first page is asked for; later pages of the same view
+        # (same model, clicks, filters and rules) reuse that order instead of re-scoring.
+        key = (loaded.version.id, clicks, tuple(sorted(filters.items())), tuple(rules))
         with self._lock:
-            order, scores, muted = self._ranked_order(loaded, filters, rules)
+            if offset == 0 or self._last_order is None or self._last_order[0] != key:
+                self._last_order = (key, self._ranked_order(loaded, filters, rules))
+            order, scores, muted = self._last_order[1]
         chosen = order[offset : offset + limit]
         with db.read() as s:
             records = {
@@ -250,7 +260,7 @@ class Ranker:
 
     def _ranked_order(
         self, loaded: _Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
-    ) -> tuple[list[int], dict[int, float], set[int]]:
+    ) -> _Order:
         """Every matching article id in "For you" order, their blended scores, the muted ones."""
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, **filters)

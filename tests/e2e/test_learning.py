@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from app.cli import main
+from app.services.profile import Profile
+from app.services.ranking import Ranker
 from tests.e2e.conftest import LocalServer, Reply
 from tests.e2e.feedgen import rss
 
@@ -89,7 +91,10 @@ def cli(data_dir: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
 
 
 def test_clicks_on_one_topic_move_it_up_and_explanations_name_them(
-    http_server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    http_server: LocalServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # interleave the two feeds in time so that Latest mixes them
     http_server.route(
@@ -135,3 +140,19 @@ def test_clicks_on_one_topic_move_it_up_and_explanations_name_them(
 
     stats = cli(tmp_path, capsys, "stats", "--json")
     assert stats["model_version"] == 1 and stats["clicks"] == 22
+
+    # paging through "For you" ranks once and gives the same order as one long page
+    with Profile(tmp_path) as profile:
+        ranker = Ranker(profile)
+        whole = [i.article.id for i in ranker.river(ranked=True, limit=100).items]
+        rankings: list[int] = []
+        rank = ranker._ranked_order
+
+        def counted(*args: Any) -> Any:
+            rankings.append(1)
+            return rank(*args)
+
+        monkeypatch.setattr(ranker, "_ranked_order", counted)
+        pages = [ranker.river(ranked=True, limit=10, offset=o).items for o in range(0, 40, 10)]
+    assert [i.article.id for page in pages for i in page] == whole
+    assert len(rankings) == 1
