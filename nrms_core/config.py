@@ -37,6 +37,8 @@ class NRMSConfig:
     source_std: float = 2.0
     center_glove: bool = True
     source_lr_scale: float = 10.0
+    resample: bool = False
+    refit: bool = False
 
     def __post_init__(self) -> None:
         ints = {
@@ -70,7 +72,14 @@ class NRMSConfig:
         ):
             if not float(getattr(self, name)) >= 0.0:
                 raise ValueError(f"NRMSConfig.{name} must be >= 0")
-        for name in ("freeze_pretrained", "select_by_auc", "keep_start", "center_glove"):
+        for name in (
+            "freeze_pretrained",
+            "select_by_auc",
+            "keep_start",
+            "center_glove",
+            "resample",
+            "refit",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"NRMSConfig.{name} must be a bool")
 

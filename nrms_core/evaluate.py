@@ -188,7 +188,8 @@ def build_samples(
                 chosen = rng.sample(skipped, negatives)
             else:
                 chosen = [rng.choice(skipped) for _ in range(negatives)]
-            out.append(Sample(history, (ids[news_id], *chosen)))
+            spare = tuple(skipped) if len(skipped) > negatives else ()
+            out.append(Sample(history, (ids[news_id], *chosen), spare))
     return out
 
 

@@ -304,6 +304,8 @@ class Recommender:
             weight_decay=self.config.weight_decay,
             monitor="auc" if self.config.select_by_auc else "loss",
             keep_start=self.config.keep_start,
+            resample=self.config.resample,
+            refit=self.config.refit,
             seed=seed,
             on_batch_end=progress,
             should_stop=should_stop,
@@ -405,8 +407,9 @@ class Recommender:
             if not all(c in titles for c in sample.candidates):
                 continue
             history = tuple(h for h in sample.history if h in titles)[-self.config.max_history :]
-            usable.append(Sample(history, sample.candidates))
-        needed = {a for s in usable for a in (*s.history, *s.candidates)}
+            pool = tuple(a for a in sample.pool if a in titles)
+            usable.append(Sample(history, sample.candidates, pool))
+        needed = {a for s in usable for a in (*s.history, *s.candidates, *s.pool)}
         src = sources or {}
         order = sorted(needed)
         self.add_titles((titles[a] for a in order), (src.get(a) for a in order))

@@ -37,6 +37,9 @@ class Sample:
 
     history: tuple[int, ...]
     candidates: tuple[int, ...]
+    pool: tuple[int, ...] = ()
+    """Every negative the click could have had (its session's skipped articles, positive
+    excluded); training may draw fresh negatives from it each epoch. Empty: no choice."""
 
 
 class Samples(list[Sample]):
@@ -137,7 +140,8 @@ def build_samples(
             continue
         found = len(chosen)
         chosen += [chosen[i % found] for i in range(negatives - found)]
-        out.append(Sample(tuple(history), (positive, *chosen[:negatives])))
+        spare = tuple(sorted(session)) if len(session) > negatives else ()
+        out.append(Sample(tuple(history), (positive, *chosen[:negatives]), spare))
     if out.skipped:
         logger.info("skipped %d clicks without any possible negative", out.skipped)
     return out

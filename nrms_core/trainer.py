@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -143,6 +142,12 @@ class Trainer:
         keep_start: whether the starting weights compete with the trained ones.
         locality: batches are cut from shuffled blocks of this many batches of
             consecutive samples (1 = plain shuffled batches of neighbours only).
+        resample: draw each training sample's negatives afresh every epoch from its
+            ``pool`` (held-out samples keep theirs, so epochs compare fairly).
+        refit: once the holdout has chosen the best epoch count, train again from the
+            starting weights on all samples, the held-out latest ones included, for
+            that many epochs (about twice the time; the holdout figures reported stay
+            those of the selection run).
 
     The weights end as the best epoch on the holdout (or the starting state,
     when ``keep_start`` and no epoch beat it); without a holdout, as the last
@@ -170,6 +175,8 @@ class Trainer:
         locality: int = 4,
         monitor: str = "loss",
         keep_start: bool = False,
+        resample: bool = False,
+        refit: bool = False,
         on_batch_end: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> None:
@@ -196,6 +203,8 @@ class Trainer:
             raise ValueError("monitor must be 'auc' or 'loss'")
         self.monitor = monitor
         self.keep_start = keep_start
+        self.resample = resample
+        self.refit = refit
         self.on_batch_end = on_batch_end
         self.should_stop = should_stop
 
@@ -291,10 +300,72 @@ class Trainer:
         self.model.eval()
         return result
 
+    def _fresh(self, train: list[Sample], rng: random.Random) -> list[Sample]:
+        """``train`` with new negatives drawn from each sample's pool (when resampling)."""
+        if not self.resample:
+            return train
+        out = []
+        for sample in train:
+            k = len(sample.candidates) - 1
+            if len(sample.pool) > k:
+                drawn = tuple(rng.sample(sample.pool, k))
+                sample = Sample(sample.history, (sample.candidates[0], *drawn), sample.pool)
+            out.append(sample)
+        return out
+
+    def _epoch(
+        self,
+        train: list[Sample],
+        epoch: int,
+        optimizer: torch.optim.Optimizer,
+        rng: random.Random,
+        anchor: Mapping[str, torch.Tensor],
+        slow: tuple[torch.Tensor, float] | None,
+    ) -> tuple[float, int, bool]:
+        """One pass over ``train``: (mean batch loss, steps taken, cancelled)."""
+        model = self.model
+        embedding = model.embedding.weight
+        order = self.batches(self._fresh(train, rng), rng)
+        model.train()
+        total = 0.0
+        for index, chunk in enumerate(order):
+            if self.should_stop is not None and self.should_stop():
+                return total / max(1, index), index, True
+            batch = collate(chunk, self.titles, self.device)
+            logits = model(
+                batch.tokens, batch.history, batch.history_mask, batch.candidates
+            )  # [B, C]
+            target = logits.new_zeros(logits.shape[0], dtype=torch.long)  # [B]
+            loss = F.cross_entropy(logits, target)
+            objective = loss
+            if self.anchor_decay > 0:
+                drift = torch.stack(
+                    [
+                        ((p - anchor[n]) ** 2).sum()
+                        for n, p in model.named_parameters()
+                        if n in anchor
+                    ]
+                ).sum()
+                objective = loss + self.anchor_decay * drift
+            optimizer.zero_grad(set_to_none=True)
+            objective.backward()  # type: ignore[no-untyped-call]
+            before = embedding.detach().clone() if slow is not None else None
+            optimizer.step()
+            if slow is not None and before is not None:
+                with torch.no_grad():
+                    moved = before + slow[1] * (embedding - before)  # [V, E]
+                    embedding.copy_(torch.where(slow[0], moved, embedding))
+            value = float(loss.detach())
+            total += value
+            if self.on_batch_end is not None:
+                self.on_batch_end(Progress(epoch, self.epochs, index + 1, len(order), value))
+        return total / max(1, len(order)), len(order), False
+
     def _fit(self, train: list[Sample], held: list[Sample], started: float) -> TrainResult:
         rng = random.Random(self.seed)
         model = self.model
-        best_state = self._snapshot()
+        start_state = self._snapshot()
+        best_state = start_state
         best: tuple[float, float, float] | None = None
         if held and self.keep_start:
             best = self.evaluate(held)
@@ -305,66 +376,41 @@ class Trainer:
             hook = model.embedding.weight.register_hook(lambda g: g * keep)  # type: ignore[no-untyped-call]
         optimizer = self._optimizer()
         slow = self._slow_rows()
-        embedding = model.embedding.weight
-        batches = math.ceil(len(train) / self.batch_size)
-        steps = epochs_run = bad_epochs = 0
+        steps = epochs_run = bad_epochs = best_epoch = 0
         train_loss: float | None = None
         stopped_early = cancelled = False
         try:
             for epoch in range(1, self.epochs + 1 if train else 1):
-                order = self.batches(train, rng)
-                batches = len(order)
-                model.train()
-                total = 0.0
-                for index, chunk in enumerate(order):
-                    if self.should_stop is not None and self.should_stop():
-                        cancelled = True
-                        break
-                    batch = collate(chunk, self.titles, self.device)
-                    logits = model(
-                        batch.tokens, batch.history, batch.history_mask, batch.candidates
-                    )  # [B, C]
-                    target = logits.new_zeros(logits.shape[0], dtype=torch.long)  # [B]
-                    loss = F.cross_entropy(logits, target)
-                    objective = loss
-                    if self.anchor_decay > 0:
-                        drift = torch.stack(
-                            [
-                                ((p - anchor[n]) ** 2).sum()
-                                for n, p in model.named_parameters()
-                                if n in anchor
-                            ]
-                        ).sum()
-                        objective = loss + self.anchor_decay * drift
-                    optimizer.zero_grad(set_to_none=True)
-                    objective.backward()  # type: ignore[no-untyped-call]
-                    before = embedding.detach().clone() if slow is not None else None
-                    optimizer.step()
-                    if slow is not None and before is not None:
-                        with torch.no_grad():
-                            moved = before + slow[1] * (embedding - before)  # [V, E]
-                            embedding.copy_(torch.where(slow[0], moved, embedding))
-                    steps += 1
-                    value = float(loss.detach())
-                    total += value
-                    if self.on_batch_end is not None:
-                        self.on_batch_end(Progress(epoch, self.epochs, index + 1, batches, value))
+                mean, taken, cancelled = self._epoch(train, epoch, optimizer, rng, anchor, slow)
+                steps += taken
                 if cancelled:
                     break
                 epochs_run = epoch
-                train_loss = total / max(1, batches)
+                train_loss = mean
                 if not held:
                     best_state = self._snapshot()
                     continue
                 current = self.evaluate(held)
                 logger.debug("epoch %d: train %.4f holdout %.4f", epoch, train_loss, current[0])
                 if best is None or self._better(current, best):
-                    best, best_state, bad_epochs = current, self._snapshot(), 0
+                    best, best_state, bad_epochs, best_epoch = current, self._snapshot(), 0, epoch
                 else:
                     bad_epochs += 1
                     if 0 < self.patience <= bad_epochs:
                         stopped_early = True
                         break
+            if self.refit and held and best_epoch > 0 and not cancelled:
+                # The holdout chose how many epochs; now learn from the latest clicks too.
+                model.load_state_dict(start_state)
+                optimizer = self._optimizer()
+                every = train + held
+                for epoch in range(1, best_epoch + 1):
+                    _, taken, cancelled = self._epoch(every, epoch, optimizer, rng, anchor, slow)
+                    steps += taken
+                    if cancelled:
+                        break
+                if not cancelled:
+                    best_state = self._snapshot()
         finally:
             if hook is not None:
                 hook.remove()

@@ -141,6 +141,41 @@ def test_frozen_rows_do_not_move_and_anchor_holds_weights_back() -> None:
     assert drift(1.0) < 0.5 * drift(0.0)
 
 
+def test_refit_retrains_on_every_sample_for_the_chosen_epochs() -> None:
+    samples = _samples(64)
+    plain_model, refit_model = _model(), _model()
+    plain = _trainer(plain_model, patience=0, keep_start=False).fit(samples)
+    refit = _trainer(refit_model, patience=0, keep_start=False, refit=True).fit(samples)
+    # the selection run is the same; the refit adds best-epoch passes over all 64 samples
+    assert refit.holdout_auc == plain.holdout_auc and refit.epochs_run == plain.epochs_run
+    assert refit.steps > plain.steps
+    assert not torch.equal(refit_model.embedding.weight, plain_model.embedding.weight)
+    assert not refit_model.training
+
+
+def test_refit_keeps_the_start_when_no_epoch_beat_it() -> None:
+    model = _model()
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    samples = _samples(48, likes_a=True) + _contrary(16)
+    trainer = _trainer(model, holdout=0.25, patience=1, epochs=6, keep_start=True, refit=True)
+    trainer.fit(samples)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, start[name]), name
+
+
+def test_resample_draws_fresh_negatives_from_the_pool_and_never_the_positive() -> None:
+    pool = tuple(range(20, 40))
+    samples = [Sample((1, 2), (3, 20, 21, 22, 23), pool) for _ in range(8)]
+    trainer = _trainer(_model(), resample=True)
+    drawn = trainer._fresh(samples, random.Random(0))
+    assert all(s.candidates[0] == 3 and len(s.candidates) == 5 for s in drawn)
+    assert all(set(s.candidates[1:]) <= set(pool) for s in drawn)
+    assert len({s.candidates for s in drawn}) > 1
+    small = [Sample((1,), (3, 20, 21, 22, 23), (20, 21))]  # no spare negatives: kept as is
+    assert trainer._fresh(small, random.Random(0)) == small
+    assert _trainer(_model())._fresh(samples, random.Random(0)) is samples
+
+
 def test_collate_encodes_each_distinct_title_once() -> None:
     titles = {1: [2, 3], 2: [4, 5, 6, 7], 3: [8], 4: [9, 10, 11]}
     batch = collate([Sample((1, 2), (3, 1)), Sample((), (4, 2))], titles, CPU)
