@@ -17,7 +17,15 @@ dev sessions with its own random stream, so a reader's figures do not depend
 on --clicks or --readers. Recency ranks by display order (newest first). The
 oracle ranks by the reader's latent interests.
 
-    python bench/quality.py [--readers 12] [--clicks 20,50,100,200,500] [--quick]
+Two kinds of feeds, same readers and clicks (--feeds): "topical" files each
+headline under its (source, category) feed, so the feed names the topic the
+reader's interest was drawn from and a per-feed click rate is nearly the oracle;
+"general" files it under its source only ("bbc", "reuters"), one feed per outlet
+with every topic mixed in, as a newspaper's main feed is, so the words have to
+carry the topic.
+
+    python bench/quality.py [--feeds topical|general] [--readers 12]
+                            [--clicks 20,50,100,200,500] [--quick]
 
 Writes bench/out/quality.{json,md,png}; prints the table (mean ± sd over readers).
 """
@@ -32,6 +40,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +54,11 @@ from bench.simulate import (  # noqa: E402
     Headline,
     Reader,
     Session,
+    feed_label,
     load_headlines,
     make_reader,
     simulate,
+    source_label,
     split_at,
     write_reader,
 )
@@ -68,7 +79,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--readers", type=int, default=12)
     p.add_argument("--clicks", default="20,50,100,200,500")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=None, help="default: the model's config")
     p.add_argument("--negatives", type=int, default=4)
     p.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate")
     p.add_argument("--warm-epochs", type=int, default=1)
@@ -97,6 +108,13 @@ def _parse() -> argparse.Namespace:
         help="override an NRMSConfig field (repeatable), e.g. --set keep_start=true",
     )
     p.add_argument("--dev-sessions", type=int, default=40)
+    p.add_argument(
+        "--feeds",
+        choices=("topical", "general"),
+        default="topical",
+        help="topical: a feed is a (source, category) pair, so it names the topic; "
+        "general: one feed per source with every topic mixed in (same readers and clicks)",
+    )
     p.add_argument("--no-nrms", dest="nrms", action="store_false", help="baselines only")
     p.add_argument(
         "--titles-only",
@@ -131,6 +149,11 @@ def _config(args: argparse.Namespace) -> NRMSConfig | None:
     return NRMSConfig(**overrides) if overrides else None
 
 
+def _label(args: argparse.Namespace) -> Callable[[Headline], str]:
+    """The feed label models see: (source, category) or, with --feeds general, the source."""
+    return source_label if args.feeds == "general" else feed_label
+
+
 def _base(
     path: Path,
     sessions: list[Session],
@@ -147,7 +170,7 @@ def _base(
 
     hids = list(dict.fromkeys(h for s in sessions[:end] for h in s.shown))
     titles = [by_id[h].title for h in hids]
-    groups = [f"{by_id[h].source}:{by_id[h].category}" for h in hids]
+    groups = [_label(args)(by_id[h]) for h in hids]
     rec = Recommender.create(_config(args), device="cpu", seed=args.seed, pretrained=True)
     rec.add_titles(titles)
     if args.warm_start:
@@ -319,7 +342,13 @@ def main() -> int:
         )
         for n in budgets:
             train, dev = write_reader(
-                work / f"r{reader.rid:02d}" / f"n{n}", reader, sessions, by_id, n, args.dev_sessions
+                work / f"r{reader.rid:02d}" / f"n{n}",
+                reader,
+                sessions,
+                by_id,
+                n,
+                args.dev_sessions,
+                _label(args),
             )
             data = load_data(train, dev)
             models: dict[str, dict[str, float]] = {}

@@ -26,6 +26,7 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -238,6 +239,16 @@ def split_at(sessions: list[Session], clicks: int, dev_sessions: int) -> tuple[i
     return end, dev_end
 
 
+def feed_label(h: Headline) -> str:
+    """The feed a headline came from: its source and category, ``"source:category"``."""
+    return f"{h.source}:{h.category}"
+
+
+def source_label(h: Headline) -> str:
+    """Only the source (``"bbc"``): one general feed per outlet, every topic mixed in."""
+    return h.source
+
+
 def write_reader(
     folder: Path,
     reader: Reader,
@@ -245,8 +256,14 @@ def write_reader(
     by_id: dict[int, Headline],
     clicks: int,
     dev_sessions: int,
+    label: Callable[[Headline], str] | None = None,
 ) -> tuple[Path, Path]:
-    """Write train/ and dev/ MIND folders for one reader and click budget."""
+    """Write train/ and dev/ MIND folders for one reader and click budget.
+
+    ``label`` names the feed a headline is filed under (the MIND category); by
+    default its (source, category) feed, ``"source:category"``.
+    """
+    label_of = label or feed_label
     end, dev_end = split_at(sessions, clicks, dev_sessions)
     user = f"U{reader.rid}"
     history: list[int] = []
@@ -274,10 +291,7 @@ def write_reader(
         )
         write_news(
             target / "news.tsv",
-            (
-                NewsItem(f"N{h}", f"{by_id[h].source}:{by_id[h].category}", "", by_id[h].title)
-                for h in used
-            ),
+            (NewsItem(f"N{h}", label_of(by_id[h]), "", by_id[h].title) for h in used),
         )
         write_behaviors(target / "behaviors.tsv", part)
         out.append(target)

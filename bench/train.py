@@ -293,6 +293,14 @@ def main() -> int:
         f"  the same round without early stopping: {full.epochs_run} epochs, "
         f"{full.steps} steps in {time.perf_counter() - started:.2f} s"
     )
+    default = copy.deepcopy(rec)  # resumes from the round above, as the app's rounds do
+    started = time.perf_counter()
+    app = default.fine_tune(samples, dict(enumerate(titles)), seed=0)
+    print(
+        f"  a next round with the app's defaults (up to {default.config.fine_tune_epochs} epochs, "
+        f"patience {default.config.patience}, refit {default.config.refit}): "
+        f"{app.epochs_run} epochs, {app.steps} steps in {time.perf_counter() - started:.2f} s"
+    )
 
     rec.encode(titles[:2048])
     started = time.perf_counter()

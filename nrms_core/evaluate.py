@@ -79,7 +79,7 @@ class Options:
 
     protocol: str = "personal"
     seed: int = 0
-    epochs: int = 5
+    epochs: int | None = None
     device: str = "auto"
     base: Path | None = None
     warm_start: bool = True
@@ -101,7 +101,11 @@ class Options:
             raise ValueError(f"unknown protocol {self.protocol!r}")
         if self.recency not in ("first_seen", "order"):
             raise ValueError(f"unknown recency mode {self.recency!r}")
-        if self.epochs < 1 or self.negatives < 1 or self.max_history < 1:
+        if (
+            (self.epochs is not None and self.epochs < 1)
+            or self.negatives < 1
+            or self.max_history < 1
+        ):
             raise ValueError("epochs, negatives and max_history must be >= 1")
         if self.warm_epochs < 1 or self.warm_samples < 1:
             raise ValueError("warm_epochs and warm_samples must be >= 1")
@@ -468,7 +472,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", type=Path, required=True, help="MIND-format dev folder")
     p.add_argument("--protocol", choices=("general", "personal"), required=True)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument(
+        "--epochs", type=int, default=None, help="fine-tuning epochs (default: the model's config)"
+    )
     p.add_argument("--negatives", type=int, default=4, help="K negatives per click")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--base", type=Path, help="start from this checkpoint instead of GloVe")
@@ -509,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if min(args.epochs, args.negatives, args.warm_epochs, args.warm_samples) < 1:
+    if min(args.epochs or 1, args.negatives, args.warm_epochs, args.warm_samples) < 1:
         print(
             "error: --epochs, --negatives, --warm-epochs and --warm-samples must be >= 1",
             file=sys.stderr,

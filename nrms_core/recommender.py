@@ -387,7 +387,7 @@ class Recommender:
         titles: Mapping[int, str],
         sources: Mapping[int, str] | None = None,
         *,
-        epochs: int = 5,
+        epochs: int | None = None,
         lr: float | None = None,
         batch_size: int = 32,
         holdout: float = 0.15,
@@ -399,15 +399,19 @@ class Recommender:
 
         ``sources`` maps article ids to their feed (an id without one has no
         source token). History ids without a title are dropped; samples with
-        an untitled candidate are skipped. The latest ``holdout`` share of samples drives
-        early stopping; weights are pulled toward their starting values.
+        an untitled candidate are skipped. ``epochs`` and ``lr`` default to the
+        config's ``fine_tune_epochs`` and ``fine_tune_lr``. The latest ``holdout``
+        share of samples drives early stopping; weights are pulled toward their
+        starting values.
         """
         usable: list[Sample] = []
         for sample in samples:
             if not all(c in titles for c in sample.candidates):
                 continue
             history = tuple(h for h in sample.history if h in titles)[-self.config.max_history :]
-            pool = tuple(a for a in sample.pool if a in titles)
+            # spare negatives matter only when they are redrawn; unused, they would make every
+            # article ever shown next to a click part of the round's vocabulary
+            pool = tuple(a for a in sample.pool if a in titles) if self.config.resample else ()
             usable.append(Sample(history, sample.candidates, pool))
         needed = {a for s in usable for a in (*s.history, *s.candidates, *s.pool)}
         src = sources or {}
@@ -419,7 +423,7 @@ class Recommender:
         trainer = self._trainer(
             ids,
             lr=lr or self.config.fine_tune_lr,
-            epochs=epochs,
+            epochs=epochs or self.config.fine_tune_epochs,
             batch_size=batch_size,
             holdout=holdout,
             anchor_decay=self.config.anchor_decay,

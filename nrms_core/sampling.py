@@ -12,6 +12,9 @@ __all__ = ["Click", "Impression", "Sample", "Samples", "build_samples"]
 
 logger = logging.getLogger(__name__)
 
+_POOL = 64
+"""Most spare negatives a sample keeps (a session can list thousands of skipped articles)."""
+
 
 @dataclass(frozen=True)
 class Click:
@@ -140,7 +143,7 @@ def build_samples(
             continue
         found = len(chosen)
         chosen += [chosen[i % found] for i in range(negatives - found)]
-        spare = tuple(sorted(session)) if len(session) > negatives else ()
+        spare = tuple(sorted(session[:_POOL])) if len(session) > negatives else ()
         out.append(Sample(tuple(history), (positive, *chosen[:negatives]), spare))
     if out.skipped:
         logger.info("skipped %d clicks without any possible negative", out.skipped)
