@@ -3,7 +3,9 @@
 1. Time to first paint of the main window on a profile with 100,000 articles.
 2. The largest event-loop stall (a 10 ms QTimer measuring its own lateness) while 200 local
    feeds refresh together with a training round, and while torch loads in the background.
-3. Resident memory after ranking "For you".
+3. Resident memory after ranking "For you" over ``--rank-articles`` articles: the window's
+   process, each of its helper processes (model host, multiprocessing's resource tracker), and
+   the total.
 
 Headlines come from AG News (../shared/data/headlines/ag_news) when present, else are
 synthetic. Clicks are simulated (a reader who opens Sci/Tech stories); no real click log exists.
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import faulthandler
+import importlib.machinery
 import os
 import resource
 import statistics
@@ -60,11 +64,11 @@ def headlines() -> list[tuple[int, str]]:
     ]
 
 
-def rss_kib() -> tuple[float, float]:
-    """(current RSS, peak RSS) in MiB."""
+def rss_kib(pid: int | str = "self") -> tuple[float, float]:
+    """(current RSS, peak RSS) in MiB of process ``pid``."""
     current = peak = 0.0
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 current = int(line.split()[1]) / 1024
             elif line.startswith("VmHWM:"):
@@ -74,13 +78,99 @@ def rss_kib() -> tuple[float, float]:
     return current, peak
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (children, their children, ...)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return sorted(found)
+
+
+def process_name(pid: int) -> str:
+    """A short description of a helper process from its command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    text = " ".join(a.decode(errors="replace") for a in argv if a)
+    if "resource_tracker" in text:
+        return "resource tracker"
+    if "spawn_main" in text:
+        return "spawned helper (model host)"
+    return text[:60]
+
+
+def memory_report() -> None:
+    """RSS of this process, of each helper process, and the total (MiB)."""
+    current, peak = rss_kib()
+    total = current
+    print(f"  RSS after ranking, window process: {current:.0f} MiB (peak {peak:.0f} MiB)")
+    for pid in descendants(os.getpid()):
+        child, child_peak = rss_kib(pid)
+        total += child
+        print(
+            f"  RSS after ranking, {process_name(pid)} [{pid}]: {child:.0f} MiB "
+            f"(peak {child_peak:.0f} MiB)"
+        )
+    print(f"  RSS after ranking, total: {total:.0f} MiB")
+
+
+def top_up(profile: Profile, total: int) -> int:
+    """Add old, read-looking filler articles until the profile holds ``total``; returns how
+    many were added. They are unread, so "For you" ranks all of them."""
+    lines = headlines()
+    with profile.db.read() as s:
+        have = len(articles.article_titles(s))
+    missing = max(0, total - have)
+    now = datetime.now(UTC)
+    with profile.db.write() as s:
+        feed = feeds.add_feed(s, "https://feeds.example.org/archive.xml", title="Archive")
+        for start in range(0, missing, 5000):
+            items = [
+                IncomingArticle(
+                    dedup_key=f"archive-{n}",
+                    url=f"https://example.org/archive/{n}",
+                    title=f"{lines[n % len(lines)][1]} #{n}",
+                    summary_html="<p>archive</p>",
+                    summary_text="archive",
+                    author=None,
+                    published=now - timedelta(days=2, seconds=n * 7),
+                )
+                for n in range(start, min(missing, start + 5000))
+            ]
+            articles.upsert_articles(s, feed.id, items, now)
+    return missing
+
+
 class Probe(QObject):
-    """A 10 ms timer that records how late each tick came (the event loop's stalls)."""
+    """A 10 ms timer that records how late each tick came (the event loop's stalls).
+
+    With ``trace_ms``, every thread's Python stack is written to stderr whenever a tick is
+    more than that late (faulthandler's watchdog runs without the GIL, so it sees who holds it).
+    """
+
+    trace_ms = 0
 
     def __init__(self) -> None:
         super().__init__()
         self.late: list[float] = []
+        self.busy: list[float] = []
+        """CPU time (ms) the GUI thread itself used between two ticks: a stall with little of
+        it was spent waiting (for the GIL or for a CPU), not working."""
         self._last = time.perf_counter()
+        self._cpu = time.thread_time()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(10)
@@ -88,17 +178,29 @@ class Probe(QObject):
 
     def start(self) -> None:
         self.late.clear()
+        self.busy.clear()
         self._last = time.perf_counter()
+        self._cpu = time.thread_time()
         self._timer.start()
+        self._arm()
 
     def stop(self) -> None:
         self._timer.stop()
+        if self.trace_ms:
+            faulthandler.cancel_dump_traceback_later()
+
+    def _arm(self) -> None:
+        if self.trace_ms:
+            faulthandler.dump_traceback_later((10 + self.trace_ms) / 1000, file=sys.stderr)
 
     @Slot()
     def _on_timer_timeout(self) -> None:
         now = time.perf_counter()
+        cpu = time.thread_time()
         self.late.append(max(0.0, (now - self._last) * 1000 - 10))
-        self._last = now
+        self.busy.append((cpu - self._cpu) * 1000)
+        self._last, self._cpu = now, cpu
+        self._arm()
 
     def summary(self) -> str:
         if not self.late:
@@ -106,10 +208,11 @@ class Probe(QObject):
         ordered = sorted(self.late)
         p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
         over = sum(1 for x in ordered if x > 50)
+        worst = max(range(len(self.late)), key=self.late.__getitem__)
         return (
-            f"max stall {ordered[-1]:.0f} ms, p99 {p99:.1f} ms, median "
-            f"{statistics.median(ordered):.1f} ms, {over} ticks late by >50 ms "
-            f"(of {len(ordered)})"
+            f"max stall {ordered[-1]:.0f} ms (GUI thread on a CPU {self.busy[worst]:.0f} ms "
+            f"of it), p99 {p99:.1f} ms, median {statistics.median(ordered):.1f} ms, "
+            f"{over} ticks late by >50 ms (of {len(ordered)})"
         )
 
 
@@ -253,7 +356,7 @@ class FeedServer:
         self.httpd.server_close()
 
 
-def stalls(app: QApplication, root: Path, feed_count: int, epochs: int) -> None:
+def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_articles: int) -> None:
     server = FeedServer(feed_count, 40)
     try:
         with Profile(root) as profile:
@@ -278,7 +381,7 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int) -> None:
             run_until(lambda: window.runner.pending() == 0, 120)
             probe.stop()
             print(
-                f"  torch import + model load in the background ({time.perf_counter() - t:.1f} s):"
+                f"  model host start, torch import + model load ({time.perf_counter() - t:.1f} s):"
             )
             print(f"    {probe.summary()}")
 
@@ -315,6 +418,10 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int) -> None:
             )
             print(f"    {probe.summary()}")
 
+            added = top_up(profile, rank_articles)
+            with profile.db.read() as s:
+                unread = len(articles.unread_ids(s))
+            print(f"  added {added:,} older articles: 'For you' now ranks {unread:,} unread")
             probe.start()
             t = time.perf_counter()
             window.show_place(FOR_YOU)
@@ -324,8 +431,7 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int) -> None:
                 f"  'For you' ranked ({window.river.mode}) in {time.perf_counter() - t:.2f} s; "
                 f"{probe.summary()}"
             )
-            current, peak = rss_kib()
-            print(f"  RSS after ranking: {current:.0f} MiB (peak {peak:.0f} MiB)")
+            memory_report()
             window.close()
             shiboken6.delete(window)
     finally:
@@ -354,7 +460,25 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
+        "--rank-articles",
+        type=int,
+        default=100_000,
+        help="articles in the profile when 'For you' is ranked (0: only the refreshed ones)",
+    )
+    parser.add_argument(
+        "--trace-stalls",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="write every thread's stack to stderr when the event loop stalls this long",
+    )
     args = parser.parse_args()
+    Probe.trace_ms = args.trace_stalls
+    # A spawned helper process re-imports the main script unless its spec names it __main__.
+    # This script imports Qt at the top, which main.py does not; keep Qt out of the helpers so
+    # that their memory is what the app's would be.
+    sys.modules["__main__"].__spec__ = importlib.machinery.ModuleSpec("__main__", None)
     app = QApplication(sys.argv[:1])
     print(f"Heedful GUI benchmark ({os.cpu_count()} CPUs, Qt platform {app.platformName()})")
     with tempfile.TemporaryDirectory() as tmp:
@@ -364,7 +488,7 @@ def main() -> None:
         print(f"  profile built through the storage API in {seconds:.1f} s")
         first_paint(app, large)
         print(f"2. event-loop stalls ({args.feeds} local feeds)")
-        stalls(app, Path(tmp) / "busy", args.feeds, args.epochs)
+        stalls(app, Path(tmp) / "busy", args.feeds, args.epochs, args.rank_articles)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import unicodedata
 
 from nltk.tokenize import NLTKWordTokenizer
 
-__all__ = ["MAX_CHARS", "SOURCE_PREFIX", "source_name", "source_token", "tokenize"]
+__all__ = ["MAX_CHARS", "SOURCE_PREFIX", "forget", "source_name", "source_token", "tokenize"]
 
 MAX_CHARS = 1000
 """Longest prefix of a title that is tokenised; titles are short, input is untrusted."""
@@ -27,6 +27,11 @@ def tokenize(title: str, max_tokens: int = 30) -> list[str]:
     if not isinstance(title, str) or max_tokens < 1:
         return []
     return list(_tokenize(title[:MAX_CHARS], max_tokens))
+
+
+def forget() -> None:
+    """Empty the memo of recently tokenised titles (tens of megabytes after a large encode)."""
+    _tokenize.cache_clear()
 
 
 @functools.lru_cache(maxsize=65536)

@@ -56,7 +56,9 @@ class Profile:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, root: Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, root: Path, *, busy_timeout_ms: int = 5000, locked: bool = True) -> None:
+        """Open the profile at ``root``. ``locked=False`` is for our own helper processes: they
+        work on a profile that the process that started them holds locked."""
         self.paths = ProfilePaths(root.expanduser().resolve())
         try:
             self.paths.root.mkdir(parents=True, exist_ok=True)
@@ -66,18 +68,20 @@ class Profile:
             raise ProfileLockedError(
                 f"cannot create the profile folder {self.paths.root}: {exc.strerror}"
             ) from exc
-        self._lock_file = _acquire_lock(self.paths.lock)
+        self._lock_file = _acquire_lock(self.paths.lock) if locked else None
         try:
             self.db = Database(self.paths.database, busy_timeout_ms=busy_timeout_ms)
         except BaseException:
-            _release_lock(self._lock_file)
+            if self._lock_file is not None:
+                _release_lock(self._lock_file)
             raise
         log.info("opened profile %s (schema %d)", self.paths.root, self.db.schema_version)
 
     def close(self) -> None:
         """Close the database and release the profile lock."""
         self.db.close()
-        _release_lock(self._lock_file)
+        if self._lock_file is not None:
+            _release_lock(self._lock_file)
 
     def __enter__(self) -> Profile:
         return self

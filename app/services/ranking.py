@@ -14,12 +14,12 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from app.services import mute
+from app.services import heap, mute
 from app.services.cache import VectorCache
 from app.services.explanation import ArticleExplanation, PastShare, WordShare
 from app.services.profile import Profile
@@ -31,6 +31,7 @@ from app.services.training import (
     source_of,
 )
 from app.storage import articles, events
+from app.storage.database import Database
 from app.storage.record import ArticleRecord, ModelVersionRecord
 
 if TYPE_CHECKING:
@@ -48,9 +49,12 @@ that a high-volume feed cannot fill the top of "For you" on volume alone."""
 WARM_START_TITLES = 5000
 KEEP_CHECKPOINTS = 3
 HOLDOUT = 0.15
-FINE_TUNE_EPOCHS = 5
 """Share of the latest clicks held out to stop training early and to report quality."""
 HISTORY = 50
+ENCODE_CHUNK = 16384
+"""Titles encoded at a time, so that a large encode never holds all its float32 output."""
+TRIM_AFTER = 4096
+"""Encodes of at least this many titles hand their freed memory back to the system."""
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -80,8 +84,8 @@ class River:
     muted: int = 0
 
 
-_Order = tuple[list[int], dict[int, float], set[int]]
-"""Ranked ids, their blended scores, and the muted ones among them."""
+_Order = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
+"""Ranked ids, their blended scores and whether each is muted, all in "For you" order."""
 
 
 @dataclass
@@ -91,13 +95,68 @@ class _Loaded:
     cache: VectorCache
 
 
+class Ranking(Protocol):
+    """What the window asks of the reader's model: :class:`Ranker` in this process, or a proxy
+    to one in a helper process (:class:`app.services.remote.RemoteRanker`)."""
+
+    def preload(self) -> None: ...
+
+    def river(
+        self,
+        *,
+        ranked: bool,
+        limit: int = 100,
+        offset: int = 0,
+        include_read: bool = False,
+        feed_id: int | None = None,
+        folder: str | None = None,
+        starred_only: bool = False,
+        search: str | None = None,
+    ) -> River: ...
+
+    def shown_above(self, article_id: int, *, ranked: bool) -> list[int]: ...
+
+    def train(
+        self,
+        *,
+        epochs: int | None = None,
+        device: str | None = None,
+        progress: Callable[[TrainProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainReport: ...
+
+    def model_versions(self) -> list[ModelVersionRecord]: ...
+
+    def explain(self, article_id: int) -> ArticleExplanation: ...
+
+    def word_shares(
+        self, article_ids: Sequence[int]
+    ) -> dict[int, tuple[tuple[str, float], ...]]: ...
+
+    def close(self) -> None: ...
+
+
+def model_ready(db: Database, *, ranked: bool = True) -> bool:
+    """Whether the model would be used: a trained version exists and, for a ranked view,
+    the reader has opened enough articles. Cheap; never imports torch."""
+    with db.read() as s:
+        if not events.list_model_versions(s):
+            return False
+        return not ranked or events.clicks_since(s, 0) >= MIN_CLICKS
+
+
 class Ranker:
     """The reader's model in use: loads the newest checkpoint, caches article vectors per model
     version, ranks, trains and explains. Thread-safe; share one per profile."""
 
-    def __init__(self, profile: Profile, *, device: str | None = None) -> None:
+    def __init__(
+        self, profile: Profile, *, device: str | None = None, load_models: bool = True
+    ) -> None:
+        """``load_models=False`` makes a ranker that never loads a model (nor torch): it serves
+        Latest and the "For you" notices, for a process that leaves the model to a helper."""
         self._profile = profile
         self._device = device
+        self._load_models = load_models
         self._lock = threading.RLock()
         self._loaded: _Loaded | None = None
         self._unusable: set[int] = set()
@@ -107,6 +166,8 @@ class Ranker:
 
     def preload(self) -> None:
         """Import torch and load the current model; meant for a background thread at start-up."""
+        if not self._load_models:
+            return
         import nrms_core.recommender  # noqa: F401  (the import is the work)
 
         with self._lock:
@@ -114,6 +175,8 @@ class Ranker:
 
     def _current(self) -> _Loaded | None:
         """The newest loadable model (reloaded when training made a newer one)."""
+        if not self._load_models:
+            return None
         with self._profile.db.read() as s:
             versions = events.list_model_versions(s)
         if not versions:
@@ -163,22 +226,30 @@ class Ranker:
 
         ``texts`` gives (title, source) by id when the caller has them already.
         """
-        missing = loaded.cache.missing(ids)
-        if missing:
-            if texts is None:
-                texts = self._texts(missing)
-            missing = [a for a in missing if a in texts]
-            if missing:
-                loaded.cache.add(
-                    missing,
-                    loaded.model.encode(
-                        [texts[a][0] for a in missing], [texts[a][1] for a in missing]
-                    ),
-                )
+        self._encode_missing(loaded, ids, texts)
         rows = loaded.cache.rows(ids)
         if rows is None:
             raise RankingError("some articles are gone; refresh the view")
         return rows
+
+    def _encode_missing(
+        self,
+        loaded: _Loaded,
+        ids: Sequence[int],
+        texts: Mapping[int, tuple[str, str]] | None = None,
+    ) -> None:
+        """Encode and cache the articles among ``ids`` that have no vector yet."""
+        missing = loaded.cache.missing(ids)
+        if not missing:
+            return
+        if texts is None:
+            texts = self._texts(missing)
+        missing = [a for a in missing if a in texts]
+        if missing:
+            loaded.cache.add(missing, encode(loaded.model, [texts[a] for a in missing]))
+            if len(missing) >= TRIM_AFTER:
+                forget_tokens()
+                heap.trim()
 
     def _user_vector(
         self, loaded: _Loaded
@@ -249,14 +320,20 @@ class Ranker:
             if offset == 0 or self._last_order is None or self._last_order[0] != key:
                 self._last_order = (key, self._ranked_order(loaded, filters, rules))
             order, scores, muted = self._last_order[1]
-        chosen = order[offset : offset + limit]
+        chosen = order[offset : offset + limit].tolist()
+        page_scores = scores[offset : offset + limit].tolist()
+        page_muted = muted[offset : offset + limit].tolist()
         with db.read() as s:
             records = {
                 a.id: a
                 for a in articles.list_articles(s, ids=chosen, limit=len(chosen), unread_only=False)
             }
-        items = tuple(RiverItem(records[i], scores[i], i in muted) for i in chosen if i in records)
-        return River(items, "ranked", None, clicks, 0, len(muted))
+        items = tuple(
+            RiverItem(records[i], score, hidden)
+            for i, score, hidden in zip(chosen, page_scores, page_muted, strict=True)
+            if i in records
+        )
+        return River(items, "ranked", None, clicks, 0, int(muted.sum()))
 
     def _ranked_order(
         self, loaded: _Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
@@ -265,24 +342,28 @@ class Ranker:
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, **filters)
         if not candidates:
-            return [], {}, set()
+            return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.bool_)
         ids = [c.id for c in candidates]
         user, _, _ = self._user_vector(loaded)
-        news = self._vectors_for(
-            loaded, ids, {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
-        )
+        if loaded.cache.missing(ids):
+            texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
+            self._encode_missing(loaded, ids, texts)
+            del texts
+        raw = loaded.cache.scores(ids, user)  # [N]
+        if raw is None:
+            raise RankingError("some articles are gone; refresh the view")
         now = datetime.now(UTC)
         blended = blend(
-            loaded.model.score(user, news),  # [N]
+            raw,
             ages_hours=np.asarray(
                 [(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float32
             ),
             feeds=np.asarray([c.feed_id for c in candidates], np.int64),
         )
         muted = np.asarray([mute.apply(rules, c.title) for c in candidates], bool)
+        del candidates
         order = np.lexsort((-blended, muted))  # unmuted first, then by score
-        scores = {ids[i]: float(blended[i]) for i in order}
-        return [ids[i] for i in order], scores, {ids[i] for i in np.flatnonzero(muted)}
+        return np.asarray(ids, np.int64)[order], blended[order], muted[order]
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
         """The unread articles the river lists above ``article_id`` (for headless clicks)."""
@@ -299,7 +380,7 @@ class Ranker:
                 order = articles.unread_ids(s)
         else:
             with self._lock:
-                order, _, _ = self._ranked_order(loaded, {"unread_only": True}, rules)
+                order = self._ranked_order(loaded, {"unread_only": True}, rules)[0].tolist()
         return order[: order.index(article_id)] if article_id in order else []
 
     # -- training --------------------------------------------------------------------------
@@ -369,7 +450,7 @@ class Ranker:
             samples,
             {a: titles[a] for a in used},
             {a: source_of(feeds_of[a]) for a in used if a in feeds_of},
-            epochs=epochs or FINE_TUNE_EPOCHS,
+            epochs=epochs,
             holdout=HOLDOUT,
             should_stop=stop,
             progress=lambda p: report(
@@ -436,6 +517,12 @@ class Ranker:
             "seconds": round(seconds, 3),
             "clicks_used": clicks,
         }
+        with self._profile.db.read() as s:
+            unread = articles.unread_ids(s)
+        texts = self._texts(unread)
+        unread = [a for a in unread if a in texts]
+        vectors = encode(model, [texts[a] for a in unread])  # before the version is visible
+        del texts
         try:
             sha = model.save(path, meta={"clicks_used": clicks})
         except OSError as exc:
@@ -448,9 +535,9 @@ class Ranker:
                 s, path.name, sha, datetime.now(UTC), clicks, metrics
             )
         loaded = _Loaded(version, model, VectorCache(self._cache_path(version.id)))
-        with self._profile.db.read() as s:
-            unread = articles.unread_ids(s)
-        self._vectors_for(loaded, unread)
+        loaded.cache.add(unread, vectors)
+        del vectors
+        heap.trim()
         with self._lock:
             self._loaded = loaded
         self._prune(models, keep={path})
@@ -471,6 +558,9 @@ class Ranker:
         """Every training round so far, oldest first."""
         with self._profile.db.read() as s:
             return events.list_model_versions(s)
+
+    def close(self) -> None:
+        """Nothing to release in this process (a proxy stops its helper process here)."""
 
     # -- explanations ----------------------------------------------------------------------
 
@@ -536,6 +626,29 @@ class Ranker:
         }
 
 
+def encode(model: Recommender, texts: Sequence[tuple[str, str]]) -> npt.NDArray[np.float16]:
+    """News vectors [N, D] of (title, source) pairs, as stored in the cache (float16), encoded
+    :data:`ENCODE_CHUNK` at a time so that a large encode never holds all of its float32 output."""
+    parts = [
+        model.encode(
+            [t for t, _ in texts[i : i + ENCODE_CHUNK]],
+            [src for _, src in texts[i : i + ENCODE_CHUNK]],
+        ).astype(np.float16)
+        for i in range(0, len(texts), ENCODE_CHUNK)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)
+
+
+def forget_tokens() -> None:
+    """Empty the tokeniser's memo of recent titles (tens of megabytes after a large encode;
+    encoded titles are not tokenised again, their vectors are cached)."""
+    from nrms_core import tokenizer
+
+    tokenizer.forget()
+
+
 def source_token(source: str) -> str | None:
     """The vocabulary token the model makes of a source name."""
     from nrms_core.tokenizer import source_token as token
@@ -580,6 +693,7 @@ __all__ = [
     "ArticleExplanation",
     "PastShare",
     "Ranker",
+    "Ranking",
     "RankingError",
     "River",
     "RiverItem",

@@ -6,7 +6,6 @@ import logging
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
+from app.services import lifeline
 from app.storage import articles, feeds
 from app.storage.database import Database, StorageError
 from app.storage.record import FeedRecord, IncomingArticle
@@ -94,7 +94,7 @@ class Parsers:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self._processes,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_exit_with_parent,
+                    initializer=lifeline.background,
                     initargs=(os.getpid(),),
                 )
             pool = self._pool
@@ -120,18 +120,6 @@ class Parsers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Parser-process initialiser: end this worker when the refresh that started it is gone
-    (a killed refresh must not leave parsers behind)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Refresher:

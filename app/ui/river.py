@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from app.services.ranking import Ranker, River
+from app.services.ranking import Ranking, River
 from app.storage.record import ArticleRecord
 from app.ui.worker import JobFailure, JobRunner, report
 
@@ -77,7 +77,7 @@ class Row:
 
 
 def load_page(
-    ranker: Ranker, query: RiverQuery, generation: int, offset: int, limit: int
+    ranker: Ranking, query: RiverQuery, generation: int, offset: int, limit: int
 ) -> RiverPage:
     """Fetch one page (runs on a pool thread)."""
     river = ranker.river(
@@ -110,7 +110,7 @@ class RiverModel(QAbstractListModel):
 
     def __init__(
         self,
-        ranker: Ranker,
+        ranker: Ranking,
         runner: JobRunner,
         parent: QObject | None = None,
         *,

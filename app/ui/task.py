@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.services import activity, preference, reading, subscription
-from app.services.ranking import MIN_CLICKS, ArticleExplanation, Ranker
+from app.services import activity, heap, preference, reading, subscription
+from app.services.ranking import MIN_CLICKS, ArticleExplanation, Ranking
 from app.services.refresh import Refresher, RefreshProgress, RefreshSummary
 from app.storage.database import Database
 from app.storage.record import FeedRecord, Stats
@@ -35,8 +35,10 @@ def refresh(
     *,
     report: Callable[[RefreshProgress], None],
 ) -> RefreshSummary:
-    """Refresh feeds, reporting after each one."""
-    return Refresher(db).refresh(feed_ids, due_only=due_only, progress=report, cancel=cancel)
+    """Refresh feeds, reporting after each one; then hand the freed parse memory back."""
+    summary = Refresher(db).refresh(feed_ids, due_only=due_only, progress=report, cancel=cancel)
+    heap.trim()
+    return summary
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def startup(db: Database, default_feeds: Path | None) -> Startup:
     return Startup(first, imported, problems)
 
 
-def training_due(ranker: Ranker, db: Database, min_new_clicks: int) -> bool:
+def training_due(ranker: Ranking, db: Database, min_new_clicks: int) -> bool:
     """Whether there are enough clicks to train, and enough new ones since the last round."""
     versions = ranker.model_versions()
     last = versions[-1].clicks_used if versions else 0
@@ -116,9 +118,9 @@ def training_due(ranker: Ranker, db: Database, min_new_clicks: int) -> bool:
     return clicks >= MIN_CLICKS and clicks - last >= min_new_clicks
 
 
-def explain(ranker: Ranker, article_id: int) -> ArticleExplanation:
+def explain(ranker: Ranking, article_id: int) -> ArticleExplanation:
     return ranker.explain(article_id)
 
 
-def preload(ranker: Ranker) -> None:
+def preload(ranker: Ranking) -> None:
     ranker.preload()

@@ -8,7 +8,7 @@ import traceback
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.services.ranking import Ranker, TrainProgress, TrainReport
+from app.services.ranking import Ranking, TrainProgress, TrainReport
 from app.ui.worker import KNOWN_ERRORS
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class TrainWorker(QObject):
     errored = Signal(str, bool)
     done = Signal()
 
-    def __init__(self, ranker: Ranker, *, epochs: int | None, device: str | None) -> None:
+    def __init__(self, ranker: Ranking, *, epochs: int | None, device: str | None) -> None:
         super().__init__()
         self._ranker = ranker
         self._epochs = epochs
@@ -72,7 +72,7 @@ class TrainController(QObject):
     finished = Signal(object)
     errored = Signal(str, bool)
 
-    def __init__(self, ranker: Ranker, parent: QObject | None = None) -> None:
+    def __init__(self, ranker: Ranking, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._ranker = ranker
         self._thread: QThread | None = None

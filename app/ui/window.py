@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from app.services import activity, preference
 from app.services.profile import Profile
-from app.services.ranking import Ranker, River
+from app.services.ranking import Ranking, River
+from app.services.remote import RemoteRanker
 from app.ui import crash, resource, task
 from app.ui.admin import FeedAdmin
 from app.ui.article import ArticleDesk
@@ -84,7 +85,7 @@ class MainWindow(QMainWindow):
         profile: Profile,
         *,
         options: WindowOptions | None = None,
-        ranker: Ranker | None = None,
+        ranker: Ranking | None = None,
     ) -> None:
         super().__init__()
         self.profile = profile
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
         self.prefs = preference.load(self.db)
         if self.prefs.cpu_threads and "torch" not in sys.modules:
             os.environ.setdefault("OMP_NUM_THREADS", str(self.prefs.cpu_threads))
-        self.ranker = ranker or Ranker(
+        self._owns_ranker = ranker is None
+        self.ranker: Ranking = ranker or RemoteRanker(
             profile, device=None if self.prefs.device == "auto" else self.prefs.device
         )
         self.session = activity.new_session()
@@ -399,6 +401,8 @@ class MainWindow(QMainWindow):
         self.search_timer.stop()
         self.sidebar_timer.stop()
         self.scheduler.shutdown()
+        if self._owns_ranker:
+            self.ranker.close()  # ends the model's helper processes; calls in flight fail fast
         self.runner.shutdown()
         self._save_layout()
 

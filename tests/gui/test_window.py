@@ -20,6 +20,8 @@ from app.ui.river import Role
 from app.ui.sidebar import LATEST, STARRED, Place
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
+from tests.reliability.sample import seed_profile
+from tests.reliability.training import install_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +103,45 @@ def test_torch_is_not_loaded_before_the_window_shows(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_window_ranks_for_you_without_importing_torch(tmp_path: Path) -> None:
+    root = tmp_path / "profile"
+    seed_profile(root, feed_count=3, per_feed=12, clicks=21)
+    install_model(root)
+    script = (
+        "import sys, time, pathlib\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "import app.ui\n"
+        "from app.services.profile import Profile\n"
+        "from app.ui.window import QUIET, MainWindow\n"
+        "if __name__ == '__main__':\n"
+        "    qapp = QApplication([])\n"
+        "    p = Profile(pathlib.Path(sys.argv[1]))\n"
+        "    w = MainWindow(p, options=QUIET)\n"
+        "    w.show()\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    while time.monotonic() < deadline and (w.river.loading or not w.river.rowCount()):\n"
+        "        qapp.processEvents()\n"
+        "        time.sleep(0.01)\n"
+        "    first = w.river.article_at(0)\n"
+        "    explained = w.ranker.explain(first.id)\n"
+        "    host = w.ranker.host.pid\n"
+        "    w.close(); p.close()\n"
+        "    print(w.river.mode, bool(explained.words), host, 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert out.returncode == 0, out.stderr
+    mode, explained, host, torch = out.stdout.split()[-4:]
+    assert (mode, explained, torch) == ("ranked", "True", "False"), out.stdout
+    assert not Path(f"/proc/{host}").exists() or "Z" in Path(f"/proc/{host}/stat").read_text()
 
 
 def test_j_and_k_move_the_selection(win: MainWindow, qtbot: QtBot) -> None:

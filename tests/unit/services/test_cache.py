@@ -40,3 +40,21 @@ def test_an_unreadable_or_misshapen_file_means_re_encoding(tmp_path: Path) -> No
     np.savez(misshapen, ids=np.arange(3), vectors=np.zeros((2, 4), np.float32))
     assert len(VectorCache.load(misshapen)) == 0
     assert len(VectorCache.load(tmp_path / "absent.npz")) == 0
+
+
+def test_vectors_are_kept_in_half_precision_and_scored_in_single(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 16)).astype(np.float32)
+    user = rng.normal(size=16).astype(np.float32)
+    cache = VectorCache(tmp_path / "v.npz")
+    cache.add(list(range(50)), vectors)
+    with np.load(tmp_path / "v.npz") as data:
+        assert data["vectors"].dtype == np.float16
+    ids = [7, 3, 42]
+    scores = cache.scores(ids, user)
+    assert scores is not None and scores.dtype == np.float32
+    np.testing.assert_allclose(scores, vectors[ids] @ user, rtol=0, atol=0.02)
+    exact = VectorCache.load(tmp_path / "v.npz").scores(list(range(50)), user)
+    assert exact is not None
+    assert np.argsort(-exact)[:10].tolist() == np.argsort(-(vectors @ user))[:10].tolist()
+    assert cache.scores([1, 99], user) is None
