@@ -1,5 +1,10 @@
 """Ranking the river by the reader's model, training it on their clicks, and explaining it.
 
+This module holds :class:`Ranker` (loading the newest checkpoint, ranking the river, explaining
+scores) and the score :func:`blend`. The training round itself is :mod:`app.services.tuning`;
+checkpoint paths, encoding and :class:`RankingError` are in :mod:`app.services.model`; the river
+records and the :class:`Ranking` protocol the window uses are in :mod:`app.services.river`.
+
 torch loads lazily: nothing here imports ``nrms_core`` modules that need it until a ranked view,
 a training round or an explanation is asked for (or :meth:`Ranker.preload` runs in the
 background), so the window appears first.
@@ -7,14 +12,11 @@ background), so the window appears first.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,127 +24,42 @@ import numpy.typing as npt
 from app.services import heap, mute
 from app.services.cache import VectorCache
 from app.services.explanation import ArticleExplanation, PastShare, WordShare
-from app.services.profile import Profile
-from app.services.training import (
-    TrainProgress,
-    TrainReport,
-    baseline_auc,
-    fraction,
-    source_of,
+from app.services.model import (
+    MIN_CLICKS,
+    Loaded,
+    RankingError,
+    article_texts,
+    cache_path,
+    checkpoint_path,
+    encode,
+    file_sha256,
+    forget_tokens,
+    model_ready,
+    source_token,
 )
+from app.services.profile import Profile
+from app.services.river import Ranking, River, RiverItem
+from app.services.training import TrainProgress, TrainReport, source_of
+from app.services.tuning import run_round
 from app.storage import articles, events
-from app.storage.database import Database
-from app.storage.record import ArticleRecord, ModelVersionRecord
-
-if TYPE_CHECKING:
-    from nrms_core.recommender import Recommender
+from app.storage.record import ModelVersionRecord
 
 log = logging.getLogger(__name__)
 
-MIN_CLICKS = 20
-"""Clicks needed before "For you" uses the model (fewer would rank noise)."""
 FRESHNESS_HALF_LIFE_H = 36.0
 FRESHNESS_WEIGHT = 0.6
 FEED_CROWDING = 0.15
 """Penalty, in standard deviations, per log-step of an article's rank within its own feed, so
 that a high-volume feed cannot fill the top of "For you" on volume alone."""
-WARM_START_TITLES = 5000
-KEEP_CHECKPOINTS = 3
-HOLDOUT = 0.15
-"""Share of the latest clicks held out to stop training early and to report quality."""
 HISTORY = 50
-ENCODE_CHUNK = 16384
-"""Titles encoded at a time, so that a large encode never holds all its float32 output."""
 TRIM_AFTER = 4096
 """Encodes of at least this many titles hand their freed memory back to the system."""
 
 FloatArray = npt.NDArray[np.float32]
 
 
-class RankingError(Exception):
-    """Ranking, training or explaining cannot be done now; the message is for the reader."""
-
-
-@dataclass(frozen=True)
-class RiverItem:
-    """One row of the river: an article, its blended score in "For you" (None in Latest)."""
-
-    article: ArticleRecord
-    score: float | None
-    muted: bool = False
-
-
-@dataclass(frozen=True)
-class River:
-    """A page of the river and how it was ordered."""
-
-    items: tuple[RiverItem, ...]
-    mode: str
-    notice: str | None
-    clicks: int
-    clicks_needed: int
-    muted: int = 0
-
-
 _Order = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
 """Ranked ids, their blended scores and whether each is muted, all in "For you" order."""
-
-
-@dataclass
-class _Loaded:
-    version: ModelVersionRecord
-    model: Recommender
-    cache: VectorCache
-
-
-class Ranking(Protocol):
-    """What the window asks of the reader's model: :class:`Ranker` in this process, or a proxy
-    to one in a helper process (:class:`app.services.remote.RemoteRanker`)."""
-
-    def preload(self) -> None: ...
-
-    def river(
-        self,
-        *,
-        ranked: bool,
-        limit: int = 100,
-        offset: int = 0,
-        include_read: bool = False,
-        feed_id: int | None = None,
-        folder: str | None = None,
-        starred_only: bool = False,
-        search: str | None = None,
-    ) -> River: ...
-
-    def shown_above(self, article_id: int, *, ranked: bool) -> list[int]: ...
-
-    def train(
-        self,
-        *,
-        epochs: int | None = None,
-        device: str | None = None,
-        progress: Callable[[TrainProgress], None] | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> TrainReport: ...
-
-    def model_versions(self) -> list[ModelVersionRecord]: ...
-
-    def explain(self, article_id: int) -> ArticleExplanation: ...
-
-    def word_shares(
-        self, article_ids: Sequence[int]
-    ) -> dict[int, tuple[tuple[str, float], ...]]: ...
-
-    def close(self) -> None: ...
-
-
-def model_ready(db: Database, *, ranked: bool = True) -> bool:
-    """Whether the model would be used: a trained version exists and, for a ranked view,
-    the reader has opened enough articles. Cheap; never imports torch."""
-    with db.read() as s:
-        if not events.list_model_versions(s):
-            return False
-        return not ranked or events.clicks_since(s, 0) >= MIN_CLICKS
 
 
 class Ranker:
@@ -158,7 +75,7 @@ class Ranker:
         self._device = device
         self._load_models = load_models
         self._lock = threading.RLock()
-        self._loaded: _Loaded | None = None
+        self._loaded: Loaded | None = None
         self._unusable: set[int] = set()
         self._last_order: tuple[Hashable, _Order] | None = None
 
@@ -173,7 +90,7 @@ class Ranker:
         with self._lock:
             self._current()
 
-    def _current(self) -> _Loaded | None:
+    def _current(self) -> Loaded | None:
         """The newest loadable model (reloaded when training made a newer one)."""
         if not self._load_models:
             return None
@@ -188,7 +105,7 @@ class Ranker:
         from nrms_core.recommender import Recommender
 
         for version in reversed(usable):
-            path = self._checkpoint_path(version)
+            path = checkpoint_path(self._profile, version)
             try:
                 if file_sha256(path) != version.sha256:
                     raise CheckpointError(f"{path.name} is not the file that training wrote")
@@ -197,28 +114,19 @@ class Ranker:
                 log.warning("model version %d is unusable: %s", version.id, exc)
                 self._unusable.add(version.id)
                 continue
-            self._loaded = _Loaded(version, model, VectorCache.load(self._cache_path(version.id)))
+            self._loaded = Loaded(
+                version, model, VectorCache.load(cache_path(self._profile, version.id))
+            )
             return self._loaded
         return None
 
-    def _checkpoint_path(self, version: ModelVersionRecord) -> Path:
-        """Checkpoints are recorded by file name, relative to the profile's model folder."""
-        path = Path(version.path)
-        return path if path.is_absolute() else self._profile.paths.models / path
-
-    def _cache_path(self, version: int) -> Path:
-        return self._profile.paths.cache / f"vectors-{version}.npz"
-
     def _texts(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """(title, source) of each known article; the source is its feed, as the model sees it."""
-        with self._profile.db.read() as s:
-            titles = articles.article_titles(s, ids)
-            feeds_of = articles.article_feeds(s, ids)
-        return {a: (t, source_of(feeds_of[a])) for a, t in titles.items()}
+        return article_texts(self._profile.db, ids)
 
     def _vectors_for(
         self,
-        loaded: _Loaded,
+        loaded: Loaded,
         ids: Sequence[int],
         texts: Mapping[int, tuple[str, str]] | None = None,
     ) -> FloatArray:
@@ -234,7 +142,7 @@ class Ranker:
 
     def _encode_missing(
         self,
-        loaded: _Loaded,
+        loaded: Loaded,
         ids: Sequence[int],
         texts: Mapping[int, tuple[str, str]] | None = None,
     ) -> None:
@@ -252,7 +160,7 @@ class Ranker:
                 heap.trim()
 
     def _user_vector(
-        self, loaded: _Loaded
+        self, loaded: Loaded
     ) -> tuple[FloatArray, list[int], dict[int, tuple[str, str]]]:
         """The reader vector u [D], the ids of the past reads it is built from (oldest first,
         at most HISTORY) and their (title, source)."""
@@ -296,7 +204,7 @@ class Ranker:
             "search": search,
         }
         notice: str | None = None
-        loaded: _Loaded | None = None
+        loaded: Loaded | None = None
         if ranked:
             if needed:
                 notice = (
@@ -336,7 +244,7 @@ class Ranker:
         return River(items, "ranked", None, clicks, 0, int(muted.sum()))
 
     def _ranked_order(
-        self, loaded: _Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
+        self, loaded: Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
     ) -> _Order:
         """Every matching article id in "For you" order, their blended scores, the muted ones."""
         with self._profile.db.read() as s:
@@ -393,166 +301,27 @@ class Ranker:
         progress: Callable[[TrainProgress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainReport:
-        """One training round: fine-tune from the last checkpoint (or a warm start from the
-        reader's own headlines), write the new checkpoint atomically, re-encode the articles."""
-        from nrms_core.recommender import Recommender
-        from nrms_core.sampling import Click, Impression, build_samples
-
-        started = datetime.now(UTC)
-        report = progress or (lambda _p: None)
-        db = self._profile.db
-        with db.read() as s:
-            clicks = events.click_history(s)
-            shown = events.impressions(s)
-            titles = articles.article_titles(s)
-            feeds_of = articles.article_feeds(s)
-        clicks = [c for c in clicks if c.article_id in titles]
-        if len(clicks) < MIN_CLICKS:
-            raise RankingError(
-                f"training needs at least {MIN_CLICKS} opened articles; there are {len(clicks)}"
-            )
-        samples = build_samples(
-            [Click(c.article_id, c.time.timestamp(), c.session) for c in clicks],
-            [
-                Impression(i.article_id, i.time.timestamp(), i.session)
-                for i in shown
-                if i.article_id in titles
-            ],
-            seed=len(clicks),
-            fallback_pool=list(titles)[-WARM_START_TITLES:],
-        )
-        if not samples:
-            raise RankingError("no usable training samples: every click lacks skipped articles")
-        with self._lock:
-            loaded = self._current()
-        warm = loaded is None
-        stop = should_stop or (lambda: False)
-        if loaded is None:
-            report(TrainProgress("preparing the first model", 0.0))
-            model = Recommender.create(device=device or self._device, seed=0)
-            recent = sorted(titles)[-WARM_START_TITLES:]
-            model.add_titles(titles[a] for a in recent)
-            model.warm_start(
-                [titles[a] for a in recent],
-                [source_of(feeds_of.get(a, 0)) for a in recent],
-                should_stop=stop,
-                progress=lambda p: report(
-                    TrainProgress("learning from your feeds", 0.3 * fraction(p), p.loss)
-                ),
-            )
-        else:
-            model = Recommender.load(
-                self._checkpoint_path(loaded.version), device=device or self._device
-            )
-        used = {a for sample in samples for a in (*sample.history, *sample.candidates)}
-        model.add_titles(titles[a] for a in used)
-        result = model.fine_tune(
-            samples,
-            {a: titles[a] for a in used},
-            {a: source_of(feeds_of[a]) for a in used if a in feeds_of},
+        """One training round (:func:`app.services.tuning.run_round`): fine-tune from the last
+        checkpoint (or a warm start from the reader's own headlines), write the new checkpoint
+        atomically, re-encode the articles, and rank by the new model from then on."""
+        return run_round(
+            self._profile,
+            current=self._locked_current,
+            install=self._install,
             epochs=epochs,
-            holdout=HOLDOUT,
-            should_stop=stop,
-            progress=lambda p: report(
-                TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
-            ),
-        )
-        seconds = (datetime.now(UTC) - started).total_seconds()
-        if result.cancelled:
-            return TrainReport(
-                None,
-                len(clicks),
-                len(samples),
-                result.epochs_run,
-                result.train_loss,
-                None,
-                None,
-                model.device,
-                seconds,
-                True,
-                warm,
-            )
-        report(TrainProgress("comparing with the word-count baseline", 0.9))
-        baseline = baseline_auc(samples, titles, feeds_of, holdout=HOLDOUT)
-        report(TrainProgress("saving the model", 0.92))
-        version = self._publish(model, result, len(clicks), seconds, baseline)
-        report(TrainProgress("re-ranking", 1.0))
-        return TrainReport(
-            version.id,
-            len(clicks),
-            len(samples),
-            result.epochs_run,
-            result.train_loss,
-            result.holdout_auc,
-            result.holdout_ndcg10,
-            model.device,
-            (datetime.now(UTC) - started).total_seconds(),
-            False,
-            warm,
+            device=device or self._device,
+            progress=progress,
+            should_stop=should_stop,
         )
 
-    def _publish(
-        self,
-        model: Recommender,
-        result: Any,
-        clicks: int,
-        seconds: float,
-        baseline: float | None,
-    ) -> ModelVersionRecord:
-        """Save the checkpoint atomically, record the version, re-encode articles, swap it in."""
-        models = self._profile.paths.models
-        with self._profile.db.read() as s:
-            previous = events.list_model_versions(s)
-        number = (previous[-1].id + 1) if previous else 1
-        path = models / f"model-{number:05d}.pt"
-        metrics: dict[str, float | str | int | None] = {
-            "loss": result.train_loss,
-            "holdout_loss": result.holdout_loss,
-            "holdout_auc": result.holdout_auc,
-            "holdout_ndcg10": result.holdout_ndcg10,
-            "baseline_auc": baseline,
-            "epochs": result.epochs_run,
-            "samples": result.samples,
-            "device": model.device,
-            "seconds": round(seconds, 3),
-            "clicks_used": clicks,
-        }
-        with self._profile.db.read() as s:
-            unread = articles.unread_ids(s)
-        texts = self._texts(unread)
-        unread = [a for a in unread if a in texts]
-        vectors = encode(model, [texts[a] for a in unread])  # before the version is visible
-        del texts
-        try:
-            sha = model.save(path, meta={"clicks_used": clicks})
-        except OSError as exc:
-            raise RankingError(
-                f"could not save the new model ({exc.strerror or exc}); "
-                "the previous model stays in use"
-            ) from exc
-        with self._profile.db.write() as s:
-            version = events.add_model_version(
-                s, path.name, sha, datetime.now(UTC), clicks, metrics
-            )
-        loaded = _Loaded(version, model, VectorCache(self._cache_path(version.id)))
-        loaded.cache.add(unread, vectors)
-        del vectors
-        heap.trim()
+    def _locked_current(self) -> Loaded | None:
+        with self._lock:
+            return self._current()
+
+    def _install(self, loaded: Loaded) -> None:
+        """Rank by a newly trained model from now on."""
         with self._lock:
             self._loaded = loaded
-        self._prune(models, keep={path})
-        return version
-
-    def _prune(self, models: Path, keep: set[Path]) -> None:
-        for stale in models.glob(".*.tmp"):  # left by a round killed while saving
-            stale.unlink(missing_ok=True)
-        checkpoints = sorted(models.glob("model-*.pt"))
-        for old in checkpoints[:-KEEP_CHECKPOINTS]:
-            if old not in keep:
-                old.unlink(missing_ok=True)
-        caches = sorted(self._profile.paths.cache.glob("vectors-*.npz"))
-        for old in caches[:-KEEP_CHECKPOINTS]:
-            old.unlink(missing_ok=True)
 
     def model_versions(self) -> list[ModelVersionRecord]:
         """Every training round so far, oldest first."""
@@ -626,45 +395,6 @@ class Ranker:
         }
 
 
-def encode(model: Recommender, texts: Sequence[tuple[str, str]]) -> npt.NDArray[np.float16]:
-    """News vectors [N, D] of (title, source) pairs, as stored in the cache (float16), encoded
-    :data:`ENCODE_CHUNK` at a time so that a large encode never holds all of its float32 output."""
-    parts = [
-        model.encode(
-            [t for t, _ in texts[i : i + ENCODE_CHUNK]],
-            [src for _, src in texts[i : i + ENCODE_CHUNK]],
-        ).astype(np.float16)
-        for i in range(0, len(texts), ENCODE_CHUNK)
-    ]
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)
-
-
-def forget_tokens() -> None:
-    """Empty the tokeniser's memo of recent titles (tens of megabytes after a large encode;
-    encoded titles are not tokenised again, their vectors are cached)."""
-    from nrms_core import tokenizer
-
-    tokenizer.forget()
-
-
-def source_token(source: str) -> str | None:
-    """The vocabulary token the model makes of a source name."""
-    from nrms_core.tokenizer import source_token as token
-
-    return token(source)
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def blend(
     raw: FloatArray, *, ages_hours: FloatArray, feeds: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
@@ -701,4 +431,9 @@ __all__ = [
     "TrainReport",
     "WordShare",
     "blend",
+    "encode",
+    "file_sha256",
+    "forget_tokens",
+    "model_ready",
+    "source_token",
 ]

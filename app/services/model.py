@@ -1,0 +1,112 @@
+"""The reader's model beneath the ranker: where its checkpoints and vector caches live, the
+version in use, encoding titles into news vectors, and the error ranking and training report.
+
+Shared by :mod:`app.services.ranking` and the training round (:mod:`app.services.tuning`).
+Nothing here imports torch at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from app.services.cache import VectorCache
+from app.services.profile import Profile
+from app.services.training import source_of
+from app.storage import articles, events
+from app.storage.database import Database
+from app.storage.record import ModelVersionRecord
+
+if TYPE_CHECKING:
+    from nrms_core.recommender import Recommender
+
+MIN_CLICKS = 20
+"""Clicks needed before "For you" uses the model (fewer would rank noise)."""
+ENCODE_CHUNK = 16384
+"""Titles encoded at a time, so that a large encode never holds all its float32 output."""
+
+
+class RankingError(Exception):
+    """Ranking, training or explaining cannot be done now; the message is for the reader."""
+
+
+@dataclass
+class Loaded:
+    """The model version in use: its record, the model, and its cache of article vectors."""
+
+    version: ModelVersionRecord
+    model: Recommender
+    cache: VectorCache
+
+
+def model_ready(db: Database, *, ranked: bool = True) -> bool:
+    """Whether the model would be used: a trained version exists and, for a ranked view,
+    the reader has opened enough articles. Cheap; never imports torch."""
+    with db.read() as s:
+        if not events.list_model_versions(s):
+            return False
+        return not ranked or events.clicks_since(s, 0) >= MIN_CLICKS
+
+
+def checkpoint_path(profile: Profile, version: ModelVersionRecord) -> Path:
+    """Checkpoints are recorded by file name, relative to the profile's model folder."""
+    path = Path(version.path)
+    return path if path.is_absolute() else profile.paths.models / path
+
+
+def cache_path(profile: Profile, version: int) -> Path:
+    """The file of the article vectors made by this model version."""
+    return profile.paths.cache / f"vectors-{version}.npz"
+
+
+def article_texts(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(title, source) of each known article; the source is its feed, as the model sees it."""
+    with db.read() as s:
+        titles = articles.article_titles(s, ids)
+        feeds_of = articles.article_feeds(s, ids)
+    return {a: (t, source_of(feeds_of[a])) for a, t in titles.items()}
+
+
+def encode(model: Recommender, texts: Sequence[tuple[str, str]]) -> npt.NDArray[np.float16]:
+    """News vectors [N, D] of (title, source) pairs, as stored in the cache (float16), encoded
+    :data:`ENCODE_CHUNK` at a time so that a large encode never holds all of its float32 output."""
+    parts = [
+        model.encode(
+            [t for t, _ in texts[i : i + ENCODE_CHUNK]],
+            [src for _, src in texts[i : i + ENCODE_CHUNK]],
+        ).astype(np.float16)
+        for i in range(0, len(texts), ENCODE_CHUNK)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)
+
+
+def forget_tokens() -> None:
+    """Empty the tokeniser's memo of recent titles (tens of megabytes after a large encode;
+    encoded titles are not tokenised again, their vectors are cached)."""
+    from nrms_core import tokenizer
+
+    tokenizer.forget()
+
+
+def source_token(source: str) -> str | None:
+    """The vocabulary token the model makes of a source name."""
+    from nrms_core.tokenizer import source_token as token
+
+    return token(source)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,78 @@
+"""The river as the window receives it (:class:`River` pages of :class:`RiverItem` rows) and
+:class:`Ranking`, the protocol the window asks the reader's model through.
+
+:class:`app.services.ranking.Ranker` implements the protocol in this process and
+:class:`app.services.remote.RemoteRanker` by proxy to helper processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.services.explanation import ArticleExplanation
+from app.services.training import TrainProgress, TrainReport
+from app.storage.record import ArticleRecord, ModelVersionRecord
+
+
+@dataclass(frozen=True)
+class RiverItem:
+    """One row of the river: an article, its blended score in "For you" (None in Latest)."""
+
+    article: ArticleRecord
+    score: float | None
+    muted: bool = False
+
+
+@dataclass(frozen=True)
+class River:
+    """A page of the river and how it was ordered."""
+
+    items: tuple[RiverItem, ...]
+    mode: str
+    notice: str | None
+    clicks: int
+    clicks_needed: int
+    muted: int = 0
+
+
+class Ranking(Protocol):
+    """What the window asks of the reader's model: :class:`app.services.ranking.Ranker` in this
+    process, or a proxy to one in a helper process (:class:`app.services.remote.RemoteRanker`)."""
+
+    def preload(self) -> None: ...
+
+    def river(
+        self,
+        *,
+        ranked: bool,
+        limit: int = 100,
+        offset: int = 0,
+        include_read: bool = False,
+        feed_id: int | None = None,
+        folder: str | None = None,
+        starred_only: bool = False,
+        search: str | None = None,
+    ) -> River: ...
+
+    def shown_above(self, article_id: int, *, ranked: bool) -> list[int]: ...
+
+    def train(
+        self,
+        *,
+        epochs: int | None = None,
+        device: str | None = None,
+        progress: Callable[[TrainProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainReport: ...
+
+    def model_versions(self) -> list[ModelVersionRecord]: ...
+
+    def explain(self, article_id: int) -> ArticleExplanation: ...
+
+    def word_shares(
+        self, article_ids: Sequence[int]
+    ) -> dict[int, tuple[tuple[str, float], ...]]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,217 @@
+"""A training round: fine-tune the reader's model on their clicks (or warm-start a first one
+from their own headlines), measure it against the TF-IDF baseline, save the checkpoint
+atomically, re-encode the unread articles and prune old checkpoints and caches.
+
+:meth:`app.services.ranking.Ranker.train` runs it; the ranker lends the model in use and takes
+the new one back through two callables, so this module never imports the ranker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.services import heap
+from app.services.cache import VectorCache
+from app.services.model import (
+    MIN_CLICKS,
+    Loaded,
+    RankingError,
+    article_texts,
+    cache_path,
+    checkpoint_path,
+    encode,
+)
+from app.services.profile import Profile
+from app.services.training import (
+    TrainProgress,
+    TrainReport,
+    baseline_auc,
+    fraction,
+    source_of,
+)
+from app.storage import articles, events
+from app.storage.record import ModelVersionRecord
+
+if TYPE_CHECKING:
+    from nrms_core.recommender import Recommender
+
+WARM_START_TITLES = 5000
+KEEP_CHECKPOINTS = 3
+HOLDOUT = 0.15
+"""Share of the latest clicks held out to stop training early and to report quality."""
+
+
+def run_round(
+    profile: Profile,
+    *,
+    current: Callable[[], Loaded | None],
+    install: Callable[[Loaded], None],
+    epochs: int | None = None,
+    device: str | None = None,
+    progress: Callable[[TrainProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainReport:
+    """One training round: fine-tune from the last checkpoint (or a warm start from the
+    reader's own headlines), write the new checkpoint atomically, re-encode the articles.
+
+    ``current`` gives the model in use (None before the first round); ``install`` swaps the
+    new one in once it is saved and recorded.
+    """
+    from nrms_core.recommender import Recommender
+    from nrms_core.sampling import Click, Impression, build_samples
+
+    started = datetime.now(UTC)
+    report = progress or (lambda _p: None)
+    db = profile.db
+    with db.read() as s:
+        clicks = events.click_history(s)
+        shown = events.impressions(s)
+        titles = articles.article_titles(s)
+        feeds_of = articles.article_feeds(s)
+    clicks = [c for c in clicks if c.article_id in titles]
+    if len(clicks) < MIN_CLICKS:
+        raise RankingError(
+            f"training needs at least {MIN_CLICKS} opened articles; there are {len(clicks)}"
+        )
+    samples = build_samples(
+        [Click(c.article_id, c.time.timestamp(), c.session) for c in clicks],
+        [
+            Impression(i.article_id, i.time.timestamp(), i.session)
+            for i in shown
+            if i.article_id in titles
+        ],
+        seed=len(clicks),
+        fallback_pool=list(titles)[-WARM_START_TITLES:],
+    )
+    if not samples:
+        raise RankingError("no usable training samples: every click lacks skipped articles")
+    loaded = current()
+    warm = loaded is None
+    stop = should_stop or (lambda: False)
+    if loaded is None:
+        report(TrainProgress("preparing the first model", 0.0))
+        model = Recommender.create(device=device, seed=0)
+        recent = sorted(titles)[-WARM_START_TITLES:]
+        model.add_titles(titles[a] for a in recent)
+        model.warm_start(
+            [titles[a] for a in recent],
+            [source_of(feeds_of.get(a, 0)) for a in recent],
+            should_stop=stop,
+            progress=lambda p: report(
+                TrainProgress("learning from your feeds", 0.3 * fraction(p), p.loss)
+            ),
+        )
+    else:
+        model = Recommender.load(checkpoint_path(profile, loaded.version), device=device)
+    used = {a for sample in samples for a in (*sample.history, *sample.candidates)}
+    model.add_titles(titles[a] for a in used)
+    result = model.fine_tune(
+        samples,
+        {a: titles[a] for a in used},
+        {a: source_of(feeds_of[a]) for a in used if a in feeds_of},
+        epochs=epochs,
+        holdout=HOLDOUT,
+        should_stop=stop,
+        progress=lambda p: report(
+            TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
+        ),
+    )
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    if result.cancelled:
+        return TrainReport(
+            None,
+            len(clicks),
+            len(samples),
+            result.epochs_run,
+            result.train_loss,
+            None,
+            None,
+            model.device,
+            seconds,
+            True,
+            warm,
+        )
+    report(TrainProgress("comparing with the word-count baseline", 0.9))
+    baseline = baseline_auc(samples, titles, feeds_of, holdout=HOLDOUT)
+    report(TrainProgress("saving the model", 0.92))
+    version = _publish(profile, install, model, result, len(clicks), seconds, baseline)
+    report(TrainProgress("re-ranking", 1.0))
+    return TrainReport(
+        version.id,
+        len(clicks),
+        len(samples),
+        result.epochs_run,
+        result.train_loss,
+        result.holdout_auc,
+        result.holdout_ndcg10,
+        model.device,
+        (datetime.now(UTC) - started).total_seconds(),
+        False,
+        warm,
+    )
+
+
+def _publish(
+    profile: Profile,
+    install: Callable[[Loaded], None],
+    model: Recommender,
+    result: Any,
+    clicks: int,
+    seconds: float,
+    baseline: float | None,
+) -> ModelVersionRecord:
+    """Save the checkpoint atomically, record the version, re-encode articles, swap it in."""
+    models = profile.paths.models
+    with profile.db.read() as s:
+        previous = events.list_model_versions(s)
+    number = (previous[-1].id + 1) if previous else 1
+    path = models / f"model-{number:05d}.pt"
+    metrics: dict[str, float | str | int | None] = {
+        "loss": result.train_loss,
+        "holdout_loss": result.holdout_loss,
+        "holdout_auc": result.holdout_auc,
+        "holdout_ndcg10": result.holdout_ndcg10,
+        "baseline_auc": baseline,
+        "epochs": result.epochs_run,
+        "samples": result.samples,
+        "device": model.device,
+        "seconds": round(seconds, 3),
+        "clicks_used": clicks,
+    }
+    with profile.db.read() as s:
+        unread = articles.unread_ids(s)
+    texts = article_texts(profile.db, unread)
+    unread = [a for a in unread if a in texts]
+    vectors = encode(model, [texts[a] for a in unread])  # before the version is visible
+    del texts
+    try:
+        sha = model.save(path, meta={"clicks_used": clicks})
+    except OSError as exc:
+        raise RankingError(
+            f"could not save the new model ({exc.strerror or exc}); the previous model stays in use"
+        ) from exc
+    with profile.db.write() as s:
+        version = events.add_model_version(s, path.name, sha, datetime.now(UTC), clicks, metrics)
+    loaded = Loaded(version, model, VectorCache(cache_path(profile, version.id)))
+    loaded.cache.add(unread, vectors)
+    del vectors
+    heap.trim()
+    install(loaded)
+    _prune(profile, models, keep={path})
+    return version
+
+
+def _prune(profile: Profile, models: Path, keep: set[Path]) -> None:
+    """Delete checkpoints and vector caches beyond the newest :data:`KEEP_CHECKPOINTS`."""
+    for stale in models.glob(".*.tmp"):  # left by a round killed while saving
+        stale.unlink(missing_ok=True)
+    checkpoints = sorted(models.glob("model-*.pt"))
+    for old in checkpoints[:-KEEP_CHECKPOINTS]:
+        if old not in keep:
+            old.unlink(missing_ok=True)
+    caches = sorted(profile.paths.cache.glob("vectors-*.npz"))
+    for old in caches[:-KEEP_CHECKPOINTS]:
+        old.unlink(missing_ok=True)
