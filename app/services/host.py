@@ -116,6 +116,7 @@ def train_round(
     The process ends with the round, which hands all of its memory back to the system.
     """
     _begin("training", parent)
+    spare_a_core()
     profile = Profile(Path(root), locked=False)
 
     def progress(p: TrainProgress) -> None:
@@ -136,6 +137,14 @@ def train_round(
     finally:
         profile.close()
         conn.close()
+
+
+def spare_a_core() -> None:
+    """Unless the reader chose a thread count, train on all cores but one, so that the window
+    always finds a free core (torch reads OMP_NUM_THREADS when it is first imported)."""
+    cores = os.cpu_count() or 1
+    if "OMP_NUM_THREADS" not in os.environ and cores > 1:
+        os.environ["OMP_NUM_THREADS"] = str(cores - 1)
 
 
 def passable(exc: Exception) -> Exception:

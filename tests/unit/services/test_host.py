@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.services import host
 from app.services.profile import Profile
 from app.services.ranking import RankingError, River
 from app.services.remote import ModelHost, RemoteRanker
@@ -125,3 +126,20 @@ def test_a_training_round_in_its_own_process_can_be_cancelled(seeded: Path) -> N
         assert report.cancelled and report.version is None
         with profile.db.read() as s:
             assert [v.id for v in events.list_model_versions(s)] == [1]  # nothing new
+
+
+def test_training_leaves_a_core_to_the_window_unless_threads_were_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # records the real value, restored afterwards
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(host.os, "cpu_count", lambda: 4)
+    host.spare_a_core()
+    assert host.os.environ["OMP_NUM_THREADS"] == "3"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the reader's setting wins
+    host.spare_a_core()
+    assert host.os.environ["OMP_NUM_THREADS"] == "2"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(host.os, "cpu_count", lambda: 1)
+    host.spare_a_core()
+    assert "OMP_NUM_THREADS" not in host.os.environ
