@@ -16,20 +16,17 @@ synthetic. Clicks are simulated (a reader who opens Sci/Tech stories); no real c
 from __future__ import annotations
 
 import argparse
-import csv
 import faulthandler
 import importlib.machinery
+import multiprocessing
 import os
 import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -49,19 +46,7 @@ from app.storage import articles, feeds  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
 from app.ui.sidebar import FOR_YOU, LATEST  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
-
-AG_NEWS = ROOT.parent / "shared" / "data" / "headlines" / "ag_news" / "test.csv"
-
-
-def headlines() -> list[tuple[int, str]]:
-    """(class, title) pairs: AG News when present (1 World, 2 Sports, 3 Business, 4 Sci/Tech)."""
-    if AG_NEWS.is_file():
-        with AG_NEWS.open(encoding="utf-8", newline="") as handle:
-            return [(int(row[0]), row[1].strip()) for row in csv.reader(handle) if len(row) >= 2]
-    words = ["market", "rocket", "league", "vote", "chip", "storm", "film", "court"]
-    return [
-        (1 + i % 4, f"{words[i % 8]} story {i} about {words[(i * 3) % 8]}") for i in range(4000)
-    ]
+from bench.feedserver import headlines, serve  # noqa: E402
 
 
 def rss_kib(pid: int | str = "self") -> tuple[float, float]:
@@ -112,12 +97,18 @@ def process_name(pid: int) -> str:
     return text[:60]
 
 
+SERVER_PID: int | None = None
+"""The benchmark's own feed-server process, left out of the app's memory."""
+
+
 def memory_report() -> None:
     """RSS of this process, of each helper process, and the total (MiB)."""
     current, peak = rss_kib()
     total = current
     print(f"  RSS after ranking, window process: {current:.0f} MiB (peak {peak:.0f} MiB)")
     for pid in descendants(os.getpid()):
+        if pid == SERVER_PID:
+            continue  # the benchmark's feed server, not part of the app
         child, child_peak = rss_kib(pid)
         total += child
         print(
@@ -299,65 +290,51 @@ def first_paint(app: QApplication, root: Path) -> None:
 
 
 class FeedServer:
-    """Serves ``/feed/N.xml`` for N in range(count); ``version`` adds new items each round."""
+    """Serves ``/feed/N.xml`` for N in range(count); ``version`` adds new items each round.
+
+    The server runs in a process of its own, as real feed servers are elsewhere: serving 200
+    feeds from threads of the window's process would compete with the window for the GIL and
+    measure the benchmark's server, not the app.
+    """
 
     def __init__(self, count: int, per_feed: int) -> None:
-        self.count = count
-        self.per_feed = per_feed
-        self.version = 0
         self.lines = headlines()
-        self.start = datetime.now(UTC)
-        server = self
+        context = multiprocessing.get_context("spawn")
+        self._version = context.Value("i", 0)
+        ports = context.SimpleQueue()
+        self._process = context.Process(
+            target=serve,
+            args=(count, per_feed, datetime.now(UTC).timestamp(), self._version, ports),
+            name="feed-server",
+            daemon=True,
+        )
+        self._process.start()
+        self.port = int(ports.get())
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = server.body(self.path)
-                self.send_response(200 if body else 404)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def version(self) -> int:
+        return int(self._version.value)
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
+    @version.setter
+    def version(self, value: int) -> None:
+        self._version.value = value
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def url(self, n: int) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/feed/{n}.xml"
-
-    def body(self, path: str) -> bytes:
-        try:
-            n = int(path.rsplit("/", 1)[-1].removesuffix(".xml"))
-        except ValueError:
-            return b""
-        if not 0 <= n < self.count:
-            return b""
-        items = []
-        for i in range(self.per_feed + 10 * self.version):
-            k = (n * 97 + i) % len(self.lines)
-            title = self.lines[k][1]
-            when = format_datetime(self.start - timedelta(minutes=i * 5 + n))
-            items.append(
-                f"<item><title>{escape(title)}</title><link>https://example.org/{n}/{i}</link>"
-                f"<guid>{n}-{i}</guid><pubDate>{when}</pubDate>"
-                f"<description>{escape(title)}</description></item>"
-            )
-        return (
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>'
-            f"{''.join(items)}</channel></rss>"
-        ).encode()
+        return f"http://127.0.0.1:{self.port}/feed/{n}.xml"
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._process.terminate()
+        self._process.join(5)
 
 
 def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_articles: int) -> None:
     server = FeedServer(feed_count, 40)
+    global SERVER_PID
+    SERVER_PID = server.pid
     try:
         with Profile(root) as profile:
             with profile.db.write() as s:
