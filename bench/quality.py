@@ -251,7 +251,7 @@ def _markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plot(table: dict[str, Any], path: Path) -> None:
+def _plot(table: dict[str, Any], path: Path, feeds: str = "topical") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -274,7 +274,10 @@ def _plot(table: dict[str, Any], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].axhline(0.5, color="grey", lw=0.8, ls="--")
     axes[1].legend(fontsize=8)
-    fig.suptitle("Few clicks: simulated readers on real headlines (mean ± sem over readers)")
+    kind = "one general feed per outlet" if feeds == "general" else "topical feeds"
+    fig.suptitle(
+        f"Few clicks, {kind}: simulated readers on real headlines (mean ± sem over readers)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -286,7 +289,8 @@ def main() -> int:
     logging.getLogger("nrms_core.mind").setLevel(logging.ERROR)
     if args.replot is not None:
         saved = json.loads(args.replot.read_text(encoding="utf-8"))
-        _plot(saved["table"], args.replot.with_suffix(".png"))
+        feeds = saved["options"].get("feeds", "topical")
+        _plot(saved["table"], args.replot.with_suffix(".png"), feeds)
         return 0
     if not DATA.is_dir():
         print(f"no headlines at {DATA}; nothing to measure")
@@ -395,7 +399,7 @@ def main() -> int:
     (args.out / f"{args.tag}.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     markdown = _markdown(table)
     (args.out / f"{args.tag}.md").write_text(markdown, encoding="utf-8")
-    _plot(table, args.out / f"{args.tag}.png")
+    _plot(table, args.out / f"{args.tag}.png", args.feeds)
     print()
     print(markdown)
     for budget, entry in table.items():
