@@ -46,7 +46,6 @@ class NRMSConfig:
     source_std: float = 0.5
     center_glove: bool = True
     source_lr_scale: float = 10.0
-    resample: bool = False
     refit: bool = True
 
     def __post_init__(self) -> None:
@@ -87,7 +86,6 @@ class NRMSConfig:
             "select_by_auc",
             "keep_start",
             "center_glove",
-            "resample",
             "refit",
         ):
             if not isinstance(getattr(self, name), bool):

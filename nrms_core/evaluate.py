@@ -192,8 +192,7 @@ def build_samples(
                 chosen = rng.sample(skipped, negatives)
             else:
                 chosen = [rng.choice(skipped) for _ in range(negatives)]
-            spare = tuple(skipped) if len(skipped) > negatives else ()
-            out.append(Sample(history, (ids[news_id], *chosen), spare))
+            out.append(Sample(history, (ids[news_id], *chosen)))
     return out
 
 

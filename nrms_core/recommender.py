@@ -304,7 +304,6 @@ class Recommender:
             weight_decay=self.config.weight_decay,
             monitor="auc" if self.config.select_by_auc else "loss",
             keep_start=self.config.keep_start,
-            resample=self.config.resample,
             refit=self.config.refit,
             seed=seed,
             on_batch_end=progress,
@@ -409,11 +408,8 @@ class Recommender:
             if not all(c in titles for c in sample.candidates):
                 continue
             history = tuple(h for h in sample.history if h in titles)[-self.config.max_history :]
-            # spare negatives matter only when they are redrawn; unused, they would make every
-            # article ever shown next to a click part of the round's vocabulary
-            pool = tuple(a for a in sample.pool if a in titles) if self.config.resample else ()
-            usable.append(Sample(history, sample.candidates, pool))
-        needed = {a for s in usable for a in (*s.history, *s.candidates, *s.pool)}
+            usable.append(Sample(history, sample.candidates))
+        needed = {a for s in usable for a in (*s.history, *s.candidates)}
         src = sources or {}
         order = sorted(needed)
         self.add_titles((titles[a] for a in order), (src.get(a) for a in order))

@@ -12,9 +12,6 @@ __all__ = ["Click", "Impression", "Sample", "Samples", "build_samples"]
 
 logger = logging.getLogger(__name__)
 
-_POOL = 64
-"""Most spare negatives a sample keeps (a session can list thousands of skipped articles)."""
-
 
 @dataclass(frozen=True)
 class Click:
@@ -40,9 +37,6 @@ class Sample:
 
     history: tuple[int, ...]
     candidates: tuple[int, ...]
-    pool: tuple[int, ...] = ()
-    """Every negative the click could have had (its session's skipped articles, positive
-    excluded); training may draw fresh negatives from it each epoch. Empty: no choice."""
 
 
 class Samples(list[Sample]):
@@ -143,8 +137,7 @@ def build_samples(
             continue
         found = len(chosen)
         chosen += [chosen[i % found] for i in range(negatives - found)]
-        spare = tuple(sorted(session[:_POOL])) if len(session) > negatives else ()
-        out.append(Sample(tuple(history), (positive, *chosen[:negatives]), spare))
+        out.append(Sample(tuple(history), (positive, *chosen[:negatives])))
     if out.skipped:
         logger.info("skipped %d clicks without any possible negative", out.skipped)
     return out

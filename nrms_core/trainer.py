@@ -142,8 +142,6 @@ class Trainer:
         keep_start: whether the starting weights compete with the trained ones.
         locality: batches are cut from shuffled blocks of this many batches of
             consecutive samples (1 = plain shuffled batches of neighbours only).
-        resample: draw each training sample's negatives afresh every epoch from its
-            ``pool`` (held-out samples keep theirs, so epochs compare fairly).
         refit: once the holdout has chosen the best epoch count, train again from the
             starting weights on all samples, the held-out latest ones included, for
             that many epochs (about twice the time; the holdout figures reported stay
@@ -175,7 +173,6 @@ class Trainer:
         locality: int = 4,
         monitor: str = "loss",
         keep_start: bool = False,
-        resample: bool = False,
         refit: bool = False,
         on_batch_end: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
@@ -203,7 +200,6 @@ class Trainer:
             raise ValueError("monitor must be 'auc' or 'loss'")
         self.monitor = monitor
         self.keep_start = keep_start
-        self.resample = resample
         self.refit = refit
         self.on_batch_end = on_batch_end
         self.should_stop = should_stop
@@ -300,19 +296,6 @@ class Trainer:
         self.model.eval()
         return result
 
-    def _fresh(self, train: list[Sample], rng: random.Random) -> list[Sample]:
-        """``train`` with new negatives drawn from each sample's pool (when resampling)."""
-        if not self.resample:
-            return train
-        out = []
-        for sample in train:
-            k = len(sample.candidates) - 1
-            if len(sample.pool) > k:
-                drawn = tuple(rng.sample(sample.pool, k))
-                sample = Sample(sample.history, (sample.candidates[0], *drawn), sample.pool)
-            out.append(sample)
-        return out
-
     def _epoch(
         self,
         train: list[Sample],
@@ -325,7 +308,7 @@ class Trainer:
         """One pass over ``train``: (mean batch loss, steps taken, cancelled)."""
         model = self.model
         embedding = model.embedding.weight
-        order = self.batches(self._fresh(train, rng), rng)
+        order = self.batches(train, rng)
         model.train()
         total = 0.0
         for index, chunk in enumerate(order):

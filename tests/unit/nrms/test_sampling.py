@@ -22,9 +22,6 @@ def test_negatives_come_from_the_same_session_and_were_never_clicked() -> None:
     assert second.candidates[0] == 5
     assert set(second.candidates[1:]) <= {7, 8, 9, 10, 11}
     assert len(set(second.candidates[1:])) == 4
-    # the pool holds every skipped article of the session when there are more than K
-    assert first.pool == ()
-    assert second.pool == (7, 8, 9, 10, 11)
 
 
 def test_history_is_the_clicks_strictly_before() -> None:

@@ -163,19 +163,6 @@ def test_refit_keeps_the_start_when_no_epoch_beat_it() -> None:
         assert torch.equal(value, start[name]), name
 
 
-def test_resample_draws_fresh_negatives_from_the_pool_and_never_the_positive() -> None:
-    pool = tuple(range(20, 40))
-    samples = [Sample((1, 2), (3, 20, 21, 22, 23), pool) for _ in range(8)]
-    trainer = _trainer(_model(), resample=True)
-    drawn = trainer._fresh(samples, random.Random(0))
-    assert all(s.candidates[0] == 3 and len(s.candidates) == 5 for s in drawn)
-    assert all(set(s.candidates[1:]) <= set(pool) for s in drawn)
-    assert len({s.candidates for s in drawn}) > 1
-    small = [Sample((1,), (3, 20, 21, 22, 23), (20, 21))]  # no spare negatives: kept as is
-    assert trainer._fresh(small, random.Random(0)) == small
-    assert _trainer(_model())._fresh(samples, random.Random(0)) is samples
-
-
 def test_collate_encodes_each_distinct_title_once() -> None:
     titles = {1: [2, 3], 2: [4, 5, 6, 7], 3: [8], 4: [9, 10, 11]}
     batch = collate([Sample((1, 2), (3, 1)), Sample((), (4, 2))], titles, CPU)
