@@ -514,7 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if min(args.epochs or 1, args.negatives, args.warm_epochs, args.warm_samples) < 1:
+    epochs = 1 if args.epochs is None else args.epochs
+    if min(epochs, args.negatives, args.warm_epochs, args.warm_samples) < 1:
         print(
             "error: --epochs, --negatives, --warm-epochs and --warm-samples must be >= 1",
             file=sys.stderr,

@@ -364,5 +364,7 @@ def test_bad_warm_start_settings_exit_1(
     argv = ["--train", str(train), "--dev", str(dev), "--protocol", "general"]
     assert main([*argv, "--warm-epochs", "0", "--out", str(tmp_path / "o.json")]) == 1
     assert "--warm-epochs" in capsys.readouterr().err
+    assert main([*argv, "--epochs", "0", "--out", str(tmp_path / "o.json")]) == 1
+    assert "--epochs" in capsys.readouterr().err
     with pytest.raises(ValueError):
         Options(source_rate=2.0)
