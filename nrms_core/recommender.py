@@ -419,7 +419,7 @@ class Recommender:
         trainer = self._trainer(
             ids,
             lr=lr or self.config.fine_tune_lr,
-            epochs=epochs or self.config.fine_tune_epochs,
+            epochs=self.config.fine_tune_epochs if epochs is None else epochs,
             batch_size=batch_size,
             holdout=holdout,
             anchor_decay=self.config.anchor_decay,
