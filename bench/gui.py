@@ -97,18 +97,15 @@ def process_name(pid: int) -> str:
     return text[:60]
 
 
-SERVER_PID: int | None = None
-"""The benchmark's own feed-server process, left out of the app's memory."""
-
-
-def memory_report() -> None:
-    """RSS of this process, of each helper process, and the total (MiB)."""
+def memory_report(skip: int | None = None) -> None:
+    """RSS of this process, of each helper process, and the total (MiB); ``skip`` is the
+    benchmark's own feed server, which is not part of the app."""
     current, peak = rss_kib()
     total = current
     print(f"  RSS after ranking, window process: {current:.0f} MiB (peak {peak:.0f} MiB)")
     for pid in descendants(os.getpid()):
-        if pid == SERVER_PID:
-            continue  # the benchmark's feed server, not part of the app
+        if pid == skip:
+            continue
         child, child_peak = rss_kib(pid)
         total += child
         print(
@@ -333,8 +330,6 @@ class FeedServer:
 
 def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_articles: int) -> None:
     server = FeedServer(feed_count, 40)
-    global SERVER_PID
-    SERVER_PID = server.pid
     try:
         with Profile(root) as profile:
             with profile.db.write() as s:
@@ -408,7 +403,7 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
                 f"  'For you' ranked ({window.river.mode}) in {time.perf_counter() - t:.2f} s; "
                 f"{probe.summary()}"
             )
-            memory_report()
+            memory_report(skip=server.pid)
             window.close()
             shiboken6.delete(window)
     finally:
