@@ -10,7 +10,9 @@ model is built once per reader and shared by all click budgets: GloVe, then the
 click-free warm start on every headline the reader is shown in the benchmark,
 labelled by its feed (so at small budgets it has seen later, unlabelled
 headlines too). NRMS sees each headline's feed as a source token, the first
-token of the title (--no-source drops it). The baselines' documents carry the
+token of the title (--no-source drops it), and ends each fine-tuning with a
+per-feed click bias fitted on the reader's sessions (--set feed_bias=false
+drops it). The baselines' documents carry the
 feed as one extra token (--titles-only drops it); TfidfLogistic-titles is the
 logistic baseline without it. Every reader is simulated to 500 clicks plus the
 dev sessions with its own random stream, so a reader's figures do not depend

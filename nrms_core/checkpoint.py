@@ -143,6 +143,10 @@ def _read(path: Path) -> object:
         raise CheckpointError(f"{path}: not a readable checkpoint ({first[:200]})") from exc
 
 
+_NEUTRAL = ("score_scale", "source_bias")
+"""Weights a checkpoint may lack (it predates them) and that then take their neutral value."""
+
+
 def _check_state(path: Path, state: object, expected: Mapping[str, torch.Tensor]) -> None:
     if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
         raise CheckpointError(f"{path}: weights are not a name -> tensor mapping")
@@ -152,8 +156,8 @@ def _check_state(path: Path, state: object, expected: Mapping[str, torch.Tensor]
         raise CheckpointError(f"{path}: missing weights: {', '.join(missing[:5])}")
     if extra:
         raise CheckpointError(f"{path}: unexpected weights: {', '.join(extra[:5])}")
-    for name, ref in expected.items():
-        tensor = state[name]
+    for name in sorted(expected, key=lambda k: k in _NEUTRAL):  # the weights' errors first
+        ref, tensor = expected[name], state[name]
         if not isinstance(tensor, torch.Tensor):
             raise CheckpointError(f"{path}: weight {name} is not a tensor")
         if tuple(tensor.shape) != tuple(ref.shape):
@@ -197,6 +201,8 @@ def load(path: Path) -> Checkpoint:
     # device instead would import torch._dynamo and sympy (about 1 s and 110 MB per process)
     expected = NRMS(config, len(vocab)).state_dict()
     state = data["state"]
+    if isinstance(state, dict):  # written before the feed bias: a = 1 and b = 0 score the same
+        state = {**{k: expected[k] for k in _NEUTRAL if k not in state}, **state}
     _check_state(path, state, expected)
     pretrained = data["pretrained"]
     if (

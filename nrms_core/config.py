@@ -22,6 +22,9 @@ class NRMSConfig:
     count the holdout chose. Source tokens start at scale 0.5: at 2.0 they drowned the words
     of general feeds (scores in the tens, AUC down by 0.05-0.14), at 0.1 topical feeds lost
     their strongest signal.
+
+    ``feed_bias``: after each fine-tuning round, fit the score's scale and a per-feed click
+    bias (:mod:`nrms_core.bias`) with L2 weights ``bias_l2`` and ``scale_l2``.
     """
 
     embed_dim: int = 50
@@ -47,6 +50,9 @@ class NRMSConfig:
     center_glove: bool = True
     source_lr_scale: float = 10.0
     refit: bool = True
+    feed_bias: bool = True
+    bias_l2: float = 1.0
+    scale_l2: float = 1.0
 
     def __post_init__(self) -> None:
         ints = {
@@ -81,12 +87,16 @@ class NRMSConfig:
         ):
             if not float(getattr(self, name)) >= 0.0:
                 raise ValueError(f"NRMSConfig.{name} must be >= 0")
+        for name in ("bias_l2", "scale_l2"):
+            if not float(getattr(self, name)) > 0.0:
+                raise ValueError(f"NRMSConfig.{name} must be > 0")
         for name in (
             "freeze_pretrained",
             "select_by_auc",
             "keep_start",
             "center_glove",
             "refit",
+            "feed_bias",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"NRMSConfig.{name} must be a bool")

@@ -171,15 +171,16 @@ def build_samples(
     behaviors: Iterable[Behavior],
     ids: Mapping[str, int],
     *,
-    negatives: int,
+    negatives: int | None,
     max_history: int,
     rng: random.Random,
 ) -> list[Sample]:
     """One sample per click: (history [<= max_history], candidates [1 + negatives]).
 
     Negatives come from the same impression's skipped news, without replacement
-    unless there are fewer than ``negatives``; a click in an impression with no
-    skipped news yields no sample.
+    unless there are fewer than ``negatives``; ``negatives=None`` takes all of them,
+    in their order (the groups a feed bias is fitted on). A click in an impression
+    with no skipped news yields no sample.
     """
     out: list[Sample] = []
     for behavior in behaviors:
@@ -188,7 +189,9 @@ def build_samples(
             continue
         history = tuple(ids[n] for n in behavior.history[-max_history:])
         for news_id in behavior.clicked:
-            if len(skipped) >= negatives:
+            if negatives is None:
+                chosen = skipped
+            elif len(skipped) >= negatives:
                 chosen = rng.sample(skipped, negatives)
             else:
                 chosen = [rng.choice(skipped) for _ in range(negatives)]
@@ -275,7 +278,8 @@ def _score_users(
         hist = vectors[[row[data.ids[n]] for n in behavior.history[-rec.config.max_history :]]]
         user = rec.user_vector(hist)
         cands = vectors[[row[data.ids[n]] for n, _ in behavior.impressions]]
-        scores = np.asarray(rec.score(user, cands), dtype=np.float64)
+        names = [data.sources.get(data.ids[n]) for n, _ in behavior.impressions]
+        scores = np.asarray(rec.score(user, cands, names if sources else None), np.float64)
         yield behavior.user_id, (_labels(behavior), scores)
 
 
@@ -317,6 +321,11 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
             rng=rng,
         )
 
+    def sessions_of(behaviors: Iterable[Behavior]) -> list[Sample]:
+        return build_samples(
+            behaviors, data.ids, negatives=None, max_history=options.max_history, rng=rng
+        )
+
     if options.protocol == "general":
         samples = samples_of(data.train.behaviors)
         samples_total = len(samples)
@@ -326,6 +335,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
             sources,
             epochs=options.epochs,
             lr=options.lr,
+            sessions=sessions_of(data.train.behaviors),
             seed=options.seed,
         )
         train_seconds = float(result.seconds)
@@ -348,6 +358,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
                         sources,
                         epochs=options.epochs,
                         lr=options.lr,
+                        sessions=sessions_of(train_by_user.get(user, ())),
                         seed=options.seed,
                     )
                     train_seconds += float(result.seconds)

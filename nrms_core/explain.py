@@ -2,9 +2,13 @@
 
 With u = Σ_i β_i h_i (user encoder) and r_c = Σ_j α_j h^w_j (news encoder),
 the score uᵀr_c equals both Σ_j α_j (uᵀh^w_j) (shares of title words) and
-Σ_i β_i (h_iᵀr_c) (shares of past articles). Leave-one-out deltas erase one
-word (re-encoding the title) or drop one past article (re-encoding the user);
-the Spearman correlation between shares and deltas measures faithfulness.
+Σ_i β_i (h_iᵀr_c) (shares of past articles). The click score adds the fitted
+scale and feed bias (:mod:`nrms_core.bias`): ŷ = a·uᵀr_c + b_f, so the word
+shares a·α_j (uᵀh^w_j) plus the feed's b_f, and the past-article shares
+a·β_i (h_iᵀr_c) plus b_f, both equal ŷ. Leave-one-out deltas erase one word
+(re-encoding the title) or drop one past article (re-encoding the user); the
+feed's bias stays, as it belongs to the feed and not to a word. The Spearman
+correlation between shares and deltas measures faithfulness.
 """
 
 from __future__ import annotations
@@ -42,13 +46,18 @@ class HistoryShare:
 
 @dataclass(frozen=True)
 class Explanation:
-    """The score, its exact decompositions, and their rank agreement with leave-one-out."""
+    """The score, its exact decompositions, and their rank agreement with leave-one-out.
+
+    ``score`` = Σ words' shares + ``feed`` = Σ history's shares + ``feed``, where ``feed``
+    is the fitted bias b_f of the candidate's feed (0 without one).
+    """
 
     score: float
     words: tuple[WordShare, ...]
     history: tuple[HistoryShare, ...]
     faithfulness_words: float | None
     faithfulness_history: float | None
+    feed: float = 0.0
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -123,16 +132,19 @@ def explain(
         u = user.vector[0]  # [D]
         beta = user.attention[0]  # [H]
         h_hist = user.history[0]  # [H, D]
-        score = float(u @ r_c)
-        word_share = alpha * (h_words @ u)  # [L]
-        hist_share = beta * (h_hist @ r_c)  # [H]
+        scale = model.score_scale.to(u.dtype)  # [] a
+        feed = float(model.source_bias[candidate[0]]) if len(candidate) else 0.0  # b_f
+        raw = float(u @ r_c)
+        score = float(scale) * raw + feed
+        word_share = scale * alpha * (h_words @ u)  # [L]
+        hist_share = scale * beta * (h_hist @ r_c)  # [H]
 
         n_words = len(candidate)
         word_loo = torch.zeros(n_words, device=device)  # [L]
         if n_words:
             erased = [[t for k, t in enumerate(candidate) if k != j] for j in range(n_words)]
             r_erased = model.encode_news(_pad(erased, device))  # [L, D]
-            word_loo = score - r_erased @ u  # [L]
+            word_loo = scale * (raw - r_erased @ u)  # [L]
 
         n_hist = len(history)
         hist_loo = torch.zeros(n_hist, device=device)  # [H]
@@ -143,7 +155,7 @@ def explain(
             stacked = hist_vectors[dropped]  # [H, H-1, D]
             sub_mask = torch.ones(n_hist, n_hist - 1, dtype=torch.bool, device=device)
             u_dropped = model.encode_user(stacked, sub_mask)  # [H, D]
-            hist_loo = score - u_dropped @ r_c  # [H]
+            hist_loo = scale * (raw - u_dropped @ r_c)  # [H]
 
     words_np: list[np.ndarray] = [a.double().cpu().numpy() for a in (alpha, word_share, word_loo)]
     hist_np: list[np.ndarray] = [a.double().cpu().numpy() for a in (beta, hist_share, hist_loo)]
@@ -163,4 +175,5 @@ def explain(
         history=past,
         faithfulness_words=spearman(words_np[1], words_np[2]),
         faithfulness_history=spearman(hist_np[1], hist_np[2]),
+        feed=feed,
     )

@@ -181,7 +181,17 @@ class UserEncoder(nn.Module):
 
 
 class NRMS(nn.Module):
-    """News and user encoders; the click score is the dot product uᵀr."""
+    """News and user encoders; the click score is ``a · uᵀr + b[first token]``.
+
+    ``score_scale`` (a, a scalar buffer, 1 until fitted) and ``source_bias`` (b [V], a
+    buffer, 0 until fitted) are the per-feed click bias of :mod:`nrms_core.bias`: only the
+    rows of source tokens, which always come first in a title, are ever non-zero, so a
+    title without a known source gets no bias. Both are fitted after training, not by it;
+    with their defaults the score is the paper's uᵀr.
+    """
+
+    score_scale: torch.Tensor
+    source_bias: torch.Tensor
 
     def __init__(self, config: NRMSConfig, vocab_size: int) -> None:
         super().__init__()
@@ -189,6 +199,8 @@ class NRMS(nn.Module):
         self.bucket = 64  # titles per length group when a batch is encoded
         self.news_encoder = NewsEncoder(config, vocab_size)
         self.user_encoder = UserEncoder(config)
+        self.register_buffer("score_scale", torch.ones(()))
+        self.register_buffer("source_bias", torch.zeros(vocab_size))
 
     @property
     def embedding(self) -> nn.Embedding:
@@ -206,6 +218,8 @@ class NRMS(nn.Module):
         weight = torch.cat([old.detach(), rows.to(old.device, old.dtype)])  # [V + n, E]
         self.embedding.weight = nn.Parameter(weight, requires_grad=old.requires_grad)
         self.embedding.num_embeddings = int(weight.shape[0])
+        bias = self.source_bias.new_zeros(len(rows))  # [n] new rows have no bias yet
+        self.source_bias = torch.cat([self.source_bias, bias])  # [V + n]
 
     def encode_news(self, tokens: torch.Tensor, *, bucket: int = 0) -> torch.Tensor:
         """tokens [N, L] -> news vectors r [N, D].
@@ -254,8 +268,10 @@ class NRMS(nn.Module):
             candidates: [B, C] int64 rows of ``tokens``; column 0 is the positive.
 
         Returns:
-            logits [B, C].
+            logits [B, C]: ``a · uᵀr + b`` (see the class docstring).
         """
         r = self.encode_news(tokens, bucket=self.bucket)  # [U, D]
         user: UserOutput = self.user_encoder(r, history_mask, history)  # u [B, D]
-        return self.score(user.vector, r[candidates])  # [B, C]
+        raw = self.score(user.vector, r[candidates])  # [B, C]
+        bias = self.source_bias[tokens[:, 0]]  # [U] a title's first token may be its source
+        return self.score_scale * raw + bias[candidates]  # [B, C]

@@ -11,7 +11,13 @@ it its own exact share. Source rows start random (scale ``config.source_std``,
 never GloVe) and train at ``config.source_lr_scale`` times the learning rate.
 A source the vocabulary lacks is left out, as is None: titles only. Use one
 stable name per feed (e.g. its id) everywhere: warm start, fine-tune, encode,
-explain and word_shares. It is not thread-safe: train on one
+explain and word_shares.
+
+Feed bias: a fine-tuning round ends by fitting, on the reader's sessions, a
+scale ``a`` for uᵀr and one bias ``b`` per source (:mod:`nrms_core.bias`), so
+the click score is ``a · uᵀr + b_source``. The bias is how often the reader
+opens a feed beyond what its titles say; it is its own exact share of every
+explanation. It is not thread-safe: train on one
 instance (e.g. one loaded from the last checkpoint in a worker thread) and
 rank with another.
 """
@@ -27,6 +33,7 @@ import numpy as np
 import torch
 
 from nrms_core import checkpoint
+from nrms_core.bias import BiasFit, Group, fit_bias
 from nrms_core.config import NRMSConfig
 from nrms_core.device import resolve_device
 from nrms_core.explain import Explanation, explain
@@ -268,10 +275,93 @@ class Recommender:
             u = self._model.encode_user(news, mask)[0]  # [D]
         return u.float().cpu().numpy()
 
-    def score(self, user: np.ndarray, news: np.ndarray) -> np.ndarray:
-        """Click scores [N] of news vectors [N, D] for the user vector [D]."""
+    @property
+    def scale(self) -> float:
+        """The fitted scale ``a`` of uᵀr in the click score (1 until a feed bias is fitted)."""
+        return float(self._model.score_scale)
+
+    def source_bias(self, sources: Sequence[str | None]) -> np.ndarray:
+        """The fitted feed bias ``b`` [N] float32 of articles from these sources (0 for None, a
+        source the vocabulary lacks, or one no bias was fitted for)."""
+        table = self._model.source_bias.detach().float().cpu().numpy()  # [V]
+        out = np.zeros(len(sources), dtype=np.float32)
+        for i, source in enumerate(sources):
+            token = source_token(source)
+            if token is not None and token in self.vocab:
+                out[i] = table[self.vocab.ids([token])[0]]
+        return out
+
+    def score(
+        self,
+        user: np.ndarray,
+        news: np.ndarray,
+        sources: Sequence[str | None] | None = None,
+    ) -> np.ndarray:
+        """Click scores ``a · uᵀr + b`` [N] of news vectors [N, D] for the user vector [D];
+        the feed bias b comes from ``sources`` [N] (None: no bias)."""
         matrix = np.asarray(news, dtype=np.float32).reshape(-1, self.config.news_dim)
-        return matrix @ np.asarray(user, dtype=np.float32)
+        raw = matrix @ np.asarray(user, dtype=np.float32)  # [N]
+        if sources is not None and len(sources) != len(raw):
+            raise ValueError("news and sources differ in length")
+        bias = self.source_bias(sources) if sources is not None else 0.0
+        return np.asarray(self.scale * raw + bias, dtype=np.float32)
+
+    def fit_bias(
+        self,
+        groups: Sequence[Sample],
+        titles: Mapping[int, str],
+        sources: Mapping[int, str] | None = None,
+    ) -> BiasFit:
+        """Fit the score's scale and per-feed bias (see :mod:`nrms_core.bias`) and keep them.
+
+        Each group is one click: ``candidates[0]`` the clicked article, the rest what was
+        shown and skipped beside it (all of it, not K), ``history`` the clicks before.
+        Groups with an untitled candidate are skipped; a source the vocabulary lacks gets
+        no bias. The model's weights are not changed, only ``a`` and ``b``.
+        """
+        src = sources or {}
+        usable = [
+            g for g in groups if len(g.candidates) > 1 and all(c in titles for c in g.candidates)
+        ]
+        needed = sorted({a for g in usable for a in (*g.history, *g.candidates) if a in titles})
+        row = {a: i for i, a in enumerate(needed)}
+        vectors = self.encode([titles[a] for a in needed], [src.get(a) for a in needed])
+        feed_of: dict[int, int] = {}  # vocabulary row of a source token -> feed index
+        token_row = np.zeros(len(needed), dtype=np.int64)  # [A] feed index, -1: none
+        for i, a in enumerate(needed):
+            token = source_token(src.get(a))
+            if token is None or token not in self.vocab:
+                token_row[i] = -1
+                continue
+            token_row[i] = feed_of.setdefault(self.vocab.ids([token])[0], len(feed_of))
+        users: dict[tuple[int, ...], np.ndarray] = {}
+        fit_groups: list[Group] = []
+        for g in usable:
+            history = tuple(h for h in g.history if h in row)[-self.config.max_history :]
+            if history not in users:
+                users[history] = self.user_vector(vectors[[row[h] for h in history]])
+            cands = [row[c] for c in g.candidates]
+            raw = vectors[cands] @ users[history]  # [n]
+            fit_groups.append(Group(raw.astype(np.float64), token_row[cands]))
+        fit = fit_bias(
+            fit_groups, len(feed_of), l2=self.config.bias_l2, scale_l2=self.config.scale_l2
+        )
+        with torch.no_grad():
+            table = torch.zeros_like(self._model.source_bias)  # [V]
+            if feed_of:
+                rows = torch.tensor(list(feed_of), dtype=torch.long, device=table.device)
+                values = torch.from_numpy(fit.bias[list(feed_of.values())]).to(table)
+                table[rows] = values
+            self._model.source_bias.copy_(table)
+            self._model.score_scale.fill_(fit.scale)
+        logger.info(
+            "feed bias: scale %.3f, %d feeds, |b| up to %.3f, from %d clicks",
+            fit.scale,
+            len(feed_of),
+            float(np.abs(fit.bias).max(initial=0.0)),
+            fit.clicks,
+        )
+        return fit
 
     def _trainer(
         self,
@@ -390,11 +480,16 @@ class Recommender:
         lr: float | None = None,
         batch_size: int = 32,
         holdout: float = 0.15,
+        sessions: Sequence[Sample] | None = None,
         progress: ProgressCallback | None = None,
         should_stop: StopCallback | None = None,
         seed: int = 0,
     ) -> TrainResult:
         """Fine-tune on one reader's samples (chronological), titles by article id.
+
+        With ``config.feed_bias`` a round that was not cancelled ends by fitting the feed
+        bias (:meth:`fit_bias`) on ``sessions`` (each click against everything skipped
+        beside it; None: the samples themselves).
 
         ``sources`` maps article ids to their feed (an id without one has no
         source token). History ids without a title are dropped; samples with
@@ -427,7 +522,10 @@ class Recommender:
             should_stop=should_stop,
             seed=seed,
         )
-        return trainer.fit(usable)
+        result = trainer.fit(usable)
+        if self.config.feed_bias and not result.cancelled:
+            self.fit_bias(usable if sessions is None else sessions, titles, sources)
+        return result
 
     def explain(
         self,
@@ -462,11 +560,12 @@ class Recommender:
         *,
         batch_size: int = 1024,
     ) -> list[list[tuple[str, float]]]:
-        """Per title, (token, exact signed share α_j·uᵀh^w_j) in token order.
+        """Per title, (token, exact signed share a·α_j·uᵀh^w_j) in token order.
 
-        Each row sums to the title's score uᵀr for the user vector ``user``
-        [D] (one encoder pass, no leave-one-out); the source token, when
-        known, comes first. A title without tokens gives an empty row.
+        Each row sums to the title's score a·uᵀr for the user vector ``user``
+        [D] (one encoder pass, no leave-one-out), which is its click score
+        without the feed's bias (see :meth:`source_bias`); the source token,
+        when known, comes first. A title without tokens gives an empty row.
         """
         if sources is not None and len(sources) != len(titles):
             raise ValueError("titles and sources differ in length")
@@ -485,7 +584,7 @@ class Recommender:
                 for row, i in enumerate(chunk):
                     ids[row, : len(tokens[i])] = self.vocab.ids(tokens[i])
                 news = self._model.news_encoder(torch.from_numpy(ids).to(self._device))
-                shares = news.attention * (news.words @ u)  # [n, L]
+                shares = self._model.score_scale * news.attention * (news.words @ u)  # [n, L]
                 values = shares.double().cpu().numpy()
                 for row, i in enumerate(chunk):
                     out[i] = [(t, float(v)) for t, v in zip(tokens[i], values[row], strict=False)]

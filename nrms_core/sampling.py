@@ -5,10 +5,10 @@ from __future__ import annotations
 import bisect
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Click", "Impression", "Sample", "Samples", "build_samples"]
+__all__ = ["Click", "Impression", "Sample", "Samples", "build_groups", "build_samples"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +112,8 @@ def build_samples(
     pool = [a for a in dict.fromkeys(fallback_pool) if a not in clicked]
 
     out = Samples()
-    click_times = [c.time for c in ordered]
-    for index, click in enumerate(ordered):
+    for click, history in _histories(ordered, max_history):
         positive = click.article_id
-        history: list[int] = []
-        j = bisect.bisect_left(click_times, click.time, hi=index) - 1
-        while j >= 0 and len(history) < max_history:
-            if ordered[j].article_id != positive:
-                history.append(ordered[j].article_id)
-            j -= 1
-        history.reverse()
         session = [a for a in by_session.get(click.session, ()) if a != positive]
         rng.shuffle(session)
         chosen = session[:negatives]
@@ -137,7 +129,50 @@ def build_samples(
             continue
         found = len(chosen)
         chosen += [chosen[i % found] for i in range(negatives - found)]
-        out.append(Sample(tuple(history), (positive, *chosen[:negatives])))
+        out.append(Sample(history, (positive, *chosen[:negatives])))
     if out.skipped:
         logger.info("skipped %d clicks without any possible negative", out.skipped)
+    return out
+
+
+def _histories(
+    ordered: Sequence[Click], max_history: int
+) -> Iterator[tuple[Click, tuple[int, ...]]]:
+    """Each click of the time-sorted ``ordered`` with its history: the clicks strictly
+    before it (without the clicked article itself), last ``max_history``, oldest first."""
+    click_times = [c.time for c in ordered]
+    for index, click in enumerate(ordered):
+        history: list[int] = []
+        j = bisect.bisect_left(click_times, click.time, hi=index) - 1
+        while j >= 0 and len(history) < max_history:
+            if ordered[j].article_id != click.article_id:
+                history.append(ordered[j].article_id)
+            j -= 1
+        yield click, tuple(reversed(history))
+
+
+def build_groups(
+    clicks: Iterable[Click], impressions: Iterable[Impression], *, max_history: int = 50
+) -> Samples:
+    """One group per click: the click, then every article shown in its session and never
+    clicked (in the order first shown), with the history :func:`build_samples` gives.
+
+    These are the groups :meth:`nrms_core.recommender.Recommender.fit_bias` fits the feed
+    bias on: no sampling and no top-up from other sessions, so that how often each feed
+    was shown beside a click is what the reader actually saw. A click whose session has
+    nothing skipped is left out and counted in ``Samples.skipped``.
+    """
+    ordered = sorted(clicks, key=lambda c: c.time)
+    clicked = {c.article_id for c in ordered}
+    by_session: dict[str, dict[int, None]] = {}
+    for imp in impressions:
+        if imp.article_id not in clicked:
+            by_session.setdefault(imp.session, {})[imp.article_id] = None
+    out = Samples()
+    for click, history in _histories(ordered, max_history):
+        skipped = tuple(by_session.get(click.session, ()))
+        if skipped:
+            out.append(Sample(history, (click.article_id, *skipped)))
+        else:
+            out.skipped += 1
     return out

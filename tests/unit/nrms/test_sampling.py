@@ -1,6 +1,6 @@
 import pytest
 
-from nrms_core.sampling import Click, Impression, Sample, build_samples
+from nrms_core.sampling import Click, Impression, Sample, build_groups, build_samples
 
 
 def _imps(session: str, time: float, *articles: int) -> list[Impression]:
@@ -82,3 +82,17 @@ def test_deterministic_for_a_seed() -> None:
 def test_invalid_negatives() -> None:
     with pytest.raises(ValueError):
         build_samples([], [], negatives=0)
+
+
+def test_groups_hold_every_skipped_article_of_the_session_and_nothing_else() -> None:
+    clicks = [Click(1, 10.0, "s1"), Click(5, 20.0, "s2"), Click(7, 30.0, "s3")]
+    impressions = [
+        *_imps("s1", 9.0, 1, 2, 3, 4, 5, 6, 3),
+        *_imps("s2", 19.0, 5, 8, 9),
+        *_imps("s3", 29.0, 7),  # nothing skipped beside it
+    ]
+    groups = build_groups(clicks, impressions)
+    assert list(groups) == [Sample((), (1, 2, 3, 4, 6)), Sample((1,), (5, 8, 9))]
+    assert groups.skipped == 1
+    samples = build_samples(clicks, impressions, negatives=2)
+    assert [g.history for g in groups] == [s.history for s in samples[:2]]

@@ -1,0 +1,179 @@
+"""The per-feed click bias: the fit itself, and how the model, the recommender, explanations
+and checkpoints carry it."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nrms_core import checkpoint
+from nrms_core.bias import MIN_SCALE, Group, fit_bias
+from nrms_core.recommender import Recommender
+from nrms_core.sampling import Sample
+
+
+def _groups(rng: np.random.Generator, rates: list[float], n: int = 300) -> list[Group]:
+    """Clicks drawn from sessions of 10 articles over len(rates) feeds, feed f clicked with
+    odds proportional to ``rates[f]``; the scores carry no signal."""
+    out = []
+    for _ in range(n):
+        feeds = rng.integers(0, len(rates), 10)
+        weights = np.asarray(rates)[feeds]
+        clicked = rng.choice(10, p=weights / weights.sum())
+        order = np.r_[clicked, np.delete(np.arange(10), clicked)]
+        out.append(Group(rng.normal(size=10), feeds[order]))
+    return out
+
+
+def test_the_fit_recovers_per_feed_click_odds() -> None:
+    fit = fit_bias(_groups(np.random.default_rng(0), [1.0, 1.0, 4.0]), 3, l2=0.1)
+    relative = fit.bias - fit.bias[0]
+    assert relative[2] == pytest.approx(np.log(4.0), abs=0.35)
+    assert abs(relative[1]) < 0.35
+    assert fit.scale < 0.5  # scores that predict nothing are damped
+    assert fit.clicks == 300 and np.isfinite(fit.log_likelihood)
+
+
+def test_scores_that_predict_clicks_keep_their_weight() -> None:
+    rng = np.random.default_rng(1)
+    groups = []
+    for _ in range(200):
+        scores = rng.normal(size=8)
+        p = np.exp(2.0 * scores)
+        clicked = rng.choice(8, p=p / p.sum())
+        order = np.r_[clicked, np.delete(np.arange(8), clicked)]
+        groups.append(Group(scores[order], np.zeros(8, np.int64)))
+    fit = fit_bias(groups, 1)
+    assert fit.scale == pytest.approx(2.0, abs=0.4)
+    assert fit.bias[0] == pytest.approx(0.0, abs=1e-9)  # in every group: nothing to tell apart
+
+
+def test_a_score_that_points_the_wrong_way_is_floored_not_reversed() -> None:
+    groups = [Group(np.array([-1.0, 1.0, 2.0]), np.array([0, 0, 0])) for _ in range(50)]
+    fit = fit_bias(groups, 1)
+    assert fit.scale == MIN_SCALE
+
+
+def test_nothing_to_learn_from_gives_the_neutral_fit() -> None:
+    single = [Group(np.array([1.0]), np.array([0]))]
+    fit = fit_bias(single, 2)
+    assert fit.scale == 1.0 and fit.bias.tolist() == [0.0, 0.0] and fit.clicks == 0
+    with pytest.raises(ValueError):
+        fit_bias([], 1, l2=0.0)
+
+
+def test_feeds_out_of_range_and_non_finite_scores_are_ignored() -> None:
+    groups = [
+        Group(np.array([0.0, 0.0]), np.array([0, 7])),
+        Group(np.array([np.nan, 0.0]), np.array([0, 0])),
+    ]
+    fit = fit_bias(groups, 1)
+    assert fit.clicks == 1 and fit.bias[0] > 0.0
+
+
+SPORT = [f"Team {w} the {v}" for w in ("wins", "loses", "draws") for v in ("cup", "final")]
+MARKETS = [
+    f"Shares {w} as bonds {v}" for w in ("rally", "slide", "swing") for v in ("gain", "fall")
+]
+TITLES = dict(enumerate(SPORT + MARKETS))
+SOURCES = {a: ("sport" if a < len(SPORT) else "markets") for a in TITLES}
+SPORT_IDS = [a for a in TITLES if SOURCES[a] == "sport"]
+MARKET_IDS = [a for a in TITLES if SOURCES[a] == "markets"]
+
+
+def _sessions() -> list[Sample]:
+    """A reader who opens 'sport' three times as often as 'markets'; no history, so the model's
+    score (u = 0) says nothing and the bias carries it all."""
+    out = []
+    for k in range(30):
+        sport, markets = SPORT_IDS[k % len(SPORT)], MARKET_IDS[k % len(MARKETS)]
+        clicked = sport if k % 5 else markets
+        skipped = [a for a in SPORT_IDS if a != clicked][:3]
+        skipped += [a for a in MARKET_IDS if a != clicked][:3]
+        out.append(Sample((), (clicked, *skipped)))
+    return out
+
+
+@pytest.fixture
+def rec() -> Recommender:
+    rec = Recommender.create(pretrained=False, seed=3)
+    rec.add_titles(TITLES.values(), SOURCES.values())
+    with torch.no_grad():
+        rec.model.embedding.weight.mul_(4.0)
+    return rec
+
+
+def test_the_recommender_fits_keeps_and_scores_with_the_bias(rec: Recommender) -> None:
+    fit = rec.fit_bias(_sessions(), TITLES, SOURCES)
+    bias = rec.source_bias(["sport", "markets", None, "unknown feed"])
+    assert bias[0] > bias[1] and bias[2] == 0.0 and bias[3] == 0.0
+    assert rec.scale == pytest.approx(fit.scale)
+    titles = list(TITLES.values())
+    vectors = rec.encode(titles, list(SOURCES.values()))
+    user = rec.user_vector(vectors[:2])
+    names = list(SOURCES.values())
+    expected = rec.scale * (vectors @ user) + rec.source_bias(names)
+    assert np.allclose(rec.score(user, vectors, names), expected, atol=1e-5)
+    assert np.allclose(rec.score(user, vectors), rec.scale * (vectors @ user), atol=1e-5)
+
+
+def test_explanations_stay_exact_with_scale_and_bias(rec: Recommender) -> None:
+    rec.fit_bias(_sessions(), TITLES, SOURCES)
+    with torch.no_grad():  # make both terms visible whatever the fit found
+        rec.model.score_scale.fill_(0.7)
+    history, names = SPORT[:3], ["sport"] * 3
+    e = rec.explain(MARKETS[0], history, "markets", names)
+    assert e.feed == pytest.approx(float(rec.source_bias(["markets"])[0]))
+    assert e.feed != 0.0
+    assert sum(w.share for w in e.words) + e.feed == pytest.approx(e.score, abs=1e-4)
+    assert sum(h.share for h in e.history) + e.feed == pytest.approx(e.score, abs=1e-4)
+    vectors = rec.encode(history, names)
+    user = rec.user_vector(vectors)
+    cand = rec.encode([MARKETS[0]], ["markets"])
+    assert e.score == pytest.approx(float(rec.score(user, cand, ["markets"])[0]), abs=1e-4)
+    shares = rec.word_shares([MARKETS[0]], user, ["markets"])[0]
+    assert [s for _, s in shares] == pytest.approx([w.share for w in e.words], abs=1e-4)
+    dropped = rec.user_vector(vectors[[0, 2]])
+    loo = e.score - float(rec.score(dropped, cand, ["markets"])[0])
+    assert e.history[1].loo == pytest.approx(loo, abs=1e-4)
+
+
+def test_the_bias_survives_a_checkpoint_and_vocabulary_growth(
+    rec: Recommender, tmp_path: Path
+) -> None:
+    rec.fit_bias(_sessions(), TITLES, SOURCES)
+    before = rec.source_bias(["sport", "markets"])
+    rec.save(tmp_path / "m.pt")
+    loaded = Recommender.load(tmp_path / "m.pt")
+    assert np.allclose(loaded.source_bias(["sport", "markets"]), before)
+    assert loaded.scale == pytest.approx(rec.scale)
+    loaded.add_titles(["A brand new headline"], ["weather"])
+    assert np.allclose(loaded.source_bias(["sport", "markets", "weather"]), [*before, 0.0])
+
+
+def test_a_checkpoint_from_before_the_bias_loads_neutral(rec: Recommender, tmp_path: Path) -> None:
+    rec.fit_bias(_sessions(), TITLES, SOURCES)
+    path = tmp_path / "old.pt"
+    rec.save(path)
+    data = torch.load(path, weights_only=True)
+    del data["state"]["score_scale"], data["state"]["source_bias"]
+    torch.save(data, path)
+    loaded = Recommender.load(path)
+    assert loaded.scale == 1.0
+    assert loaded.source_bias(["sport", "markets"]).tolist() == [0.0, 0.0]
+    data["state"]["source_bias"] = torch.zeros(3)
+    torch.save(data, path)
+    with pytest.raises(checkpoint.CheckpointError, match="source_bias"):
+        Recommender.load(path)
+
+
+def test_fine_tune_ends_with_the_bias_unless_the_config_says_not(tmp_path: Path) -> None:
+    from nrms_core.config import NRMSConfig
+
+    samples = [Sample(s.history, s.candidates[:5]) for s in _sessions()]
+    for enabled in (True, False):
+        rec = Recommender.create(NRMSConfig(feed_bias=enabled), pretrained=False, seed=3)
+        rec.fine_tune(samples, TITLES, SOURCES, epochs=1, sessions=_sessions())
+        bias = rec.source_bias(["sport", "markets"])
+        assert (bias[0] > bias[1]) if enabled else (bias.tolist() == [0.0, 0.0])
