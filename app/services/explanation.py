@@ -28,8 +28,26 @@ class PastShare:
 
 
 @dataclass(frozen=True)
+class FeedShare:
+    """How much more (or less) often the reader opens this feed's articles than their words
+    alone predict: the model's per-feed bias, an exact share of the score of its own."""
+
+    title: str
+    share: float
+
+    @property
+    def label(self) -> str:
+        """How the share is named to the reader."""
+        return f"how often you open {self.title}"
+
+
+@dataclass(frozen=True)
 class ArticleExplanation:
-    """Why an article scores what it does. Shares in each list add up to ``score``."""
+    """Why an article scores what it does.
+
+    The word shares plus the feed's share add up to ``score``, and so do the past reads'
+    shares plus the feed's share (``feed`` is None when the feed has no bias of its own).
+    """
 
     article_id: int
     title: str
@@ -39,13 +57,23 @@ class ArticleExplanation:
     faithfulness_words: float | None
     faithfulness_history: float | None
     model_version: int
+    feed: FeedShare | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON of ``explain --json`` (DESIGN.md contract)."""
+        """The JSON of ``explain --json`` (DESIGN.md contract).
+
+        ``score`` is what the title and the past reads give, so that each list of shares
+        sums to it and every past read is an article the reader opened; ``feed`` is the
+        feed's own share (null without one) and ``click_score`` their sum, the score the
+        ranking uses.
+        """
+        feed = None if self.feed is None else {"title": self.feed.title, "share": self.feed.share}
         return {
             "article_id": self.article_id,
             "title": self.title,
-            "score": self.score,
+            "score": self.score - self.feed_share,
+            "feed": feed,
+            "click_score": self.score,
             "model_version": self.model_version,
             "words": [w.__dict__ for w in self.words],
             "history": [h.__dict__ for h in self.history],
@@ -54,6 +82,11 @@ class ArticleExplanation:
                 "history": self.faithfulness_history,
             },
         }
+
+    @property
+    def feed_share(self) -> float:
+        """The feed's share of ``score`` (0 when it has none)."""
+        return 0.0 if self.feed is None else self.feed.share
 
     def summary(self) -> str:
         """Plain words: what carried the score, and how far to trust that."""
@@ -68,6 +101,12 @@ class ArticleExplanation:
                 "Words that carried it: "
                 + ", ".join(f"{w.token} ({w.share:+.3f})" for w in words)
                 + "."
+            )
+        if self.feed is not None:
+            more = "more" if self.feed.share > 0 else "less"
+            lines.append(
+                f"You open {self.feed.title} {more} often than its headlines alone predict: "
+                f"{self.feed.share:+.3f}."
             )
         lines.append(_faithfulness_words(self.faithfulness_words, self.faithfulness_history))
         return "\n".join(lines)

@@ -16,14 +16,14 @@ import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.services import heap, mute
 from app.services.cache import VectorCache
-from app.services.explanation import ArticleExplanation, PastShare, WordShare
+from app.services.explanation import ArticleExplanation, FeedShare, PastShare, WordShare
 from app.services.model import (
     MIN_CLICKS,
     Loaded,
@@ -43,6 +43,9 @@ from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
 from app.storage.record import ModelVersionRecord
+
+if TYPE_CHECKING:
+    from nrms_core.recommender import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -257,16 +260,17 @@ class Ranker:
             texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
             self._encode_missing(loaded, ids, texts)
             del texts
-        raw = loaded.cache.scores(ids, user)  # [N]
+        raw = loaded.cache.scores(ids, user)  # [N] uᵀr
         if raw is None:
             raise RankingError("some articles are gone; refresh the view")
+        feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
         now = datetime.now(UTC)
         blended = blend(
-            raw,
+            _click_scores(loaded.model, raw, feeds),
             ages_hours=np.asarray(
                 [(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float32
             ),
-            feeds=np.asarray([c.feed_id for c in candidates], np.int64),
+            feeds=feeds,
         )
         muted = np.asarray([mute.apply(rules, c.title) for c in candidates], bool)
         del candidates
@@ -376,6 +380,9 @@ class Ranker:
             faithfulness_words=explanation.faithfulness_words,
             faithfulness_history=explanation.faithfulness_history,
             model_version=loaded.version.id,
+            feed=FeedShare(record.feed_title, float(explanation.feed))
+            if explanation.feed
+            else None,
         )
 
     def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
@@ -393,6 +400,14 @@ class Ranker:
         return {
             a: tuple((t, float(v)) for t, v in row) for a, row in zip(kept, shares, strict=True)
         }
+
+
+def _click_scores(model: Recommender, raw: FloatArray, feeds: npt.NDArray[np.int64]) -> FloatArray:
+    """The model's click scores ``a · uᵀr + b_feed`` [N] from raw scores uᵀr [N] and the
+    articles' feed ids [N]: the feed bias is looked up once per distinct feed."""
+    distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
+    bias = model.source_bias([source_of(int(f)) for f in distinct])  # [F]
+    return np.asarray(model.scale * raw + bias[inverse], dtype=np.float32)
 
 
 def blend(
@@ -421,6 +436,7 @@ def blend(
 __all__ = [
     "MIN_CLICKS",
     "ArticleExplanation",
+    "FeedShare",
     "PastShare",
     "Ranker",
     "Ranking",

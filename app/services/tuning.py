@@ -61,7 +61,7 @@ def run_round(
     new one in once it is saved and recorded.
     """
     from nrms_core.recommender import Recommender
-    from nrms_core.sampling import Click, Impression, build_samples
+    from nrms_core.sampling import Click, Impression, build_groups, build_samples
 
     started = datetime.now(UTC)
     report = progress or (lambda _p: None)
@@ -76,16 +76,17 @@ def run_round(
         raise RankingError(
             f"training needs at least {MIN_CLICKS} opened articles; there are {len(clicks)}"
         )
+    opened = [Click(c.article_id, c.time.timestamp(), c.session) for c in clicks]
+    seen = [
+        Impression(i.article_id, i.time.timestamp(), i.session)
+        for i in shown
+        if i.article_id in titles
+    ]
     samples = build_samples(
-        [Click(c.article_id, c.time.timestamp(), c.session) for c in clicks],
-        [
-            Impression(i.article_id, i.time.timestamp(), i.session)
-            for i in shown
-            if i.article_id in titles
-        ],
-        seed=len(clicks),
-        fallback_pool=list(titles)[-WARM_START_TITLES:],
+        opened, seen, seed=len(clicks), fallback_pool=list(titles)[-WARM_START_TITLES:]
     )
+    sessions = build_groups(opened, seen)  # each click beside all it was shown with
+    del seen
     if not samples:
         raise RankingError("no usable training samples: every click lacks skipped articles")
     loaded = current()
@@ -106,7 +107,7 @@ def run_round(
         )
     else:
         model = Recommender.load(checkpoint_path(profile, loaded.version), device=device)
-    used = {a for sample in samples for a in (*sample.history, *sample.candidates)}
+    used = {a for sample in (*samples, *sessions) for a in (*sample.history, *sample.candidates)}
     model.add_titles(titles[a] for a in used)
     result = model.fine_tune(
         samples,
@@ -114,6 +115,7 @@ def run_round(
         {a: source_of(feeds_of[a]) for a in used if a in feeds_of},
         epochs=epochs,
         holdout=HOLDOUT,
+        sessions=sessions,
         should_stop=stop,
         progress=lambda p: report(
             TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)

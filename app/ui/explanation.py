@@ -41,6 +41,8 @@ def explanation_html(e: ArticleExplanation) -> str:
     """The panel's HTML: the summary in words, the tinted title, and the two share tables."""
     parts = [f"<p>{html.escape(line)}</p>" for line in e.summary().splitlines()]
     top_word = max((abs(w.share) for w in e.words), default=0.0)
+    if e.feed is not None:
+        top_word = max(top_word, abs(e.feed.share))
     chips = " ".join(
         f'<span style="background:{_tint(w.share, top_word)}">'
         f"&nbsp;{html.escape(w.token)}&nbsp;</span>"
@@ -56,6 +58,12 @@ def explanation_html(e: ArticleExplanation) -> str:
         "<table cellpadding='2'><tr><th align='left'>word</th><th>attention</th>"
         f"<th>share</th><th></th></tr>{rows}</table>"
     )
+    if e.feed is not None:
+        parts.append(
+            "<h4>This feed</h4><table cellpadding='2'><tr>"
+            f"<td>{html.escape(e.feed.label)}</td><td align='right'>{e.feed.share:+.3f}</td>"
+            f"<td>{_bar(e.feed.share, top_word)}</td></tr></table>"
+        )
     top_past = max((abs(h.share) for h in e.history), default=0.0)
     past_rows = "".join(
         f"<tr><td>{html.escape(h.title)}</td><td align='right'>{h.attention:.2f}</td>"
@@ -70,7 +78,8 @@ def explanation_html(e: ArticleExplanation) -> str:
         )
     parts.append(
         f"<p style='color:gray'>Model version {e.model_version}. Attention is what the model "
-        "looked at; share is what moved the score (the shares add up to the score).</p>"
+        "looked at; share is what moved the score (the word shares, like the past reads' "
+        "shares, add up to the score with the feed's).</p>"
     )
     return "".join(parts)
 

@@ -137,6 +137,10 @@ def test_clicks_on_one_topic_move_it_up_and_explanations_name_them(
     assert {"token", "attention", "share"} <= set(words[0])
     assert {"article_id", "title", "attention", "share"} <= set(history[0])
     assert set(explained["faithfulness"]) == {"words", "history"}
+    feed = explained["feed"]
+    assert feed is None or feed["title"] == ranked[0]["feed"]
+    share = 0.0 if feed is None else feed["share"]
+    assert abs(explained["score"] + share - explained["click_score"]) < 1e-6
 
     stats = cli(tmp_path, capsys, "stats", "--json")
     assert stats["model_version"] == 1 and stats["clicks"] == 22

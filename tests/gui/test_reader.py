@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QModelIndex, QRect, QUrl
 from PySide6.QtGui import QColor, QImage, QPainter, QStandardItem, QStandardItemModel, QTextDocument
 from PySide6.QtWidgets import QListView, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
-from app.services.ranking import ArticleExplanation, PastShare, WordShare
+from app.services.ranking import ArticleExplanation, FeedShare, PastShare, WordShare
 from app.storage.record import ArticleRecord
 from app.ui.delegate import RiverDelegate, age, tints
 from app.ui.explanation import ExplanationPanel, explanation_html
@@ -181,3 +183,22 @@ def test_explanation_names_words_and_past_reads(qtbot: QtBot) -> None:
     assert panel.isHidden()
     panel.show_message("No model yet")
     assert panel.text() == "No model yet"
+
+
+def test_the_feeds_own_share_is_shown_and_closes_the_sums(qtbot: QtBot) -> None:
+    base = explanation()
+    e = dataclasses.replace(base, score=base.score + 0.2, feed=FeedShare("Space <news>", 0.2))
+    panel = ExplanationPanel()
+    qtbot.addWidget(panel)
+    panel.show_explanation(e)
+    text = panel.text()
+    assert "how often you open Space <news>" in text and "+0.200" in text
+    assert "Space &lt;news&gt;" in explanation_html(e)
+    assert "You open Space <news> more often" in e.summary()
+    data = e.as_dict()
+    assert data["click_score"] == pytest.approx(0.5)
+    assert data["feed"] == {"title": "Space <news>", "share": 0.2}
+    assert sum(w["share"] for w in data["words"]) == pytest.approx(data["score"])
+    assert sum(h["share"] for h in data["history"]) == pytest.approx(data["score"])
+    assert base.as_dict()["feed"] is None
+    assert base.as_dict()["click_score"] == base.as_dict()["score"]
