@@ -186,8 +186,9 @@ class NRMS(nn.Module):
     ``score_scale`` (a, a scalar buffer, 1 until fitted) and ``source_bias`` (b [V], a
     buffer, 0 until fitted) are the per-feed click bias of :mod:`nrms_core.bias`: only the
     rows of source tokens, which always come first in a title, are ever non-zero, so a
-    title without a known source gets no bias. Both are fitted after training, not by it;
-    with their defaults the score is the paper's uᵀr.
+    title without a known source gets no bias. Both are fitted after training, not by it:
+    training (``forward``) optimises the paper's uᵀr alone, so that a bias fitted in one
+    round never skews what the next round learns.
     """
 
     score_scale: torch.Tensor
@@ -268,10 +269,9 @@ class NRMS(nn.Module):
             candidates: [B, C] int64 rows of ``tokens``; column 0 is the positive.
 
         Returns:
-            logits [B, C]: ``a · uᵀr + b`` (see the class docstring).
+            logits [B, C]: uᵀr, what training optimises; the fitted ``a`` and ``b`` apply
+            when ranking and explaining (see the class docstring).
         """
         r = self.encode_news(tokens, bucket=self.bucket)  # [U, D]
         user: UserOutput = self.user_encoder(r, history_mask, history)  # u [B, D]
-        raw = self.score(user.vector, r[candidates])  # [B, C]
-        bias = self.source_bias[tokens[:, 0]]  # [U] a title's first token may be its source
-        return self.score_scale * raw + bias[candidates]  # [B, C]
+        return self.score(user.vector, r[candidates])  # [B, C]

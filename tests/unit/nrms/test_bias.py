@@ -11,6 +11,7 @@ from nrms_core import checkpoint
 from nrms_core.bias import MIN_SCALE, Group, fit_bias
 from nrms_core.recommender import Recommender
 from nrms_core.sampling import Sample
+from nrms_core.tokenizer import source_token
 
 
 def _groups(rng: np.random.Generator, rates: list[float], n: int = 300) -> list[Group]:
@@ -177,3 +178,14 @@ def test_fine_tune_ends_with_the_bias_unless_the_config_says_not(tmp_path: Path)
         rec.fine_tune(samples, TITLES, SOURCES, epochs=1, sessions=_sessions())
         bias = rec.source_bias(["sport", "markets"])
         assert (bias[0] > bias[1]) if enabled else (bias.tolist() == [0.0, 0.0])
+
+
+def test_training_sees_the_raw_score_not_the_fitted_bias(rec: Recommender) -> None:
+    assert source_token("sport") in rec.vocab
+    tokens = torch.tensor([rec.vocab.ids([str(source_token("sport")), "team", "wins"]), [5, 6, 0]])
+    args = (tokens, torch.tensor([[1]]), torch.tensor([[True]]), torch.tensor([[0, 1]]))
+    before = rec.model(*args)
+    with torch.no_grad():
+        rec.model.source_bias.fill_(3.0)
+        rec.model.score_scale.fill_(0.5)
+    assert torch.equal(rec.model(*args), before)
