@@ -152,25 +152,39 @@ def _histories(
 
 
 def build_groups(
-    clicks: Iterable[Click], impressions: Iterable[Impression], *, max_history: int = 50
+    clicks: Iterable[Click],
+    impressions: Iterable[Impression],
+    *,
+    max_history: int = 50,
+    max_skipped: int = 50,
 ) -> Samples:
-    """One group per click: the click, then every article shown in its session and never
-    clicked (in the order first shown), with the history :func:`build_samples` gives.
+    """One group per click: the click, then the articles shown in its session and never
+    clicked, the ``max_skipped`` shown nearest in time to it (nearest first), with the
+    history :func:`build_samples` gives.
 
     These are the groups :meth:`nrms_core.recommender.Recommender.fit_bias` fits the feed
     bias on: no sampling and no top-up from other sessions, so that how often each feed
-    was shown beside a click is what the reader actually saw. A click whose session has
-    nothing skipped is left out and counted in ``Samples.skipped``.
+    was shown beside a click is what the reader actually saw. A desktop session lasts as
+    long as the window, so the cap keeps a group to what was on screen around the click.
+    A click whose session has nothing skipped is left out and counted in
+    ``Samples.skipped``.
     """
+    if max_skipped < 1:
+        raise ValueError("max_skipped must be >= 1")
     ordered = sorted(clicks, key=lambda c: c.time)
     clicked = {c.article_id for c in ordered}
-    by_session: dict[str, dict[int, None]] = {}
+    by_session: dict[str, list[tuple[float, int]]] = {}
     for imp in impressions:
         if imp.article_id not in clicked:
-            by_session.setdefault(imp.session, {})[imp.article_id] = None
+            by_session.setdefault(imp.session, []).append((imp.time, imp.article_id))
+    shown = {
+        session: ([t for t, _ in pairs], [a for _, a in pairs])
+        for session, pairs in ((k, sorted(v)) for k, v in by_session.items())
+    }
     out = Samples()
     for click, history in _histories(ordered, max_history):
-        skipped = tuple(by_session.get(click.session, ()))
+        times, articles = shown.get(click.session, ([], []))
+        skipped = _nearest(times, articles, click.time, set(), max_skipped)
         if skipped:
             out.append(Sample(history, (click.article_id, *skipped)))
         else:

@@ -92,7 +92,17 @@ def test_groups_hold_every_skipped_article_of_the_session_and_nothing_else() -> 
         *_imps("s3", 29.0, 7),  # nothing skipped beside it
     ]
     groups = build_groups(clicks, impressions)
-    assert list(groups) == [Sample((), (1, 2, 3, 4, 6)), Sample((1,), (5, 8, 9))]
+    assert [g.history for g in groups] == [(), (1,)]
+    assert groups[0].candidates[0] == 1 and sorted(groups[0].candidates[1:]) == [2, 3, 4, 6]
+    assert groups[1].candidates[0] == 5 and sorted(groups[1].candidates[1:]) == [8, 9]
     assert groups.skipped == 1
     samples = build_samples(clicks, impressions, negatives=2)
     assert [g.history for g in groups] == [s.history for s in samples[:2]]
+
+
+def test_a_group_keeps_what_was_shown_nearest_the_click() -> None:
+    impressions = [Impression(a, float(a), "window") for a in range(100, 200)]
+    groups = build_groups([Click(1, 150.2, "window")], impressions, max_skipped=4)
+    assert groups[0].candidates == (1, 150, 151, 149, 152)
+    with pytest.raises(ValueError):
+        build_groups([], [], max_skipped=0)
