@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+EVEN = 0.05
+"""Past-read shares that all lie within this fraction of the largest one are "about equal"."""
+
 
 @dataclass(frozen=True)
 class WordShare:
@@ -92,7 +95,15 @@ class ArticleExplanation:
         """Plain words: what carried the score, and how far to trust that."""
         lines = [f"“{self.title}” scores {self.score:+.3f}."]
         past = sorted(self.history, key=lambda h: -h.share)[:3]
-        if past and past[0].share > 0:
+        shares = [h.share for h in self.history]
+        if len(shares) > 3 and max(shares) - min(shares) <= EVEN * max(map(abs, shares)):
+            # naming three of many equal shares would single out reads the model did not
+            each = sum(shares) / len(shares)
+            lines.append(
+                f"Your {len(shares)} past reads weigh in about equally ({each:+.3f} each); "
+                "no single one stands out."
+            )
+        elif past and past[0].share > 0:
             names = "; ".join(f"“{h.title}” ({h.share:+.3f})" for h in past if h.share > 0)
             lines.append(f"Ranked high mostly because you read {names}.")
         words = sorted(self.words, key=lambda w: -abs(w.share))[:5]

@@ -202,3 +202,12 @@ def test_the_feeds_own_share_is_shown_and_closes_the_sums(qtbot: QtBot) -> None:
     assert sum(h["share"] for h in data["history"]) == pytest.approx(data["score"])
     assert base.as_dict()["feed"] is None
     assert base.as_dict()["click_score"] == base.as_dict()["score"]
+
+
+def test_equal_past_read_shares_are_not_passed_off_as_three_reasons() -> None:
+    history = tuple(PastShare(i, f"Read {i}", 0.2, 0.16) for i in range(50))
+    e = dataclasses.replace(explanation(), score=8.0, history=history)
+    summary = e.summary()
+    assert "50 past reads weigh in about equally (+0.160 each)" in summary
+    assert "Ranked high mostly because" not in summary
+    assert "Ranked high mostly because" in explanation().summary()
