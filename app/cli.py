@@ -17,6 +17,7 @@ from typing import Any
 from app.services import activity, ranking, reading, subscription
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
+from app.services.river import RiverFilter
 from app.storage.database import StorageError
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def _refresh(profile: Profile, args: argparse.Namespace) -> None:
 
 def _list(profile: Profile, args: argparse.Namespace) -> None:
     river = ranking.Ranker(profile).river(
-        ranked=args.ranked, limit=args.limit, include_read=args.all
+        ranked=args.ranked, limit=args.limit, view=RiverFilter(include_read=args.all)
     )
     data = [
         {

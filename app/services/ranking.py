@@ -38,7 +38,7 @@ from app.services.model import (
     source_token,
 )
 from app.services.profile import Profile
-from app.services.river import Ranking, River, RiverItem
+from app.services.river import UNREAD, Ranking, River, RiverFilter, RiverItem
 from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
@@ -183,11 +183,7 @@ class Ranker:
         ranked: bool,
         limit: int = 100,
         offset: int = 0,
-        include_read: bool = False,
-        feed_id: int | None = None,
-        folder: str | None = None,
-        starred_only: bool = False,
-        search: str | None = None,
+        view: RiverFilter = UNREAD,
     ) -> River:
         """A page of the river: newest first, or ordered by the model ("For you").
 
@@ -199,13 +195,7 @@ class Ranker:
             clicks = events.clicks_since(s, 0)
             rules = mute.load_rules(s)
         needed = max(0, MIN_CLICKS - clicks)
-        filters: dict[str, Any] = {
-            "unread_only": not include_read,
-            "feed_id": feed_id,
-            "folder": folder,
-            "starred_only": starred_only,
-            "search": search,
-        }
+        filters = view.query()
         notice: str | None = None
         loaded: Loaded | None = None
         if ranked:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from app.services.river import UNREAD, RiverFilter
 from app.storage import articles, events, feeds
 from app.storage.database import Database
 from app.storage.record import ArticleRecord, FeedRecord, Stats
@@ -35,24 +36,11 @@ def latest(
     *,
     limit: int = 100,
     offset: int = 0,
-    include_read: bool = False,
-    feed_id: int | None = None,
-    folder: str | None = None,
-    starred_only: bool = False,
-    search: str | None = None,
+    view: RiverFilter = UNREAD,
 ) -> list[ArticleRecord]:
-    """Articles newest first (unread only unless ``include_read``)."""
+    """The articles of ``view``, newest first."""
     with db.read() as s:
-        return articles.list_articles(
-            s,
-            unread_only=not include_read,
-            feed_id=feed_id,
-            folder=folder,
-            starred_only=starred_only,
-            search=search,
-            limit=limit,
-            offset=offset,
-        )
+        return articles.list_articles(s, limit=limit, offset=offset, **view.query())
 
 
 def set_read(db: Database, ids: Sequence[int], read: bool) -> int:

@@ -27,6 +27,7 @@ from app.services import host
 from app.services.explanation import ArticleExplanation
 from app.services.profile import Profile
 from app.services.ranking import Ranker, RankingError, River, model_ready
+from app.services.river import UNREAD, RiverFilter
 from app.services.training import TrainProgress, TrainReport
 from app.storage.record import ModelVersionRecord
 
@@ -208,23 +209,10 @@ class RemoteRanker:
         ranked: bool,
         limit: int = 100,
         offset: int = 0,
-        include_read: bool = False,
-        feed_id: int | None = None,
-        folder: str | None = None,
-        starred_only: bool = False,
-        search: str | None = None,
+        view: RiverFilter = UNREAD,
     ) -> River:
         """See :meth:`Ranker.river`; only a view the model orders goes to the model process."""
-        query: dict[str, Any] = {
-            "ranked": ranked,
-            "limit": limit,
-            "offset": offset,
-            "include_read": include_read,
-            "feed_id": feed_id,
-            "folder": folder,
-            "starred_only": starred_only,
-            "search": search,
-        }
+        query: dict[str, Any] = {"ranked": ranked, "limit": limit, "offset": offset, "view": view}
         if ranked and model_ready(self._profile.db):
             river: River = self.host.call("river", **query)
             return river

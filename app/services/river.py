@@ -9,11 +9,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.services.explanation import ArticleExplanation
 from app.services.training import TrainProgress, TrainReport
 from app.storage.record import ArticleRecord, ModelVersionRecord
+
+
+@dataclass(frozen=True)
+class RiverFilter:
+    """Which articles a view of the river lists; its order and page are asked for apart."""
+
+    include_read: bool = False
+    feed_id: int | None = None
+    folder: str | None = None
+    starred_only: bool = False
+    search: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        """The filter as keyword arguments of ``articles.list_articles`` and
+        ``articles.list_candidates``."""
+        return {
+            "unread_only": not self.include_read,
+            "feed_id": self.feed_id,
+            "folder": self.folder,
+            "starred_only": self.starred_only,
+            "search": self.search,
+        }
+
+
+UNREAD = RiverFilter()
+"""Every unread article: the river's default view."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +75,7 @@ class Ranking(Protocol):
         ranked: bool,
         limit: int = 100,
         offset: int = 0,
-        include_read: bool = False,
-        feed_id: int | None = None,
-        folder: str | None = None,
-        starred_only: bool = False,
-        search: str | None = None,
+        view: RiverFilter = UNREAD,
     ) -> River: ...
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]: ...

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 
 from app.services.ranking import Ranking, River
+from app.services.river import RiverFilter
 from app.storage.record import ArticleRecord
 from app.ui.worker import JobFailure, JobRunner, report
 
@@ -80,16 +81,14 @@ def load_page(
     ranker: Ranking, query: RiverQuery, generation: int, offset: int, limit: int
 ) -> RiverPage:
     """Fetch one page (runs on a pool thread)."""
-    river = ranker.river(
-        ranked=query.ranked,
-        limit=limit,
-        offset=offset,
+    view = RiverFilter(
         include_read=query.include_read or query.starred_only,
         feed_id=query.feed_id,
         folder=query.folder,
         starred_only=query.starred_only,
         search=query.search,
     )
+    river = ranker.river(ranked=query.ranked, limit=limit, offset=offset, view=view)
     shares: dict[int, tuple[tuple[str, float], ...]] = {}
     if river.mode == "ranked" and river.items:
         try:
