@@ -64,7 +64,7 @@ from bench.simulate import (  # noqa: E402
     split_at,
     write_reader,
 )
-from nrms_core.config import NRMSConfig  # noqa: E402
+from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig  # noqa: E402
 from nrms_core.evaluate import Options, evaluate_baselines, evaluate_nrms, load_data  # noqa: E402
 from nrms_core.metrics import evaluate_impressions  # noqa: E402
 
@@ -84,8 +84,8 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None, help="default: the model's config")
     p.add_argument("--negatives", type=int, default=4)
     p.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate")
-    p.add_argument("--warm-epochs", type=int, default=1)
-    p.add_argument("--warm-samples", type=int, default=1000)
+    p.add_argument("--warm-epochs", type=int, default=WARM_EPOCHS)
+    p.add_argument("--warm-samples", type=int, default=WARM_SAMPLES)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false")
     p.add_argument("--embed-lr-scale", type=float, default=None)

@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nrms_core.baseline import Doc, Ranker, Recency, TfidfCentroid, TfidfLogistic, document
+from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES
 from nrms_core.metrics import evaluate_impressions
 from nrms_core.mind import Behavior, MindData, NewsItem, read_mind
 from nrms_core.sampling import Sample
@@ -83,8 +84,8 @@ class Options:
     device: str = "auto"
     base: Path | None = None
     warm_start: bool = True
-    warm_epochs: int = 3
-    warm_samples: int = 4000
+    warm_epochs: int = WARM_EPOCHS
+    warm_samples: int = WARM_SAMPLES
     lr: float | None = None
     pretrained: bool = True
     negatives: int = 4
@@ -489,9 +490,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--base", type=Path, help="start from this checkpoint instead of GloVe")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false")
-    p.add_argument("--warm-epochs", type=int, default=3, help="epochs of the warm start")
+    p.add_argument("--warm-epochs", type=int, default=WARM_EPOCHS, help="epochs of the warm start")
     p.add_argument(
-        "--warm-samples", type=int, default=4000, help="pseudo-impressions of the warm start"
+        "--warm-samples",
+        type=int,
+        default=WARM_SAMPLES,
+        help="pseudo-impressions of the warm start",
     )
     p.add_argument(
         "--no-source-token",

@@ -34,7 +34,7 @@ import torch
 
 from nrms_core import checkpoint
 from nrms_core.bias import BiasFit, Group, fit_bias
-from nrms_core.config import NRMSConfig
+from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig
 from nrms_core.device import resolve_device
 from nrms_core.explain import Explanation, explain
 from nrms_core.glove import GloVe, load_glove
@@ -49,6 +49,7 @@ __all__ = ["Recommender"]
 logger = logging.getLogger(__name__)
 
 _REPEATS = 4
+
 ProgressCallback = Callable[[Progress], None]
 StopCallback = Callable[[], bool]
 
@@ -405,10 +406,10 @@ class Recommender:
         titles: Sequence[str],
         groups: Sequence[str],
         *,
-        epochs: int = 3,
+        epochs: int = WARM_EPOCHS,
         negatives: int | None = None,
         history: int = 20,
-        max_samples: int = 4000,
+        max_samples: int = WARM_SAMPLES,
         lr: float | None = None,
         batch_size: int = 32,
         holdout: float = 0.1,
