@@ -17,9 +17,10 @@ Feed bias: a fine-tuning round ends by fitting, on the reader's sessions, a
 scale ``a`` for uᵀr and one bias ``b`` per source (:mod:`nrms_core.bias`), so
 the click score is ``a · uᵀr + b_source``. The bias is how often the reader
 opens a feed beyond what its titles say; it is its own exact share of every
-explanation. It is not thread-safe: train on one
-instance (e.g. one loaded from the last checkpoint in a worker thread) and
-rank with another.
+explanation.
+
+A Recommender is not thread-safe: train on one instance (e.g. one loaded from
+the last checkpoint in a worker thread) and rank with another.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ __all__ = ["Recommender"]
 logger = logging.getLogger(__name__)
 
 _REPEATS = 4
-
 ProgressCallback = Callable[[Progress], None]
 StopCallback = Callable[[], bool]
 
@@ -222,6 +222,13 @@ class Recommender:
     def _ids(self, title: str, source: str | None = None) -> list[int]:
         return self.vocab.ids(self._tokens(title, source))
 
+    def _source_row(self, source: str | None) -> int | None:
+        """The vocabulary row of ``source``'s token (None: no source, or one not in vocabulary)."""
+        token = source_token(source)
+        if token is None or token not in self.vocab:
+            return None
+        return self.vocab.ids([token])[0]
+
     def _source_rows(self) -> torch.Tensor:
         """[V] bool: the rows of source tokens."""
         flags = [t.startswith(SOURCE_PREFIX) for t in self.vocab.tokens()]
@@ -287,9 +294,9 @@ class Recommender:
         table = self._model.source_bias.detach().float().cpu().numpy()  # [V]
         out = np.zeros(len(sources), dtype=np.float32)
         for i, source in enumerate(sources):
-            token = source_token(source)
-            if token is not None and token in self.vocab:
-                out[i] = table[self.vocab.ids([token])[0]]
+            row = self._source_row(source)
+            if row is not None:
+                out[i] = table[row]
         return out
 
     def score(
@@ -330,11 +337,10 @@ class Recommender:
         feed_of: dict[int, int] = {}  # vocabulary row of a source token -> feed index
         token_row = np.zeros(len(needed), dtype=np.int64)  # [A] feed index, -1: none
         for i, a in enumerate(needed):
-            token = source_token(src.get(a))
-            if token is None or token not in self.vocab:
-                token_row[i] = -1
-                continue
-            token_row[i] = feed_of.setdefault(self.vocab.ids([token])[0], len(feed_of))
+            source_row = self._source_row(src.get(a))
+            token_row[i] = (
+                -1 if source_row is None else feed_of.setdefault(source_row, len(feed_of))
+            )
         users: dict[tuple[int, ...], np.ndarray] = {}
         fit_groups: list[Group] = []
         for g in usable:
