@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 )
 
 from app.services.ranking import Ranking, River
-from app.services.river import RiverFilter
+from app.services.river import UNREAD, RiverFilter
 from app.storage.record import ArticleRecord
 from app.ui.worker import JobFailure, JobRunner, report
 
@@ -51,11 +51,7 @@ class RiverQuery:
     """Which articles the river shows and in which order."""
 
     ranked: bool = False
-    feed_id: int | None = None
-    folder: str | None = None
-    starred_only: bool = False
-    search: str | None = None
-    include_read: bool = False
+    view: RiverFilter = UNREAD
 
 
 @dataclass(frozen=True)
@@ -81,14 +77,7 @@ def load_page(
     ranker: Ranking, query: RiverQuery, generation: int, offset: int, limit: int
 ) -> RiverPage:
     """Fetch one page (runs on a pool thread)."""
-    view = RiverFilter(
-        include_read=query.include_read or query.starred_only,
-        feed_id=query.feed_id,
-        folder=query.folder,
-        starred_only=query.starred_only,
-        search=query.search,
-    )
-    river = ranker.river(ranked=query.ranked, limit=limit, offset=offset, view=view)
+    river = ranker.river(ranked=query.ranked, limit=limit, offset=offset, view=query.view)
     shares: dict[int, tuple[tuple[str, float], ...]] = {}
     if river.mode == "ranked" and river.items:
         try:

@@ -33,6 +33,7 @@ from app.services import activity, preference
 from app.services.profile import Profile
 from app.services.ranking import Ranking, River
 from app.services.remote import RemoteRanker
+from app.services.river import RiverFilter
 from app.ui import crash, resource, task
 from app.ui.admin import FeedAdmin
 from app.ui.article import ArticleDesk
@@ -499,14 +500,15 @@ class MainWindow(QMainWindow):
     def _query(self) -> RiverQuery:
         search = self.search.text().strip() or None
         place = self.place
-        return RiverQuery(
-            ranked=place == FOR_YOU,
+        starred = place == STARRED
+        view = RiverFilter(
+            include_read=self.act_show_read.isChecked() or starred,  # starred: read ones too
             feed_id=place.feed_id,
             folder=place.folder,
-            starred_only=place == STARRED,
+            starred_only=starred,
             search=search,
-            include_read=self.act_show_read.isChecked(),
         )
+        return RiverQuery(ranked=place == FOR_YOU, view=view)
 
     @Slot()
     def _on_show_read_toggled(self) -> None:

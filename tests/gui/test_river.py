@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.services.profile import Profile
 from app.services.ranking import Ranker
+from app.services.river import RiverFilter
 from app.storage.record import ArticleRecord
 from app.ui.river import PAGE_SIZE, RiverModel, RiverQuery, Role
 from app.ui.worker import JobRunner
@@ -106,18 +107,18 @@ def test_update_article_repaints_row(profile: Profile, river: RiverModel, qtbot:
 
 def test_filters_and_search(profile: Profile, river: RiverModel, qtbot: QtBot) -> None:
     fill(profile, 30, feeds_n=3)
-    load(qtbot, river, RiverQuery(search="rocket"))
+    load(qtbot, river, RiverQuery(view=RiverFilter(search="rocket")))
     found = [river.index(r).data(Qt.ItemDataRole.DisplayRole) for r in range(river.rowCount())]
     assert found
     assert all("rocket" in t.lower() for t in found)
-    load(qtbot, river, RiverQuery(folder="News"))
+    load(qtbot, river, RiverQuery(view=RiverFilter(folder="News")))
     feeds = {river.article_at(r).feed_title for r in range(river.rowCount())}  # type: ignore[union-attr]
     assert feeds == {"Feed 0", "Feed 2"}
 
 
 def test_stale_pages_are_dropped(profile: Profile, river: RiverModel, qtbot: QtBot) -> None:
     fill(profile, 20)
-    river.set_query(RiverQuery(search="rocket"))
+    river.set_query(RiverQuery(view=RiverFilter(search="rocket")))
     load(qtbot, river, RiverQuery())
     qtbot.wait(200)
     assert river.rowCount() == 20
