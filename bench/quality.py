@@ -11,8 +11,10 @@ click-free warm start on every headline the reader is shown in the benchmark,
 labelled by its feed (so at small budgets it has seen later, unlabelled
 headlines too). NRMS sees each headline's feed as a source token, the first
 token of the title (--no-source drops it), and ends each fine-tuning with a
-per-feed click bias fitted on the reader's sessions (--set feed_bias=false
-drops it). The baselines' documents carry the
+per-feed and per-word click bias fitted on the reader's sessions (--set
+feed_bias=false drops the first, --set word_bias=false the second). ClickBias
+is those two biases alone, fitted the same way without NRMS, so NRMS - ClickBias
+is what the neural score adds. The baselines' documents carry the
 feed as one extra token (--titles-only drops it); TfidfLogistic-titles is the
 logistic baseline without it. Every reader is simulated to 500 clicks plus the
 dev sessions with its own random stream, so a reader's figures do not depend
@@ -69,7 +71,17 @@ from nrms_core.evaluate import Options, evaluate_baselines, evaluate_nrms, load_
 from nrms_core.metrics import evaluate_impressions  # noqa: E402
 
 METRICS = ("auc", "mrr", "ndcg5", "ndcg10")
-MODELS = ("NRMS", "Recency", "TfidfCentroid", "TfidfLogistic", "TfidfLogistic-titles", "Oracle")
+MODELS = (
+    "NRMS",
+    "Recency",
+    "TfidfCentroid",
+    "TfidfLogistic",
+    "TfidfLogistic-titles",
+    "ClickBias",
+    "Oracle",
+)
+PAIRED = {"logistic": "TfidfLogistic", "clickbias": "ClickBias"}
+"""NRMS minus these, reader by reader, in every table (key: the name in the JSON)."""
 DATA = ROOT.parent / "shared" / "data" / "headlines"
 HORIZON = 500
 """Clicks every reader is simulated to, whatever the budgets, so that a reader's
@@ -222,13 +234,13 @@ def _aggregate(rows: list[dict[str, Any]], budgets: list[int]) -> dict[str, Any]
                     "sem": sd / math.sqrt(len(values)) if len(values) else math.nan,
                 }
             entry[model] = stats
-        if at and "NRMS" in at[0]["models"]:
+        for key, other in PAIRED.items():
+            if not at or "NRMS" not in at[0]["models"] or other not in at[0]["models"]:
+                continue
             for m in ("auc", "ndcg10"):
-                diff = np.array(
-                    [r["models"]["NRMS"][m] - r["models"]["TfidfLogistic"][m] for r in at]
-                )
+                diff = np.array([r["models"]["NRMS"][m] - r["models"][other][m] for r in at])
                 sd = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
-                entry[f"nrms_minus_logistic_{m}"] = {
+                entry[f"nrms_minus_{key}_{m}"] = {
                     "mean": float(diff.mean()),
                     "sem": sd / math.sqrt(len(diff)),
                     "wins": int((diff > 0).sum()),
@@ -405,14 +417,15 @@ def main() -> int:
     print()
     print(markdown)
     for budget, entry in table.items():
-        for m in ("auc", "ndcg10"):
-            key = f"nrms_minus_logistic_{m}"
-            if key in entry:
-                d = entry[key]
-                print(
-                    f"N={budget:>3} NRMS - TfidfLogistic {m}: {d['mean']:+.3f} ± {d['sem']:.3f} "
-                    f"(sem), NRMS ahead for {d['wins']}/{entry['readers']} readers"
-                )
+        for name, other in PAIRED.items():
+            for m in ("auc", "ndcg10"):
+                key = f"nrms_minus_{name}_{m}"
+                if key in entry:
+                    d = entry[key]
+                    print(
+                        f"N={budget:>3} NRMS - {other} {m}: {d['mean']:+.3f} ± {d['sem']:.3f} "
+                        f"(sem), NRMS ahead for {d['wins']}/{entry['readers']} readers"
+                    )
     print(f"total {report['seconds']} s; wrote {args.out / (args.tag + '.png')}")
     return 0
 

@@ -1,4 +1,4 @@
-"""Per-reader baselines that any learned ranker must beat, in plain numpy.
+"""Per-reader baselines that any learned ranker must beat.
 
 All rankers share one shape: ``fit`` on a reader's training impressions (in time
 order, each a list of documents with 0/1 click labels), then ``score`` the
@@ -15,24 +15,28 @@ free feed label that the model's warm start uses).
   versus shown-and-skipped titles, fitted by truncated Newton (conjugate
   gradient on exact Hessian-vector products), with C picked on the reader's
   latest impressions.
+- :class:`ClickBias`: the feed and word biases of NRMS's click score
+  (:mod:`nrms_core.bias`) without NRMS, fitted the same way: what the model's
+  own lexical terms rank alone, so that a benchmark can show what NRMS adds.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from nrms_core.bias import Group, fit_bias, word_weight
+from nrms_core.config import NRMSConfig
 from nrms_core.metrics import auc
-from nrms_core.tokenizer import tokenize
+from nrms_core.tokenizer import stopwords, tokenize
 
 __all__ = [
+    "ClickBias",
     "Doc",
     "Ranker",
     "Recency",
@@ -49,13 +53,7 @@ FloatArray = npt.NDArray[np.float64]
 Impression = tuple[Sequence[Doc], Sequence[int]]
 
 
-@functools.cache
-def stopwords() -> frozenset[str]:
-    """The English stopword list shipped as ``nrms_core/stopwords.txt``."""
-    text = resources.files("nrms_core").joinpath("stopwords.txt").read_text(encoding="utf-8")
-    return frozenset(
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
+CATEGORY_PREFIX = "category="
 
 
 def document(title: str, category: str = "") -> Doc:
@@ -63,7 +61,7 @@ def document(title: str, category: str = "") -> Doc:
     stop = stopwords()
     words = [t for t in tokenize(title, max_tokens=64) if t not in stop]
     if category:
-        words.append("category=" + category.strip().lower())
+        words.append(CATEGORY_PREFIX + category.strip().lower())
     return tuple(words)
 
 
@@ -366,3 +364,63 @@ def _newton(
             t *= 0.5
         theta = theta + t * step
     return theta[:d], float(theta[d])
+
+
+class ClickBias:
+    """The click score of :mod:`nrms_core.bias` with ``a = 0``: a bias per feed (the document's
+    ``category=`` token) plus per-word biases over its distinct other tokens, each weighted
+    1/√(their number), fitted on each click against everything skipped beside it with the L2
+    weights of :class:`NRMSConfig`."""
+
+    name = "ClickBias"
+
+    def __init__(self, config: NRMSConfig | None = None) -> None:
+        self.config = config or NRMSConfig()
+        self._feeds: dict[str, float] = {}
+        self._words: dict[str, float] = {}
+
+    @staticmethod
+    def _split(doc: Doc) -> tuple[str | None, list[str]]:
+        feeds = [t for t in doc if t.startswith(CATEGORY_PREFIX)]
+        words = list(dict.fromkeys(t for t in doc if not t.startswith(CATEGORY_PREFIX)))
+        return (feeds[0] if feeds else None), words
+
+    def fit(self, impressions: Sequence[Impression]) -> None:
+        """One group per click: the clicked document, then the impression's skipped ones."""
+        feed_of: dict[str, int] = {}
+        word_of: dict[str, int] = {}
+        groups = []
+        for shown, labels in impressions:
+            skipped = [d for d, y in zip(shown, labels, strict=True) if not y]
+            for doc in (d for d, y in zip(shown, labels, strict=True) if y):
+                split = [self._split(d) for d in (doc, *skipped)]
+                feeds = [-1 if f is None else feed_of.setdefault(f, len(feed_of)) for f, _ in split]
+                words = tuple(
+                    np.asarray([word_of.setdefault(w, len(word_of)) for w in ws], np.int64)
+                    for _, ws in split
+                )
+                groups.append(Group(np.zeros(len(split)), np.asarray(feeds, np.int64), words))
+        fit = fit_bias(
+            groups,
+            len(feed_of),
+            len(word_of),
+            l2=self.config.bias_l2,
+            word_l2=self.config.word_l2,
+        )
+        self._feeds = {f: float(fit.bias[i]) for f, i in feed_of.items()}
+        self._words = {w: float(fit.words[i]) for w, i in word_of.items()}
+
+    def score(
+        self,
+        history: Sequence[Doc],
+        candidates: Sequence[Doc],
+        times: Sequence[float] | None = None,
+    ) -> FloatArray:
+        """Feed bias plus lexical bias [N] of each candidate."""
+        out = np.zeros(len(candidates))
+        for i, doc in enumerate(candidates):
+            feed, words = self._split(doc)
+            out[i] = self._feeds.get(feed or "", 0.0) + word_weight(len(words)) * sum(
+                self._words.get(w, 0.0) for w in words
+            )
+        return out

@@ -143,7 +143,7 @@ def _read(path: Path) -> object:
         raise CheckpointError(f"{path}: not a readable checkpoint ({first[:200]})") from exc
 
 
-_NEUTRAL = ("score_scale", "source_bias")
+_NEUTRAL = ("score_scale", "source_bias", "word_bias")
 """Weights a checkpoint may lack (it predates them) and that then take their neutral value."""
 
 

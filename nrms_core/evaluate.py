@@ -41,7 +41,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from nrms_core.baseline import Doc, Ranker, Recency, TfidfCentroid, TfidfLogistic, document
+from nrms_core.baseline import (
+    ClickBias,
+    Doc,
+    Ranker,
+    Recency,
+    TfidfCentroid,
+    TfidfLogistic,
+    document,
+)
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES
 from nrms_core.metrics import evaluate_impressions
 from nrms_core.mind import Behavior, MindData, NewsItem, read_mind
@@ -280,7 +288,8 @@ def _score_users(
         user = rec.user_vector(hist)
         cands = vectors[[row[data.ids[n]] for n, _ in behavior.impressions]]
         names = [data.sources.get(data.ids[n]) for n, _ in behavior.impressions]
-        scores = np.asarray(rec.score(user, cands, names if sources else None), np.float64)
+        titles = [data.titles[data.ids[n]] for n, _ in behavior.impressions]
+        scores = np.asarray(rec.score(user, cands, names if sources else None, titles), np.float64)
         yield behavior.user_id, (_labels(behavior), scores)
 
 
@@ -381,8 +390,8 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
 # -- baselines --------------------------------------------------------------------------
 
 
-def _rankers() -> list[Ranker]:
-    return [Recency(), TfidfCentroid(), TfidfLogistic()]
+def _rankers(options: Options) -> list[Ranker]:
+    return [Recency(), TfidfCentroid(), TfidfLogistic(), ClickBias(options.config)]
 
 
 def evaluate_baselines(data: EvalData, options: Options) -> dict[str, dict[str, Any]]:
@@ -407,7 +416,7 @@ def evaluate_baselines(data: EvalData, options: Options) -> dict[str, dict[str, 
             ([doc(n) for n, _ in b.impressions], [y for _, y in b.impressions])
             for b in train_by_user.get(user, ())
         ]
-        for ranker in _rankers():
+        for ranker in _rankers(options):
             ranker.fit(train)
             out = scored.setdefault(ranker.name, [])
             for b in dev_behaviors:

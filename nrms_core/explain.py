@@ -3,12 +3,15 @@
 With u = Σ_i β_i h_i (user encoder) and r_c = Σ_j α_j h^w_j (news encoder),
 the score uᵀr_c equals both Σ_j α_j (uᵀh^w_j) (shares of title words) and
 Σ_i β_i (h_iᵀr_c) (shares of past articles). The click score adds the fitted
-scale and feed bias (:mod:`nrms_core.bias`): ŷ = a·uᵀr_c + b_f, so the word
-shares a·α_j (uᵀh^w_j) plus the feed's b_f, and the past-article shares
-a·β_i (h_iᵀr_c) plus b_f, both equal ŷ. Leave-one-out deltas erase one word
-(re-encoding the title) or drop one past article (re-encoding the user); the
-feed's bias stays, as it belongs to the feed and not to a word. The Spearman
-correlation between shares and deltas measures faithfulness.
+scale, feed bias and word biases (:mod:`nrms_core.bias`): ŷ = a·uᵀr_c + b_f + l,
+where the lexical bias l is split over the title's words (each content word's
+v_w/√|W|, given by the caller). So the word shares a·α_j (uᵀh^w_j) with their
+biases l_j plus the feed's b_f, and the past-article shares a·β_i (h_iᵀr_c) plus
+l and b_f, both equal ŷ. Leave-one-out deltas erase one word (re-encoding the title, and
+re-weighing the lexical bias over the words left) or drop one past article
+(re-encoding the user); the feed's bias stays, as it belongs to the feed and not
+to a word. The Spearman correlation between shares and deltas measures
+faithfulness.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ __all__ = ["Explanation", "HistoryShare", "WordShare", "explain", "spearman"]
 
 @dataclass(frozen=True)
 class WordShare:
-    """One title word: additive-attention weight α_j, signed share α_j·uᵀh^w_j, LOO delta."""
+    """One title word: additive-attention weight α_j, signed share a·α_j·uᵀh^w_j, its part
+    l_j of the lexical bias (``bias``), and the leave-one-out delta of both together."""
 
     token: str
     attention: float
     share: float
     loo: float
+    bias: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,10 @@ class HistoryShare:
 class Explanation:
     """The score, its exact decompositions, and their rank agreement with leave-one-out.
 
-    ``score`` = Σ words' shares + ``feed`` = Σ history's shares + ``feed``, where ``feed``
-    is the fitted bias b_f of the candidate's feed (0 without one).
+    ``score`` = Σ words' (share + bias) + ``feed`` = Σ history's shares + ``lexical`` +
+    ``feed``, where ``feed`` is the fitted bias b_f of the candidate's feed (0 without one)
+    and ``lexical`` the title's word biases, Σ of the words' ``bias``. The words'
+    faithfulness compares share + bias with the leave-one-out deltas.
     """
 
     score: float
@@ -58,6 +65,7 @@ class Explanation:
     faithfulness_words: float | None
     faithfulness_history: float | None
     feed: float = 0.0
+    lexical: float = 0.0
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -108,6 +116,8 @@ def explain(
     device: torch.device,
     *,
     index_offset: int = 0,
+    word_bias: Sequence[float] | None = None,
+    word_bias_loo: Sequence[float] | None = None,
 ) -> Explanation:
     """Explain the score of the candidate title for the user of ``history``.
 
@@ -117,9 +127,17 @@ def explain(
         tokens: the candidate's tokens, as shown to the reader (L).
         history: token ids of past articles, oldest first (H, already cut to max_history).
         index_offset: added to history positions to give :attr:`HistoryShare.index`.
+        word_bias: each token's part l_j of the title's lexical bias (L; None: no bias).
+        word_bias_loo: how much the lexical bias drops when token j is erased (L).
     """
     if len(candidate) != len(tokens):
         raise ValueError("candidate ids and tokens differ in length")
+    lexical = np.zeros(len(tokens)) if word_bias is None else np.asarray(word_bias, np.float64)
+    lexical_loo = (
+        np.zeros(len(tokens)) if word_bias_loo is None else np.asarray(word_bias_loo, np.float64)
+    )
+    if lexical.shape != (len(tokens),) or lexical_loo.shape != (len(tokens),):
+        raise ValueError("one word bias and one leave-one-out bias per token expected")
     model.eval()
     with torch.inference_mode():
         news = model.news_encoder(_pad([candidate], device))
@@ -135,7 +153,7 @@ def explain(
         scale = model.score_scale.to(u.dtype)  # [] a
         feed = float(model.source_bias[candidate[0]]) if len(candidate) else 0.0  # b_f
         raw = float(u @ r_c)
-        score = float(scale) * raw + feed
+        score = float(scale) * raw + feed + float(lexical.sum())
         word_share = scale * alpha * (h_words @ u)  # [L]
         hist_share = scale * beta * (h_hist @ r_c)  # [H]
 
@@ -158,9 +176,16 @@ def explain(
             hist_loo = scale * (raw - u_dropped @ r_c)  # [H]
 
     words_np: list[np.ndarray] = [a.double().cpu().numpy() for a in (alpha, word_share, word_loo)]
+    words_np[2] = words_np[2] + lexical_loo
     hist_np: list[np.ndarray] = [a.double().cpu().numpy() for a in (beta, hist_share, hist_loo)]
     words = tuple(
-        WordShare(tokens[j], float(words_np[0][j]), float(words_np[1][j]), float(words_np[2][j]))
+        WordShare(
+            tokens[j],
+            float(words_np[0][j]),
+            float(words_np[1][j]),
+            float(words_np[2][j]),
+            float(lexical[j]),
+        )
         for j in range(n_words)
     )
     past = tuple(
@@ -173,7 +198,8 @@ def explain(
         score=score,
         words=words,
         history=past,
-        faithfulness_words=spearman(words_np[1], words_np[2]),
+        faithfulness_words=spearman(words_np[1] + lexical, words_np[2]),
         faithfulness_history=spearman(hist_np[1], hist_np[2]),
         feed=feed,
+        lexical=float(lexical.sum()),
     )

@@ -181,18 +181,21 @@ class UserEncoder(nn.Module):
 
 
 class NRMS(nn.Module):
-    """News and user encoders; the click score is ``a · uᵀr + b[first token]``.
+    """News and user encoders; the click score is
+    ``a · uᵀr + b[first token] + Σ_w v[w] / √|W|`` over the title's content words W.
 
-    ``score_scale`` (a, a scalar buffer, 1 until fitted) and ``source_bias`` (b [V], a
-    buffer, 0 until fitted) are the per-feed click bias of :mod:`nrms_core.bias`: only the
-    rows of source tokens, which always come first in a title, are ever non-zero, so a
-    title without a known source gets no bias. Both are fitted after training, not by it:
-    training (``forward``) optimises the paper's uᵀr alone, so that a bias fitted in one
-    round never skews what the next round learns.
+    ``score_scale`` (a, a scalar buffer, 1 until fitted), ``source_bias`` (b [V], a buffer,
+    0 until fitted) and ``word_bias`` (v [V], likewise) are the click biases of
+    :mod:`nrms_core.bias`: only the rows of source tokens, which always come first in a
+    title, are ever non-zero in b, so a title without a known source gets no feed bias, and
+    only rows of content words (:func:`nrms_core.tokenizer.content_words`) in v. All three
+    are fitted after training, not by it: training (``forward``) optimises the paper's uᵀr
+    alone, so that a bias fitted in one round never skews what the next round learns.
     """
 
     score_scale: torch.Tensor
     source_bias: torch.Tensor
+    word_bias: torch.Tensor
 
     def __init__(self, config: NRMSConfig, vocab_size: int) -> None:
         super().__init__()
@@ -202,6 +205,7 @@ class NRMS(nn.Module):
         self.user_encoder = UserEncoder(config)
         self.register_buffer("score_scale", torch.ones(()))
         self.register_buffer("source_bias", torch.zeros(vocab_size))
+        self.register_buffer("word_bias", torch.zeros(vocab_size))
 
     @property
     def embedding(self) -> nn.Embedding:
@@ -221,6 +225,7 @@ class NRMS(nn.Module):
         self.embedding.num_embeddings = int(weight.shape[0])
         bias = self.source_bias.new_zeros(len(rows))  # [n] new rows have no bias yet
         self.source_bias = torch.cat([self.source_bias, bias])  # [V + n]
+        self.word_bias = torch.cat([self.word_bias, bias])  # [V + n]
 
     def encode_news(self, tokens: torch.Tensor, *, bucket: int = 0) -> torch.Tensor:
         """tokens [N, L] -> news vectors r [N, D].

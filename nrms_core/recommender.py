@@ -13,11 +13,13 @@ A source the vocabulary lacks is left out, as is None: titles only. Use one
 stable name per feed (e.g. its id) everywhere: warm start, fine-tune, encode,
 explain and word_shares.
 
-Feed bias: a fine-tuning round ends by fitting, on the reader's sessions, a
-scale ``a`` for uᵀr and one bias ``b`` per source (:mod:`nrms_core.bias`), so
-the click score is ``a · uᵀr + b_source``. The bias is how often the reader
-opens a feed beyond what its titles say; it is its own exact share of every
-explanation.
+Click biases: a fine-tuning round ends by fitting, on the reader's sessions, a
+scale ``a`` for uᵀr, one bias ``b`` per source and one bias ``v`` per title word
+(:mod:`nrms_core.bias`), so the click score is ``a · uᵀr + b_source + lexical``,
+where a title's lexical bias is ``Σ v_w / √|W|`` over its content words W. The
+feed's bias is how often the reader opens a feed beyond what its titles say, a
+word's how often they open titles that carry it; in explanations the feed has
+its own exact share and each word's bias is part of that word's.
 
 A Recommender is not thread-safe: train on one instance (e.g. one loaded from
 the last checkpoint in a worker thread) and rank with another.
@@ -34,16 +36,16 @@ import numpy as np
 import torch
 
 from nrms_core import checkpoint
-from nrms_core.bias import BiasFit, Group, fit_bias
+from nrms_core.bias import BiasFit, Group, fit_bias, word_weight
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig
 from nrms_core.device import resolve_device
 from nrms_core.explain import Explanation, explain
 from nrms_core.glove import GloVe, load_glove
 from nrms_core.model import NRMS
 from nrms_core.sampling import Sample
-from nrms_core.tokenizer import SOURCE_PREFIX, source_token, tokenize
+from nrms_core.tokenizer import SOURCE_PREFIX, content_words, source_token, tokenize
 from nrms_core.trainer import Progress, Trainer, TrainResult
-from nrms_core.vocab import Vocabulary
+from nrms_core.vocab import UNK, Vocabulary
 
 __all__ = ["Recommender"]
 
@@ -229,6 +231,45 @@ class Recommender:
             return None
         return self.vocab.ids([token])[0]
 
+    def _word_rows(self, tokens: Sequence[str]) -> tuple[list[int], float]:
+        """The vocabulary rows of the tokens' content words (those the vocabulary has) and
+        the weight each carries in the lexical bias (1/√ of how many content words)."""
+        words = content_words(tokens)
+        rows = [r for r in self.vocab.ids(words) if r != UNK]
+        return rows, word_weight(len(words))
+
+    def _word_table(self) -> np.ndarray:
+        """The fitted word biases v [V] float64."""
+        return self._model.word_bias.detach().double().cpu().numpy()
+
+    def _lexical_of(self, tokens: Sequence[str], table: np.ndarray) -> float:
+        """The lexical bias of a token list under the word biases ``table`` [V]."""
+        rows, weight = self._word_rows(tokens)
+        return weight * float(table[rows].sum())
+
+    def lexical(self, titles: Sequence[str]) -> np.ndarray:
+        """The fitted lexical click bias ``Σ v_w / √|W|`` [N] float32 of each title (0 until
+        a round has fitted one)."""
+        table = self._word_table()
+        out = np.zeros(len(titles), dtype=np.float32)
+        if not table.any():
+            return out
+        for i, title in enumerate(titles):
+            out[i] = self._lexical_of(tokenize(title, self.config.max_title), table)
+        return out
+
+    def _word_biases(self, tokens: Sequence[str], table: np.ndarray) -> list[float]:
+        """Each token's part of the lexical bias under the word biases ``table`` [V]: a content
+        word's first occurrence carries v_w/√|W|, every other token 0."""
+        words = content_words(tokens)
+        weight = word_weight(len(words))
+        row_of = dict(zip(words, self.vocab.ids(words), strict=True))
+        shares: list[float] = []
+        for token in tokens:
+            row = row_of.pop(token, None)  # only a word's first occurrence carries its bias
+            shares.append(0.0 if row is None else weight * float(table[row]))
+        return shares
+
     def _source_rows(self) -> torch.Tensor:
         """[V] bool: the rows of source tokens."""
         flags = [t.startswith(SOURCE_PREFIX) for t in self.vocab.tokens()]
@@ -304,15 +345,19 @@ class Recommender:
         user: np.ndarray,
         news: np.ndarray,
         sources: Sequence[str | None] | None = None,
+        titles: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Click scores ``a · uᵀr + b`` [N] of news vectors [N, D] for the user vector [D];
-        the feed bias b comes from ``sources`` [N] (None: no bias)."""
+        """Click scores ``a · uᵀr + b + lexical`` [N] of news vectors [N, D] for the user
+        vector [D]; the feed bias b comes from ``sources`` [N] (None: no feed bias), the
+        lexical bias from ``titles`` [N] (None: none)."""
         matrix = np.asarray(news, dtype=np.float32).reshape(-1, self.config.news_dim)
         raw = matrix @ np.asarray(user, dtype=np.float32)  # [N]
-        if sources is not None and len(sources) != len(raw):
-            raise ValueError("news and sources differ in length")
+        for given in (sources, titles):
+            if given is not None and len(given) != len(raw):
+                raise ValueError("news and their sources or titles differ in length")
         bias = self.source_bias(sources) if sources is not None else 0.0
-        return np.asarray(self.scale * raw + bias, dtype=np.float32)
+        lexical = self.lexical(titles) if titles is not None else 0.0
+        return np.asarray(self.scale * raw + bias + lexical, dtype=np.float32)
 
     def fit_bias(
         self,
@@ -320,26 +365,37 @@ class Recommender:
         titles: Mapping[int, str],
         sources: Mapping[int, str] | None = None,
     ) -> BiasFit:
-        """Fit the score's scale and per-feed bias (see :mod:`nrms_core.bias`) and keep them.
+        """Fit the score's scale, per-feed and per-word biases (see :mod:`nrms_core.bias`)
+        and keep them.
 
         Each group is one click: ``candidates[0]`` the clicked article, the rest what was
         shown and skipped beside it (all of it, not K), ``history`` the clicks before.
-        Groups with an untitled candidate are skipped; a source the vocabulary lacks gets
-        no bias. The model's weights are not changed, only ``a`` and ``b``.
+        Groups with an untitled candidate are skipped. The groups' words and sources join
+        the vocabulary first, so each gets its bias. The model's weights are not changed,
+        only ``a``, ``b`` and ``v`` (``v`` stays 0 without ``config.word_bias``).
         """
         src = sources or {}
         usable = [
             g for g in groups if len(g.candidates) > 1 and all(c in titles for c in g.candidates)
         ]
         needed = sorted({a for g in usable for a in (*g.history, *g.candidates) if a in titles})
+        self.add_titles((titles[a] for a in needed), (src.get(a) for a in needed))
         row = {a: i for i, a in enumerate(needed)}
         vectors = self.encode([titles[a] for a in needed], [src.get(a) for a in needed])
         feed_of: dict[int, int] = {}  # vocabulary row of a source token -> feed index
         token_row = np.zeros(len(needed), dtype=np.int64)  # [A] feed index, -1: none
+        word_of: dict[int, int] = {}  # vocabulary row of a content word -> word index
+        words_of: list[np.ndarray] = []  # [A] the word indices of each article
         for i, a in enumerate(needed):
             source_row = self._source_row(src.get(a))
             token_row[i] = (
                 -1 if source_row is None else feed_of.setdefault(source_row, len(feed_of))
+            )
+            vocab_rows, _ = self._word_rows(tokenize(titles[a], self.config.max_title))
+            if not self.config.word_bias:
+                vocab_rows = []
+            words_of.append(
+                np.asarray([word_of.setdefault(r, len(word_of)) for r in vocab_rows], np.int64)
             )
         users: dict[tuple[int, ...], np.ndarray] = {}
         fit_groups: list[Group] = []
@@ -349,23 +405,37 @@ class Recommender:
                 users[history] = self.user_vector(vectors[[row[h] for h in history]])
             cands = [row[c] for c in g.candidates]
             raw = vectors[cands] @ users[history]  # [n]
-            fit_groups.append(Group(raw.astype(np.float64), token_row[cands]))
+            fit_groups.append(
+                Group(raw.astype(np.float64), token_row[cands], tuple(words_of[c] for c in cands))
+            )
         fit = fit_bias(
-            fit_groups, len(feed_of), l2=self.config.bias_l2, scale_l2=self.config.scale_l2
+            fit_groups,
+            len(feed_of),
+            len(word_of),
+            l2=self.config.bias_l2,
+            scale_l2=self.config.scale_l2,
+            word_l2=self.config.word_l2,
         )
         with torch.no_grad():
             table = torch.zeros_like(self._model.source_bias)  # [V]
             if feed_of:
-                rows = torch.tensor(list(feed_of), dtype=torch.long, device=table.device)
-                values = torch.from_numpy(fit.bias[list(feed_of.values())]).to(table)
-                table[rows] = values
+                at = torch.tensor(list(feed_of), dtype=torch.long, device=table.device)
+                table[at] = torch.from_numpy(fit.bias[list(feed_of.values())]).to(table)
             self._model.source_bias.copy_(table)
+            words = torch.zeros_like(self._model.word_bias)  # [V]
+            if word_of:
+                at = torch.tensor(list(word_of), dtype=torch.long, device=words.device)
+                words[at] = torch.from_numpy(fit.words[list(word_of.values())]).to(words)
+            self._model.word_bias.copy_(words)
             self._model.score_scale.fill_(fit.scale)
         logger.info(
-            "feed bias: scale %.3f, %d feeds, |b| up to %.3f, from %d clicks",
+            "click bias: scale %.3f, %d feeds (|b| up to %.3f), %d words (|v| up to %.3f), "
+            "from %d clicks",
             fit.scale,
             len(feed_of),
             float(np.abs(fit.bias).max(initial=0.0)),
+            len(word_of),
+            float(np.abs(fit.words).max(initial=0.0)),
             fit.clicks,
         )
         return fit
@@ -550,6 +620,12 @@ class Recommender:
         tokens = self._tokens(candidate, candidate_source)
         offset = max(0, len(history) - self.config.max_history)
         past = self._token_ids(history, history_sources)[offset:]
+        table = self._word_table()
+        lexical = self._lexical_of(tokens, table)
+        word_bias_loo = [  # how much the lexical bias drops when token j is erased
+            lexical - self._lexical_of([t for k, t in enumerate(tokens) if k != j], table)
+            for j in range(len(tokens))
+        ]
         return explain(
             self._model,
             self.vocab.ids(tokens),
@@ -557,6 +633,8 @@ class Recommender:
             past,
             self._device,
             index_offset=offset,
+            word_bias=self._word_biases(tokens, table),
+            word_bias_loo=word_bias_loo,
         )
 
     def word_shares(
@@ -567,9 +645,10 @@ class Recommender:
         *,
         batch_size: int = 1024,
     ) -> list[list[tuple[str, float]]]:
-        """Per title, (token, exact signed share a·α_j·uᵀh^w_j) in token order.
+        """Per title, (token, exact signed share a·α_j·uᵀh^w_j + l_j) in token order,
+        where l_j is the word's part of the lexical bias (see :meth:`lexical`).
 
-        Each row sums to the title's score a·uᵀr for the user vector ``user``
+        Each row sums to the title's a·uᵀr + lexical bias for the user vector ``user``
         [D] (one encoder pass, no leave-one-out), which is its click score
         without the feed's bias (see :meth:`source_bias`); the source token,
         when known, comes first. A title without tokens gives an empty row.
@@ -580,6 +659,7 @@ class Recommender:
             self._tokens(t, None if sources is None else sources[i]) for i, t in enumerate(titles)
         ]
         out: list[list[tuple[str, float]]] = [[] for _ in titles]
+        table = self._word_table()
         u = torch.from_numpy(np.asarray(user, dtype=np.float32).reshape(-1)).to(self._device)
         order = sorted((i for i in range(len(tokens)) if tokens[i]), key=lambda i: len(tokens[i]))
         self._model.eval()
@@ -594,7 +674,11 @@ class Recommender:
                 shares = self._model.score_scale * news.attention * (news.words @ u)  # [n, L]
                 values = shares.double().cpu().numpy()
                 for row, i in enumerate(chunk):
-                    out[i] = [(t, float(v)) for t, v in zip(tokens[i], values[row], strict=False)]
+                    parts = self._word_biases(tokens[i], table)
+                    out[i] = [
+                        (t, float(v) + b)
+                        for t, v, b in zip(tokens[i], values[row], parts, strict=False)
+                    ]
         return out
 
 

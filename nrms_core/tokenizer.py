@@ -5,10 +5,21 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
+from importlib import resources
 
 from nltk.tokenize import NLTKWordTokenizer
 
-__all__ = ["MAX_CHARS", "SOURCE_PREFIX", "forget", "source_name", "source_token", "tokenize"]
+__all__ = [
+    "MAX_CHARS",
+    "SOURCE_PREFIX",
+    "content_words",
+    "forget",
+    "source_name",
+    "source_token",
+    "stopwords",
+    "tokenize",
+]
 
 MAX_CHARS = 1000
 """Longest prefix of a title that is tokenised; titles are short, input is untrusted."""
@@ -67,3 +78,23 @@ def source_name(token: str) -> str | None:
     if token.startswith(SOURCE_PREFIX) and token.endswith(">"):
         return token[len(SOURCE_PREFIX) : -1]
     return None
+
+
+@functools.cache
+def stopwords() -> frozenset[str]:
+    """The English stopword list shipped as ``nrms_core/stopwords.txt``."""
+    text = resources.files("nrms_core").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def content_words(tokens: Iterable[str]) -> list[str]:
+    """The distinct tokens that are neither stopwords nor source tokens, in first-seen order:
+    the words a title's per-word click bias is counted over."""
+    stop = stopwords()
+    seen: dict[str, None] = {}
+    for token in tokens:
+        if token not in stop and source_name(token) is None:
+            seen.setdefault(token, None)
+    return list(seen)

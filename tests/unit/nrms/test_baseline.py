@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nrms_core.baseline import (
+    ClickBias,
     Recency,
     TfidfCentroid,
     TfidfLogistic,
@@ -88,6 +89,24 @@ def test_logistic_learns_the_clicked_topic() -> None:
     held = _impressions(rng, 10)
     values = [auc(y, model.score([], docs)) for docs, y in held]
     assert np.mean(values) > 0.95
+
+
+def test_click_bias_learns_the_clicked_words_and_feeds() -> None:
+    rng = np.random.default_rng(3)
+    model = ClickBias()
+    model.fit(_impressions(rng, 40))
+    held = _impressions(rng, 10)
+    assert np.mean([auc(y, model.score([], docs)) for docs, y in held]) > 0.95
+    assert model.score([], [("cup",), ("bank",)]).tolist()[0] > 0.0
+    # the category token is a feed with a bias of its own, not one of the words
+    feeds = [
+        ([("a", "category=sport"), ("b", "category=money"), ("c", "category=money")], [1, 0, 0])
+        for _ in range(20)
+    ]
+    model.fit(feeds)
+    sport, money = model.score([], [("z", "category=sport"), ("z", "category=money")])
+    assert sport > money
+    assert list(ClickBias().score([], [("a",)])) == [0.0]
 
 
 def test_logistic_without_clicks_scores_flat() -> None:

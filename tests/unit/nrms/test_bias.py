@@ -73,6 +73,34 @@ def test_feeds_out_of_range_and_non_finite_scores_are_ignored() -> None:
     assert fit.clicks == 1 and fit.bias[0] > 0.0
 
 
+def test_the_fit_recovers_a_keyword_the_reader_opens() -> None:
+    """Clicks drawn from the click score itself: word 0 has bias 2.0 and the rest 0; every
+    title carries 2 to 4 of 12 words, so each word's weight is 1/√(its title's count)."""
+    rng = np.random.default_rng(4)
+    true = np.zeros(12)
+    true[0] = 2.0
+    groups = []
+    for _ in range(800):
+        words = tuple(rng.choice(12, rng.integers(2, 5), replace=False) for _ in range(10))
+        z = np.array([true[w].sum() / np.sqrt(len(w)) for w in words])
+        clicked = rng.choice(10, p=np.exp(z) / np.exp(z).sum())
+        order = np.r_[clicked, np.delete(np.arange(10), clicked)]
+        groups.append(
+            Group(np.zeros(10), np.full(10, -1), tuple(words[k] for k in order))  # no feeds
+        )
+    fit = fit_bias(groups, 0, 12, word_l2=0.1)
+    assert fit.words.shape == (12,)
+    # a common shift of every word moves a title by c·√(its count), so it is only weakly
+    # told apart from the truth: compare the words with each other
+    relative = fit.words - np.median(fit.words[1:])
+    assert relative[0] == pytest.approx(2.0, abs=0.4)
+    assert np.abs(relative[1:]).max() < 0.4
+    assert relative[0] > relative[1:].max() + 1.0
+    assert fit.scale == pytest.approx(1.0)  # zero scores: only the pull to 1 acts on a
+    with pytest.raises(ValueError):
+        fit_bias(groups, 0, 12, word_l2=0.0)
+
+
 SPORT = [f"Team {w} the {v}" for w in ("wins", "loses", "draws") for v in ("cup", "final")]
 MARKETS = [
     f"Shares {w} as bonds {v}" for w in ("rally", "slide", "swing") for v in ("gain", "fall")
@@ -119,25 +147,38 @@ def test_the_recommender_fits_keeps_and_scores_with_the_bias(rec: Recommender) -
     assert np.allclose(rec.score(user, vectors), rec.scale * (vectors @ user), atol=1e-5)
 
 
-def test_explanations_stay_exact_with_scale_and_bias(rec: Recommender) -> None:
+def test_explanations_stay_exact_with_scale_and_biases(rec: Recommender) -> None:
     rec.fit_bias(_sessions(), TITLES, SOURCES)
-    with torch.no_grad():  # make both terms visible whatever the fit found
+    with torch.no_grad():  # make every term visible whatever the fit found
         rec.model.score_scale.fill_(0.7)
+        rec.model.word_bias.zero_()
+        rec.model.word_bias[rec.vocab.ids(["shares", "gain"])] = torch.tensor([0.8, -0.3])
+    title = MARKETS[0]  # "Shares rally as bonds gain": 4 content words, "as" is a stopword
     history, names = SPORT[:3], ["sport"] * 3
-    e = rec.explain(MARKETS[0], history, "markets", names)
+    e = rec.explain(title, history, "markets", names)
     assert e.feed == pytest.approx(float(rec.source_bias(["markets"])[0]))
     assert e.feed != 0.0
-    assert sum(w.share for w in e.words) + e.feed == pytest.approx(e.score, abs=1e-4)
-    assert sum(h.share for h in e.history) + e.feed == pytest.approx(e.score, abs=1e-4)
+    assert e.lexical == pytest.approx((0.8 - 0.3) / 2.0)
+    assert e.lexical == pytest.approx(float(rec.lexical([title])[0]))
+    bias = {w.token: w.bias for w in e.words}
+    assert bias["shares"] == pytest.approx(0.4) and bias["as"] == 0.0
+    assert sum(w.share + w.bias for w in e.words) + e.feed == pytest.approx(e.score, abs=1e-4)
+    assert sum(h.share for h in e.history) + e.lexical + e.feed == pytest.approx(e.score, abs=1e-4)
     vectors = rec.encode(history, names)
     user = rec.user_vector(vectors)
-    cand = rec.encode([MARKETS[0]], ["markets"])
-    assert e.score == pytest.approx(float(rec.score(user, cand, ["markets"])[0]), abs=1e-4)
-    shares = rec.word_shares([MARKETS[0]], user, ["markets"])[0]
-    assert [s for _, s in shares] == pytest.approx([w.share for w in e.words], abs=1e-4)
+    cand = rec.encode([title], ["markets"])
+    assert e.score == pytest.approx(float(rec.score(user, cand, ["markets"], [title])[0]), abs=1e-4)
+    shares = rec.word_shares([title], user, ["markets"])[0]
+    assert [s for _, s in shares] == pytest.approx([w.share + w.bias for w in e.words], abs=1e-4)
     dropped = rec.user_vector(vectors[[0, 2]])
-    loo = e.score - float(rec.score(dropped, cand, ["markets"])[0])
+    loo = e.score - float(rec.score(dropped, cand, ["markets"], [title])[0])
     assert e.history[1].loo == pytest.approx(loo, abs=1e-4)
+    erased = "Rally as bonds gain"  # erasing "shares" re-weighs the words left: 1/√3
+    loo = e.score - float(
+        rec.score(user, rec.encode([erased], ["markets"]), ["markets"], [erased])[0]
+    )
+    assert e.words[1].token == "shares"
+    assert e.words[1].loo == pytest.approx(loo, abs=1e-4)
 
 
 def test_the_bias_survives_a_checkpoint_and_vocabulary_growth(
@@ -189,3 +230,40 @@ def test_training_sees_the_raw_score_not_the_fitted_bias(rec: Recommender) -> No
         rec.model.source_bias.fill_(3.0)
         rec.model.score_scale.fill_(0.5)
     assert torch.equal(rec.model(*args), before)
+
+
+def test_word_biases_are_fitted_kept_and_scored(rec: Recommender, tmp_path: Path) -> None:
+    """A reader who opens what 'wins' and 'rally' say: those words get the largest biases,
+    stopwords and source tokens none, and the biases survive a checkpoint and growth."""
+    sessions = []
+    for k in range(40):
+        clicked = [a for a in TITLES if any(w in TITLES[a] for w in ("wins", "rally"))]
+        pick = clicked[k % len(clicked)]
+        sessions.append(Sample((), (pick, *[a for a in TITLES if a != pick][:8])))
+    rec.fit_bias(sessions, TITLES, SOURCES)
+    table = rec.model.word_bias.detach().numpy()
+    top = {rec.vocab.token(int(i)) for i in np.argsort(-table)[:2]}
+    assert top == {"wins", "rally"}
+    assert table[rec.vocab.ids(["the", "as", str(source_token("sport"))])].tolist() == [0, 0, 0]
+    title = SPORT[0]  # "Team wins the cup": 3 content words
+    expected = table[rec.vocab.ids(["team", "wins", "cup"])].sum() / np.sqrt(3)
+    assert rec.lexical([title, "Nothing known here"]).tolist() == pytest.approx([expected, 0.0])
+    rec.save(tmp_path / "m.pt")
+    loaded = Recommender.load(tmp_path / "m.pt")
+    assert loaded.lexical([title])[0] == pytest.approx(expected)
+    loaded.add_titles(["Wins and losses of a brand new season"])
+    assert loaded.lexical([title])[0] == pytest.approx(expected)
+    data = torch.load(tmp_path / "m.pt", weights_only=True)
+    del data["state"]["word_bias"]
+    torch.save(data, tmp_path / "old.pt")
+    assert Recommender.load(tmp_path / "old.pt").lexical([title]).tolist() == [0.0]
+
+
+def test_without_word_bias_in_the_config_no_word_gets_one() -> None:
+    from nrms_core.config import NRMSConfig
+
+    rec = Recommender.create(NRMSConfig(word_bias=False), pretrained=False, seed=3)
+    rec.add_titles(TITLES.values(), SOURCES.values())
+    rec.fit_bias(_sessions(), TITLES, SOURCES)
+    assert not rec.model.word_bias.any()
+    assert rec.source_bias(["sport"])[0] != 0.0

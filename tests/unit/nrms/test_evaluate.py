@@ -108,7 +108,7 @@ def test_cli_writes_metrics(
     assert result["train_impressions"] == 19
     assert result["train_samples"] > 0
     _check_metrics(result["per_user_mean"])
-    for name in ("Recency", "TfidfCentroid", "TfidfLogistic"):
+    for name in ("Recency", "TfidfCentroid", "TfidfLogistic", "ClickBias"):
         _check_metrics(result["baselines"][name])
     # the users' tastes are purely lexical here: the logistic baseline must find them
     assert result["baselines"]["TfidfLogistic"]["auc"] > 0.9
@@ -238,7 +238,7 @@ def test_baselines_alone(folders: tuple[Path, Path]) -> None:
     train, dev = folders
     data = load_data(train, dev)
     result = evaluate_baselines(data, Options(recency="order"))
-    assert set(result) == {"Recency", "TfidfCentroid", "TfidfLogistic"}
+    assert set(result) == {"Recency", "TfidfCentroid", "TfidfLogistic", "ClickBias"}
     assert result["TfidfCentroid"]["users"] == 3
 
 
