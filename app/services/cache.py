@@ -5,7 +5,9 @@ file lets the next start skip the encoding. The file is our own, but it is still
 pickle and checked for shape.
 
 Vectors are stored as float16 (half the memory of float32; a score moves by about 1e-3 of its
-size, far below the spread that orders the river) and scored in float32.
+size, far below the spread that orders the river) and scored in float32. Beside each vector
+the cache keeps the article's lexical click bias (the fitted biases of its title's words, a
+float32 per article), so that ranking never tokenises a title again.
 """
 
 from __future__ import annotations
@@ -28,31 +30,44 @@ SCORE_CHUNK = 8192
 
 
 class VectorCache:
-    """Vectors [N, D] by article id, appended to as new articles are encoded."""
+    """Vectors [N, D] and lexical biases [N] by article id, appended to as new articles are
+    encoded."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._ids: npt.NDArray[np.int64] = np.zeros(0, np.int64)
         self._vectors: npt.NDArray[np.float16] = np.zeros((0, 0), STORED)
+        self._lexical: FloatArray = np.zeros(0, np.float32)
         self._sorter: npt.NDArray[np.intp] = np.zeros(0, np.intp)
         """Positions that sort ``_ids`` (an index without a dict of boxed ints)."""
 
     @classmethod
     def load(cls, path: Path) -> VectorCache:
-        """The cache saved at ``path``, or an empty one when it is missing or unreadable."""
+        """The cache saved at ``path``, or an empty one when it is missing or unreadable.
+
+        A file written before lexical biases were kept has none: its model version predates
+        word biases, so they are all 0."""
         cache = cls(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 ids = np.asarray(data["ids"], dtype=np.int64)
                 vectors = np.asarray(data["vectors"], dtype=STORED)
+                lexical = (
+                    np.asarray(data["lexical"], dtype=np.float32)
+                    if "lexical" in data.files
+                    else np.zeros(len(ids), np.float32)
+                )
         except (OSError, KeyError, ValueError) as exc:
             if path.exists():
                 log.warning("article vector cache %s unreadable (%s); re-encoding", path, exc)
             return cache
-        if vectors.ndim != 2 or len(ids) != len(vectors):
+        if vectors.ndim != 2 or len(ids) != len(vectors) or lexical.shape != ids.shape:
             log.warning("article vector cache %s has the wrong shape; re-encoding", path)
             return cache
-        cache._ids, cache._vectors = ids, vectors
+        if not np.isfinite(lexical).all():
+            log.warning("article vector cache %s holds non-finite biases; re-encoding", path)
+            return cache
+        cache._ids, cache._vectors, cache._lexical = ids, vectors, lexical
         cache._sorter = np.argsort(ids, kind="stable")
         return cache
 
@@ -70,11 +85,25 @@ class VectorCache:
         found = self._lookup(distinct)
         return [a for a, at in zip(distinct, found.tolist(), strict=True) if at < 0]
 
-    def add(self, ids: Sequence[int], vectors: npt.NDArray[np.floating[Any]]) -> None:
-        """Append vectors [len(ids), D] and save the file atomically."""
+    def add(
+        self,
+        ids: Sequence[int],
+        vectors: npt.NDArray[np.floating[Any]],
+        lexical: npt.NDArray[np.floating[Any]] | None = None,
+    ) -> None:
+        """Append vectors [len(ids), D] and lexical biases [len(ids)] (None: 0) and save the
+        file atomically."""
         stored = np.asarray(vectors, dtype=STORED)
+        biases = (
+            np.zeros(len(ids), np.float32)
+            if lexical is None
+            else np.asarray(lexical, np.float32).reshape(-1)
+        )
+        if len(biases) != len(ids) or len(stored) != len(ids):
+            raise ValueError("one vector and one lexical bias per article expected")
         self._ids = np.concatenate([self._ids, np.asarray(ids, np.int64)])
         self._vectors = stored if self._vectors.size == 0 else np.vstack([self._vectors, stored])
+        self._lexical = np.concatenate([self._lexical, biases])
         self._sorter = np.argsort(self._ids, kind="stable")
         self.save()
 
@@ -114,11 +143,16 @@ class VectorCache:
             out[start : start + len(chunk)] = self._vectors[chunk].astype(np.float32) @ u
         return out
 
+    def lexical(self, ids: Sequence[int]) -> FloatArray | None:
+        """Lexical click biases [len(ids)] float32; None when any id is unknown."""
+        positions = self._positions(ids)
+        return None if positions is None else self._lexical[positions]
+
     def save(self) -> None:
         """Write the file (temporary file, then rename); a failure only costs re-encoding."""
         tmp = self.path.with_name(self.path.name + ".tmp.npz")
         try:
-            np.savez(tmp, ids=self._ids, vectors=self._vectors)
+            np.savez(tmp, ids=self._ids, vectors=self._vectors, lexical=self._lexical)
             tmp.replace(self.path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)

@@ -11,13 +11,20 @@ EVEN = 0.05
 
 @dataclass(frozen=True)
 class WordShare:
-    """A title word: its attention weight and its signed share of the score."""
+    """A title word: its attention weight, its signed share of the model's score, and its own
+    click bias (how much more, or less, often the reader opens titles with this word)."""
 
     token: str
     attention: float
     share: float
     source: bool = False
     """True for the article's feed, which the model reads as a first word."""
+    bias: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """All the word moved the score by: its share and its bias."""
+        return self.share + self.bias
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,9 @@ class FeedShare:
 class ArticleExplanation:
     """Why an article scores what it does.
 
-    The word shares plus the feed's share add up to ``score``, and so do the past reads'
-    shares plus the feed's share (``feed`` is None when the feed has no bias of its own).
+    The words' totals (share and bias) plus the feed's share add up to ``score``, and so do
+    the past reads' shares plus the words' biases (``lexical``) and the feed's share (``feed``
+    is None when the feed has no bias of its own).
     """
 
     article_id: int
@@ -61,20 +69,24 @@ class ArticleExplanation:
     faithfulness_history: float | None
     model_version: int
     feed: FeedShare | None = None
+    lexical: float = 0.0
+    """The title's word biases, summed."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``explain --json`` (DESIGN.md contract).
 
-        ``score`` is what the title and the past reads give, so that each list of shares
-        sums to it and every past read is an article the reader opened; ``feed`` is the
-        feed's own share (null without one) and ``click_score`` their sum, the score the
-        ranking uses.
+        ``score`` is what the model makes of the title and the past reads, so that each list
+        of shares sums to it and every past read is an article the reader opened; each word
+        also carries its own ``bias`` and ``lexical`` is their sum; ``feed`` is the feed's own
+        share (null without one) and ``click_score`` = score + lexical + the feed's share, the
+        score the ranking uses.
         """
         feed = None if self.feed is None else {"title": self.feed.title, "share": self.feed.share}
         return {
             "article_id": self.article_id,
             "title": self.title,
-            "score": self.score - self.feed_share,
+            "score": self.score - self.feed_share - self.lexical,
+            "lexical": self.lexical,
             "feed": feed,
             "click_score": self.score,
             "model_version": self.model_version,
@@ -106,12 +118,19 @@ class ArticleExplanation:
         elif past and past[0].share > 0:
             names = "; ".join(f"“{h.title}” ({h.share:+.3f})" for h in past if h.share > 0)
             lines.append(f"Ranked high mostly because you read {names}.")
-        words = sorted(self.words, key=lambda w: -abs(w.share))[:5]
+        words = sorted(self.words, key=lambda w: -abs(w.total))[:5]
         if words:
             lines.append(
                 "Words that carried it: "
-                + ", ".join(f"{w.token} ({w.share:+.3f})" for w in words)
+                + ", ".join(f"{w.token} ({w.total:+.3f})" for w in words)
                 + "."
+            )
+        habits = sorted((w for w in self.words if w.bias > 0), key=lambda w: -w.bias)[:3]
+        if habits:
+            lines.append(
+                "You open headlines with "
+                + ", ".join(f"“{w.token}” ({w.bias:+.3f})" for w in habits)
+                + " more often than the model alone predicts."
             )
         if self.feed is not None:
             more = "more" if self.feed.share > 0 else "less"

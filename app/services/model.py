@@ -73,9 +73,12 @@ def article_texts(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]
     return {a: (t, source_of(feeds_of[a])) for a, t in titles.items()}
 
 
-def encode(model: Recommender, texts: Sequence[tuple[str, str]]) -> npt.NDArray[np.float16]:
-    """News vectors [N, D] of (title, source) pairs, as stored in the cache (float16), encoded
-    :data:`ENCODE_CHUNK` at a time so that a large encode never holds all of its float32 output."""
+def encode(
+    model: Recommender, texts: Sequence[tuple[str, str]]
+) -> tuple[npt.NDArray[np.float16], npt.NDArray[np.float32]]:
+    """News vectors [N, D] of (title, source) pairs, as stored in the cache (float16), and the
+    titles' lexical click biases [N], encoded :data:`ENCODE_CHUNK` at a time so that a large
+    encode never holds all of its float32 output."""
     parts = [
         model.encode(
             [t for t, _ in texts[i : i + ENCODE_CHUNK]],
@@ -83,9 +86,10 @@ def encode(model: Recommender, texts: Sequence[tuple[str, str]]) -> npt.NDArray[
         ).astype(np.float16)
         for i in range(0, len(texts), ENCODE_CHUNK)
     ]
+    lexical = model.lexical([t for t, _ in texts])
     if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)
+        return parts[0], lexical
+    return (np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)), lexical
 
 
 def forget_tokens() -> None:

@@ -157,7 +157,7 @@ class Ranker:
             texts = self._texts(missing)
         missing = [a for a in missing if a in texts]
         if missing:
-            loaded.cache.add(missing, encode(loaded.model, [texts[a] for a in missing]))
+            loaded.cache.add(missing, *encode(loaded.model, [texts[a] for a in missing]))
             if len(missing) >= TRIM_AFTER:
                 forget_tokens()
                 heap.trim()
@@ -251,12 +251,13 @@ class Ranker:
             self._encode_missing(loaded, ids, texts)
             del texts
         raw = loaded.cache.scores(ids, user)  # [N] uᵀr
-        if raw is None:
+        lexical = loaded.cache.lexical(ids)  # [N]
+        if raw is None or lexical is None:
             raise RankingError("some articles are gone; refresh the view")
         feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
         now = datetime.now(UTC)
         blended = blend(
-            _click_scores(loaded.model, raw, feeds),
+            _click_scores(loaded.model, raw, feeds, lexical),
             ages_hours=np.asarray(
                 [(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float32
             ),
@@ -355,6 +356,7 @@ class Ranker:
                     float(w.attention),
                     float(w.share),
                     source=w.token == candidate_source,
+                    bias=float(w.bias),
                 )
                 for w in explanation.words
             ),
@@ -373,6 +375,7 @@ class Ranker:
             feed=FeedShare(record.feed_title, float(explanation.feed))
             if explanation.feed
             else None,
+            lexical=float(explanation.lexical),
         )
 
     def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
@@ -392,12 +395,15 @@ class Ranker:
         }
 
 
-def _click_scores(model: Recommender, raw: FloatArray, feeds: npt.NDArray[np.int64]) -> FloatArray:
-    """The model's click scores ``a · uᵀr + b_feed`` [N] from raw scores uᵀr [N] and the
-    articles' feed ids [N]: the feed bias is looked up once per distinct feed."""
+def _click_scores(
+    model: Recommender, raw: FloatArray, feeds: npt.NDArray[np.int64], lexical: FloatArray
+) -> FloatArray:
+    """The model's click scores ``a · uᵀr + b_feed + lexical`` [N] from raw scores uᵀr [N],
+    the articles' feed ids [N] and their cached lexical biases [N]: the feed bias is looked
+    up once per distinct feed."""
     distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
     bias = model.source_bias([source_of(int(f)) for f in distinct])  # [F]
-    return np.asarray(model.scale * raw + bias[inverse], dtype=np.float32)
+    return np.asarray(model.scale * raw + bias[inverse] + lexical, dtype=np.float32)
 
 
 def blend(

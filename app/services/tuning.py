@@ -187,7 +187,7 @@ def _publish(
         unread = articles.unread_ids(s)
     texts = article_texts(profile.db, unread)
     unread = [a for a in unread if a in texts]
-    vectors = encode(model, [texts[a] for a in unread])  # before the version is visible
+    vectors, lexical = encode(model, [texts[a] for a in unread])  # before it is visible
     del texts
     try:
         sha = model.save(path, meta={"clicks_used": clicks})
@@ -198,8 +198,8 @@ def _publish(
     with profile.db.write() as s:
         version = events.add_model_version(s, path.name, sha, datetime.now(UTC), clicks, metrics)
     loaded = Loaded(version, model, VectorCache(cache_path(profile, version.id)))
-    loaded.cache.add(unread, vectors)
-    del vectors
+    loaded.cache.add(unread, vectors, lexical)
+    del vectors, lexical
     heap.trim()
     install(loaded)
     _prune(profile, models, keep={path})

@@ -40,23 +40,25 @@ def _bar(share: float, top: float) -> str:
 def explanation_html(e: ArticleExplanation) -> str:
     """The panel's HTML: the summary in words, the tinted title, and the two share tables."""
     parts = [f"<p>{html.escape(line)}</p>" for line in e.summary().splitlines()]
-    top_word = max((abs(w.share) for w in e.words), default=0.0)
+    top_word = max((abs(w.total) for w in e.words), default=0.0)
     if e.feed is not None:
         top_word = max(top_word, abs(e.feed.share))
     chips = " ".join(
-        f'<span style="background:{_tint(w.share, top_word)}">'
+        f'<span style="background:{_tint(w.total, top_word)}">'
         f"&nbsp;{html.escape(w.token)}&nbsp;</span>"
         for w in e.words
     )
     parts.append(f"<h4>Title words</h4><p>{chips}</p>")
     rows = "".join(
         f"<tr><td>{html.escape(w.token)}</td><td align='right'>{w.attention:.2f}</td>"
-        f"<td align='right'>{w.share:+.3f}</td><td>{_bar(w.share, top_word)}</td></tr>"
-        for w in sorted(e.words, key=lambda w: -abs(w.share))
+        f"<td align='right'>{w.share:+.3f}</td><td align='right'>{w.bias:+.3f}</td>"
+        f"<td align='right'>{w.total:+.3f}</td><td>{_bar(w.total, top_word)}</td></tr>"
+        for w in sorted(e.words, key=lambda w: -abs(w.total))
     )
     parts.append(
         "<table cellpadding='2'><tr><th align='left'>word</th><th>attention</th>"
-        f"<th>share</th><th></th></tr>{rows}</table>"
+        "<th>model</th><th>you open it</th><th>share</th><th></th></tr>"
+        f"{rows}</table>"
     )
     if e.feed is not None:
         parts.append(

@@ -134,13 +134,15 @@ def test_clicks_on_one_topic_move_it_up_and_explanations_name_them(
     assert abs(sum(w["share"] for w in words) - explained["score"]) < 1e-4
     assert abs(sum(h["share"] for h in history) - explained["score"]) < 1e-4
     assert {h["article_id"] for h in history} <= set(clicked)
-    assert {"token", "attention", "share"} <= set(words[0])
+    assert {"token", "attention", "share", "bias"} <= set(words[0])
+    assert abs(sum(w["bias"] for w in words) - explained["lexical"]) < 1e-6
     assert {"article_id", "title", "attention", "share"} <= set(history[0])
     assert set(explained["faithfulness"]) == {"words", "history"}
     feed = explained["feed"]
     assert feed is None or feed["title"] == ranked[0]["feed"]
     share = 0.0 if feed is None else feed["share"]
-    assert abs(explained["score"] + share - explained["click_score"]) < 1e-6
+    total = explained["score"] + explained["lexical"] + share
+    assert abs(total - explained["click_score"]) < 1e-6
 
     stats = cli(tmp_path, capsys, "stats", "--json")
     assert stats["model_version"] == 1 and stats["clicks"] == 22

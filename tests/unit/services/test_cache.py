@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.services.cache import VectorCache
 
@@ -58,3 +59,28 @@ def test_vectors_are_kept_in_half_precision_and_scored_in_single(tmp_path: Path)
     assert exact is not None
     assert np.argsort(-exact)[:10].tolist() == np.argsort(-(vectors @ user))[:10].tolist()
     assert cache.scores([1, 99], user) is None
+
+
+def test_lexical_biases_travel_with_the_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "v.npz"
+    cache = VectorCache(path)
+    cache.add([1, 2], np.ones((2, 3), np.float32), np.array([0.5, -0.25]))
+    cache.add([3], np.ones((1, 3), np.float32))  # no biases given: 0
+    again = VectorCache.load(path)
+    lexical = again.lexical([3, 1, 2])
+    assert lexical is not None and lexical.tolist() == [0.0, 0.5, -0.25]
+    assert again.lexical([1, 9]) is None
+    with pytest.raises(ValueError, match="one vector and one lexical bias"):
+        cache.add([4, 5], np.ones((2, 3), np.float32), np.zeros(1))
+
+
+def test_a_file_from_before_lexical_biases_loads_with_none(tmp_path: Path) -> None:
+    old = tmp_path / "old.npz"
+    np.savez(old, ids=np.arange(2), vectors=np.ones((2, 4), np.float16))
+    cache = VectorCache.load(old)
+    assert len(cache) == 2
+    lexical = cache.lexical([0, 1])
+    assert lexical is not None and lexical.tolist() == [0.0, 0.0]
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, ids=np.arange(2), vectors=np.ones((2, 4)), lexical=np.array([0.0, np.nan]))
+    assert len(VectorCache.load(bad)) == 0
