@@ -57,8 +57,9 @@ class Group:
 
     ``scores`` [n] are the model's raw scores uᵀr, ``feeds`` [n] feed indices in
     ``0..n_feeds-1`` (-1: no feed, no bias); position 0 is the clicked article. ``words``
-    holds, per candidate, the indices (``0..n_words-1``) of its distinct content words;
-    empty: no word terms in this group.
+    holds, per candidate, the indices (``0..n_words-1``) of its distinct content words, each
+    weighted 1/√(how many there are); an index out of range is a word without a bias of its
+    own, which still counts in the weight. Empty: no word terms in this group.
     """
 
     scores: FloatArray
@@ -98,29 +99,29 @@ def _problem(groups: Sequence[Group], n_feeds: int, n_words: int) -> _Problem | 
     scores = np.zeros((len(usable), width))
     feeds = np.full((len(usable), width), n_feeds, np.int64)
     mask = np.zeros((len(usable), width), bool)
-    rows: list[int] = []
-    cols: list[int] = []
-    values: list[float] = []
+    counts: list[int] = []  # per candidate, flat: how many content words
+    flat: list[int] = []  # per candidate, flat: g * N + k
     for i, g in enumerate(usable):
         n = len(g.scores)
         scores[i, :n] = g.scores
         f = np.asarray(g.feeds, np.int64)
         feeds[i, :n] = np.where((f >= 0) & (f < n_feeds), f, n_feeds)
         mask[i, :n] = True
-        for k, words in enumerate(g.words[:n]):
-            kept = np.unique(np.asarray(words, np.int64))
-            kept = kept[(kept >= 0) & (kept < n_words)]
-            weight = word_weight(len(np.unique(np.asarray(words))))
-            rows += [i * width + k] * len(kept)
-            cols += kept.tolist()
-            values += [weight] * len(kept)
+        counts += [len(w) for w in g.words[:n]]
+        flat += range(i * width, i * width + min(n, len(g.words)))
+    parts = [np.asarray(w, np.int64).reshape(-1) for g in usable for w in g.words[: len(g.scores)]]
+    cols = np.concatenate(parts) if parts else np.zeros(0, np.int64)  # [M]
+    sizes = np.asarray(counts, np.int64)
+    rows = np.repeat(np.asarray(flat, np.int64), sizes)  # [M]
+    values = np.repeat(1.0 / np.sqrt(np.maximum(sizes, 1)), sizes)  # [M]
+    kept = (cols >= 0) & (cols < n_words)
     return _Problem(
         torch.from_numpy(scores),
         torch.from_numpy(feeds),
         torch.from_numpy(mask),
-        torch.tensor(rows, dtype=torch.long),
-        torch.tensor(cols, dtype=torch.long),
-        torch.tensor(values, dtype=torch.float64),
+        torch.from_numpy(rows[kept]),
+        torch.from_numpy(cols[kept]),
+        torch.from_numpy(values[kept]),
     )
 
 

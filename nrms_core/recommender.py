@@ -391,11 +391,17 @@ class Recommender:
             token_row[i] = (
                 -1 if source_row is None else feed_of.setdefault(source_row, len(feed_of))
             )
-            vocab_rows, _ = self._word_rows(tokenize(titles[a], self.config.max_title))
+            content = content_words(tokenize(titles[a], self.config.max_title))
             if not self.config.word_bias:
-                vocab_rows = []
-            words_of.append(
-                np.asarray([word_of.setdefault(r, len(word_of)) for r in vocab_rows], np.int64)
+                content = []
+            words_of.append(  # a word the vocabulary could not take (-1) counts, with no bias
+                np.asarray(
+                    [
+                        -1 if r == UNK else word_of.setdefault(r, len(word_of))
+                        for r in self.vocab.ids(content)
+                    ],
+                    np.int64,
+                )
             )
         users: dict[tuple[int, ...], np.ndarray] = {}
         fit_groups: list[Group] = []

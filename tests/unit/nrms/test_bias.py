@@ -267,3 +267,17 @@ def test_without_word_bias_in_the_config_no_word_gets_one() -> None:
     rec.fit_bias(_sessions(), TITLES, SOURCES)
     assert not rec.model.word_bias.any()
     assert rec.source_bias(["sport"])[0] != 0.0
+
+
+def test_a_word_the_vocabulary_cannot_take_still_counts_in_the_weight(rec: Recommender) -> None:
+    long_word = "x" * 250  # longer than any vocabulary token may be
+    title = f"Team wins {long_word}"
+    rec.add_titles([title])
+    assert long_word not in rec.vocab
+    with torch.no_grad():
+        rec.model.word_bias.zero_()
+        rec.model.word_bias[rec.vocab.ids(["team", "wins"])] = torch.tensor([0.6, 0.9])
+    assert rec.lexical([title])[0] == pytest.approx(1.5 / np.sqrt(3))
+    titles = {0: title, 1: "Shares slide", 2: "Bonds fall"}
+    rec.fit_bias([Sample((), (0, 1, 2))] * 5, titles)  # the fit weighs it the same way
+    assert np.isfinite(rec.lexical([title])).all()
