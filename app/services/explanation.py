@@ -7,6 +7,8 @@ from typing import Any
 
 EVEN = 0.05
 """Past-read shares that all lie within this fraction of the largest one are "about equal"."""
+HABIT = 0.1
+"""A word's click bias is named in the summary from this size on (about 10 % more often)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class ArticleExplanation:
                 + ", ".join(f"{w.token} ({w.total:+.3f})" for w in words)
                 + "."
             )
-        habits = sorted((w for w in self.words if w.bias > 0), key=lambda w: -w.bias)[:3]
+        habits = sorted((w for w in self.words if w.bias >= HABIT), key=lambda w: -w.bias)[:3]
         if habits:
             lines.append(
                 "You open headlines with "

@@ -206,18 +206,23 @@ def test_the_feeds_own_share_is_shown_and_closes_the_sums(qtbot: QtBot) -> None:
 
 def test_word_biases_are_shown_and_close_the_sums(qtbot: QtBot) -> None:
     base = explanation()
-    words = (WordShare("rocket", 0.6, 0.4, bias=0.3), WordShare("launch", 0.3, -0.1, bias=-0.05))
-    e = dataclasses.replace(base, score=base.score + 0.25, words=words, lexical=0.25)
+    words = (
+        WordShare("rocket", 0.6, 0.4, bias=0.3),
+        WordShare("launch", 0.3, -0.1, bias=-0.05),
+        WordShare("today", 0.1, 0.0, bias=0.05),  # too small to name
+    )
+    e = dataclasses.replace(base, score=base.score + 0.3, words=words, lexical=0.3)
     panel = ExplanationPanel()
     qtbot.addWidget(panel)
     panel.show_explanation(e)
     assert "+0.700" in panel.text()  # rocket: its share and its bias
     summary = e.summary()
     assert "rocket (+0.700)" in summary
-    assert "You open headlines with “rocket” (+0.300)" in summary and "launch”" not in summary
+    assert "You open headlines with “rocket” (+0.300) more" in summary
+    assert "launch”" not in summary and "today”" not in summary
     data = e.as_dict()
-    assert data["lexical"] == pytest.approx(0.25)
-    assert [w["bias"] for w in data["words"]] == [0.3, -0.05]
+    assert data["lexical"] == pytest.approx(0.3)
+    assert [w["bias"] for w in data["words"]] == [0.3, -0.05, 0.05]
     assert sum(w["share"] for w in data["words"]) == pytest.approx(data["score"])
     assert sum(h["share"] for h in data["history"]) == pytest.approx(data["score"])
     assert data["click_score"] == pytest.approx(data["score"] + data["lexical"])
