@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-__all__ = ["BiasFit", "Group", "fit_bias", "word_weight"]
+__all__ = ["BiasFit", "Group", "click_scores", "fit_bias", "word_weight"]
 
 logger = logging.getLogger(__name__)
 
@@ -220,3 +220,18 @@ def fit_bias(
         clicks,
     )
     return BiasFit(scale, bias.numpy().copy(), value / clicks, clicks, words.numpy().copy())
+
+
+def click_scores(group: Group, fit: BiasFit) -> FloatArray:
+    """The click scores [n] of a group's candidates under a fit: ``a·s + b_f + lexical``; a
+    feed or word outside the fit adds nothing."""
+    n_feeds, n_words = len(fit.bias), len(fit.words)
+    out = fit.scale * np.asarray(group.scores, np.float64)
+    feeds = np.asarray(group.feeds, np.int64)
+    known = (feeds >= 0) & (feeds < n_feeds)
+    out[known] += fit.bias[feeds[known]]
+    for k, words in enumerate(group.words[: len(out)]):
+        ids = np.asarray(words, np.int64)
+        kept = ids[(ids >= 0) & (ids < n_words)]
+        out[k] += word_weight(len(ids)) * float(fit.words[kept].sum())
+    return np.asarray(out, np.float64)

@@ -27,24 +27,27 @@ the last checkpoint in a worker thread) and rank with another.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from nrms_core import checkpoint
-from nrms_core.bias import BiasFit, Group, fit_bias, word_weight
+from nrms_core.bias import BiasFit, Group, click_scores, fit_bias, word_weight
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig
 from nrms_core.device import resolve_device
 from nrms_core.explain import Explanation, explain
 from nrms_core.glove import GloVe, load_glove
+from nrms_core.metrics import auc
 from nrms_core.model import NRMS
 from nrms_core.sampling import Sample
 from nrms_core.tokenizer import SOURCE_PREFIX, content_words, source_token, tokenize
-from nrms_core.trainer import Progress, Trainer, TrainResult
+from nrms_core.trainer import Progress, Trainer, TrainResult, holdout_split
 from nrms_core.vocab import UNK, Vocabulary
 
 __all__ = ["Recommender"]
@@ -359,6 +362,64 @@ class Recommender:
         lexical = self.lexical(titles) if titles is not None else 0.0
         return np.asarray(self.scale * raw + bias + lexical, dtype=np.float32)
 
+    @staticmethod
+    def _bias_groups(groups: Sequence[Sample], titles: Mapping[int, str]) -> list[Sample]:
+        """The groups a click bias can be fitted on: a click and something skipped, all titled."""
+        return [
+            g for g in groups if len(g.candidates) > 1 and all(c in titles for c in g.candidates)
+        ]
+
+    def _raw_scores(
+        self, groups: Sequence[Sample], titles: Mapping[int, str], sources: Mapping[int, str]
+    ) -> list[np.ndarray]:
+        """Each group's raw scores uᵀr [n] float64 under the model as it is now (groups from
+        :meth:`_bias_groups`)."""
+        needed = sorted({a for g in groups for a in (*g.history, *g.candidates) if a in titles})
+        row = {a: i for i, a in enumerate(needed)}
+        vectors = self.encode([titles[a] for a in needed], [sources.get(a) for a in needed])
+        users: dict[tuple[int, ...], np.ndarray] = {}
+        out: list[np.ndarray] = []
+        for g in groups:
+            history = tuple(h for h in g.history if h in row)[-self.config.max_history :]
+            if history not in users:
+                users[history] = self.user_vector(vectors[[row[h] for h in history]])
+            raw = vectors[[row[c] for c in g.candidates]] @ users[history]  # [n]
+            out.append(raw.astype(np.float64))
+        return out
+
+    def _bias_index(
+        self, groups: Sequence[Sample], titles: Mapping[int, str], sources: Mapping[int, str]
+    ) -> _BiasIndex:
+        """Feed and word indices of every candidate of the groups, for :func:`fit_bias`."""
+        feed_of: dict[int, int] = {}  # vocabulary row of a source token -> feed index
+        word_of: dict[int, int] = {}  # vocabulary row of a content word -> word index
+        feeds: dict[int, int] = {}  # article -> feed index, -1: none
+        words: dict[int, np.ndarray] = {}  # article -> its word indices
+        for a in sorted({c for g in groups for c in g.candidates}):
+            source_row = self._source_row(sources.get(a))
+            feeds[a] = -1 if source_row is None else feed_of.setdefault(source_row, len(feed_of))
+            content = content_words(tokenize(titles[a], self.config.max_title))
+            if not self.config.word_bias:
+                content = []
+            words[a] = np.asarray(  # a word the vocabulary could not take (-1) counts, no bias
+                [
+                    -1 if r == UNK else word_of.setdefault(r, len(word_of))
+                    for r in self.vocab.ids(content)
+                ],
+                np.int64,
+            )
+        return _BiasIndex(feed_of, word_of, feeds, words)
+
+    def _fit_bias(self, groups: Sequence[Group], index: _BiasIndex) -> BiasFit:
+        return fit_bias(
+            groups,
+            len(index.feed_of),
+            len(index.word_of),
+            l2=self.config.bias_l2,
+            scale_l2=self.config.scale_l2,
+            word_l2=self.config.word_l2,
+        )
+
     def fit_bias(
         self,
         groups: Sequence[Sample],
@@ -375,53 +436,12 @@ class Recommender:
         only ``a``, ``b`` and ``v`` (``v`` stays 0 without ``config.word_bias``).
         """
         src = sources or {}
-        usable = [
-            g for g in groups if len(g.candidates) > 1 and all(c in titles for c in g.candidates)
-        ]
+        usable = self._bias_groups(groups, titles)
         needed = sorted({a for g in usable for a in (*g.history, *g.candidates) if a in titles})
         self.add_titles((titles[a] for a in needed), (src.get(a) for a in needed))
-        row = {a: i for i, a in enumerate(needed)}
-        vectors = self.encode([titles[a] for a in needed], [src.get(a) for a in needed])
-        feed_of: dict[int, int] = {}  # vocabulary row of a source token -> feed index
-        token_row = np.zeros(len(needed), dtype=np.int64)  # [A] feed index, -1: none
-        word_of: dict[int, int] = {}  # vocabulary row of a content word -> word index
-        words_of: list[np.ndarray] = []  # [A] the word indices of each article
-        for i, a in enumerate(needed):
-            source_row = self._source_row(src.get(a))
-            token_row[i] = (
-                -1 if source_row is None else feed_of.setdefault(source_row, len(feed_of))
-            )
-            content = content_words(tokenize(titles[a], self.config.max_title))
-            if not self.config.word_bias:
-                content = []
-            words_of.append(  # a word the vocabulary could not take (-1) counts, with no bias
-                np.asarray(
-                    [
-                        -1 if r == UNK else word_of.setdefault(r, len(word_of))
-                        for r in self.vocab.ids(content)
-                    ],
-                    np.int64,
-                )
-            )
-        users: dict[tuple[int, ...], np.ndarray] = {}
-        fit_groups: list[Group] = []
-        for g in usable:
-            history = tuple(h for h in g.history if h in row)[-self.config.max_history :]
-            if history not in users:
-                users[history] = self.user_vector(vectors[[row[h] for h in history]])
-            cands = [row[c] for c in g.candidates]
-            raw = vectors[cands] @ users[history]  # [n]
-            fit_groups.append(
-                Group(raw.astype(np.float64), token_row[cands], tuple(words_of[c] for c in cands))
-            )
-        fit = fit_bias(
-            fit_groups,
-            len(feed_of),
-            len(word_of),
-            l2=self.config.bias_l2,
-            scale_l2=self.config.scale_l2,
-            word_l2=self.config.word_l2,
-        )
+        index = self._bias_index(usable, titles, src)
+        fit = self._fit_bias(index.groups(usable, self._raw_scores(usable, titles, src)), index)
+        feed_of, word_of = index.feed_of, index.word_of
         with torch.no_grad():
             table = torch.zeros_like(self._model.source_bias)  # [V]
             if feed_of:
@@ -458,6 +478,7 @@ class Recommender:
         progress: ProgressCallback | None,
         should_stop: StopCallback | None,
         seed: int,
+        on_selected: Callable[[], None] | None = None,
     ) -> Trainer:
         rows = ~self._pretrained if self.config.freeze_pretrained else None
         return Trainer(
@@ -481,6 +502,7 @@ class Recommender:
             seed=seed,
             on_batch_end=progress,
             should_stop=should_stop,
+            on_selected=on_selected,
         )
 
     def warm_start(
@@ -570,9 +592,11 @@ class Recommender:
     ) -> TrainResult:
         """Fine-tune on one reader's samples (chronological), titles by article id.
 
-        With ``config.feed_bias`` a round that was not cancelled ends by fitting the feed
-        bias (:meth:`fit_bias`) on ``sessions`` (each click against everything skipped
-        beside it; None: the samples themselves).
+        With ``config.feed_bias`` a round that was not cancelled ends by fitting the click
+        biases (:meth:`fit_bias`) on ``sessions`` (each click against everything skipped
+        beside it; None: the samples themselves), and measures the click score on the
+        held-out samples as the trainer measures uᵀr: with the weights the holdout chose and
+        biases fitted on the other sessions (``holdout_click_auc`` of the result).
 
         ``sources`` maps article ids to their feed (an id without one has no
         source token). History ids without a title are dropped; samples with
@@ -589,9 +613,16 @@ class Recommender:
             usable.append(Sample(history, sample.candidates))
         needed = {a for s in usable for a in (*s.history, *s.candidates)}
         src = sources or {}
-        order = sorted(needed)
-        self.add_titles((titles[a] for a in order), (src.get(a) for a in order))
+        groups = self._bias_groups(usable if sessions is None else sessions, titles)
+        every = needed | {a for g in groups for a in (*g.history, *g.candidates)}
+        order = sorted(a for a in every if a in titles)
+        self.add_titles((titles[a] for a in order), (src.get(a) for a in order))  # no growth later
         ids = {a: self._ids(titles[a], src.get(a)) for a in needed}
+        measured: list[float | None] = []
+
+        def on_selected() -> None:
+            measured.append(self._held_out_click_auc(usable, groups, holdout, titles, src))
+
         if len(usable) < len(samples):
             logger.warning("skipped %d samples with untitled articles", len(samples) - len(usable))
         trainer = self._trainer(
@@ -604,11 +635,36 @@ class Recommender:
             progress=progress,
             should_stop=should_stop,
             seed=seed,
+            on_selected=on_selected if self.config.feed_bias else None,
         )
         result = trainer.fit(usable)
         if self.config.feed_bias and not result.cancelled:
-            self.fit_bias(usable if sessions is None else sessions, titles, sources)
+            self.fit_bias(groups, titles, sources)
+            result = dataclasses.replace(
+                result, holdout_click_auc=measured[0] if measured else None
+            )
         return result
+
+    def _held_out_click_auc(
+        self,
+        samples: Sequence[Sample],
+        groups: Sequence[Sample],
+        holdout: float,
+        titles: Mapping[int, str],
+        sources: Mapping[int, str],
+    ) -> float | None:
+        """Mean AUC of the click score over the held-out samples: biases fitted on the
+        sessions of the other clicks, everything scored by the model as it is now."""
+        _, held = holdout_split(samples, holdout)
+        train, _ = holdout_split(groups, holdout)
+        held = [s for s in held if len(s.candidates) > 1]
+        if not held or not train:
+            return None
+        index = self._bias_index([*train, *held], titles, sources)
+        fit = self._fit_bias(index.groups(train, self._raw_scores(train, titles, sources)), index)
+        scored = index.groups(held, self._raw_scores(held, titles, sources))
+        values = [auc([1] + [0] * (len(g.scores) - 1), click_scores(g, fit)) for g in scored]
+        return float(np.mean(values))
 
     def explain(
         self,
@@ -686,6 +742,27 @@ class Recommender:
                         for t, v, b in zip(tokens[i], values[row], parts, strict=False)
                     ]
         return out
+
+
+@dataclass(frozen=True)
+class _BiasIndex:
+    """Where each candidate's feed and words sit in a click-bias fit."""
+
+    feed_of: dict[int, int]  # vocabulary row of a source token -> feed index
+    word_of: dict[int, int]  # vocabulary row of a content word -> word index
+    feeds: dict[int, int]  # article -> its feed index (-1: none)
+    words: dict[int, np.ndarray]  # article -> its word indices (-1: a word without a row)
+
+    def groups(self, samples: Sequence[Sample], scores: Sequence[np.ndarray]) -> list[Group]:
+        """The samples as fit groups, with these raw scores [n] each."""
+        return [
+            Group(
+                raw,
+                np.asarray([self.feeds[c] for c in g.candidates], np.int64),
+                tuple(self.words[c] for c in g.candidates),
+            )
+            for g, raw in zip(samples, scores, strict=True)
+        ]
 
 
 def _pseudo_samples(

@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -44,7 +45,12 @@ class Progress:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Outcome of one training run; holdout figures are None when nothing was held out."""
+    """Outcome of one training run; holdout figures are None when nothing was held out.
+
+    ``holdout_click_auc`` is the held-out AUC of the full click score (``a·uᵀr`` plus the
+    click biases, all fitted without the held-out clicks); the trainer leaves it None and
+    :meth:`nrms_core.recommender.Recommender.fine_tune` fills it in.
+    """
 
     epochs_run: int
     steps: int
@@ -57,6 +63,7 @@ class TrainResult:
     stopped_early: bool
     cancelled: bool
     device: str
+    holdout_click_auc: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,10 @@ def ranking_metrics(logits: np.ndarray) -> tuple[float, float]:
     return float(auc.mean()), float(ndcg.mean())
 
 
-def holdout_split(samples: Sequence[Sample], holdout: float) -> tuple[list[Sample], list[Sample]]:
+_T = TypeVar("_T")
+
+
+def holdout_split(samples: Sequence[_T], holdout: float) -> tuple[list[_T], list[_T]]:
     """(train, held out): the latest ``holdout`` share of chronological samples is held out
     (at least one when holdout > 0), nothing when there are fewer than 5 samples."""
     n_hold = round(len(samples) * holdout) if len(samples) >= 5 else 0
@@ -146,6 +156,9 @@ class Trainer:
             starting weights on all samples, the held-out latest ones included, for
             that many epochs (about twice the time; the holdout figures reported stay
             those of the selection run).
+        on_selected: called once the holdout has chosen, with the model in the chosen state
+            and before any refit (when there is a holdout and the run was not cancelled):
+            the moment to score the held-out samples with weights that never saw them.
 
     The weights end as the best epoch on the holdout (or the starting state,
     when ``keep_start`` and no epoch beat it); without a holdout, as the last
@@ -176,6 +189,7 @@ class Trainer:
         refit: bool = False,
         on_batch_end: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_selected: Callable[[], None] | None = None,
     ) -> None:
         if epochs < 0 or batch_size < 1 or not 0.0 <= holdout < 1.0:
             raise ValueError("epochs >= 0, batch_size >= 1 and 0 <= holdout < 1 are required")
@@ -203,6 +217,7 @@ class Trainer:
         self.refit = refit
         self.on_batch_end = on_batch_end
         self.should_stop = should_stop
+        self.on_selected = on_selected
 
     def _split(self, samples: Sequence[Sample]) -> tuple[list[Sample], list[Sample]]:
         return holdout_split(samples, self.holdout)
@@ -382,6 +397,9 @@ class Trainer:
                     if 0 < self.patience <= bad_epochs:
                         stopped_early = True
                         break
+            if self.on_selected is not None and held and not cancelled:
+                model.load_state_dict(best_state)
+                self.on_selected()
             if self.refit and held and best_epoch > 0 and not cancelled:
                 # The holdout chose how many epochs; now learn from the latest clicks too.
                 model.load_state_dict(start_state)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nrms_core import checkpoint
-from nrms_core.bias import MIN_SCALE, Group, fit_bias
+from nrms_core.bias import MIN_SCALE, BiasFit, Group, click_scores, fit_bias
 from nrms_core.recommender import Recommender
 from nrms_core.sampling import Sample
 from nrms_core.tokenizer import source_token
@@ -99,6 +99,17 @@ def test_the_fit_recovers_a_keyword_the_reader_opens() -> None:
     assert fit.scale == pytest.approx(1.0)  # zero scores: only the pull to 1 acts on a
     with pytest.raises(ValueError):
         fit_bias(groups, 0, 12, word_l2=0.0)
+
+
+def test_click_scores_add_the_scaled_score_the_feed_and_the_words() -> None:
+    fit = BiasFit(2.0, np.array([0.5, -1.0]), 0.0, 1, np.array([0.3, 0.6, 0.9]))
+    group = Group(
+        np.array([1.0, 0.0, -1.0]),
+        np.array([0, 1, -1]),
+        (np.array([0, 1]), np.array([2, -1, 7]), np.array([], np.int64)),
+    )
+    expected = [2.0 + 0.5 + 0.9 / np.sqrt(2), 0.0 - 1.0 + 0.9 / np.sqrt(3), -2.0]
+    assert click_scores(group, fit).tolist() == pytest.approx(expected)
 
 
 SPORT = [f"Team {w} the {v}" for w in ("wins", "loses", "draws") for v in ("cup", "final")]
@@ -219,6 +230,27 @@ def test_fine_tune_ends_with_the_bias_unless_the_config_says_not(tmp_path: Path)
         rec.fine_tune(samples, TITLES, SOURCES, epochs=1, sessions=_sessions())
         bias = rec.source_bias(["sport", "markets"])
         assert (bias[0] > bias[1]) if enabled else (bias.tolist() == [0.0, 0.0])
+
+
+def test_the_round_measures_the_click_score_on_clicks_its_biases_never_saw() -> None:
+    """A reader who opened sport for 26 clicks and markets for the last 4: biases fitted
+    without those 4 favour sport, so the held-out click score ranks their clicks low."""
+    from nrms_core.config import NRMSConfig
+
+    sessions = []
+    for k in range(30):
+        clicked = SPORT_IDS[k % len(SPORT)] if k < 26 else MARKET_IDS[k % len(MARKETS)]
+        skipped = [a for a in SPORT_IDS if a != clicked][:3]
+        skipped += [a for a in MARKET_IDS if a != clicked][:3]
+        sessions.append(Sample((), (clicked, *skipped)))
+    samples = [Sample(g.history, g.candidates[:5]) for g in sessions]
+    rec = Recommender.create(pretrained=False, seed=3)
+    result = rec.fine_tune(samples, TITLES, SOURCES, epochs=2, sessions=sessions)
+    assert result.holdout_click_auc is not None and result.holdout_click_auc < 0.5
+    assert rec.source_bias(["sport"])[0] > rec.source_bias(["markets"])[0]
+    off = Recommender.create(NRMSConfig(feed_bias=False), pretrained=False, seed=3)
+    result = off.fine_tune(samples, TITLES, SOURCES, epochs=2, sessions=sessions)
+    assert result.holdout_click_auc is None and result.holdout_auc is not None
 
 
 def test_training_sees_the_raw_score_not_the_fitted_bias(rec: Recommender) -> None:

@@ -153,6 +153,36 @@ def test_refit_retrains_on_every_sample_for_the_chosen_epochs() -> None:
     assert not refit_model.training
 
 
+def test_on_selected_sees_the_chosen_weights_before_the_refit() -> None:
+    samples = _samples(64)
+    plain_model, model = _model(), _model()
+    _trainer(plain_model, patience=0, keep_start=False).fit(samples)  # ends at the chosen epoch
+    events: list[object] = []
+
+    def selected() -> None:
+        events.append({k: v.clone() for k, v in model.state_dict().items()})
+
+    trainer = _trainer(
+        model,
+        patience=0,
+        keep_start=False,
+        refit=True,
+        on_selected=selected,
+        on_batch_end=lambda p: events.append(p.epoch),
+    )
+    result = trainer.fit(samples)
+    states = [e for e in events if isinstance(e, dict)]
+    assert len(states) == 1
+    for name, value in plain_model.state_dict().items():
+        assert torch.equal(states[0][name], value), name
+    after = events[events.index(states[0]) + 1 :]
+    assert after and all(isinstance(e, int) for e in after)  # the refit ran after the call
+    assert len(after) < result.steps
+    cancelled = _trainer(_model(), on_selected=selected, should_stop=lambda: True)
+    cancelled.fit(samples)
+    assert len([e for e in events if isinstance(e, dict)]) == 1  # not called when cancelled
+
+
 def test_refit_keeps_the_start_when_no_epoch_beat_it() -> None:
     model = _model()
     start = {k: v.clone() for k, v in model.state_dict().items()}
