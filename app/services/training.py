@@ -38,6 +38,9 @@ class TrainReport:
     seconds: float
     cancelled: bool
     warm_started: bool
+    holdout_click_auc: float | None = None
+    """Held-out AUC of the click score the ranking uses (the model's score with its feed and
+    word biases, fitted without the held-out clicks)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
@@ -48,10 +51,11 @@ class TrainReport:
         if self.cancelled:
             return "training cancelled; the previous model stays in use"
         auc = "n/a" if self.holdout_auc is None else f"{self.holdout_auc:.3f}"
+        ranking = "" if self.holdout_click_auc is None else f", {self.holdout_click_auc:.3f} "
         return (
             f"model version {self.version}: {self.clicks_used} clicks, {self.samples} samples, "
             f"{self.epochs} epochs on {self.device} in {self.seconds:.1f} s, "
-            f"held-out AUC {auc}"
+            f"held-out AUC {auc}" + (f"{ranking}with the feed and word biases" if ranking else "")
         )
 
 

@@ -153,6 +153,7 @@ def run_round(
         (datetime.now(UTC) - started).total_seconds(),
         False,
         warm,
+        holdout_click_auc=result.holdout_click_auc,
     )
 
 
@@ -175,6 +176,7 @@ def _publish(
         "loss": result.train_loss,
         "holdout_loss": result.holdout_loss,
         "holdout_auc": result.holdout_auc,
+        "holdout_click_auc": result.holdout_click_auc,
         "holdout_ndcg10": result.holdout_ndcg10,
         "baseline_auc": baseline,
         "epochs": result.epochs_run,

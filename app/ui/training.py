@@ -37,6 +37,13 @@ def metric(version: ModelVersionRecord, key: str) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def model_auc(version: ModelVersionRecord) -> float | None:
+    """The round's held-out AUC of what the ranking uses: the click score with its feed and
+    word biases when recorded, else (rounds from before) the model's score alone."""
+    click = metric(version, "holdout_click_auc")
+    return click if click is not None else metric(version, "holdout_auc")
+
+
 class TrainingChart(QWidget):
     """Loss (left axis) and held-out AUC (right axis, 0.5 = chance) over model versions."""
 
@@ -71,7 +78,7 @@ class TrainingChart(QWidget):
             painter.drawText(plot, int(Qt.AlignmentFlag.AlignCenter), "No training rounds yet.")
             return
         losses = [metric(v, "loss") for v in self.versions]
-        aucs = [metric(v, "holdout_auc") for v in self.versions]
+        aucs = [model_auc(v) for v in self.versions]
         baselines = [metric(v, "baseline_auc") for v in self.versions]
         known = [x for x in losses if x is not None]
         low, high = (min(known), max(known)) if known else (0.0, 1.0)
@@ -225,7 +232,7 @@ class ModelDialog(QDialog):
                 v.created.astimezone().strftime("%Y-%m-%d %H:%M"),
                 v.clicks_used,
                 metric(v, "loss"),
-                metric(v, "holdout_auc"),
+                model_auc(v),
                 metric(v, "baseline_auc"),
                 metric(v, "holdout_ndcg10"),
                 v.metrics.get("device"),

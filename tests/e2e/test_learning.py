@@ -118,6 +118,7 @@ def test_clicks_on_one_topic_move_it_up_and_explanations_name_them(
 
     report = cli(tmp_path, capsys, "train", "--epochs", "3", "--json")
     assert report["version"] == 1 and report["clicks_used"] == 22 and not report["cancelled"]
+    assert 0.0 <= report["holdout_click_auc"] <= 1.0  # the ranking's score, measured held out
 
     ranked = cli(tmp_path, capsys, "list", "--ranked", "--limit", "100", "--json")
     unread = [a for a in ranked if a["id"] not in clicked]

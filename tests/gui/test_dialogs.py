@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from PySide6.QtWidgets import QDialogButtonBox
@@ -13,7 +14,7 @@ from app.storage.record import FeedRecord, ModelVersionRecord
 from app.ui.mute import MuteDialog
 from app.ui.preference import SettingsDialog
 from app.ui.subscription import AddFeedDialog, FeedPropertiesDialog
-from app.ui.training import ModelDialog, TrainingChart, metric
+from app.ui.training import ModelDialog, TrainingChart, metric, model_auc
 
 NOW = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
@@ -156,6 +157,19 @@ def test_chart_distinguishes_loss_and_auc_colours(qtbot: QtBot) -> None:
     colours = {image.pixelColor(x, y).name() for x in range(0, 500, 2) for y in range(0, 260, 2)}
     assert "#3b82c4" in colours  # loss
     assert "#7c5cd6" in colours  # AUC
+
+
+def test_the_model_figure_is_the_ranking_scores_once_recorded(qtbot: QtBot) -> None:
+    old = version(1, 1.0, 0.6)  # a round from before the click score was measured
+    new = dataclasses.replace(
+        version(2, 0.9, 0.6), metrics={**version(2, 0.9, 0.6).metrics, "holdout_click_auc": 0.75}
+    )
+    assert model_auc(old) == 0.6 and model_auc(new) == 0.75
+    dialog = ModelDialog()
+    qtbot.addWidget(dialog)
+    dialog.set_versions([old, new])
+    assert dialog.table.item(0, 4).text() == "0.750"
+    assert dialog.table.item(1, 4).text() == "0.600"
 
 
 def test_metric_ignores_non_numbers() -> None:
