@@ -78,18 +78,21 @@ def encode(
 ) -> tuple[npt.NDArray[np.float16], npt.NDArray[np.float32]]:
     """News vectors [N, D] of (title, source) pairs, as stored in the cache (float16), and the
     titles' lexical click biases [N], encoded :data:`ENCODE_CHUNK` at a time so that a large
-    encode never holds all of its float32 output."""
-    parts = [
-        model.encode(
-            [t for t, _ in texts[i : i + ENCODE_CHUNK]],
-            [src for _, src in texts[i : i + ENCODE_CHUNK]],
-        ).astype(np.float16)
-        for i in range(0, len(texts), ENCODE_CHUNK)
-    ]
-    lexical = model.lexical([t for t, _ in texts])
+    encode never holds all of its float32 output (and each chunk's biases are read while its
+    titles' tokens are still memoised)."""
+    parts: list[npt.NDArray[np.float16]] = []
+    lexical: list[npt.NDArray[np.float32]] = []
+    for i in range(0, len(texts), ENCODE_CHUNK):
+        titles = [t for t, _ in texts[i : i + ENCODE_CHUNK]]
+        parts.append(
+            model.encode(titles, [src for _, src in texts[i : i + ENCODE_CHUNK]]).astype(np.float16)
+        )
+        lexical.append(model.lexical(titles).astype(np.float32))
+    if not parts:
+        return np.zeros((0, 0), np.float16), np.zeros(0, np.float32)
     if len(parts) == 1:
-        return parts[0], lexical
-    return (np.concatenate(parts) if parts else np.zeros((0, 0), np.float16)), lexical
+        return parts[0], lexical[0]
+    return np.concatenate(parts), np.concatenate(lexical)
 
 
 def forget_tokens() -> None:
