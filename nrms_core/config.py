@@ -38,10 +38,11 @@ class NRMSConfig:
 
     ``word_bias``: the same fit also gives each content word of the sessions' titles a click
     bias, with L2 weight ``word_l2`` (see :mod:`nrms_core.bias` for why). Measured with
-    ``bench/quality.py`` (8 readers, 100 / 500 clicks, NRMS with the word biases minus NRMS
-    without, AUC): word_l2 1 gave +0.016 / +0.011 on general feeds and -0.003 / +0.008 on
-    topical ones; 3 gave +0.010 / +0.010 and +0.000 / +0.004; 0.3 gave +0.013 / +0.003 and
-    -0.006 / +0.007.
+    ``bench/quality.py`` (12 readers, NRMS with the word biases minus NRMS without, AUC at
+    100 / 200 / 500 clicks): +0.010 / +0.007 / +0.012 on general feeds, -0.003 / -0.000 /
+    +0.007 on topical ones. Against word_l2 1 (8 readers, 100 / 500 clicks, general then
+    topical), 3 gave -0.005 / -0.001 and +0.003 / -0.003, 0.3 gave -0.002 / -0.008 and
+    -0.003 / -0.000.
     """
 
     embed_dim: int = 50
