@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from nrms_core.bias import Group, fit_bias, word_weight
+from nrms_core.bias import BiasFit, Group, click_scores, fit_bias
 from nrms_core.config import NRMSConfig
 from nrms_core.metrics import auc
 from nrms_core.tokenizer import stopwords, tokenize
@@ -370,45 +370,47 @@ class ClickBias:
     """The click score of :mod:`nrms_core.bias` with ``a = 0``: a bias per feed (the document's
     ``category=`` token) plus per-word biases over its distinct other tokens, each weighted
     1/√(their number), fitted on each click against everything skipped beside it with the L2
-    weights of :class:`NRMSConfig`."""
+    weights of :class:`NRMSConfig`, and scored by the same formula (:func:`click_scores`)."""
 
     name = "ClickBias"
 
     def __init__(self, config: NRMSConfig | None = None) -> None:
         self.config = config or NRMSConfig()
-        self._feeds: dict[str, float] = {}
-        self._words: dict[str, float] = {}
+        self._feed_of: dict[str, int] = {}
+        self._word_of: dict[str, int] = {}
+        self._fit = BiasFit(0.0, np.zeros(0), float("nan"), 0, np.zeros(0))
 
-    @staticmethod
-    def _split(doc: Doc) -> tuple[str | None, list[str]]:
-        feeds = [t for t in doc if t.startswith(CATEGORY_PREFIX)]
-        words = list(dict.fromkeys(t for t in doc if not t.startswith(CATEGORY_PREFIX)))
-        return (feeds[0] if feeds else None), words
+    def _group(self, docs: Sequence[Doc], *, grow: bool) -> Group:
+        """The documents as one fit group (zero model scores); ``grow`` gives unseen feeds and
+        words an index, else they are -1 (a word still counts in its title's weight)."""
+
+        def index(table: dict[str, int], key: str) -> int:
+            return table.setdefault(key, len(table)) if grow else table.get(key, -1)
+
+        feeds: list[int] = []
+        words: list[npt.NDArray[np.int64]] = []
+        for doc in docs:
+            found = [t for t in doc if t.startswith(CATEGORY_PREFIX)]
+            feeds.append(index(self._feed_of, found[0]) if found else -1)
+            distinct = dict.fromkeys(t for t in doc if not t.startswith(CATEGORY_PREFIX))
+            words.append(np.asarray([index(self._word_of, w) for w in distinct], np.int64))
+        return Group(np.zeros(len(docs)), np.asarray(feeds, np.int64), tuple(words))
 
     def fit(self, impressions: Sequence[Impression]) -> None:
         """One group per click: the clicked document, then the impression's skipped ones."""
-        feed_of: dict[str, int] = {}
-        word_of: dict[str, int] = {}
+        self._feed_of, self._word_of = {}, {}
         groups = []
         for shown, labels in impressions:
             skipped = [d for d, y in zip(shown, labels, strict=True) if not y]
             for doc in (d for d, y in zip(shown, labels, strict=True) if y):
-                split = [self._split(d) for d in (doc, *skipped)]
-                feeds = [-1 if f is None else feed_of.setdefault(f, len(feed_of)) for f, _ in split]
-                words = tuple(
-                    np.asarray([word_of.setdefault(w, len(word_of)) for w in ws], np.int64)
-                    for _, ws in split
-                )
-                groups.append(Group(np.zeros(len(split)), np.asarray(feeds, np.int64), words))
-        fit = fit_bias(
+                groups.append(self._group([doc, *skipped], grow=True))
+        self._fit = fit_bias(
             groups,
-            len(feed_of),
-            len(word_of),
+            len(self._feed_of),
+            len(self._word_of),
             l2=self.config.bias_l2,
             word_l2=self.config.word_l2,
         )
-        self._feeds = {f: float(fit.bias[i]) for f, i in feed_of.items()}
-        self._words = {w: float(fit.words[i]) for w, i in word_of.items()}
 
     def score(
         self,
@@ -417,10 +419,4 @@ class ClickBias:
         times: Sequence[float] | None = None,
     ) -> FloatArray:
         """Feed bias plus lexical bias [N] of each candidate."""
-        out = np.zeros(len(candidates))
-        for i, doc in enumerate(candidates):
-            feed, words = self._split(doc)
-            out[i] = self._feeds.get(feed or "", 0.0) + word_weight(len(words)) * sum(
-                self._words.get(w, 0.0) for w in words
-            )
-        return out
+        return click_scores([self._group(candidates, grow=False)], self._fit)[0]

@@ -91,8 +91,17 @@ class _Problem:
     weights: torch.Tensor  # [M] float64 its weight, 1/√(the candidate's content words)
 
 
-def _problem(groups: Sequence[Group], n_feeds: int, n_words: int) -> _Problem | None:
-    usable = [g for g in groups if len(g.scores) > 1 and np.isfinite(g.scores).all()]
+def _problem(
+    groups: Sequence[Group], n_feeds: int, n_words: int, *, informative: bool = True
+) -> _Problem | None:
+    """The groups as padded tensors: with ``informative``, only those with more than one
+    candidate and finite scores (None when there is none), else every non-empty one."""
+    usable = [
+        g
+        for g in groups
+        if len(g.scores) > (1 if informative else 0)
+        and (not informative or np.isfinite(g.scores).all())
+    ]
     if not usable:
         return None
     width = max(len(g.scores) for g in usable)
@@ -125,6 +134,19 @@ def _problem(groups: Sequence[Group], n_feeds: int, n_words: int) -> _Problem | 
     )
 
 
+def _logits(
+    problem: _Problem, scale: torch.Tensor, bias: torch.Tensor, words: torch.Tensor
+) -> torch.Tensor:
+    """The click scores ``a·s + b_f + Σ v_w/√|W|`` [G, N] (-inf at padding); ``bias``
+    [n_feeds + 1] ends with the 0 of "no feed", ``words`` is v [n_words]."""
+    grid = problem.scores.shape  # [G, N]
+    lexical = torch.zeros(grid.numel(), dtype=torch.float64).index_add(
+        0, problem.rows, problem.weights * words[problem.cols]
+    )  # [G * N]
+    z = scale * problem.scores + bias[problem.feeds] + lexical.view(grid)  # [G, N]
+    return z.masked_fill(~problem.mask, -math.inf)
+
+
 def _solve(
     problem: _Problem,
     n_feeds: int,
@@ -145,15 +167,10 @@ def _solve(
         p.requires_grad_(True)
     free = torch.ones(n_feeds + 1, dtype=torch.float64)
     free[n_feeds] = 0.0
-    grid = problem.scores.shape  # [G, N]
 
     def objective() -> torch.Tensor:
         b = bias * free
-        lexical = torch.zeros(grid.numel(), dtype=torch.float64).index_add(
-            0, problem.rows, problem.weights * words[problem.cols]
-        )  # [G * N]
-        z = scale * problem.scores + b[problem.feeds] + lexical.view(grid)  # [G, N]
-        z = z.masked_fill(~problem.mask, -math.inf)
+        z = _logits(problem, scale, b, words)  # [G, N]
         log_lik = (z[:, 0] - torch.logsumexp(z, dim=1)).sum()
         penalty = 0.5 * l2 * (b * b).sum() + 0.5 * word_l2 * (words * words).sum()
         if fixed_scale is None:
@@ -222,16 +239,16 @@ def fit_bias(
     return BiasFit(scale, bias.numpy().copy(), value / clicks, clicks, words.numpy().copy())
 
 
-def click_scores(group: Group, fit: BiasFit) -> FloatArray:
-    """The click scores [n] of a group's candidates under a fit: ``a·s + b_f + lexical``; a
-    feed or word outside the fit adds nothing."""
+def click_scores(groups: Sequence[Group], fit: BiasFit) -> list[FloatArray]:
+    """The click scores [n] of each group's candidates under a fit, by the formula the fit
+    maximised (:func:`_logits`); a feed or word outside the fit adds nothing."""
     n_feeds, n_words = len(fit.bias), len(fit.words)
-    out = fit.scale * np.asarray(group.scores, np.float64)
-    feeds = np.asarray(group.feeds, np.int64)
-    known = (feeds >= 0) & (feeds < n_feeds)
-    out[known] += fit.bias[feeds[known]]
-    for k, words in enumerate(group.words[: len(out)]):
-        ids = np.asarray(words, np.int64)
-        kept = ids[(ids >= 0) & (ids < n_words)]
-        out[k] += word_weight(len(ids)) * float(fit.words[kept].sum())
-    return np.asarray(out, np.float64)
+    problem = _problem(groups, n_feeds, n_words, informative=False)
+    if problem is None:
+        return [np.zeros(0) for _ in groups]
+    bias = torch.cat([torch.from_numpy(fit.bias), torch.zeros(1, dtype=torch.float64)])
+    z = _logits(
+        problem, torch.tensor(fit.scale, dtype=torch.float64), bias, torch.from_numpy(fit.words)
+    ).numpy()  # [G, N]
+    rows = iter(range(len(z)))
+    return [z[next(rows), : len(g.scores)].copy() if len(g.scores) else np.zeros(0) for g in groups]

@@ -661,10 +661,10 @@ class Recommender:
         if not held or not train:
             return None
         index = self._bias_index([*train, *held], titles, sources)
-        fit = self._fit_bias(index.groups(train, self._raw_scores(train, titles, sources)), index)
-        scored = index.groups(held, self._raw_scores(held, titles, sources))
-        values = [auc([1] + [0] * (len(g.scores) - 1), click_scores(g, fit)) for g in scored]
-        return float(np.mean(values))
+        raw = self._raw_scores([*train, *held], titles, sources)  # one encode for both
+        fit = self._fit_bias(index.groups(train, raw[: len(train)]), index)
+        scores = click_scores(index.groups(held, raw[len(train) :]), fit)
+        return float(np.mean([auc([1] + [0] * (len(z) - 1), z) for z in scores]))
 
     def explain(
         self,

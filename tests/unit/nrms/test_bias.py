@@ -109,7 +109,7 @@ def test_click_scores_add_the_scaled_score_the_feed_and_the_words() -> None:
         (np.array([0, 1]), np.array([2, -1, 7]), np.array([], np.int64)),
     )
     expected = [2.0 + 0.5 + 0.9 / np.sqrt(2), 0.0 - 1.0 + 0.9 / np.sqrt(3), -2.0]
-    assert click_scores(group, fit).tolist() == pytest.approx(expected)
+    assert click_scores([group], fit)[0].tolist() == pytest.approx(expected)
 
 
 SPORT = [f"Team {w} the {v}" for w in ("wins", "loses", "draws") for v in ("cup", "final")]
