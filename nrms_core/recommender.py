@@ -234,21 +234,26 @@ class Recommender:
             return None
         return self.vocab.ids([token])[0]
 
-    def _word_rows(self, tokens: Sequence[str]) -> tuple[list[int], float]:
-        """The vocabulary rows of the tokens' content words (those the vocabulary has) and
-        the weight each carries in the lexical bias (1/√ of how many content words)."""
-        words = content_words(tokens)
-        rows = [r for r in self.vocab.ids(words) if r != UNK]
-        return rows, word_weight(len(words))
-
     def _word_table(self) -> np.ndarray:
         """The fitted word biases v [V] float64."""
         return self._model.word_bias.detach().double().cpu().numpy()
 
+    def _word_biases(self, tokens: Sequence[str], table: np.ndarray) -> list[float]:
+        """Each token's part of the lexical bias under the word biases ``table`` [V]: a content
+        word's first occurrence carries v_w/√|W| (W: the distinct content words, those the
+        vocabulary lacks included, with no bias of their own), every other token 0."""
+        words = content_words(tokens)
+        weight = word_weight(len(words))
+        row_of = dict(zip(words, self.vocab.ids(words), strict=True))
+        shares: list[float] = []
+        for token in tokens:
+            row = row_of.pop(token, UNK)  # only a word's first occurrence carries its bias
+            shares.append(0.0 if row == UNK else weight * float(table[row]))
+        return shares
+
     def _lexical_of(self, tokens: Sequence[str], table: np.ndarray) -> float:
         """The lexical bias of a token list under the word biases ``table`` [V]."""
-        rows, weight = self._word_rows(tokens)
-        return weight * float(table[rows].sum())
+        return float(sum(self._word_biases(tokens, table)))
 
     def lexical(self, titles: Sequence[str]) -> np.ndarray:
         """The fitted lexical click bias ``Σ v_w / √|W|`` [N] float32 of each title (0 until
@@ -260,18 +265,6 @@ class Recommender:
         for i, title in enumerate(titles):
             out[i] = self._lexical_of(tokenize(title, self.config.max_title), table)
         return out
-
-    def _word_biases(self, tokens: Sequence[str], table: np.ndarray) -> list[float]:
-        """Each token's part of the lexical bias under the word biases ``table`` [V]: a content
-        word's first occurrence carries v_w/√|W|, every other token 0."""
-        words = content_words(tokens)
-        weight = word_weight(len(words))
-        row_of = dict(zip(words, self.vocab.ids(words), strict=True))
-        shares: list[float] = []
-        for token in tokens:
-            row = row_of.pop(token, None)  # only a word's first occurrence carries its bias
-            shares.append(0.0 if row is None else weight * float(table[row]))
-        return shares
 
     def _source_rows(self) -> torch.Tensor:
         """[V] bool: the rows of source tokens."""
