@@ -51,11 +51,12 @@ class TrainReport:
         if self.cancelled:
             return "training cancelled; the previous model stays in use"
         auc = "n/a" if self.holdout_auc is None else f"{self.holdout_auc:.3f}"
-        ranking = "" if self.holdout_click_auc is None else f", {self.holdout_click_auc:.3f} "
+        if self.holdout_click_auc is not None:
+            auc += f", {self.holdout_click_auc:.3f} with the feed and word biases"
         return (
             f"model version {self.version}: {self.clicks_used} clicks, {self.samples} samples, "
             f"{self.epochs} epochs on {self.device} in {self.seconds:.1f} s, "
-            f"held-out AUC {auc}" + (f"{ranking}with the feed and word biases" if ranking else "")
+            f"held-out AUC {auc}"
         )
 
 
