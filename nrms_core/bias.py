@@ -10,7 +10,9 @@ against everything shown and skipped beside it (one softmax per click, as NRMS i
 but over all its session's skipped articles instead of K of them), with L2 penalties that
 pull every ``b_f`` and ``v_w`` to 0 and ``a`` to 1. The problem is concave; L-BFGS finds its
 one optimum, and ``a`` is floored at :data:`MIN_SCALE` (the model's score may be damped,
-never turned around).
+never turned around). The scores this module is given are the caller's choice; the
+recommender gives it cross-fitted ones (each click scored by a model that did not train on
+it), so that ``a`` is what uᵀr is worth on clicks it has not learned.
 
 Why these terms: the feed's click rate is what the title's words cannot say (on topical
 feeds, one feed per subject, it is most of the signal). The word biases are what a few

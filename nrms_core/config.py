@@ -43,6 +43,11 @@ class NRMSConfig:
     +0.007 on topical ones. Against word_l2 1 (8 readers, 100 / 500 clicks, general then
     topical), 3 gave -0.005 / -0.001 and +0.003 / -0.003, 0.3 gave -0.002 / -0.008 and
     -0.003 / -0.000.
+
+    ``cross_fit``: how many folds the click-bias fit's uᵀr is cross-fitted over (each click
+    scored by a model trained, as the round was, on the other folds' clicks; 0 or 1: scored
+    by the round's own model, which has learned them). See
+    :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why.
     """
 
     embed_dim: int = 50
@@ -73,6 +78,7 @@ class NRMSConfig:
     scale_l2: float = 1.0
     word_bias: bool = True
     word_l2: float = 1.0
+    cross_fit: int = 2
 
     def __post_init__(self) -> None:
         ints = {
@@ -92,6 +98,10 @@ class NRMSConfig:
             raise ValueError("NRMSConfig.patience must be an integer")
         if self.patience < 0:
             raise ValueError("NRMSConfig.patience must be >= 0")
+        if isinstance(self.cross_fit, bool) or not isinstance(self.cross_fit, int):
+            raise ValueError("NRMSConfig.cross_fit must be an integer")
+        if self.cross_fit < 0:
+            raise ValueError("NRMSConfig.cross_fit must be >= 0")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"NRMSConfig.dropout must be in [0, 1), got {self.dropout!r}")
         for name in ("lr", "fine_tune_lr"):

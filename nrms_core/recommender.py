@@ -15,7 +15,8 @@ explain and word_shares.
 
 Click biases: a fine-tuning round ends by fitting, on the reader's sessions, a
 scale ``a`` for uᵀr, one bias ``b`` per source and one bias ``v`` per title word
-(:mod:`nrms_core.bias`), so the click score is ``a · uᵀr + b_source + lexical``,
+(:mod:`nrms_core.bias`; uᵀr there is cross-fitted, each click scored by a model that
+did not train on it), so the click score is ``a · uᵀr + b_source + lexical``,
 where a title's lexical bias is ``Σ v_w / √|W|`` over its content words W. The
 feed's bias is how often the reader opens a feed beyond what its titles say, a
 word's how often they open titles that carry it; in explanations the feed has
@@ -418,6 +419,8 @@ class Recommender:
         groups: Sequence[Sample],
         titles: Mapping[int, str],
         sources: Mapping[int, str] | None = None,
+        *,
+        scores: Sequence[np.ndarray] | None = None,
     ) -> BiasFit:
         """Fit the score's scale, per-feed and per-word biases (see :mod:`nrms_core.bias`)
         and keep them.
@@ -427,13 +430,20 @@ class Recommender:
         Groups with an untitled candidate are skipped. The groups' words and sources join
         the vocabulary first, so each gets its bias. The model's weights are not changed,
         only ``a``, ``b`` and ``v`` (``v`` stays 0 without ``config.word_bias``).
+
+        ``scores``: each usable group's raw scores uᵀr [n] from elsewhere (cross-fitted
+        models, see :meth:`fine_tune`), in the order of the usable groups; None scores them
+        with this model.
         """
         src = sources or {}
         usable = self._bias_groups(groups, titles)
+        if scores is not None and len(scores) != len(usable):
+            raise ValueError("scores must give one array per usable group")
         needed = sorted({a for g in usable for a in (*g.history, *g.candidates) if a in titles})
         self.add_titles((titles[a] for a in needed), (src.get(a) for a in needed))
         index = self._bias_index(usable, titles, src)
-        fit = self._fit_bias(index.groups(usable, self._raw_scores(usable, titles, src)), index)
+        raw = self._raw_scores(usable, titles, src) if scores is None else scores
+        fit = self._fit_bias(index.groups(usable, raw), index)
         feed_of, word_of = index.feed_of, index.word_of
         with torch.no_grad():
             table = torch.zeros_like(self._model.source_bias)  # [V]
@@ -589,7 +599,11 @@ class Recommender:
         biases (:meth:`fit_bias`) on ``sessions`` (each click against everything skipped
         beside it; None: the samples themselves), and measures the click score on the
         held-out samples as the trainer measures uᵀr: with the weights the holdout chose and
-        biases fitted on the other sessions (``holdout_click_auc`` of the result).
+        biases fitted on the other sessions (``holdout_click_auc`` of the result; there the
+        scale is fitted on the selection model's own scores, not cross-fitted). With
+        ``config.cross_fit`` folds (2 or more), the biases are fitted on uᵀr cross-fitted
+        by :meth:`_cross_fitted_scores`, about one more pass over the samples; stopping
+        during it cancels the round.
 
         ``sources`` maps article ids to their feed (an id without one has no
         source token). History ids without a title are dropped; samples with
@@ -630,13 +644,95 @@ class Recommender:
             seed=seed,
             on_selected=on_selected if self.config.feed_bias else None,
         )
+        start = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
         result = trainer.fit(usable)
         if self.config.feed_bias and not result.cancelled:
-            self.fit_bias(groups, titles, sources)
+            scores = None
+            if self.config.cross_fit > 1:
+                scores = self._cross_fitted_scores(
+                    usable,
+                    groups,
+                    start,
+                    ids,
+                    titles,
+                    src,
+                    epochs=result.epochs_kept,
+                    lr=lr or self.config.fine_tune_lr,
+                    batch_size=batch_size,
+                    should_stop=should_stop,
+                    seed=seed,
+                )
+                if scores is None:
+                    return dataclasses.replace(result, cancelled=True)
+            self.fit_bias(groups, titles, sources, scores=scores)
             result = dataclasses.replace(
                 result, holdout_click_auc=measured[0] if measured else None
             )
         return result
+
+    def _cross_fitted_scores(
+        self,
+        samples: Sequence[Sample],
+        groups: Sequence[Sample],
+        start: Mapping[str, torch.Tensor],
+        ids: Mapping[int, Sequence[int]],
+        titles: Mapping[int, str],
+        sources: Mapping[int, str],
+        *,
+        epochs: int,
+        lr: float,
+        batch_size: int,
+        should_stop: StopCallback | None,
+        seed: int,
+    ) -> list[np.ndarray] | None:
+        """Each group's raw scores uᵀr [n] from a model that never trained on its click.
+
+        The clicked articles are dealt into ``config.cross_fit`` folds; for each fold the
+        model restarts from the round's ``start`` weights, trains as the round did (same
+        anchor, rates and kept epoch count, no holdout) on the samples whose click lies in
+        the other folds, and scores the fold's groups. The round's weights come back at the
+        end. None when ``should_stop`` cancelled it.
+
+        Why: the round's own model has learned its training clicks, so on them uᵀr
+        separates clicks from skips better than it will on tomorrow's articles, and a
+        scale ``a`` fitted on those scores trusts it too much (most where the feed and the
+        words already say what the reader wants). Fitted on scores from models that did not
+        see the click, ``a`` measures what uᵀr adds out of sample.
+        """
+        trained = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
+        clicked = sorted({s.candidates[0] for s in (*samples, *groups)})
+        random.Random(seed).shuffle(clicked)
+        fold_of = {a: i % self.config.cross_fit for i, a in enumerate(clicked)}
+        scores: dict[int, np.ndarray] = {}
+        try:
+            for fold in range(self.config.cross_fit):
+                here = [i for i, g in enumerate(groups) if fold_of[g.candidates[0]] == fold]
+                if not here:
+                    continue
+                self._model.load_state_dict(start)
+                rest = [s for s in samples if fold_of[s.candidates[0]] != fold]
+                if rest and epochs > 0:
+                    trainer = self._trainer(
+                        ids,
+                        lr=lr,
+                        epochs=epochs,
+                        batch_size=batch_size,
+                        holdout=0.0,
+                        anchor_decay=self.config.anchor_decay,
+                        progress=None,
+                        should_stop=should_stop,
+                        seed=seed + 1 + fold,
+                    )
+                    if trainer.fit(rest).cancelled:
+                        return None
+                raw = self._raw_scores([groups[i] for i in here], titles, sources)
+                for i, values in zip(here, raw, strict=True):
+                    scores[i] = values
+        finally:
+            self._model.load_state_dict(trained)
+            self._model.eval()
+        logger.info("cross-fitted the click scores over %d folds", self.config.cross_fit)
+        return [scores[i] for i in range(len(groups))]
 
     def _held_out_click_auc(
         self,

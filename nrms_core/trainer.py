@@ -49,7 +49,9 @@ class TrainResult:
 
     ``holdout_click_auc`` is the held-out AUC of the full click score (``a·uᵀr`` plus the
     click biases, all fitted without the held-out clicks); the trainer leaves it None and
-    :meth:`nrms_core.recommender.Recommender.fine_tune` fills it in.
+    :meth:`nrms_core.recommender.Recommender.fine_tune` fills it in. ``epochs_kept`` is how
+    many epochs the final weights trained for: the one the holdout chose (0: the starting
+    weights), or the last completed one without a holdout.
     """
 
     epochs_run: int
@@ -64,6 +66,7 @@ class TrainResult:
     cancelled: bool
     device: str
     holdout_click_auc: float | None = None
+    epochs_kept: int = 0
 
 
 @dataclass(frozen=True)
@@ -437,4 +440,5 @@ class Trainer:
             stopped_early=stopped_early,
             cancelled=cancelled,
             device=str(self.device),
+            epochs_kept=best_epoch if held else epochs_run,
         )
