@@ -287,9 +287,10 @@ def main() -> int:
     print(
         f"fine-tune round: {len(samples)} samples x {result.epochs_run} epochs "
         f"({result.steps} steps, stopped early: {result.stopped_early}) in "
-        f"{whole:.2f} s on {result.device} ({result.seconds:.2f} s training, the rest the "
-        f"click-bias fit); holdout AUC {result.holdout_auc:.3f} (with the biases "
-        f"{click_auc}), nDCG@10 {result.holdout_ndcg10:.3f}, loss {result.holdout_loss:.3f}"
+        f"{whole:.2f} s on {result.device} ({result.seconds:.2f} s training, the rest "
+        f"cross-fitting and the click-bias fit); holdout AUC {result.holdout_auc:.3f} "
+        f"(with the biases {click_auc}), nDCG@10 {result.holdout_ndcg10:.3f}, "
+        f"loss {result.holdout_loss:.3f}"
     )
     forced = copy.deepcopy(rec)
     started = time.perf_counter()

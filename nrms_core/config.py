@@ -47,7 +47,10 @@ class NRMSConfig:
     ``cross_fit``: how many folds the click-bias fit's uᵀr is cross-fitted over (each click
     scored by a model trained, as the round was, on the other folds' clicks; 0 or 1: scored
     by the round's own model, which has learned them). See
-    :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why.
+    :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why. Measured with
+    ``bench/quality.py`` (12 readers, 2 folds minus none, AUC at 20 / 50 / 100 / 200 / 500
+    clicks): +0.007 / +0.011 / +0.001 / +0.008 / +0.002 on topical feeds, +0.002 / -0.003 /
+    +0.004 / +0.002 / +0.003 on general ones; a round of 1,000 clicks takes 18 s instead of 13.
     """
 
     embed_dim: int = 50
