@@ -369,8 +369,8 @@ def _newton(
 class ClickBias:
     """The click score of :mod:`nrms_core.bias` with ``a = 0``: a bias per feed (the document's
     ``category=`` token) plus per-word biases over its distinct other tokens, each weighted
-    1/√(their number), fitted on each click against everything skipped beside it with the L2
-    weights of :class:`NRMSConfig`, and scored by the same formula (:func:`click_scores`)."""
+    1/√(their number), fitted on each click against everything skipped beside it with the
+    penalties of :class:`NRMSConfig`, and scored by the same formula (:func:`click_scores`)."""
 
     name = "ClickBias"
 
@@ -410,6 +410,7 @@ class ClickBias:
             len(self._word_of),
             l2=self.config.bias_l2,
             word_l2=self.config.word_l2,
+            word_linear=self.config.word_linear,
         )
 
     def score(

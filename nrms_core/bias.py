@@ -7,10 +7,12 @@ bias per feed, and a bias per title word (content words only, each counted once,
 divided by the square root of their number so that long titles do not outweigh short ones).
 All are fitted after NRMS is trained, by maximising the conditional likelihood of each click
 against everything shown and skipped beside it (one softmax per click, as NRMS is trained,
-but over all its session's skipped articles instead of K of them), with L2 penalties that
-pull every ``b_f`` and ``v_w`` to 0 and ``a`` to 1. The problem is concave; L-BFGS finds its
-one optimum, and ``a`` is floored at :data:`MIN_SCALE` (the model's score may be damped,
-never turned around). The scores this module is given are the caller's choice; the
+but over all its session's skipped articles instead of K of them), with penalties that
+pull every ``b_f`` and ``v_w`` to 0 and ``a`` to 1: L2 for ``b`` and ``a``, and for ``v`` a
+pseudo-Huber penalty, quadratic near 0 and linear beyond ``word_linear`` (see
+:func:`fit_bias`). The problem is concave; L-BFGS finds its one optimum, and ``a`` is
+floored at :data:`MIN_SCALE` (the model's score may be damped, never turned around). The
+scores this module is given are the caller's choice; the
 recommender gives it cross-fitted ones (each click scored by a model that did not train on
 it), so that ``a`` is what uᵀr is worth on clicks it has not learned.
 
@@ -149,6 +151,15 @@ def _logits(
     return z.masked_fill(~problem.mask, -math.inf)
 
 
+def _word_penalty(words: torch.Tensor, linear: float) -> torch.Tensor:
+    """Σ ρ(v) over v [n_words]: ρ(v) = v²/2 with ``linear`` 0, else the pseudo-Huber
+    ``linear² (√(1 + (v/linear)²) - 1)``, which is v²/2 near 0 and grows as ``linear·|v|``
+    beyond ``linear``."""
+    if linear <= 0:
+        return 0.5 * (words * words).sum()
+    return (linear * linear * (torch.sqrt(1.0 + (words / linear) ** 2) - 1.0)).sum()
+
+
 def _solve(
     problem: _Problem,
     n_feeds: int,
@@ -157,6 +168,7 @@ def _solve(
     l2: float,
     scale_l2: float,
     word_l2: float,
+    word_linear: float,
     fixed_scale: float | None,
 ) -> tuple[float, torch.Tensor, torch.Tensor, float]:
     """Maximise the penalised log-likelihood; ``a`` free unless ``fixed_scale`` is given.
@@ -174,7 +186,7 @@ def _solve(
         b = bias * free
         z = _logits(problem, scale, b, words)  # [G, N]
         log_lik = (z[:, 0] - torch.logsumexp(z, dim=1)).sum()
-        penalty = 0.5 * l2 * (b * b).sum() + 0.5 * word_l2 * (words * words).sum()
+        penalty = 0.5 * l2 * (b * b).sum() + word_l2 * _word_penalty(words, word_linear)
         if fixed_scale is None:
             penalty = penalty + 0.5 * scale_l2 * (scale - 1.0) ** 2
         return log_lik - penalty
@@ -209,21 +221,34 @@ def fit_bias(
     l2: float = 1.0,
     scale_l2: float = 1.0,
     word_l2: float = 1.0,
+    word_linear: float = 0.0,
 ) -> BiasFit:
     """Fit ``a``, ``b`` [n_feeds] and ``v`` [n_words] on the groups; see the module docstring.
 
     ``l2`` pulls each ``b_f`` to 0, ``word_l2`` each ``v_w`` to 0 and ``scale_l2`` pulls ``a``
-    to 1 (all per unit of the log-likelihood summed over clicks). Groups with a single
+    to 1 (all per unit of the log-likelihood summed over clicks). With ``word_linear`` > 0
+    the pull on a word is ``word_l2`` times a pseudo-Huber penalty: ``word_l2·v²/2`` near 0,
+    growing only as ``word_l2·word_linear·|v|`` beyond ``word_linear``. That is the prior of
+    a reader with a few strong interests (a team, a place) among many indifferent words: the
+    many small biases are held near 0 as firmly as by L2, while a keyword the clicks keep
+    confirming may grow large, where L2 would have cost it quadratically. Groups with a single
     candidate or a non-finite score carry no information and are ignored; feeds and words
     out of range get no term. Without any usable group the result is ``a = 1``, ``b = 0``,
     ``v = 0``.
     """
     if n_feeds < 0 or n_words < 0 or l2 <= 0 or scale_l2 <= 0 or word_l2 <= 0:
         raise ValueError("n_feeds, n_words >= 0 and l2, scale_l2, word_l2 > 0 are required")
+    if not word_linear >= 0:
+        raise ValueError("word_linear must be >= 0")
     problem = _problem(groups, n_feeds, n_words)
     if problem is None:
         return BiasFit(1.0, np.zeros(n_feeds), float("nan"), 0, np.zeros(n_words))
-    penalties = {"l2": float(l2), "scale_l2": float(scale_l2), "word_l2": float(word_l2)}
+    penalties = {
+        "l2": float(l2),
+        "scale_l2": float(scale_l2),
+        "word_l2": float(word_l2),
+        "word_linear": float(word_linear),
+    }
     with torch.enable_grad():
         scale, bias, words, value = _solve(problem, n_feeds, n_words, **penalties, fixed_scale=None)
         if scale < MIN_SCALE:  # the optimum on the floor: solve again with a held there

@@ -80,7 +80,8 @@ class NRMSConfig:
     bias_l2: float = 1.0
     scale_l2: float = 1.0
     word_bias: bool = True
-    word_l2: float = 1.0
+    word_l2: float = 4.0
+    word_linear: float = 0.25
     cross_fit: int = 2
 
     def __post_init__(self) -> None:
@@ -111,6 +112,7 @@ class NRMSConfig:
             if not float(getattr(self, name)) > 0.0:
                 raise ValueError(f"NRMSConfig.{name} must be > 0")
         for name in (
+            "word_linear",
             "embed_lr_scale",
             "anchor_decay",
             "weight_decay",
@@ -154,6 +156,8 @@ class NRMSConfig:
         values: dict[str, int | float | bool] = {}
         if "center_glove" not in data:  # written before GloVe rows were centred
             values["center_glove"] = False
+        if "word_linear" not in data:  # written when word biases had a plain L2 pull
+            values["word_linear"] = 0.0
         for name, value in data.items():
             default = getattr(cls, name)
             if isinstance(default, bool):

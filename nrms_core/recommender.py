@@ -412,6 +412,7 @@ class Recommender:
             l2=self.config.bias_l2,
             scale_l2=self.config.scale_l2,
             word_l2=self.config.word_l2,
+            word_linear=self.config.word_linear,
         )
 
     def fit_bias(

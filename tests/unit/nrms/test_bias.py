@@ -112,6 +112,51 @@ def test_click_scores_add_the_scaled_score_the_feed_and_the_words() -> None:
     assert click_scores([group], fit)[0].tolist() == pytest.approx(expected)
 
 
+def _keyword_groups(rng: np.random.Generator, strength: float, clicks: int) -> list[Group]:
+    """Clicks drawn from the click score: word 0 has bias ``strength``, the 11 others 0."""
+    true = np.zeros(12)
+    true[0] = strength
+    groups = []
+    for _ in range(clicks):
+        words = tuple(rng.choice(12, rng.integers(2, 5), replace=False) for _ in range(10))
+        z = np.array([true[w].sum() / np.sqrt(len(w)) for w in words])
+        clicked = rng.choice(10, p=np.exp(z) / np.exp(z).sum())
+        order = np.r_[clicked, np.delete(np.arange(10), clicked)]
+        groups.append(Group(np.zeros(10), np.full(10, -1), tuple(words[k] for k in order)))
+    return groups
+
+
+def test_the_linear_tail_lets_a_strong_keyword_grow_and_holds_the_rest() -> None:
+    groups = _keyword_groups(np.random.default_rng(7), strength=6.0, clicks=150)
+    plain = fit_bias(groups, 0, 12, word_l2=4.0)
+    tailed = fit_bias(groups, 0, 12, word_l2=4.0, word_linear=0.25)
+    # compare the words with each other (a common shift is only weakly identified)
+    relative = tailed.words - np.median(tailed.words[1:])
+    assert relative[0] == pytest.approx(6.0, abs=1.0)
+    assert np.abs(relative[1:]).max() < 1.0
+    assert plain.words[0] - np.median(plain.words[1:]) < 4.5  # L2 at 4 shrinks it hard
+    with pytest.raises(ValueError, match="word_linear"):
+        fit_bias(groups, 0, 12, word_linear=-1.0)
+
+
+def test_the_word_penalty_is_quadratic_near_zero_and_linear_far_out() -> None:
+    from nrms_core.bias import _word_penalty
+
+    small, large = torch.tensor([0.01], dtype=torch.float64), torch.tensor([40.0])
+    assert float(_word_penalty(small, 0.25)) == pytest.approx(0.5 * 0.01**2, rel=1e-3)
+    assert float(_word_penalty(large, 0.25)) == pytest.approx(0.25 * 40.0, rel=0.01)
+    assert float(_word_penalty(large, 0.0)) == pytest.approx(0.5 * 40.0**2)
+
+
+def test_a_checkpoint_config_from_before_the_linear_tail_keeps_plain_l2() -> None:
+    from nrms_core.config import NRMSConfig
+
+    assert NRMSConfig.from_dict({"word_l2": 1.0}).word_linear == 0.0
+    assert NRMSConfig.from_dict(NRMSConfig().to_dict()).word_linear == NRMSConfig().word_linear
+    with pytest.raises(ValueError, match="word_linear"):
+        NRMSConfig(word_linear=-0.1)
+
+
 SPORT = [f"Team {w} the {v}" for w in ("wins", "loses", "draws") for v in ("cup", "final")]
 MARKETS = [
     f"Shares {w} as bonds {v}" for w in ("rally", "slide", "swing") for v in ("gain", "fall")
