@@ -37,20 +37,25 @@ class NRMSConfig:
     care and general feeds gain 0.015-0.035 AUC at 50-100 clicks over 0.5.
 
     ``word_bias``: the same fit also gives each content word of the sessions' titles a click
-    bias, with L2 weight ``word_l2`` (see :mod:`nrms_core.bias` for why). Measured with
+    bias (see :mod:`nrms_core.bias` for why), pulled to 0 by ``word_l2`` times a penalty that
+    is quadratic near 0 and linear beyond ``word_linear`` (0: plain L2). Measured with
     ``bench/quality.py`` (12 readers, NRMS with the word biases minus NRMS without, AUC at
-    100 / 200 / 500 clicks): +0.010 / +0.007 / +0.012 on general feeds, -0.003 / -0.000 /
-    +0.007 on topical ones. Against word_l2 1 (8 readers, 100 / 500 clicks, general then
-    topical), 3 gave -0.005 / -0.001 and +0.003 / -0.003, 0.3 gave -0.002 / -0.008 and
-    -0.003 / -0.000.
+    100 / 200 / 500 clicks, plain L2 at 1): +0.010 / +0.007 / +0.012 on general feeds,
+    -0.003 / -0.000 / +0.007 on topical ones. Against plain L2 at 1, both with cross-fitting,
+    4 with the linear tail from 0.25 gave (AUC at 20 / 50 / 100 / 200 / 500 clicks) +0.001 /
+    +0.001 / -0.001 / +0.001 / +0.004 on topical feeds and +0.001 / -0.003 / -0.003 / +0.001
+    / +0.002 on general ones. It was chosen among 11 penalties (plain L2 at 0.5, 1 and 3,
+    pseudo-Huber with slopes 0.5 to 2, IDF and binary word weights) refitted on the same
+    readers' fine-tuned models, so part of that is selection.
 
     ``cross_fit``: how many folds the click-bias fit's uᵀr is cross-fitted over (each click
     scored by a model trained, as the round was, on the other folds' clicks; 0 or 1: scored
     by the round's own model, which has learned them). See
     :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why. Measured with
-    ``bench/quality.py`` (12 readers, 2 folds minus none, AUC at 20 / 50 / 100 / 200 / 500
-    clicks): +0.007 / +0.011 / +0.001 / +0.008 / +0.002 on topical feeds, +0.002 / -0.003 /
-    +0.004 / +0.002 / +0.003 on general ones; a round of 1,000 clicks takes 18 s instead of 13.
+    ``bench/quality.py`` (12 readers, 2 folds minus none, word biases under plain L2 at 1,
+    AUC at 20 / 50 / 100 / 200 / 500 clicks): +0.007 / +0.011 / +0.001 / +0.008 / +0.002 on
+    topical feeds, +0.002 / -0.003 / +0.004 / +0.002 / +0.003 on general ones; a round of
+    1,000 clicks takes 18 s instead of 13.
     """
 
     embed_dim: int = 50
