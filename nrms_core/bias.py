@@ -12,9 +12,9 @@ pull every ``b_f`` and ``v_w`` to 0 and ``a`` to 1: L2 for ``b`` and ``a``, and 
 pseudo-Huber penalty, quadratic near 0 and linear beyond ``word_linear`` (see
 :func:`fit_bias`). The problem is concave; L-BFGS finds its one optimum, and ``a`` is
 floored at :data:`MIN_SCALE` (the model's score may be damped, never turned around). The
-scores this module is given are the caller's choice; the
-recommender gives it cross-fitted ones (each click scored by a model that did not train on
-it), so that ``a`` is what uᵀr is worth on clicks it has not learned.
+scores this module is given are the caller's choice; the recommender gives it cross-fitted
+ones (each click scored by a model that did not train on it), so that ``a`` is what uᵀr is
+worth on clicks it has not learned.
 
 Why these terms: the feed's click rate is what the title's words cannot say (on topical
 feeds, one feed per subject, it is most of the signal). The word biases are what a few
