@@ -405,12 +405,7 @@ class ClickBias:
             for doc in (d for d, y in zip(shown, labels, strict=True) if y):
                 groups.append(self._group([doc, *skipped], grow=True))
         self._fit = fit_bias(
-            groups,
-            len(self._feed_of),
-            len(self._word_of),
-            l2=self.config.bias_l2,
-            word_l2=self.config.word_l2,
-            word_linear=self.config.word_linear,
+            groups, len(self._feed_of), len(self._word_of), **self.config.bias_penalties()
         )
 
     def score(

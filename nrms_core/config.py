@@ -142,6 +142,15 @@ class NRMSConfig:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"NRMSConfig.{name} must be a bool")
 
+    def bias_penalties(self) -> dict[str, float]:
+        """The click-bias fit's penalties, as :func:`nrms_core.bias.fit_bias` takes them."""
+        return {
+            "l2": float(self.bias_l2),
+            "scale_l2": float(self.scale_l2),
+            "word_l2": float(self.word_l2),
+            "word_linear": float(self.word_linear),
+        }
+
     @property
     def news_dim(self) -> int:
         """Size D of news and user vectors."""

@@ -406,13 +406,7 @@ class Recommender:
 
     def _fit_bias(self, groups: Sequence[Group], index: _BiasIndex) -> BiasFit:
         return fit_bias(
-            groups,
-            len(index.feed_of),
-            len(index.word_of),
-            l2=self.config.bias_l2,
-            scale_l2=self.config.scale_l2,
-            word_l2=self.config.word_l2,
-            word_linear=self.config.word_linear,
+            groups, len(index.feed_of), len(index.word_of), **self.config.bias_penalties()
         )
 
     def fit_bias(
