@@ -126,7 +126,7 @@ def _problem(
     cols = np.concatenate(parts) if parts else np.zeros(0, np.int64)  # [M]
     sizes = np.asarray(counts, np.int64)
     rows = np.repeat(np.asarray(flat, np.int64), sizes)  # [M]
-    values = np.repeat(1.0 / np.sqrt(np.maximum(sizes, 1)), sizes)  # [M]
+    values = np.repeat([word_weight(c) for c in counts], sizes)  # [M]
     kept = (cols >= 0) & (cols < n_words)
     return _Problem(
         torch.from_numpy(scores),
