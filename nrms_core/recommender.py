@@ -639,11 +639,12 @@ class Recommender:
             seed=seed,
             on_selected=on_selected if self.config.feed_bias else None,
         )
-        start = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
+        cross_fit = self.config.feed_bias and self.config.cross_fit > 1
+        start = _snapshot(self._model) if cross_fit else {}
         result = trainer.fit(usable)
         if self.config.feed_bias and not result.cancelled:
             scores = None
-            if self.config.cross_fit > 1:
+            if cross_fit:
                 scores = self._cross_fitted_scores(
                     usable,
                     groups,
@@ -694,7 +695,7 @@ class Recommender:
         words already say what the reader wants). Fitted on scores from models that did not
         see the click, ``a`` measures what uᵀr adds out of sample.
         """
-        trained = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
+        trained = _snapshot(self._model)
         clicked = sorted({s.candidates[0] for s in (*samples, *groups)})
         random.Random(seed).shuffle(clicked)
         fold_of = {a: i % self.config.cross_fit for i, a in enumerate(clicked)}
@@ -826,6 +827,11 @@ class Recommender:
                         for t, v, b in zip(tokens[i], values[row], parts, strict=False)
                     ]
         return out
+
+
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's weights and buffers, to load back later."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @dataclass(frozen=True)
