@@ -83,10 +83,9 @@ def encode(
     parts: list[npt.NDArray[np.float16]] = []
     lexical: list[npt.NDArray[np.float32]] = []
     for i in range(0, len(texts), ENCODE_CHUNK):
-        titles = [t for t, _ in texts[i : i + ENCODE_CHUNK]]
-        parts.append(
-            model.encode(titles, [src for _, src in texts[i : i + ENCODE_CHUNK]]).astype(np.float16)
-        )
+        chunk = texts[i : i + ENCODE_CHUNK]
+        titles = [t for t, _ in chunk]
+        parts.append(model.encode(titles, [src for _, src in chunk]).astype(np.float16))
         lexical.append(model.lexical(titles).astype(np.float32))
     if not parts:
         return np.zeros((0, 0), np.float16), np.zeros(0, np.float32)
