@@ -140,7 +140,61 @@ _V2_SEARCH_AND_TOMBSTONES: Migration = (
     "INSERT INTO article_fts (article_fts) VALUES ('rebuild')",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_BASE, _V2_SEARCH_AND_TOMBSTONES)
+_V3_SCREENS_FEEDBACK_READER: Migration = (
+    # A screen is one visit of one view (For you, Latest, a feed, a folder, Starred, a
+    # search) with its filter and order. Impressions and clicks logged from the window
+    # name their screen's key in ``session``; rows of older profiles name a window
+    # session that has no screen row, and training treats them as legacy (README).
+    """
+    CREATE TABLE screens (
+        key TEXT PRIMARY KEY,
+        view TEXT NOT NULL,
+        filter TEXT NOT NULL DEFAULT '{}',
+        ordering TEXT NOT NULL DEFAULT 'latest',
+        multi_feed INTEGER NOT NULL DEFAULT 1 CHECK (multi_feed IN (0, 1)),
+        started DATETIME NOT NULL
+    )
+    """,
+    "ALTER TABLE clicks ADD COLUMN position INTEGER",
+    "ALTER TABLE clicks ADD COLUMN visible TEXT",
+    # Explicit feedback: "more / less like this" on an article, "fewer from this feed",
+    # "don't rank on this word". Never a click; undoing one stamps ``undone``.
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        article_id INTEGER REFERENCES articles (id) ON DELETE SET NULL,
+        feed_id INTEGER REFERENCES feeds (id) ON DELETE CASCADE,
+        word TEXT,
+        time DATETIME NOT NULL,
+        undone DATETIME
+    )
+    """,
+    "CREATE INDEX ix_feedback_time ON feedback (time)",
+    # Reader features: when an article was read (retention counts from it), the full
+    # text fetched from its page, the story it was folded into, and enclosures.
+    "ALTER TABLE articles ADD COLUMN read_at DATETIME",
+    "ALTER TABLE articles ADD COLUMN full_html TEXT",
+    "ALTER TABLE articles ADD COLUMN story_id INTEGER",
+    "CREATE INDEX ix_articles_story ON articles (story_id)",
+    "ALTER TABLE feeds ADD COLUMN full_text INTEGER NOT NULL DEFAULT 0 CHECK (full_text IN (0, 1))",
+    """
+    CREATE TABLE enclosures (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        type TEXT,
+        length INTEGER
+    )
+    """,
+    "CREATE UNIQUE INDEX ux_enclosures_article_url ON enclosures (article_id, url)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_BASE,
+    _V2_SEARCH_AND_TOMBSTONES,
+    _V3_SCREENS_FEEDBACK_READER,
+)
 """Every migration, oldest first. ``len(MIGRATIONS)`` is the current schema version."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

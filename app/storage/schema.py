@@ -79,6 +79,7 @@ class Feed(Base):
     update_interval: Mapped[int] = mapped_column(Integer, default=1800)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
+    full_text: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Article(Base):
@@ -88,6 +89,7 @@ class Article(Base):
     __table_args__ = (
         Index("ux_articles_feed_key", "feed_id", "dedup_key", unique=True),
         Index("ix_articles_starred", "starred"),
+        Index("ix_articles_story", "story_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +105,10 @@ class Article(Base):
     updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
     starred: Mapped[bool] = mapped_column(Boolean, default=False)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    full_html: Mapped[str | None] = mapped_column(Text)
+    story_id: Mapped[int | None] = mapped_column(Integer)
+    """The article this one was folded into as the same story (None: its own story)."""
 
 
 SORT_TIME = func.coalesce(Article.published, Article.fetched)
@@ -156,6 +162,55 @@ class Click(Base):
     session: Mapped[str] = mapped_column(Text)
     time: Mapped[datetime] = mapped_column(UTCDateTime)
     dwell: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int | None] = mapped_column(Integer)
+    visible: Mapped[str | None] = mapped_column(Text)
+    """JSON array of the article ids on screen when the click happened, top row first."""
+
+
+class Screen(Base):
+    """One visit of one view: its rows' impressions and clicks carry its ``key``."""
+
+    __tablename__ = "screens"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    view: Mapped[str] = mapped_column(Text)
+    filter: Mapped[str] = mapped_column(Text, default="{}")
+    ordering: Mapped[str] = mapped_column(Text, default="latest")
+    multi_feed: Mapped[bool] = mapped_column(Boolean, default=True)
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Feedback(Base):
+    """An explicit judgement by the reader; ``undone`` is set when taken back."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_time", "time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL")
+    )
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    word: Mapped[str | None] = mapped_column(Text)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Enclosure(Base):
+    """A file the feed attached to an article (podcast audio, video, image): never fetched
+    unless the reader asks."""
+
+    __tablename__ = "enclosures"
+    __table_args__ = (
+        Index("ux_enclosures_article_url", "article_id", "url", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(Text)
+    length: Mapped[int | None] = mapped_column(Integer)
 
 
 class ModelVersion(Base):
