@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -9,6 +10,8 @@ from app.services.river import UNREAD, RiverFilter
 from app.storage import articles, events, feeds
 from app.storage.database import Database
 from app.storage.record import ArticleRecord, FeedRecord, Stats
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 90
 
@@ -62,9 +65,28 @@ def mark_all_read(db: Database, *, feed_id: int | None = None, folder: str | Non
 
 
 def purge(db: Database, older_than_days: int | None = None) -> int:
-    """Delete read, unstarred, never-clicked articles older than the retention setting."""
+    """Delete articles read longer ago than the retention setting (``retention_days``).
+
+    Starred, clicked and judged articles and the screens of kept clicks are never purged
+    (:func:`app.storage.articles.purge_old`). Unread articles stay unless the reader set
+    ``retention_unread_days``, which counts from when they were fetched.
+    """
     with db.write() as s:
         if older_than_days is None:
             setting = events.get_setting(s, "retention_days")
-            older_than_days = int(setting) if setting else DEFAULT_RETENTION_DAYS
-        return articles.purge_old(s, datetime.now(UTC), older_than_days)
+            days = _days(setting)
+            older_than_days = DEFAULT_RETENTION_DAYS if days is None else days
+        unread = _days(events.get_setting(s, "retention_unread_days"))
+        return articles.purge_old(s, datetime.now(UTC), older_than_days, unread_days=unread)
+
+
+def _days(setting: str | None) -> int | None:
+    """A whole, non-negative number of days from a setting; None when unset or bad."""
+    if setting is None or not setting.strip():
+        return None
+    try:
+        value = int(setting)
+    except ValueError:
+        logger.warning("ignoring a retention setting that is not a number: %r", setting[:40])
+        return None
+    return value if value >= 0 else None

@@ -22,8 +22,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     table,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -35,6 +37,7 @@ from app.storage.schema import (
     Article,
     Click,
     Feed,
+    Feedback,
     Impression,
     ModelVersion,
     Tombstone,
@@ -351,14 +354,19 @@ def article_feeds(s: Session, ids: Sequence[int] | None = None) -> dict[int, int
     return found
 
 
-def set_read(s: Session, ids: Sequence[int], read: bool) -> int:
-    """Set the read flag of these articles; returns how many actually changed."""
+def set_read(s: Session, ids: Sequence[int], read: bool, *, now: datetime | None = None) -> int:
+    """Set the read flag of these articles; returns how many actually changed.
+
+    Marking read stamps ``read_at`` (``now``, else the clock), which retention counts from;
+    marking unread clears it.
+    """
+    read_at = (to_utc(now) if now is not None else datetime.now(UTC)) if read else None
     changed = 0
     for chunk in _chunks(list(dict.fromkeys(ids))):
         statement = (
             update(_ARTICLES)
             .where(_ARTICLES.c.id.in_(chunk), _ARTICLES.c.read.is_not(read))
-            .values(read=read)
+            .values(read=read, read_at=read_at)
         )
         result: Any = s.execute(statement)
         changed += result.rowcount
@@ -383,27 +391,74 @@ def mark_all_read(
     """Mark unread articles read (of a feed, a folder, or all); returns how many.
 
     With ``upto``, only articles fetched at or before it, so that what arrived after
-    the reader looked at the list stays unread.
+    the reader looked at the list stays unread. ``read_at`` is stamped with ``upto``, else
+    the clock.
     """
     conditions = [Article.read.is_(False), *_feed_scope(feed_id, folder)]
     if upto is not None:
         conditions.append(Article.fetched <= to_utc(upto))
-    result: Any = s.execute(update(_ARTICLES).where(*conditions).values(read=True))
+    read_at = to_utc(upto) if upto is not None else datetime.now(UTC)
+    result: Any = s.execute(update(_ARTICLES).where(*conditions).values(read=True, read_at=read_at))
     return int(result.rowcount)
 
 
-def purge_old(s: Session, now: datetime, older_than_days: int) -> int:
-    """Delete read, unstarred, never-clicked articles older than ``older_than_days``.
+_VISIBLE_IDS = text(
+    "SELECT CAST(value AS INTEGER) AS value FROM clicks, json_each(clicks.visible) "
+    "WHERE json_valid(clicks.visible) AND json_type(clicks.visible) = 'array'"
+).columns(column("value", Integer))
+"""Every article id that was on screen beside a click (``clicks.visible``)."""
 
-    Age is by published, else fetched. Each purged (feed, dedup key) is kept as a
-    tombstone so the feed cannot bring it back unread. Returns how many were deleted.
+
+def _kept_for_training() -> ColumnElement[bool]:
+    """True for an article that the reader's signal needs: clicked, given feedback, shown
+    on a screen (impression session) that holds a click, or on screen beside a click.
+
+    A click trains against the rows passed over on its own screen; purging those rows would
+    cascade their impressions away and leave the kept clicks without negatives.
+    """
+    clicked = exists().where(Click.article_id == Article.id)
+    judged = exists().where(Feedback.article_id == Article.id)
+    on_clicked_screen = exists().where(
+        Impression.article_id == Article.id,
+        Impression.session.in_(select(Click.session)),
+    )
+    return or_(clicked, judged, on_clicked_screen, Article.id.in_(_VISIBLE_IDS))
+
+
+def purge_old(
+    s: Session, now: datetime, older_than_days: int, *, unread_days: int | None = None
+) -> int:
+    """Delete read articles last read more than ``older_than_days`` ago; returns how many.
+
+    Age counts from ``read_at``, never from publication: an old article read a minute ago
+    stays for the whole window. Read articles without ``read_at`` (profiles from before
+    schema v3) are stamped ``now`` first, so their window starts at the first purge after
+    the upgrade. Unread articles are purged only when ``unread_days`` is given, counting
+    from when they were fetched. Never purged: starred articles, clicked ones, ones given
+    feedback, and the articles on the screens of kept clicks (their impressions are the
+    clicks' negatives). Each purged (feed, dedup key) is kept as a tombstone so the feed
+    cannot bring it back unread; copies folded into a purged story become their own story.
     """
     if older_than_days < 0:
         raise ValueError(f"older_than_days must be >= 0, got {older_than_days}")
+    if unread_days is not None and unread_days < 0:
+        raise ValueError(f"unread_days must be >= 0, got {unread_days}")
     now = to_utc(now)
+    stamped: Any = s.execute(
+        update(_ARTICLES)
+        .where(_ARTICLES.c.read.is_(True), _ARTICLES.c.read_at.is_(None))
+        .values(read_at=now)
+    )
+    if stamped.rowcount:
+        logger.info(
+            "%d read articles had no read time; their retention starts now", stamped.rowcount
+        )
     cutoff = now - timedelta(days=older_than_days)
-    clicked = exists().where(Click.article_id == Article.id)
-    doomed = and_(Article.read.is_(True), Article.starred.is_(False), cutoff > SORT_TIME, ~clicked)
+    expired = and_(Article.read.is_(True), Article.read_at < cutoff)
+    if unread_days is not None:
+        unread_cutoff = now - timedelta(days=unread_days)
+        expired = or_(expired, and_(Article.read.is_(False), Article.fetched < unread_cutoff))
+    doomed = and_(expired, Article.starred.is_(False), ~_kept_for_training())
     bury = (
         insert(Tombstone)
         .prefix_with("OR IGNORE")
@@ -416,7 +471,15 @@ def purge_old(s: Session, now: datetime, older_than_days: int) -> int:
     result: Any = s.execute(delete(Article).where(doomed))
     purged = int(result.rowcount)
     if purged:
-        logger.info("purged %d articles older than %d days", purged, older_than_days)
+        s.execute(
+            update(_ARTICLES)
+            .where(
+                _ARTICLES.c.story_id.is_not(None),
+                _ARTICLES.c.story_id.not_in(select(_ARTICLES.c.id)),
+            )
+            .values(story_id=None)
+        )
+        logger.info("purged %d articles read more than %d days ago", purged, older_than_days)
     return purged
 
 

@@ -286,7 +286,7 @@ def test_search_follows_updates_and_deletes(db: Database, feed_id: int) -> None:
     with db.write() as s:
         assert list_articles(s, search="volcano") == []
         assert [x.id for x in list_articles(s, search="glacier")] == [a]
-        set_read(s, [a], True)
+        set_read(s, [a], True, now=NOW - timedelta(days=31))
         assert [x.id for x in list_articles(s, search="glacier")] == [a]
         assert purge_old(s, NOW, 30) == 1
         assert list_articles(s, search="glacier") == []
@@ -297,11 +297,14 @@ def test_purge_keeps_starred_clicked_unread_and_recent(db: Database, feed_id: in
     ids = dict(zip(old, _upsert(db, feed_id, *old.values()).new_ids, strict=True))
     [recent] = _upsert(db, feed_id, item("recent", age_days=5)).new_ids
     [undated] = _upsert(db, feed_id, item("undated"), now=NOW - timedelta(days=90)).new_ids
+    long_ago = NOW - timedelta(days=60)
     with db.write() as s:
-        set_read(s, [*(ids[k] for k in ("plain", "starred", "clicked")), recent, undated], True)
+        set_read(s, [ids[k] for k in ("plain", "starred", "clicked")], True, now=long_ago)
+        set_read(s, [undated], True, now=long_ago)
+        set_read(s, [recent], True, now=NOW - timedelta(days=5))
         set_starred(s, ids["starred"], True)
         record_click(s, ids["clicked"], "s1", NOW)
-        record_impressions(s, [(ids["plain"], 0)], "s1", NOW)
+        record_impressions(s, [(ids["plain"], 0)], "s2", NOW)
         assert purge_old(s, NOW, 30) == 2
         left = {a.id for a in list_articles(s, limit=1000)}
         assert left == {ids["starred"], ids["clicked"], ids["unread"], recent}
@@ -314,7 +317,7 @@ def test_purge_keeps_starred_clicked_unread_and_recent(db: Database, feed_id: in
 def test_tombstones_stop_purged_articles_coming_back(db: Database, feed_id: int) -> None:
     [gone] = _upsert(db, feed_id, item("gone", age_days=60)).new_ids
     with db.write() as s:
-        set_read(s, [gone], True)
+        set_read(s, [gone], True, now=NOW - timedelta(days=60))
         assert purge_old(s, NOW, 30) == 1
     result = _upsert(db, feed_id, item("gone", "edited", age_days=60), item("fresh"))
     assert result.new == 1 and result.updated == 0

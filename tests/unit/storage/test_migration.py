@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,9 @@ def test_version_1_profile_is_upgraded_and_keeps_its_data(tmp_path: Path) -> Non
             # the search index was built over the articles that were already there
             assert {a.id for a in list_articles(s, search="volcanic")} == {1, 2}
         with db.write() as s:
-            assert purge_old(s, NOW, 30) == 1  # article 1: read, old, never clicked
+            # article 1 was read before read_at existed: its window starts at the first purge
+            assert purge_old(s, NOW, 30) == 0
+            assert purge_old(s, NOW + timedelta(days=31), 30) == 1
             again = upsert_articles(s, 1, [item("key1"), item("key3")], NOW)
             assert again.new == 1  # key1 is tombstoned, key3 is new
     with Database(path) as db, db.read() as s:
