@@ -38,7 +38,16 @@ from app.services.model import (
     source_token,
 )
 from app.services.profile import Profile
-from app.services.river import UNREAD, Ranking, River, RiverFilter, RiverItem
+from app.services.river import (
+    UNREAD,
+    PageKey,
+    Ranking,
+    RankKey,
+    River,
+    RiverFilter,
+    RiverItem,
+    TimeKey,
+)
 from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
@@ -184,12 +193,17 @@ class Ranker:
         limit: int = 100,
         offset: int = 0,
         view: RiverFilter = UNREAD,
+        after: PageKey | None = None,
     ) -> River:
         """A page of the river: newest first, or ordered by the model ("For you").
 
         The model reorders, never hides: every article of the plain view is in the ranked one.
-        Articles matching a mute rule go to the bottom and are counted.
+        Articles matching a mute rule go to the bottom and are counted. ``after`` is the
+        previous page's :attr:`River.next`: the view goes on in the order its first page set
+        (``offset`` is then ignored), however many of its rows were marked read meanwhile.
         """
+        if isinstance(after, RankKey):
+            return self._ranked_page(after, limit)
         db = self._profile.db
         with db.read() as s:
             clicks = events.clicks_since(s, 0)
@@ -204,16 +218,30 @@ class Ranker:
                     f"“For you” learns from the articles you open: {needed} more "
                     f"{'click' if needed == 1 else 'clicks'} to go. Showing Latest until then."
                 )
-            else:
+            elif after is None:  # a later page of Latest goes on in time order
                 with self._lock:
                     loaded = self._current()
                 if loaded is None:
                     notice = "No model trained yet; showing Latest until the first training round."
         if loaded is None:
+            mark = None if after is None else (after.time, after.id)
             with db.read() as s:
-                page = articles.list_articles(s, limit=limit, offset=offset, **filters)
+                page = articles.list_articles(
+                    s, limit=limit, offset=0 if mark else offset, after=mark, **filters
+                )
             items = tuple(RiverItem(a, None, mute.apply(rules, a.title)) for a in page)
-            return River(items, "latest", notice, clicks, needed, sum(i.muted for i in items))
+            following = None
+            if page and len(page) >= limit:
+                following = TimeKey(articles.sort_time(page[-1]), page[-1].id)
+            return River(
+                items,
+                "latest",
+                notice,
+                clicks,
+                needed,
+                sum(i.muted for i in items),
+                next=following,
+            )
         # A view is ranked once, when its first page is asked for; later pages of the same view
         # (same model, clicks, filters and rules) reuse that order instead of re-scoring.
         key = (loaded.version.id, clicks, tuple(sorted(filters.items())), tuple(rules))
@@ -221,10 +249,14 @@ class Ranker:
             if offset == 0 or self._last_order is None or self._last_order[0] != key:
                 self._last_order = (key, self._ranked_order(loaded, filters, rules))
             order, scores, muted = self._last_order[1]
-        chosen = order[offset : offset + limit].tolist()
-        page_scores = scores[offset : offset + limit].tolist()
-        page_muted = muted[offset : offset + limit].tolist()
-        with db.read() as s:
+        return self._ranked_page(RankKey(order, scores, muted, max(0, offset)), limit, clicks)
+
+    def _ranked_page(self, key: RankKey, limit: int, clicks: int | None = None) -> River:
+        """The page of a ranked snapshot at ``key`` (rows since purged are left out)."""
+        chosen, page_scores, page_muted, following = key.page(limit)
+        with self._profile.db.read() as s:
+            if clicks is None:
+                clicks = events.clicks_since(s, 0)
             records = {
                 a.id: a
                 for a in articles.list_articles(s, ids=chosen, limit=len(chosen), unread_only=False)
@@ -234,7 +266,7 @@ class Ranker:
             for i, score, hidden in zip(chosen, page_scores, page_muted, strict=True)
             if i in records
         )
-        return River(items, "ranked", None, clicks, 0, int(muted.sum()))
+        return River(items, "ranked", None, clicks, 0, int(key.muted.sum()), next=following)
 
     def _ranked_order(
         self, loaded: Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]

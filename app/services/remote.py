@@ -27,7 +27,7 @@ from app.services import host
 from app.services.explanation import ArticleExplanation
 from app.services.profile import Profile
 from app.services.ranking import Ranker, RankingError, River, model_ready
-from app.services.river import UNREAD, RiverFilter
+from app.services.river import UNREAD, PageKey, RiverFilter
 from app.services.training import TrainProgress, TrainReport
 from app.storage.record import ModelVersionRecord
 
@@ -210,10 +210,18 @@ class RemoteRanker:
         limit: int = 100,
         offset: int = 0,
         view: RiverFilter = UNREAD,
+        after: PageKey | None = None,
     ) -> River:
-        """See :meth:`Ranker.river`; only a view the model orders goes to the model process."""
-        query: dict[str, Any] = {"ranked": ranked, "limit": limit, "offset": offset, "view": view}
-        if ranked and model_ready(self._profile.db):
+        """See :meth:`Ranker.river`; only a view the model orders goes to the model process
+        (a later page is cut from the snapshot its first page returned, without the model)."""
+        query: dict[str, Any] = {
+            "ranked": ranked,
+            "limit": limit,
+            "offset": offset,
+            "view": view,
+            "after": after,
+        }
+        if ranked and after is None and model_ready(self._profile.db):
             river: River = self.host.call("river", **query)
             return river
         return self._local.river(**query)

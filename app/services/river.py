@@ -8,8 +8,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from app.services.explanation import ArticleExplanation
 from app.services.training import TrainProgress, TrainReport
@@ -52,8 +56,50 @@ class RiverItem:
 
 
 @dataclass(frozen=True)
+class TimeKey:
+    """Where the next page of a view in time order starts: just after this row, by the river's
+    (sort time, id) order. Rows the reader marks read above it shift nothing below it, so no
+    unread article is skipped or shown twice while the reader reads."""
+
+    time: datetime
+    id: int
+
+
+@dataclass(frozen=True, eq=False)
+class RankKey:
+    """Where the next page of a ranked view starts: a snapshot of the whole view's order, taken
+    when its first page was ranked, and the position reached in it. Later pages are cut from
+    the snapshot, so a click, a read mark or a newly trained model while the reader scrolls
+    neither skips nor repeats a row (the next visit of the view ranks afresh)."""
+
+    ids: npt.NDArray[np.int64]  # [N] article ids in "For you" order
+    scores: npt.NDArray[np.float64]  # [N] their blended scores
+    muted: npt.NDArray[np.bool_]  # [N] whether each matches a mute rule
+    position: int = 0
+
+    def page(self, limit: int) -> tuple[list[int], list[float], list[bool], RankKey | None]:
+        """The next ``limit`` ids, their scores and mute flags, and the key after them."""
+        end = self.position + max(0, limit)
+        cut = slice(self.position, end)
+        following = None
+        if end < len(self.ids):
+            following = RankKey(self.ids, self.scores, self.muted, end)
+        return (
+            self.ids[cut].tolist(),
+            self.scores[cut].tolist(),
+            self.muted[cut].tolist(),
+            following,
+        )
+
+
+PageKey = TimeKey | RankKey
+"""Where the next page of a view starts; the window hands back :attr:`River.next` unopened."""
+
+
+@dataclass(frozen=True)
 class River:
-    """A page of the river and how it was ordered."""
+    """A page of the river and how it was ordered; ``next`` continues the same view (None when
+    this page is its last)."""
 
     items: tuple[RiverItem, ...]
     mode: str
@@ -61,6 +107,7 @@ class River:
     clicks: int
     clicks_needed: int
     muted: int = 0
+    next: PageKey | None = field(default=None, compare=False)
 
 
 class Ranking(Protocol):
@@ -76,6 +123,7 @@ class Ranking(Protocol):
         limit: int = 100,
         offset: int = 0,
         view: RiverFilter = UNREAD,
+        after: PageKey | None = None,
     ) -> River: ...
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]: ...

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -242,10 +243,13 @@ def list_articles(
     limit: int = 100,
     offset: int = 0,
     newest_first: bool = True,
+    after: tuple[datetime, int] | None = None,
 ) -> list[ArticleRecord]:
     """Articles matching every given filter, newest first by (published, else fetched), id.
 
-    ``search`` is full-text over titles and summaries and accepts any string.
+    ``search`` is full-text over titles and summaries and accepts any string. ``after`` (a
+    row's :func:`sort_time` and id) starts the page just past that row in this order: unlike an
+    offset, it stays put while rows above it leave the filter (as when they are marked read).
     """
     query = _filtered(
         _article_select(),
@@ -258,6 +262,10 @@ def list_articles(
     )
     if query is None:
         return []
+    if after is not None:
+        key = tuple_(SORT_TIME, Article.id)
+        mark = tuple_(literal(to_utc(after[0]), UTCDateTime), literal(int(after[1]), Integer))
+        query = query.where(key < mark if newest_first else key > mark)
     if newest_first:
         query = query.order_by(SORT_TIME.desc(), Article.id.desc())
     else:
@@ -291,6 +299,11 @@ def list_candidates(
         return []
     query = query.order_by(SORT_TIME.desc(), Article.id.desc())
     return [Candidate(row[0], row[1], row[2], _aware(row[3])) for row in s.execute(query)]
+
+
+def sort_time(article: ArticleRecord) -> datetime:
+    """The river's time of an article (:data:`SORT_TIME`): published, else fetched."""
+    return article.published if article.published is not None else article.fetched
 
 
 def _filtered(

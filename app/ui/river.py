@@ -2,6 +2,8 @@
 
 Pages come from :meth:`Ranker.river` on the job pool; ``fetchMore`` asks for the next page and
 ``canFetchMore`` stays False while one is in flight, so the view never waits on the database.
+Each page hands back the key of the next (:attr:`River.next`), never a row offset: the unread
+views shrink as the reader marks rows read, and an offset would then skip unread articles.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from PySide6.QtCore import (
 )
 
 from app.services.ranking import Ranking, River
-from app.services.river import UNREAD, RiverFilter
+from app.services.river import UNREAD, PageKey, RiverFilter
 from app.storage.record import ArticleRecord
 from app.ui.worker import JobFailure, JobRunner, report
 
@@ -59,7 +61,7 @@ class RiverPage:
     """One loaded page, tagged with the generation of the query that asked for it."""
 
     generation: int
-    offset: int
+    after: PageKey | None
     river: River
     shares: dict[int, tuple[tuple[str, float], ...]]
 
@@ -74,17 +76,17 @@ class Row:
 
 
 def load_page(
-    ranker: Ranking, query: RiverQuery, generation: int, offset: int, limit: int
+    ranker: Ranking, query: RiverQuery, generation: int, after: PageKey | None, limit: int
 ) -> RiverPage:
-    """Fetch one page (runs on a pool thread)."""
-    river = ranker.river(ranked=query.ranked, limit=limit, offset=offset, view=query.view)
+    """Fetch the page after ``after`` (the first when None); runs on a pool thread."""
+    river = ranker.river(ranked=query.ranked, limit=limit, view=query.view, after=after)
     shares: dict[int, tuple[tuple[str, float], ...]] = {}
     if river.mode == "ranked" and river.items:
         try:
             shares = ranker.word_shares([i.article.id for i in river.items])
         except Exception:  # highlights are a nicety: the page is shown without them
             log.exception("word shares for the river failed")
-    return RiverPage(generation, offset, river, shares)
+    return RiverPage(generation, after, river, shares)
 
 
 class RiverModel(QAbstractListModel):
@@ -115,6 +117,7 @@ class RiverModel(QAbstractListModel):
         self._generation = 0
         self._loading = False
         self._exhausted = True
+        self._next: PageKey | None = None
         self.mode = "latest"
         self.notice = ""
 
@@ -142,10 +145,11 @@ class RiverModel(QAbstractListModel):
         self._shares = {}
         self._exhausted = False
         self._loading = False
+        self._next = None
         self.endResetModel()
-        self._request(0)
+        self._request(None)
 
-    def _request(self, offset: int) -> None:
+    def _request(self, after: PageKey | None) -> None:
         self._loading = True
         self._runner.submit(
             "loading articles",
@@ -153,7 +157,7 @@ class RiverModel(QAbstractListModel):
             self._ranker,
             self._query,
             self._generation,
-            offset,
+            after,
             self._page_size,
             done=self._on_page_loaded,
             failed=self._on_page_failed,
@@ -167,7 +171,8 @@ class RiverModel(QAbstractListModel):
         items = [i for i in page.river.items if i.article.id not in self._index]
         self.mode = page.river.mode
         self.notice = page.river.notice or ""
-        if len(page.river.items) < self._page_size:
+        self._next = page.river.next
+        if self._next is None:
             self._exhausted = True
         if items:
             first = len(self._rows)
@@ -195,7 +200,7 @@ class RiverModel(QAbstractListModel):
 
     def fetchMore(self, parent: Index) -> None:  # noqa: N802
         if self.canFetchMore(parent):
-            self._request(len(self._rows))
+            self._request(self._next)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
