@@ -15,6 +15,7 @@ from app.feeds.sanitizer import (
     plain_line,
     safe_url,
     sanitize_html,
+    strip_invisible,
     truncate_words,
 )
 
@@ -110,10 +111,10 @@ def make_entry(raw: RawEntry, base_url: str | None, now: datetime) -> ParsedEntr
     if raw.title_is_html:
         title = clean_title(raw.title)
     else:
-        title = truncate_words(plain_line(raw.title), TITLE_MAX_CHARS)
+        title = truncate_words(plain_line(strip_invisible(raw.title)), TITLE_MAX_CHARS)
     key_title = title
     if not title:
-        title = truncate_words(summary_text, 80) if summary_text else UNTITLED
+        title = truncate_words(strip_invisible(summary_text), 80) if summary_text else UNTITLED
         key_title = title if summary_text else ""
     author = " ".join(html_to_text(raw.author).split()) if raw.author else ""
     published = raw.published

@@ -61,6 +61,17 @@ _INNER_STRIPPED_RE = re.compile(r"[\t\n\r]")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACE_RE = re.compile(r"\s+")
 
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
+)
+"""Characters that show nothing but can reorder, split or hide text: bidi embeddings,
+overrides, isolates and marks, zero-width space and word joiners, soft hyphen, invisible
+operators and fillers, variation selectors and the tag characters (U+E0000–E007F)."""
+_JOINER_RE = re.compile("[\u200c\u200d]")
+"""Zero-width (non-)joiners: needed inside emoji sequences and some scripts (Persian, Indic),
+a spoofing tool between Latin letters."""
+
 
 def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
     """Return ``value`` as an absolute URL whose scheme is in ``schemes``, else None.
@@ -209,7 +220,24 @@ def plain_line(text: str) -> str:
     return _SPACE_RE.sub(" ", _CONTROL_RE.sub(" ", html.unescape(text))).strip()
 
 
+def strip_invisible(text: str) -> str:
+    """``text`` without the characters that display nothing yet can spoof a title or hide a
+    word from a mute rule (see :data:`_INVISIBLE_RE`); a zero-width (non-)joiner survives
+    only between two non-ASCII characters, where emoji and some scripts need it."""
+    text = _INVISIBLE_RE.sub("", text)
+    if "\u200c" not in text and "\u200d" not in text:
+        return text
+    return _JOINER_RE.sub(lambda m: m.group() if _joins(text, m.start()) else "", text)
+
+
+def _joins(text: str, at: int) -> bool:
+    before = text[at - 1] if at > 0 else " "
+    after = text[at + 1] if at + 1 < len(text) else " "
+    return not before.isascii() and not after.isascii()
+
+
 def clean_title(raw: str) -> str:
-    """Return a title as plain text: tags stripped, entities decoded, whitespace
-    collapsed and at most ``TITLE_MAX_CHARS`` characters long."""
-    return truncate_words(html_to_text(raw), TITLE_MAX_CHARS)
+    """Return a title as plain text: tags stripped, entities decoded, invisible characters
+    removed, whitespace collapsed and at most ``TITLE_MAX_CHARS`` characters long."""
+    text = strip_invisible(html_to_text(raw))
+    return truncate_words(_SPACE_RE.sub(" ", text).strip(), TITLE_MAX_CHARS)

@@ -2,6 +2,11 @@
 
 Rules are kept as one JSON setting in the profile. A muted article is still listed (the river
 reorders and dims, it never hides); :func:`apply` says whether a title matches any rule.
+
+Titles and keywords are compared after :func:`normalise` (NFKC, invisible characters removed,
+case-folded), so "Elec\u200btion" or "ＥＬＥＣＴＩＯＮ" is muted by "election". A regular
+expression sees the title after NFKC and with invisible characters removed, matched without
+regard to case (case-folding would change what its escapes mean).
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
+from app.feeds.sanitizer import strip_invisible
 from app.storage import events
 from app.storage.database import Database
 
@@ -48,11 +55,24 @@ def _compile(text: str, regex: bool) -> re.Pattern[str]:
     if len(text) > MAX_PATTERN_LENGTH:
         raise MuteError(f"a mute rule is limited to {MAX_PATTERN_LENGTH} characters")
     if not regex:
-        return re.compile(r"(?<!\w)" + re.escape(text) + r"(?!\w)", re.IGNORECASE)
+        keyword = normalise(text)
+        if not keyword:
+            raise MuteError("a mute rule cannot be only invisible characters")
+        return re.compile(r"(?<!\w)" + re.escape(keyword) + r"(?!\w)", re.IGNORECASE)
     try:
         return re.compile(text, re.IGNORECASE)
     except re.error as exc:
         raise MuteError(f"not a valid regular expression: {exc}") from exc
+
+
+def visible(text: str) -> str:
+    """``text`` in NFKC with the invisible characters removed (and those NFKC brings out)."""
+    return strip_invisible(unicodedata.normalize("NFKC", strip_invisible(text)))
+
+
+def normalise(text: str) -> str:
+    """What a keyword rule compares: :func:`visible` text, case-folded."""
+    return visible(text).casefold()
 
 
 def validate(rule: Rule) -> str | None:
@@ -66,9 +86,13 @@ def validate(rule: Rule) -> str | None:
 
 def apply(rules: Sequence[Rule], title: str) -> bool:
     """True when any usable rule matches ``title``; broken rules are skipped."""
+    if not rules:
+        return False
+    shown = visible(title)
+    folded = shown.casefold()
     for rule in rules:
         try:
-            if rule.compiled().search(title):
+            if rule.compiled().search(shown if rule.regex else folded):
                 return True
         except MuteError:
             continue
