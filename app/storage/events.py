@@ -20,26 +20,51 @@ from sqlalchemy.orm import Session
 from app.storage.database import NotFoundError
 from app.storage.record import (
     ClickRecord,
+    FeedbackRecord,
     ImpressionRecord,
     MetricValue,
     ModelVersionRecord,
+    ScreenRecord,
 )
-from app.storage.schema import Article, Click, Impression, ModelVersion, to_utc
+from app.storage.schema import (
+    Article,
+    Click,
+    Feed,
+    Feedback,
+    Impression,
+    ModelVersion,
+    Screen,
+    to_utc,
+)
 from app.storage.setting import delete_setting, get_setting, set_setting
 
 __all__ = [
+    "FEEDBACK_KINDS",
     "add_model_version",
     "click_history",
+    "clicked_articles",
     "clicks_since",
     "delete_setting",
+    "feedback",
     "get_setting",
     "impressions",
     "latest_model_version",
     "list_model_versions",
     "record_click",
+    "record_feedback",
     "record_impressions",
+    "record_screen",
+    "screens",
     "set_setting",
+    "undo_feedback",
 ]
+
+FEEDBACK_KINDS = frozenset({"more", "less", "feed_more", "feed_less", "word_off"})
+"""``more``/``less``: like this article (or not); ``feed_more``/``feed_less``: more or fewer
+from this feed; ``word_off``: don't rank on this word."""
+
+MAX_VISIBLE = 100
+"""At most this many on-screen rows are kept with a click (a screen shows far fewer)."""
 
 logger = logging.getLogger(__name__)
 
@@ -88,30 +113,174 @@ def record_impressions(
     return int(after or 0) - int(before or 0)
 
 
-def record_click(
-    s: Session, article_id: int, session: str, now: datetime, dwell: float | None = None
-) -> int:
-    """Log that the reader opened an article; returns the click's id.
+def record_screen(
+    s: Session,
+    key: str,
+    *,
+    view: str,
+    filter: Mapping[str, Any],
+    ordering: str,
+    multi_feed: bool,
+    now: datetime,
+) -> None:
+    """Log the start of one visit of a view; a key already logged is left as it was."""
+    row = {
+        "key": key,
+        "view": view,
+        "filter": json.dumps(dict(filter), sort_keys=True, default=str),
+        "ordering": ordering,
+        "multi_feed": bool(multi_feed),
+        "started": to_utc(now),
+    }
+    s.execute(insert(Screen).on_conflict_do_nothing(), [row])
 
-    A negative or non-finite ``dwell`` is stored as unknown. Raises NotFoundError for
-    an unknown article.
+
+def screens(s: Session) -> dict[str, ScreenRecord]:
+    """Every logged screen, by key."""
+    return {
+        row.key: ScreenRecord(
+            key=row.key,
+            view=row.view,
+            filter=row.filter,
+            ordering=row.ordering,
+            multi_feed=bool(row.multi_feed),
+            started=row.started,
+        )
+        for row in s.scalars(select(Screen))
+    }
+
+
+def record_click(
+    s: Session,
+    article_id: int,
+    session: str,
+    now: datetime,
+    dwell: float | None = None,
+    *,
+    position: int | None = None,
+    visible: Sequence[int] = (),
+) -> int:
+    """Log that the reader opened an article from screen ``session``; returns the click's id.
+
+    ``position`` is its row on that screen and ``visible`` the articles on screen at that
+    moment (at most :data:`MAX_VISIBLE` kept). A negative or non-finite ``dwell`` is stored
+    as unknown. Raises NotFoundError for an unknown article.
     """
     if s.scalar(select(Article.id).where(Article.id == article_id)) is None:
         raise NotFoundError(f"There is no article {article_id}.")
     if dwell is not None and (not math.isfinite(dwell) or dwell < 0):
         dwell = None
-    click = Click(article_id=article_id, session=session, time=to_utc(now), dwell=dwell)
+    if position is not None and position < 0:
+        position = None
+    shown = [int(a) for a in list(dict.fromkeys(visible))[:MAX_VISIBLE]]
+    click = Click(
+        article_id=article_id,
+        session=session,
+        time=to_utc(now),
+        dwell=dwell,
+        position=position,
+        visible=json.dumps(shown) if shown else None,
+    )
     s.add(click)
     s.flush()
     return click.id
+
+
+def _visible(raw: str | None) -> tuple[int, ...]:
+    """The stored on-screen ids; anything unreadable is taken as unknown (empty)."""
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ()
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value[:MAX_VISIBLE] if isinstance(v, int) and not isinstance(v, bool))
 
 
 def click_history(s: Session) -> list[ClickRecord]:
     """Every click, oldest first."""
     query = select(Click).order_by(Click.time, Click.id)
     return [
-        ClickRecord(id=c.id, article_id=c.article_id, time=c.time, session=c.session, dwell=c.dwell)
+        ClickRecord(
+            id=c.id,
+            article_id=c.article_id,
+            time=c.time,
+            session=c.session,
+            dwell=c.dwell,
+            position=c.position,
+            visible=_visible(c.visible),
+        )
         for c in s.scalars(query)
+    ]
+
+
+def record_feedback(
+    s: Session,
+    kind: str,
+    now: datetime,
+    *,
+    article_id: int | None = None,
+    feed_id: int | None = None,
+    word: str | None = None,
+) -> int:
+    """Log an explicit judgement; returns its id.
+
+    ``more``/``less`` need an article (its feed is recorded with it), ``feed_*`` a feed and
+    ``word_off`` a word. Raises ValueError for an unknown kind or a missing subject and
+    NotFoundError for an unknown article or feed.
+    """
+    if kind not in FEEDBACK_KINDS:
+        raise ValueError(f"unknown feedback kind {kind!r}")
+    if kind in ("more", "less"):
+        if article_id is None:
+            raise ValueError(f"{kind!r} feedback needs an article")
+        feed_id = s.scalar(select(Article.feed_id).where(Article.id == article_id))
+        if feed_id is None:
+            raise NotFoundError(f"There is no article {article_id}.")
+    elif kind in ("feed_more", "feed_less"):
+        if feed_id is None or s.get(Feed, feed_id) is None:
+            raise NotFoundError(f"There is no feed {feed_id}.")
+        article_id = None
+    else:
+        word = (word or "").strip().casefold()
+        if not word:
+            raise ValueError("'word_off' feedback needs a word")
+        article_id = None
+        feed_id = None
+    row = Feedback(kind=kind, article_id=article_id, feed_id=feed_id, word=word, time=to_utc(now))
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def undo_feedback(s: Session, feedback_id: int, now: datetime) -> bool:
+    """Take a judgement back (it stays in the log, stamped ``undone``); False if unknown or
+    already undone."""
+    row = s.get(Feedback, feedback_id)
+    if row is None or row.undone is not None:
+        return False
+    row.undone = to_utc(now)
+    return True
+
+
+def feedback(s: Session, *, include_undone: bool = False) -> list[FeedbackRecord]:
+    """Explicit judgements, oldest first (only those in force unless ``include_undone``)."""
+    query = select(Feedback).order_by(Feedback.time, Feedback.id)
+    if not include_undone:
+        query = query.where(Feedback.undone.is_(None))
+    return [
+        FeedbackRecord(
+            id=f.id,
+            kind=f.kind,
+            article_id=f.article_id,
+            feed_id=f.feed_id,
+            word=f.word,
+            time=f.time,
+            undone=f.undone,
+        )
+        for f in s.scalars(query)
     ]
 
 
@@ -132,6 +301,11 @@ def clicks_since(s: Session, since_click_id: int) -> int:
     """How many clicks have an id greater than ``since_click_id``."""
     query = select(func.count()).select_from(Click).where(Click.id > since_click_id)
     return int(s.scalar(query) or 0)
+
+
+def clicked_articles(s: Session) -> int:
+    """How many distinct articles the reader has opened (many clicks on one count once)."""
+    return int(s.scalar(select(func.count(func.distinct(Click.article_id)))) or 0)
 
 
 def _clean_metrics(metrics: Mapping[Any, Any]) -> dict[str, MetricValue]:

@@ -95,13 +95,47 @@ class UpsertResult:
 
 @dataclass(frozen=True, slots=True)
 class ClickRecord:
-    """One opened article; ``dwell`` is seconds spent reading, when known."""
+    """One opened article; ``dwell`` is seconds spent reading, when known.
+
+    ``session`` is the key of the screen it was opened from (or, in profiles from before
+    screens, of the window session); ``position`` is its row there and ``visible`` the
+    articles on screen at that moment, top row first (empty when unknown).
+    """
 
     id: int
     article_id: int
     time: datetime
     session: str
     dwell: float | None
+    position: int | None = None
+    visible: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenRecord:
+    """One visit of one view: ``view`` is its kind (``foryou``, ``latest``, ``feed``,
+    ``folder``, ``starred``, ``search``, ``headless``), ``ordering`` ``ranked`` or ``latest``;
+    ``multi_feed`` is false where every row comes from one feed."""
+
+    key: str
+    view: str
+    filter: str
+    ordering: str
+    multi_feed: bool
+    started: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """An explicit judgement the reader gave; ``undone`` is when it was taken back."""
+
+    id: int
+    kind: str
+    article_id: int | None
+    feed_id: int | None
+    word: str | None
+    time: datetime
+    undone: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

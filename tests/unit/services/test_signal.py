@@ -1,0 +1,74 @@
+"""The round's signal: which opens and judgements teach what."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.services.signal import FEED_CEILING, FEED_FLOOR, build, pins_of
+from app.storage.record import ClickRecord, FeedbackRecord, ImpressionRecord
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _click(i: int, article: int, position: int | None = 0) -> ClickRecord:
+    return ClickRecord(i, article, T0 + timedelta(minutes=i), "s", 10.0, position, (article,))
+
+
+def _said(
+    i: int,
+    kind: str,
+    *,
+    article: int | None = None,
+    feed: int | None = None,
+    word: str | None = None,
+) -> FeedbackRecord:
+    return FeedbackRecord(i, kind, article, feed, word, T0 + timedelta(minutes=i), None)
+
+
+def test_less_like_this_takes_back_the_open_and_becomes_a_negative() -> None:
+    clicks = [_click(1, 10), _click(2, 11)]
+    told = build(clicks, [], [_said(3, "less", article=11)], {10, 11})
+    assert [c.article_id for c in told.clicks] == [10]
+    assert [a for a, _ in told.extra_negatives] == [11]
+    assert told.distinct_opened == 1
+
+
+def test_more_like_this_is_a_positive_where_it_was_shown() -> None:
+    shown = [
+        ImpressionRecord(20, T0, "old", 4),
+        ImpressionRecord(20, T0 + timedelta(minutes=1), "latest", 7),
+    ]
+    told = build([], shown, [_said(5, "more", article=20)], {20})
+    (click,) = told.clicks
+    assert (click.article_id, click.session, click.position) == (20, "latest", 7)
+    assert 20 in told.never_negative
+
+
+def test_more_like_this_never_shown_is_history_only() -> None:
+    told = build([], [], [_said(5, "more", article=20)], {20})
+    assert told.clicks[0].position is None
+
+
+def test_untitled_articles_are_dropped() -> None:
+    told = build([_click(1, 10), _click(2, 99)], [ImpressionRecord(99, T0, "s", 0)], [], {10})
+    assert [c.article_id for c in told.clicks] == [10]
+    assert told.impressions == ()
+
+
+def test_distinct_articles_count_not_clicks() -> None:
+    told = build([_click(i, 10) for i in range(25)], [], [], {10})
+    assert told.distinct_opened == 1
+
+
+def test_pins_latest_word_on_a_feed_wins() -> None:
+    pins = pins_of(
+        [
+            _said(1, "feed_less", feed=3),
+            _said(2, "feed_more", feed=4),
+            _said(3, "feed_more", feed=3),
+            _said(4, "word_off", word="trump"),
+        ]
+    )
+    assert pins.feeds == {3: (FEED_FLOOR, None), 4: (FEED_FLOOR, None)}
+    assert pins_of([_said(1, "feed_less", feed=3)]).feeds == {3: (None, FEED_CEILING)}
+    assert pins.words_off == frozenset({"trump"})

@@ -1,0 +1,112 @@
+"""Screens, clicks with their screen row and visible rows, and explicit feedback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.storage.articles import upsert_articles
+from app.storage.database import Database, NotFoundError
+from app.storage.events import (
+    click_history,
+    feedback,
+    record_click,
+    record_feedback,
+    record_screen,
+    screens,
+    undo_feedback,
+)
+from app.storage.feeds import add_feed
+from app.storage.schema import Click
+from tests.unit.storage.sample import NOW, item
+
+
+@pytest.fixture
+def ids(db: Database) -> tuple[int, int, tuple[int, ...]]:
+    with db.write() as s:
+        feed = add_feed(s, "https://example.org/feed.xml").id
+        return feed, 0, upsert_articles(s, feed, [item(f"k{n}") for n in range(4)], NOW).new_ids
+
+
+def test_screen_round_trip_and_first_write_wins(db: Database) -> None:
+    with db.write() as s:
+        record_screen(
+            s,
+            "k1",
+            view="feed",
+            filter={"feed_id": 3},
+            ordering="latest",
+            multi_feed=False,
+            now=NOW,
+        )
+        record_screen(
+            s, "k1", view="latest", filter={}, ordering="latest", multi_feed=True, now=NOW
+        )
+    with db.read() as s:
+        (screen,) = screens(s).values()
+    assert (screen.key, screen.view, screen.multi_feed) == ("k1", "feed", False)
+    assert screen.filter == '{"feed_id": 3}'
+
+
+def test_click_keeps_its_row_and_what_was_on_screen(
+    db: Database, ids: tuple[int, int, tuple[int, ...]]
+) -> None:
+    _, _, (a, b, c, _d) = ids
+    with db.write() as s:
+        record_click(s, b, "k", NOW, 5.0, position=1, visible=[a, b, c, c])
+        record_click(s, c, "k", NOW + timedelta(seconds=1), position=-4)
+    with db.read() as s:
+        first, second = click_history(s)
+    assert (first.position, first.visible) == (1, (a, b, c))
+    assert (second.position, second.visible) == (None, ())
+
+
+def test_unreadable_visible_rows_are_unknown(
+    db: Database, ids: tuple[int, int, tuple[int, ...]]
+) -> None:
+    _, _, (a, *_) = ids
+    with db.write() as s:
+        record_click(s, a, "k", NOW)
+        row = s.query(Click).one()
+        row.visible = '{"not": "a list"}'
+    with db.read() as s:
+        assert click_history(s)[0].visible == ()
+
+
+def test_feedback_is_recorded_listed_and_undone(
+    db: Database, ids: tuple[int, int, tuple[int, ...]]
+) -> None:
+    feed, _, (a, *_) = ids
+    with db.write() as s:
+        more = record_feedback(s, "more", NOW, article_id=a)
+        record_feedback(s, "feed_less", NOW + timedelta(seconds=1), feed_id=feed)
+        record_feedback(s, "word_off", NOW + timedelta(seconds=2), word="  Election ")
+    with db.read() as s:
+        given = feedback(s)
+    assert [(f.kind, f.article_id, f.feed_id, f.word) for f in given] == [
+        ("more", a, feed, None),
+        ("feed_less", None, feed, None),
+        ("word_off", None, None, "election"),
+    ]
+    with db.write() as s:
+        assert undo_feedback(s, more, NOW)
+        assert not undo_feedback(s, more, NOW)
+        assert not undo_feedback(s, 9999, NOW)
+    with db.read() as s:
+        assert [f.kind for f in feedback(s)] == ["feed_less", "word_off"]
+        assert len(feedback(s, include_undone=True)) == 3
+
+
+def test_feedback_refuses_nonsense(db: Database, ids: tuple[int, int, tuple[int, ...]]) -> None:
+    with db.write() as s:
+        with pytest.raises(ValueError):
+            record_feedback(s, "love", NOW, article_id=ids[2][0])
+        with pytest.raises(ValueError):
+            record_feedback(s, "more", NOW)
+        with pytest.raises(NotFoundError):
+            record_feedback(s, "less", NOW, article_id=10**9)
+        with pytest.raises(NotFoundError):
+            record_feedback(s, "feed_less", NOW, feed_id=10**9)
+        with pytest.raises(ValueError):
+            record_feedback(s, "word_off", NOW, word="   ")
