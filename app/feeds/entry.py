@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,14 @@ def dedup_key(guid: str | None, link: str | None, title: str, date: str | None) 
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def fallback_key(shared: str, link: str | None, title: str, date: str | None) -> str:
+    """The identity of an entry whose usual key (``shared``) another entry of the same fetch
+    has too: that key with the link, the title and the raw date, so that 40 items pointing at
+    one link stay 40 articles while a true repeat (all three the same) is still one."""
+    source = f"shared:{shared}|link:{link or ''}|title:{title}|date:{date or ''}"
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 MAX_ENTRIES = 2000
 SUMMARY_TEXT_MAX_CHARS = 2000
 HTML_MAX_CHARS = 512 * 1024
@@ -133,6 +142,34 @@ def make_entry(raw: RawEntry, base_url: str | None, now: datetime) -> ParsedEntr
     )
 
 
+def _split_shared(made: list[tuple[ParsedEntry, str | None]]) -> list[ParsedEntry]:
+    """The entries in document order, those that share a key but are not the same item
+    re-keyed by :func:`fallback_key` (all but the oldest of each group)."""
+    groups: dict[str, list[int]] = {}
+    for i, (entry, _) in enumerate(made):
+        groups.setdefault(entry.dedup_key, []).append(i)
+    entries = [entry for entry, _ in made]
+    for key, members in groups.items():
+        if len(members) < 2:
+            continue
+        faces = {(made[i][0].url, made[i][0].title, made[i][1]) for i in members}
+        if len(faces) < 2:
+            continue  # the same item repeated: one article
+        # The oldest keeps the key (feeds list newest first: the last when undated).
+        keeper = min(
+            reversed(members),
+            key=lambda i: made[i][0].published or datetime.max.replace(tzinfo=UTC),
+        )
+        keeper_face = (made[keeper][0].url, made[keeper][0].title, made[keeper][1])
+        for i in members:
+            entry, date_text = made[i]
+            if i == keeper or (entry.url, entry.title, date_text) == keeper_face:
+                continue
+            fresh = fallback_key(key, entry.url, entry.title, date_text)
+            entries[i] = dataclasses.replace(entry, dedup_key=fresh)
+    return entries
+
+
 def make_feed(
     title: str,
     site_url: str | None,
@@ -141,25 +178,31 @@ def make_feed(
     warnings: Iterable[str] = (),
 ) -> ParsedFeed:
     """Build a ParsedFeed: at most ``MAX_ENTRIES`` entries (the first ones), one
-    entry per dedup key (the first), and a warning for everything dropped."""
+    entry per identity, and a warning for everything dropped.
+
+    Entries that share a key (the same GUID, or the same link without one) but differ in
+    link, title or date are different items: the oldest keeps the key (it is the one stored
+    when it was alone), the others get :func:`fallback_key`. Only true repeats are dropped.
+    """
     notes = list(warnings)
     now = datetime.now(UTC)
     site = safe_url(site_url, base_url, _LINK_SCHEMES) if site_url else None
-    entries: list[ParsedEntry] = []
-    seen: set[str] = set()
-    duplicates = 0
+    made: list[tuple[ParsedEntry, str | None]] = []
     total = 0
     for raw in raws:
         total += 1
-        if len(entries) >= MAX_ENTRIES:
-            continue
-        entry = make_entry(raw, site or base_url, now)
+        if len(made) < MAX_ENTRIES:
+            made.append((make_entry(raw, site or base_url, now), raw.date_text))
+    entries: list[ParsedEntry] = []
+    seen: set[str] = set()
+    duplicates = 0
+    for entry in _split_shared(made):
         if entry.dedup_key in seen:
             duplicates += 1
             continue
         seen.add(entry.dedup_key)
         entries.append(entry)
-    if total > len(entries) + duplicates:
+    if total > len(made):
         notes.append(f"the feed has {total} entries; only the first {MAX_ENTRIES} were kept")
     if duplicates:
         notes.append(f"{duplicates} entries repeated an earlier entry's identity and were skipped")
