@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.services import activity, ranking, reading, subscription
+from app.services import activity, fulltext, ranking, reading, story, subscription
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
@@ -26,6 +26,7 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
     subscription.SubscriptionError,
     activity.ActivityError,
     ranking.RankingError,
+    fulltext.FullTextError,
     StorageError,
 )
 
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("article_id", type=int)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("stats", help="counts of feeds, articles, clicks")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("fulltext", help="fetch, store and print an article's full text")
+    p.add_argument("article_id", type=_article_id)
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -171,6 +175,12 @@ def _list(profile: Profile, args: argparse.Namespace) -> None:
         }
         for item in river.items
     ]
+    folded = story.also_in(profile.db, [item.article.id for item in river.items])
+    rows: list[dict[str, Any]] = [
+        {**d, "also_in": folded.get(item.article.id, [])}
+        for d, item in zip(data, river.items, strict=True)
+    ]
+    data = rows
     if river.notice:
         print(river.notice, file=sys.stderr)
 
@@ -217,6 +227,12 @@ def _stats(profile: Profile, args: argparse.Namespace) -> None:
     _emit(data, args.json, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
 
 
+def _fulltext(profile: Profile, args: argparse.Namespace) -> None:
+    found = fulltext.fetch(profile.db, args.article_id)
+    data = {"article_id": found.article_id, "text": found.text, "html": found.html}
+    _emit(data, args.json, lambda: found.text)
+
+
 COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
     "import-opml": _import_opml,
     "export-opml": _export_opml,
@@ -227,4 +243,5 @@ COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
     "train": _train,
     "explain": _explain,
     "stats": _stats,
+    "fulltext": _fulltext,
 }
