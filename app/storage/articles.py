@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.storage import churn
 from app.storage.database import NotFoundError
 from app.storage.record import ArticleRecord, Candidate, IncomingArticle, Stats, UpsertResult
 from app.storage.schema import (
@@ -45,6 +46,7 @@ from app.storage.schema import (
     UTCDateTime,
     to_utc,
 )
+from app.storage.setting import get_setting
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +94,14 @@ def upsert_articles(
     """Insert new entries of a feed and update changed ones in place.
 
     Entries are matched on (feed, dedup key); a key given twice counts once and its
-    last version wins. An update changes the content only, never the read or starred
-    flags. Keys of purged articles (tombstones) are skipped. A publication date in the
-    future is clamped to ``now``, so that it cannot pin an article to the top of the
-    river. A feed deleted meanwhile gets nothing. One query per chunk of keys, not one
-    per entry.
+    last version wins. An entry with a new key but the title and link of a stored article
+    whose own key this fetch lacks is that article under a new GUID (:mod:`churn`): an
+    update that takes the new key, not a new article. An update changes the content only,
+    never the read or starred flags. Keys of purged articles (tombstones) are skipped. A
+    publication date in the future is clamped to ``now``, so that it cannot pin an article
+    to the top of the river. A feed deleted meanwhile gets nothing. After inserting, the
+    feed's unread articles are capped (:func:`cap_unread`). One query per chunk of keys,
+    not one per entry.
     """
     if not items:
         return UpsertResult(0, 0, ())
@@ -124,11 +129,16 @@ def upsert_articles(
                 )
             )
         )
+    churned = _churned(s, feed_id, latest, existing, buried, columns)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    rekeys: list[dict[str, Any]] = []
     for key, item in latest.items():
         values = _incoming_values(item, now)
         old = existing.get(key)
+        if old is None and key in churned:
+            old = churned[key]
+            rekeys.append({"_id": old["id"], "new_key": key})
         if old is not None:
             if values["published"] == now and old["published"] is not None:
                 values["published"] = old["published"]  # still in the future: keep the clamp
@@ -151,6 +161,13 @@ def upsert_articles(
             )
             ids_by_key.update({row[0]: row[1] for row in s.execute(query)})
         new_ids = tuple(ids_by_key[key] for key in inserted)
+    if rekeys:
+        statement_k = (
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id == bindparam("_id"))
+            .values(dedup_key=bindparam("new_key"))
+        )
+        s.execute(statement_k, rekeys)
     if updates:
         statement_u = (
             update(_ARTICLES)
@@ -158,9 +175,109 @@ def upsert_articles(
             .values({name: bindparam(f"new_{name}") for name in (*_FIELDS, "updated")})
         )
         s.execute(statement_u, updates)
+    if new_ids:
+        purged = set(cap_unread(s, feed_id, unread_cap(s), now))
+        new_ids = tuple(i for i in new_ids if i not in purged)
     if inserts or updates:
-        logger.debug("feed %d: %d new, %d updated", feed_id, len(inserts), len(updates))
-    return UpsertResult(new=len(inserts), updated=len(updates), new_ids=new_ids)
+        logger.debug(
+            "feed %d: %d new, %d updated (%d under a new GUID)",
+            feed_id, len(new_ids), len(updates), len(rekeys),
+        )  # fmt: skip
+    return UpsertResult(new=len(new_ids), updated=len(updates), new_ids=new_ids)
+
+
+def _churned(
+    s: Session,
+    feed_id: int,
+    latest: dict[str, IncomingArticle],
+    existing: dict[str, dict[str, Any]],
+    buried: set[str],
+    columns: Sequence[Any],
+) -> dict[str, dict[str, Any]]:
+    """The stored article that each new key is under a new GUID (see :mod:`churn`). Keys whose
+    title and link belong to a purged article are added to ``buried``."""
+    pairs = {
+        key: (item.title, item.url)
+        for key, item in latest.items()
+        if item.url and key not in existing and key not in buried
+    }
+    if not pairs:
+        return {}
+    dead = churn.buried_content(
+        s, feed_id, [c for c in (churn.content_key(*p) for p in pairs.values()) if c]
+    )
+    stored = churn.stored_by_content(s, feed_id, pairs.values(), columns)
+    claimed = {row["id"] for row in existing.values()}
+    found: dict[str, dict[str, Any]] = {}
+    for key, (title, url) in pairs.items():
+        if churn.content_key(title, url) in dead:
+            buried.add(key)
+            continue
+        row = stored.get((title, url))
+        if row is not None and row["id"] not in claimed:
+            claimed.add(row["id"])
+            found[key] = row
+    return found
+
+
+UNREAD_CAP_SETTING = "feed_unread_cap"
+DEFAULT_UNREAD_CAP = 2000
+"""Most unread articles a feed keeps (setting ``feed_unread_cap``; 0 or less: no cap). The
+default is the parser's entry cap per fetch, so that no single fetch is cut short."""
+
+
+def unread_cap(s: Session) -> int | None:
+    """The per-feed cap on unread articles, None when the reader turned it off."""
+    raw = get_setting(s, UNREAD_CAP_SETTING)
+    try:
+        cap = DEFAULT_UNREAD_CAP if raw is None else int(raw)
+    except ValueError:
+        logger.warning("ignoring the unreadable %s setting %r", UNREAD_CAP_SETTING, raw)
+        cap = DEFAULT_UNREAD_CAP
+    return cap if cap > 0 else None
+
+
+def cap_unread(s: Session, feed_id: int, cap: int | None, now: datetime) -> list[int]:
+    """Purge the feed's oldest unread articles beyond the newest ``cap``; returns their ids.
+
+    Never purged: starred articles and those the reader's signal needs (clicked, given
+    feedback, on a clicked screen). Each purged one is tombstoned under its dedup key and its
+    title and link, so neither the feed nor GUID churn brings it back.
+    """
+    if cap is None:
+        return []
+    unread = and_(Article.feed_id == feed_id, Article.read.is_(False))
+    count = s.scalar(select(func.count()).select_from(Article).where(unread)) or 0
+    if count <= cap:
+        return []
+    newest = (
+        select(Article.id).where(unread).order_by(SORT_TIME.desc(), Article.id.desc()).limit(cap)
+    )
+    doomed_rows = s.execute(
+        select(Article.id, Article.dedup_key, Article.title, Article.url).where(
+            unread,
+            Article.starred.is_(False),
+            Article.id.not_in(newest),
+            ~_kept_for_training(),
+        )
+    ).all()
+    if not doomed_rows:
+        return []
+    stones: list[dict[str, Any]] = []
+    for _, key, title, url in doomed_rows:
+        stones.append({"feed_id": feed_id, "dedup_key": key, "purged": now})
+        content = churn.content_key(title, url)
+        if content is not None:
+            stones.append({"feed_id": feed_id, "dedup_key": content, "purged": now})
+    s.execute(insert(Tombstone).prefix_with("OR IGNORE"), stones)
+    ids = [row[0] for row in doomed_rows]
+    for chunk in _chunks(ids):
+        s.execute(delete(Article).where(Article.id.in_(chunk)))
+    s.execute(
+        update(_ARTICLES).where(_ARTICLES.c.story_id.in_(_id_list(ids))).values(story_id=None)
+    )
+    logger.info("feed %d: purged %d unread articles beyond the cap of %d", feed_id, len(ids), cap)
+    return ids
 
 
 def _article_select() -> Select[*tuple[Any, ...]]:
