@@ -181,8 +181,9 @@ def make_feed(
     entry per identity, and a warning for everything dropped.
 
     Entries that share a key (the same GUID, or the same link without one) but differ in
-    link, title or date are different items: the oldest keeps the key (it is the one stored
-    when it was alone), the others get :func:`fallback_key`. Only true repeats are dropped.
+    link, title or date are different items (real feeds reuse GUIDs for new posts): the
+    oldest keeps the key (it is the one stored when it was alone), the others get
+    :func:`fallback_key`. Only true repeats are dropped, and counted in a warning.
     """
     notes = list(warnings)
     now = datetime.now(UTC)
