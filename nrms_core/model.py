@@ -4,7 +4,11 @@ Shapes: N titles of L words, B users with H history slots, C candidates per
 user, E word-embedding size (50), D = heads * head_dim news/user size (256).
 Every forward returns what it computes, including the attention weights and
 the pre-pooling vectors, so that explanations are exact: ``r = Σ_j α_j h^w_j``
-and ``u = Σ_i β_i h_i`` hold to rounding.
+and ``u = Σ_i β_i h_i`` hold to rounding. Each encoder's ``trace`` also returns
+its inputs and per-head self-attention weights, and the self-attention layer
+splits its value projection into a linear part and a bias (``values``): with no
+residual, feed-forward or output projection, r and u are then linear in the
+original words' embeddings and the past reads' vectors (:mod:`nrms_core.explain`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "MultiHeadSelfAttention",
     "NewsEncoder",
     "NewsOutput",
+    "Trace",
     "UserEncoder",
     "UserOutput",
     "masked_softmax",
@@ -64,6 +69,14 @@ class MultiHeadSelfAttention(nn.Module):
         With ``index`` [B, L], ``x`` is [U, in_dim] and row b, l is ``x[index[b, l]]``:
         each distinct row is projected once before it is gathered (same result).
         """
+        return self.attend(x, mask, index)[0]
+
+    def attend(
+        self, x: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`forward` computes, with its attention weights: (output [B, L, D],
+        weights [B, heads, L, L]), where ``weights[b, k, j, m]`` is how much output j takes
+        from input m in head k (rows sum to 1 over real inputs, 0 where nothing is real)."""
         q: torch.Tensor = self.query(x)  # [B, L, D] or [U, D]
         k: torch.Tensor = self.key(x)  # [B, L, D] or [U, D]
         v: torch.Tensor = self.value(x)  # [B, L, D] or [U, D]
@@ -77,7 +90,18 @@ class MultiHeadSelfAttention(nn.Module):
         scores = q @ k.transpose(-1, -2) / math.sqrt(self.head_dim)  # [B, heads, L, L]
         weights = masked_softmax(scores, mask[:, None, None, :])  # [B, heads, L, L]
         out = (weights @ v).transpose(1, 2)  # [B, L, heads, head_dim]
-        return out.reshape(b, length, self.heads * self.head_dim)  # [B, L, D]
+        return out.reshape(b, length, self.heads * self.head_dim), weights  # [B, L, D]
+
+    def values(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The value projection split into its linear part and its bias, per head:
+        (V x [..., heads, head_dim], c [heads, head_dim]), so that value(x) = V x + c.
+
+        With the weights of :meth:`attend` held fixed, output j of head k is
+        Σ_m weights[k, j, m] V^{(k)} x_m + c^{(k)}: linear in the inputs, which is what
+        :mod:`nrms_core.explain` decomposes."""
+        linear = x @ self.value.weight.T  # [..., D]
+        per_head = linear.view(*x.shape[:-1], self.heads, self.head_dim)  # [..., heads, hd]
+        return per_head, self.value.bias.view(self.heads, self.head_dim)  # [heads, hd]
 
 
 class AdditiveAttention(nn.Module):
@@ -112,6 +136,23 @@ class UserOutput(NamedTuple):
     history: torch.Tensor
 
 
+class Trace(NamedTuple):
+    """One encoder's pass with everything the input-level decomposition needs (eval mode).
+
+    inputs x [B, L, in_dim] (the title's word embeddings, or the past reads' news vectors),
+    mask [B, L] bool, self-attention weights [B, heads, L, L] (see
+    :meth:`MultiHeadSelfAttention.attend`), its outputs h [B, L, D], the additive weights
+    [B, L] (α or β) and the pooled vector [B, D] (r or u), equal to the encoder's forward.
+    """
+
+    inputs: torch.Tensor
+    mask: torch.Tensor
+    self_attention: torch.Tensor
+    outputs: torch.Tensor
+    attention: torch.Tensor
+    vector: torch.Tensor
+
+
 class NewsEncoder(nn.Module):
     """Word embeddings -> dropout -> multi-head self-attention -> dropout -> additive attention."""
 
@@ -136,6 +177,16 @@ class NewsEncoder(nn.Module):
         h = self.dropout(self.self_attention(e, mask))  # [N, L, D]
         r, alpha = self.attention(h, mask)  # [N, D], [N, L]
         return NewsOutput(r, alpha, h)
+
+    def trace(self, tokens: torch.Tensor) -> Trace:
+        """tokens [N, L] -> the forward pass with its inputs and self-attention weights
+        (dropout applies as in forward, so call it in eval mode)."""
+        mask = tokens != PAD  # [N, L]
+        e = self.dropout(self.embedding(tokens))  # [N, L, E]
+        out, weights = self.self_attention.attend(e, mask)  # [N, L, D], [N, heads, L, L]
+        h = self.dropout(out)  # [N, L, D]
+        r, alpha = self.attention(h, mask)  # [N, D], [N, L]
+        return Trace(e, mask, weights, h, alpha, r)
 
 
 class UserEncoder(nn.Module):
@@ -178,6 +229,25 @@ class UserEncoder(nn.Module):
         h = self.self_attention(news, mask, index)  # [B, H, D]
         u, beta = self.attention(h, mask)  # [B, D], [B, H]
         return UserOutput(u, beta, h)
+
+    def trace(self, news: torch.Tensor, mask: torch.Tensor) -> Trace:
+        """news [B, H, D], mask [B, H] -> the forward pass with its inputs and self-attention
+        weights; H=0 gives u = 0 and empty weights, as forward does."""
+        b, depth = mask.shape
+        heads = self.self_attention.heads
+        if depth == 0:
+            dim = news.shape[-1]
+            return Trace(
+                news.new_zeros(b, 0, dim),
+                mask,
+                news.new_zeros(b, heads, 0, 0),
+                news.new_zeros(b, 0, dim),
+                news.new_zeros(b, 0),
+                news.new_zeros(b, dim),
+            )
+        h, weights = self.self_attention.attend(news, mask)  # [B, H, D], [B, heads, H, H]
+        u, beta = self.attention(h, mask)  # [B, D], [B, H]
+        return Trace(news, mask, weights, h, beta, u)
 
 
 class NRMS(nn.Module):

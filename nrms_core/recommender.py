@@ -42,7 +42,7 @@ from nrms_core import checkpoint
 from nrms_core.bias import BiasFit, Group, click_scores, fit_bias, word_weight
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig
 from nrms_core.device import resolve_device
-from nrms_core.explain import Explanation, explain
+from nrms_core.explain import Explanation, Method, explain, input_parts, rescore
 from nrms_core.glove import GloVe, load_glove
 from nrms_core.metrics import auc
 from nrms_core.model import NRMS
@@ -757,12 +757,16 @@ class Recommender:
         history: Sequence[str],
         candidate_source: str | None = None,
         history_sources: Sequence[str | None] | None = None,
+        *,
+        method: Method = "inputs",
     ) -> Explanation:
-        """Exact word and past-article shares of the candidate's score (see explain.py).
+        """Exact shares of the candidate's score: one per original title word, one per past
+        read, and the bases no word or read carries (see explain.py).
 
         Only the last ``max_history`` titles count; HistoryShare.index is the
         position in ``history`` as given. With a known ``candidate_source``
         its token (``<src:NAME>``) leads the words and has its own share.
+        ``method="blend"`` gives the shares of the self-attention outputs instead.
         """
         tokens = self._tokens(candidate, candidate_source)
         offset = max(0, len(history) - self.config.max_history)
@@ -782,7 +786,53 @@ class Recommender:
             index_offset=offset,
             word_bias=self._word_biases(tokens, table),
             word_bias_loo=word_bias_loo,
+            method=method,
         )
+
+    def erased(
+        self,
+        candidate: str,
+        history: Sequence[str],
+        candidate_source: str | None = None,
+        history_sources: Sequence[str | None] | None = None,
+        *,
+        words: Sequence[Sequence[int]] = (),
+        reads: Sequence[Sequence[int]] = (),
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Click scores after erasing each set of title words, and after dropping each set of
+        past reads, for deletion curves and leave-one-out checks.
+
+        ``words`` holds positions in :meth:`explain`'s words (the source token, when known,
+        is position 0), ``reads`` positions in ``history`` as given (as
+        :attr:`HistoryShare.index`; reads before the last ``max_history`` are ignored). An
+        erased word also leaves the lexical bias (re-weighed over the words left); the
+        feed's bias stays. Returns ([len(words)], [len(reads)]) float64.
+        """
+        tokens = self._tokens(candidate, candidate_source)
+        offset = max(0, len(history) - self.config.max_history)
+        past = self._token_ids(history, history_sources)[offset:]
+        ids = self.vocab.ids(tokens)
+        table = self._word_table()
+        after_words, after_reads = rescore(
+            self._model,
+            ids,
+            past,
+            self._device,
+            erase_words=words,
+            drop_reads=[[i - offset for i in r if i >= offset] for r in reads],
+        )
+        feed = float(self._model.source_bias[ids[0]]) if ids else 0.0
+        left = [[t for j, t in enumerate(tokens) if j not in set(w)] for w in words]
+        after_words = after_words + feed + np.array([self._lexical_of(t, table) for t in left])
+        after_reads = after_reads + feed + self._lexical_of(tokens, table)
+        return after_words, after_reads
+
+    def word_base(self, user: np.ndarray) -> float:
+        """The part of every title's click score that no word carries: a·uᵀc with c the
+        news encoder's value bias (see explain.py), for the user vector ``user`` [D]."""
+        bias = self._model.news_encoder.self_attention.value.bias.detach()  # [D]
+        u = np.asarray(user, dtype=np.float64).reshape(-1)  # [D]
+        return self.scale * float(bias.double().cpu().numpy() @ u)
 
     def word_shares(
         self,
@@ -792,13 +842,14 @@ class Recommender:
         *,
         batch_size: int = 1024,
     ) -> list[list[tuple[str, float]]]:
-        """Per title, (token, exact signed share a·α_j·uᵀh^w_j + l_j) in token order,
-        where l_j is the word's part of the lexical bias (see :meth:`lexical`).
+        """Per title, (token, exact signed share + l_j) in token order: the share of the
+        original word (see explain.py) and l_j, its part of the lexical bias (see
+        :meth:`lexical`).
 
-        Each row sums to the title's a·uᵀr + lexical bias for the user vector ``user``
-        [D] (one encoder pass, no leave-one-out), which is its click score
-        without the feed's bias (see :meth:`source_bias`); the source token,
-        when known, comes first. A title without tokens gives an empty row.
+        Each row sums to the title's a·uᵀr + lexical bias minus :meth:`word_base` for the
+        user vector ``user`` [D] (one encoder pass, no leave-one-out): its click score
+        without the feed's bias (see :meth:`source_bias`) and the part no word carries. The
+        source token, when known, comes first. A title without tokens gives an empty row.
         """
         if sources is not None and len(sources) != len(titles):
             raise ValueError("titles and sources differ in length")
@@ -809,6 +860,7 @@ class Recommender:
         table = self._word_table()
         u = torch.from_numpy(np.asarray(user, dtype=np.float32).reshape(-1)).to(self._device)
         order = sorted((i for i in range(len(tokens)) if tokens[i]), key=lambda i: len(tokens[i]))
+        encoder = self._model.news_encoder
         self._model.eval()
         with torch.inference_mode():
             for start in range(0, len(order), max(1, batch_size)):
@@ -817,14 +869,15 @@ class Recommender:
                 ids = np.zeros((len(chunk), width), dtype=np.int64)  # [n, L]
                 for row, i in enumerate(chunk):
                     ids[row, : len(tokens[i])] = self.vocab.ids(tokens[i])
-                news = self._model.news_encoder(torch.from_numpy(ids).to(self._device))
-                shares = self._model.score_scale * news.attention * (news.words @ u)  # [n, L]
+                trace = encoder.trace(torch.from_numpy(ids).to(self._device))
+                parts, _, _ = input_parts(encoder.self_attention, trace)  # [n, L, D]
+                shares = self._model.score_scale * (parts @ u)  # [n, L]
                 values = shares.double().cpu().numpy()
                 for row, i in enumerate(chunk):
-                    parts = self._word_biases(tokens[i], table)
+                    parts_of = self._word_biases(tokens[i], table)
                     out[i] = [
                         (t, float(v) + b)
-                        for t, v, b in zip(tokens[i], values[row], parts, strict=False)
+                        for t, v, b in zip(tokens[i], values[row], parts_of, strict=False)
                     ]
         return out
 

@@ -232,5 +232,7 @@ def test_cuda_train_encode_explain() -> None:
     vectors = rec.encode(list(titles.values()))
     assert vectors.shape == (40, 256) and np.isfinite(vectors).all()
     explanation = rec.explain(titles[0], [titles[i] for i in range(1, 6)])
-    assert sum(w.share for w in explanation.words) == pytest.approx(explanation.score, abs=1e-4)
-    assert sum(h.share for h in explanation.history) == pytest.approx(explanation.score, abs=1e-4)
+    words = sum(w.share for w in explanation.words) + explanation.word_base
+    reads = sum(h.share for h in explanation.history) + explanation.history_base
+    assert words == pytest.approx(explanation.score, abs=1e-4)
+    assert reads == pytest.approx(explanation.score, abs=1e-4)
