@@ -51,17 +51,31 @@ def new_screen(
     if view not in SCREEN_VIEWS:
         raise ValueError(f"unknown view {view!r}")
     key = uuid.uuid4().hex
+    log_screen(db, key, view, filter or {}, ordering, multi_feed)
+    return key
+
+
+def log_screen(
+    db: Database,
+    key: str,
+    view: str,
+    filter: Mapping[str, Any],
+    ordering: str,
+    multi_feed: bool,
+) -> None:
+    """Log a screen the window started under ``key`` (see :func:`new_screen`)."""
+    if view not in SCREEN_VIEWS:
+        raise ValueError(f"unknown view {view!r}")
     with db.write() as s:
         events.record_screen(
             s,
             key,
             view=view,
-            filter=filter or {},
+            filter=filter,
             ordering=ordering,
             multi_feed=multi_feed,
             now=datetime.now(UTC),
         )
-    return key
 
 
 def record_impressions(db: Database, shown: Sequence[tuple[int, int | None]], session: str) -> int:

@@ -1,17 +1,28 @@
 """What the reader does with articles: open one (read, timed for a click), move through the
-river, open in the browser, mark read, star, load images and ask "Why this?"."""
+river, open in the browser, mark read, star, load images, say "more / less like this" and ask
+"Why this?".
+
+What counts as an **open** (the click For you learns from): opening the article in the
+browser, or reading it in the pane for :data:`CLICK_DWELL_S` seconds while the window is
+active. Selecting a row only previews it: moving across rows with the keyboard, asking
+"Why this?", or selecting to star it or to say "less like this" never counts, so inspecting a
+buried article does not teach the model that the reader likes it. The window's help says so,
+and the status bar says when a read has counted.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QObject, QUrl, Slot
+from PySide6.QtCore import QItemSelection, QModelIndex, QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtWidgets import QMessageBox
 
-from app.services import image
+from app.services import feedback, image
 from app.services.ranking import ArticleExplanation
 from app.storage.record import ArticleRecord
 from app.ui import task
@@ -25,27 +36,50 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLICK_DWELL_S = 4.0
-"""Seconds an article must stay open in the reader to count as a click."""
+"""Seconds of reading in the pane, with the window active, that make a selected article an
+open (read when each tick runs, so a benchmark may shorten it)."""
+
+DWELL_TICK_MS = 250
+
+clock: Callable[[], float] = time.monotonic
+"""The desk's clock (module-level so that a benchmark may drive time)."""
 
 
 @dataclass
 class Reading:
-    """The article open in the reader and since when."""
+    """The article in the reader: where it was selected (``screen``, ``row``, the rows above it
+    and those on screen), how long it has been read with the window active, and whether the
+    visit was an inspection (Why this?, star, less like this), which never counts as an open."""
 
     article: ArticleRecord
-    opened: float
+    screen: str
+    row: int
     shown_above: tuple[int, ...]
+    visible: tuple[tuple[int, int], ...]
+    last_tick: float
+    read_s: float = 0.0
+    inspected: bool = False
+    counted: bool = False
 
 
 class ArticleDesk(QObject):
-    """Acts on the selected article for a :class:`MainWindow`; owns the open-article timer
-    that turns a long enough read into a click."""
+    """Acts on the selected article for a :class:`MainWindow`; owns the reading timer that
+    turns a long enough read into a click."""
+
+    clicked_recorded = Signal(int)
+    """An open was recorded (article id), for the training schedule."""
+
+    feedback_given = Signal(str)
+    """The reader gave explicit feedback (its kind), for the training schedule."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
         self.reading: Reading | None = None
         self.clicked: set[int] = set()
+        self._dwell = QTimer(self)
+        self._dwell.setInterval(DWELL_TICK_MS)
+        self._dwell.timeout.connect(self._on_dwell_timeout)
         window.river_view.selectionModel().selectionChanged.connect(
             self._on_river_selection_changed
         )
@@ -74,7 +108,16 @@ class ArticleDesk(QObject):
         """Show ``article`` in the reader, mark it read, and start timing the read."""
         self.w.reader.show_article(article)
         self.w.explanation.hide()
-        self.reading = Reading(article, time.monotonic(), tuple(self.w.river.ids_above(row)))
+        tracker = self.w.impressions
+        self.reading = Reading(
+            article,
+            tracker.session,
+            row,
+            tuple(self.w.river.ids_above(row)),
+            tuple(tracker.visible()),
+            clock(),
+        )
+        self._dwell.start()
         if not article.read:
             self.w.river.update_article(article.id, read=True)
             self.w.runner.submit(
@@ -85,35 +128,108 @@ class ArticleDesk(QObject):
         self.update_actions()
 
     def leave(self) -> None:
-        """The reader moves on: an article read long enough counts as a click."""
-        reading, self.reading = self.reading, None
+        """The reader moves on from the article in the pane (its last moments count too)."""
+        self._tick()
+        self._dwell.stop()
+        self.reading = None
+
+    def inspect(self) -> None:
+        """The visit is an inspection (Why this?, star, less like this): it will not count."""
+        if self.reading is not None:
+            self.reading.inspected = True
+
+    def _window_active(self) -> bool:
+        return self.w.isActiveWindow() and not self.w.isMinimized()
+
+    @Slot()
+    def _on_dwell_timeout(self) -> None:
+        if self.reading is None:
+            self._dwell.stop()
+            return
+        self._tick()
+
+    def _tick(self) -> None:
+        """Add the time read since the last tick; an open once it reaches the dwell."""
+        reading = self.reading
         if reading is None:
             return
-        dwell = time.monotonic() - reading.opened
-        if dwell >= CLICK_DWELL_S:
-            self.record_click(reading.article.id, dwell, reading.shown_above)
-
-    def record_click(
-        self, article_id: int, dwell: float | None, shown_above: tuple[int, ...]
-    ) -> None:
-        """Log a click once per session per article."""
-        if article_id in self.clicked:
+        now = clock()
+        if self._window_active():
+            reading.read_s += now - reading.last_tick
+        reading.last_tick = now
+        if reading.inspected or reading.counted or reading.read_s < CLICK_DWELL_S:
             return
+        reading.counted = True
+        self._dwell.stop()
+        if self.record_click(reading.article.id, reading.read_s, reading):
+            self.w.say("Counted as opened: For you learns from what you read.")
+
+    def record_click(self, article_id: int, dwell: float | None, reading: Reading | None) -> bool:
+        """Log an open once per window per article, with the screen it was selected on;
+        False when it was already counted."""
+        if article_id in self.clicked:
+            return False
         self.clicked.add(article_id)
+        tracker = self.w.impressions
+        if reading is not None and reading.article.id == article_id:
+            screen, row = reading.screen, reading.row
+            above, visible = reading.shown_above, reading.visible
+        else:
+            screen = tracker.session
+            found = self.w.river.row_of(article_id)
+            row = found if found is not None else 0
+            above, visible = tuple(self.w.river.ids_above(row)), tuple(tracker.visible())
         self.w.runner.submit(
             "recording a click",
             task.click,
             self.w.db,
             article_id,
-            self.w.session,
+            screen,
             dwell,
-            list(shown_above),
+            list(above),
+            row,
+            list(visible),
             done=self._on_clicked,
         )
+        return True
 
     @Slot(object)
     def _on_clicked(self, clicked: task.Clicked) -> None:
         log.debug("click %d on article %d", clicked.click_id, clicked.article_id)
+        self.clicked_recorded.emit(clicked.article_id)
+
+    def give_feedback(self, kind: str, *, word: str | None = None) -> None:
+        """Record "more / less like this" on the current article, "more / fewer from this
+        feed" on its feed, or "don't rank on this word"."""
+        article = self.w.reader.article or self.current_article()
+        if kind != "word_off" and article is None:
+            self.w.say("Select an article first.")
+            return
+        if kind == "less":
+            self.inspect()
+        subject = article.id if article is not None and kind in ("more", "less") else None
+        feed = article.feed_id if article is not None and kind.startswith("feed_") else None
+        give = functools.partial(
+            feedback.give, self.w.db, kind, article_id=subject, feed_id=feed, word=word
+        )
+        self.w.runner.submit("noting your feedback", give, done=self._on_feedback_given)
+
+    @Slot(object)
+    def _on_feedback_given(self, given: feedback.Given) -> None:
+        self.w.say(f"Noted: {given.text}. For you takes it in at the next training round.")
+        self.feedback_given.emit(given.kind)
+
+    @Slot()
+    def more_like_this(self) -> None:
+        self.give_feedback("more")
+
+    @Slot()
+    def less_like_this(self) -> None:
+        self.give_feedback("less")
+
+    @Slot()
+    def fewer_from_feed(self) -> None:
+        self.give_feedback("feed_less")
 
     @Slot(object)
     def _on_marked(self, marked: task.Marked) -> None:
@@ -127,7 +243,15 @@ class ArticleDesk(QObject):
 
     def update_actions(self) -> None:
         has = self.w.reader.article is not None
-        for action in (self.w.act_open, self.w.act_read, self.w.act_star, self.w.act_why):
+        for action in (
+            self.w.act_open,
+            self.w.act_read,
+            self.w.act_star,
+            self.w.act_why,
+            self.w.act_more,
+            self.w.act_less,
+            self.w.act_fewer,
+        ):
             action.setEnabled(has)
         self.w.act_images.setEnabled(bool(self.w.reader.pending_images()))
         article = self.w.reader.article
@@ -169,19 +293,19 @@ class ArticleDesk(QObject):
         if article is None or not article.url:
             self.w.say("This article has no web address.")
             return
-        open_external(QUrl(article.url))
-        shown = self.reading.shown_above if self.reading is not None else ()
-        self.record_click(article.id, None, shown)
+        if not open_external(QUrl(article.url)):
+            self.w.say("Could not open a web browser for this article.")
+            return
+        self.record_click(article.id, None, self.reading)
 
     @Slot(QUrl)
     def _on_reader_link_opened(self, url: QUrl) -> None:
         if not open_external(url):
-            self.w.say(f"Not opening a {url.scheme()}: link.")
+            self.w.say(f"Could not open the {url.scheme()}: link.")
             return
         article = self.w.reader.article
         if article is not None and article.url and QUrl(article.url) == url:
-            shown = self.reading.shown_above if self.reading is not None else ()
-            self.record_click(article.id, None, shown)
+            self.record_click(article.id, None, self.reading)
 
     @Slot()
     def toggle_read(self) -> None:
@@ -199,6 +323,7 @@ class ArticleDesk(QObject):
         article = self.current_article()
         if article is None:
             return
+        self.inspect()
         starred = not article.starred
         self.w.river.update_article(article.id, starred=starred)
         if self.w.reader.article is not None and self.w.reader.article.id == article.id:
@@ -263,6 +388,7 @@ class ArticleDesk(QObject):
         if article is None:
             self.w.say("Select an article first.")
             return
+        self.inspect()
         self.w.explanation.show_message("Working out why…")
         self.w.runner.submit(
             "explaining",

@@ -1,9 +1,16 @@
-"""Impressions: rows that stay visible in the river for a second are logged once per session."""
+"""Impressions: rows that stay visible in the river for a second are logged once per screen.
+
+A screen is one visit of one view (see :mod:`app.services.activity`): every time the river is
+reset — another view, another filter or search, a reload after new articles arrived — the
+tracker starts a new screen, so each row's position is its row on what the reader saw.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QPoint, QTimer, Slot
@@ -11,7 +18,7 @@ from PySide6.QtWidgets import QListView
 
 from app.services import activity
 from app.storage.database import Database
-from app.ui.river import RiverModel, Role
+from app.ui.river import RiverModel, RiverQuery, Role
 from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
@@ -20,9 +27,32 @@ DWELL_S = 1.0
 TICK_MS = 250
 
 
+def describe(query: RiverQuery) -> tuple[str, dict[str, object], str, bool]:
+    """A river query as a screen: (view, filter, ordering, whether feeds compete on it)."""
+    view = query.view
+    if view.search:
+        kind = "search"
+    elif query.ranked:
+        kind = "foryou"
+    elif view.starred_only:
+        kind = "starred"
+    elif view.feed_id is not None:
+        kind = "feed"
+    elif view.folder is not None:
+        kind = "folder"
+    else:
+        kind = "latest"
+    ordering = "ranked" if query.ranked else "latest"
+    return kind, dataclasses.asdict(view), ordering, view.feed_id is None
+
+
 class ImpressionTracker(QObject):
     """Watches the river's viewport; each article visible for :data:`DWELL_S` seconds in a row
-    is logged (article id, row) once per session, in batches, off the GUI thread."""
+    is logged (article id, row) once per screen, in batches, off the GUI thread.
+
+    ``session`` is the key of the current screen; a new one starts whenever the river model
+    is reset.
+    """
 
     def __init__(
         self,
@@ -30,7 +60,6 @@ class ImpressionTracker(QObject):
         model: RiverModel,
         db: Database,
         runner: JobRunner,
-        session: str,
         *,
         clock: Callable[[], float] = time.monotonic,
         parent: QObject | None = None,
@@ -40,7 +69,7 @@ class ImpressionTracker(QObject):
         self._model = model
         self._db = db
         self._runner = runner
-        self.session = session
+        self.session = ""
         self._clock = clock
         self._first_seen: dict[int, float] = {}
         self.logged: set[int] = set()
@@ -49,6 +78,40 @@ class ImpressionTracker(QObject):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
         self._timer.start()
+        model.modelReset.connect(self._on_model_reset)
+        self.begin_screen()
+
+    def begin_screen(self) -> str:
+        """Start a new screen for the river as it is now and return its key."""
+        self.flush()
+        self.session = uuid.uuid4().hex
+        self.logged = set()
+        self._first_seen.clear()
+        kind, filter, ordering, multi_feed = describe(self._model.query)
+        self._runner.submit(
+            "logging a screen",
+            activity.log_screen,
+            self._db,
+            self.session,
+            kind,
+            filter,
+            ordering,
+            multi_feed,
+        )
+        return self.session
+
+    @Slot()
+    def _on_model_reset(self) -> None:
+        self.begin_screen()
+
+    def visible(self) -> list[tuple[int, int]]:
+        """The (article id, row) pairs in the viewport now, top row first."""
+        out: list[tuple[int, int]] = []
+        for row in self.visible_rows():
+            article_id = self._model.index(row).data(Role.ARTICLE_ID)
+            if isinstance(article_id, int):
+                out.append((article_id, row))
+        return out
 
     def stop(self) -> None:
         """Stop watching and write what is pending."""
@@ -97,5 +160,5 @@ class ImpressionTracker(QObject):
         )
 
     def forget(self) -> None:
-        """Start timing afresh (after the river was reloaded); logged articles stay logged."""
+        """Start timing afresh; logged articles stay logged."""
         self._first_seen.clear()
