@@ -150,7 +150,7 @@ def test_cancel_from_should_stop(rec: Recommender) -> None:
 
 def test_real_glove(tmp_path: Path) -> None:
     rec = Recommender.create(cache_dir=tmp_path)
-    assert (tmp_path / "glove_6B_words.txt").stat().st_size > 1_000_000
+    assert (tmp_path / "glove_6B_words.npy").stat().st_size > 1_000_000
     rec.add_titles(["Oil prices climb", "Zzqxv blorft"])
     again = Recommender.create(cache_dir=tmp_path)  # the word list now comes from the cache
     again.add_titles(["Oil prices climb"])
