@@ -607,12 +607,7 @@ class Recommender:
         share of samples drives early stopping; weights are pulled toward their
         starting values.
         """
-        usable: list[Sample] = []
-        for sample in samples:
-            if not all(c in titles for c in sample.candidates):
-                continue
-            history = tuple(h for h in sample.history if h in titles)[-self.config.max_history :]
-            usable.append(Sample(history, sample.candidates))
+        usable = self._usable(samples, titles)
         needed = {a for s in usable for a in (*s.history, *s.candidates)}
         src = sources or {}
         groups = self._bias_groups(usable if sessions is None else sessions, titles)
@@ -620,10 +615,10 @@ class Recommender:
         order = sorted(a for a in every if a in titles)
         self.add_titles((titles[a] for a in order), (src.get(a) for a in order))  # no growth later
         ids = {a: self._ids(titles[a], src.get(a)) for a in needed}
-        measured: list[float | None] = []
+        measured: list[list[float]] = []
 
         def on_selected() -> None:
-            measured.append(self._held_out_click_auc(usable, groups, holdout, titles, src))
+            measured.append(self._held_out_aucs(usable, groups, holdout, titles, src))
 
         if len(usable) < len(samples):
             logger.warning("skipped %d samples with untitled articles", len(samples) - len(usable))
@@ -661,8 +656,11 @@ class Recommender:
                 if scores is None:
                     return dataclasses.replace(result, cancelled=True)
             self.fit_bias(groups, titles, sources, scores=scores)
+            aucs = measured[0] if measured else []
             result = dataclasses.replace(
-                result, holdout_click_auc=measured[0] if measured else None
+                result,
+                holdout_click_auc=float(np.mean(aucs)) if aucs else None,
+                holdout_click_aucs=tuple(aucs),
             )
         return result
 
@@ -730,26 +728,98 @@ class Recommender:
         logger.info("cross-fitted the click scores over %d folds", self.config.cross_fit)
         return [scores[i] for i in range(len(groups))]
 
-    def _held_out_click_auc(
+    def _usable(self, samples: Sequence[Sample], titles: Mapping[int, str]) -> list[Sample]:
+        """The samples :meth:`fine_tune` trains on: every candidate titled, the history's
+        untitled ids dropped and cut to the last ``max_history``."""
+        usable: list[Sample] = []
+        for sample in samples:
+            if not all(c in titles for c in sample.candidates):
+                continue
+            history = tuple(h for h in sample.history if h in titles)[-self.config.max_history :]
+            usable.append(Sample(history, sample.candidates))
+        return usable
+
+    def held_out_samples(
+        self, samples: Sequence[Sample], titles: Mapping[int, str], *, holdout: float
+    ) -> list[Sample]:
+        """The held-out clicks a round is judged on (the latest ``holdout`` share of the usable
+        samples, each with something skipped beside it), in the order of the per-click AUCs of
+        :meth:`held_out_click_aucs` and ``TrainResult.holdout_click_aucs``."""
+        _, held = holdout_split(self._usable(samples, titles), holdout)
+        return [s for s in held if len(s.candidates) > 1]
+
+    def held_out_click_aucs(
+        self,
+        samples: Sequence[Sample],
+        groups: Sequence[Sample],
+        titles: Mapping[int, str],
+        sources: Mapping[int, str] | None = None,
+        *,
+        holdout: float,
+        bias_only: bool = False,
+    ) -> list[float]:
+        """The AUC of each held-out click (:meth:`held_out_samples`) under this model's click
+        score, measured exactly as :meth:`fine_tune` measures a round: uᵀr from this model's
+        weights as they are (nothing is trained), the scale and the feed and word biases
+        fitted on the sessions before the held-out ones. So the model in use and a new round
+        are compared on the same clicks by the same procedure.
+
+        ``bias_only``: the ClickBias baseline, the click score with uᵀr = 0 (the feed and word
+        biases alone, fitted the same way). The titles join the vocabulary first (as ranking
+        does with new articles). [] when nothing is held out.
+        """
+        usable = self._usable(samples, titles)
+        src = sources or {}
+        fit_groups = self._bias_groups(groups, titles)
+        every = {a for s in (*usable, *fit_groups) for a in (*s.history, *s.candidates)}
+        order = sorted(a for a in every if a in titles)
+        self.add_titles((titles[a] for a in order), (src.get(a) for a in order))
+        return self._held_out_aucs(usable, fit_groups, holdout, titles, src, bias_only=bias_only)
+
+    def keep_bias_only(
+        self,
+        groups: Sequence[Sample],
+        titles: Mapping[int, str],
+        sources: Mapping[int, str] | None = None,
+    ) -> BiasFit:
+        """Make this model's click score the ClickBias baseline: fit the feed and word biases
+        on ``groups`` with uᵀr taken as 0, and set the scale ``a`` to 0, so that the score
+        (and its explanation) is the biases alone. For a reader on whom no trained model beats
+        chance but the biases do."""
+        usable = self._bias_groups(groups, titles)
+        fit = self.fit_bias(
+            groups, titles, sources, scores=[np.zeros(len(g.candidates)) for g in usable]
+        )
+        with torch.no_grad():
+            self._model.score_scale.fill_(0.0)
+        return fit
+
+    def _held_out_aucs(
         self,
         samples: Sequence[Sample],
         groups: Sequence[Sample],
         holdout: float,
         titles: Mapping[int, str],
         sources: Mapping[int, str],
-    ) -> float | None:
-        """Mean AUC of the click score over the held-out samples: biases fitted on the
-        sessions of the other clicks, everything scored by the model as it is now."""
+        *,
+        bias_only: bool = False,
+    ) -> list[float]:
+        """AUC of the click score on each held-out sample: biases fitted on the sessions of
+        the other clicks, everything scored by the model as it is now (uᵀr = 0 with
+        ``bias_only``)."""
         _, held = holdout_split(samples, holdout)
         train, _ = holdout_split(groups, holdout)
         held = [s for s in held if len(s.candidates) > 1]
         if not held or not train:
-            return None
+            return []
         index = self._bias_index([*train, *held], titles, sources)
-        raw = self._raw_scores([*train, *held], titles, sources)  # one encode for both
+        if bias_only:
+            raw = [np.zeros(len(g.candidates)) for g in (*train, *held)]
+        else:
+            raw = self._raw_scores([*train, *held], titles, sources)  # one encode for both
         fit = self._fit_bias(index.groups(train, raw[: len(train)]), index)
         scores = click_scores(index.groups(held, raw[len(train) :]), fit)
-        return float(np.mean([auc([1] + [0] * (len(z) - 1), z) for z in scores]))
+        return [float(auc([1] + [0] * (len(z) - 1), z)) for z in scores]
 
     def explain(
         self,

@@ -67,6 +67,9 @@ class TrainResult:
     device: str
     holdout_click_auc: float | None = None
     epochs_kept: int = 0
+    holdout_click_aucs: tuple[float, ...] = ()
+    """The AUC of each held-out click whose ``holdout_click_auc`` is the mean (in the order of
+    :meth:`nrms_core.recommender.Recommender.held_out_samples`), for paired comparisons."""
 
 
 @dataclass(frozen=True)

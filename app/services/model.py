@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
 
 MIN_CLICKS = 20
-"""Clicks needed before "For you" uses the model (fewer would rank noise)."""
+"""Distinct articles the reader must have opened before "For you" uses the model (fewer would
+rank noise; opening one article many times counts once)."""
 ENCODE_CHUNK = 16384
 """Titles encoded at a time, so that a large encode never holds all its float32 output."""
 
@@ -45,13 +46,19 @@ class Loaded:
     cache: VectorCache
 
 
+def opened_articles(db: Database) -> int:
+    """How many distinct articles the reader has opened: what :data:`MIN_CLICKS` counts."""
+    with db.read() as s:
+        return events.clicked_articles(s)
+
+
 def model_ready(db: Database, *, ranked: bool = True) -> bool:
     """Whether the model would be used: a trained version exists and, for a ranked view,
-    the reader has opened enough articles. Cheap; never imports torch."""
+    the reader has opened enough distinct articles. Cheap; never imports torch."""
     with db.read() as s:
         if not events.list_model_versions(s):
             return False
-        return not ranked or events.clicks_since(s, 0) >= MIN_CLICKS
+        return not ranked or events.clicked_articles(s) >= MIN_CLICKS
 
 
 def checkpoint_path(profile: Profile, version: ModelVersionRecord) -> Path:

@@ -1,0 +1,321 @@
+"""The guard: whether a training round may become the model in use, what "For you" ranks
+with when no model earns its keep, the log of every round, and when the next round is due.
+
+A round is judged on the reader's latest held-out clicks (the latest
+:data:`app.services.tuning.HOLDOUT` share, never trained on before the holdout chose the
+epoch), each click scored against what was skipped beside it, by the click score the ranking
+uses. Beside it, on the same clicks: the model in use now (its weights as they are, its
+biases fitted the same way), ClickBias (the feed and word biases alone) and the TF-IDF
+logistic regression. The decision (:func:`judge`):
+
+- fewer than :data:`MIN_HELD_OUT` held-out clicks or :data:`MIN_CANDIDATES` candidates is
+  "too few held-out clicks" to mean anything: the model in use stays ("kept"); with no model
+  in use the round is published unless its few clicks put it below chance, because "For you"
+  needs a first model and the following rounds judge it properly;
+- a figure not above 0.5 (chance) is rejected;
+- a figure below the model in use's by more than the noise (:data:`NOISE_Z` standard errors
+  of the difference, estimated by a paired bootstrap over the held-out clicks with a fixed
+  seed, :func:`noise`) is rejected; within the noise or better, the round is published (it
+  has learned from the newest clicks, and the noise says the old model is not known to be
+  better);
+- after a rejection, "For you" keeps ranking with the model in use if it still beats chance
+  on these clicks, else with ClickBias if that does, else it shows Latest, and says so.
+
+A rejected round never becomes the model in use (the newest ``model_versions`` row stays
+what ranks); every round, rejected or not, is kept in a bounded log in the settings table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from app.services.model import MIN_CLICKS, opened_articles
+from app.storage import events
+from app.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+MIN_HELD_OUT = 5
+"""Held-out clicks below which a held-out figure means nothing."""
+MIN_CANDIDATES = 20
+"""Held-out candidates (clicked and skipped, all held-out clicks together) below which a
+held-out figure means nothing."""
+NOISE_Z = 2.0
+"""How many standard errors of the AUC difference count as the noise of a held-out set."""
+BOOTSTRAP = 1000
+"""Resamples of the paired bootstrap."""
+SEED = 13
+LOG_KEY = "training_rounds"
+MODE_KEY = "ranking_mode"
+KEEP_ROUNDS = 200
+"""Rounds kept in the log (the oldest are dropped)."""
+
+MODEL, CLICKBIAS, LATEST = "model", "clickbias", "latest"
+MODES = (MODEL, CLICKBIAS, LATEST)
+PUBLISHED, KEPT, REJECTED = "published", "kept", "rejected"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard decided about a round.
+
+    ``decision`` is :data:`PUBLISHED`, :data:`KEPT` or :data:`REJECTED`; ``reason`` the line
+    the reader sees ("rejected: worse than the model in use (0.61 vs 0.74 ± 0.03)");
+    ``publish`` what becomes the model in use: ``"round"``, ``"clickbias"`` (the biases alone,
+    when no model earns its keep) or None (the model in use stays); ``mode`` what "For you"
+    ranks with afterwards.
+    """
+
+    decision: str
+    reason: str
+    publish: str | None
+    mode: str
+    figure: float | None
+    current: float | None
+    clickbias: float | None
+    baseline: float | None
+    margin: float | None
+    held_out: int
+    candidates: int
+    too_few: bool
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def noise(new: Sequence[float], current: Sequence[float]) -> float:
+    """Standard error of mean(new) − mean(current), the held-out AUCs of two models.
+
+    Paired (same clicks, same order): the standard deviation of the mean difference over
+    :data:`BOOTSTRAP` resamples of the clicks with replacement, with a fixed seed so that a
+    round's decision is reproducible. Unpaired (different lengths): sqrt(var/n + var/n).
+    """
+    a = np.asarray(new, np.float64)
+    b = np.asarray(current, np.float64)
+    if len(a) == len(b) and len(a) > 1:
+        diff = a - b
+        rng = np.random.default_rng(SEED)
+        picks = rng.integers(0, len(diff), size=(BOOTSTRAP, len(diff)))
+        return float(diff[picks].mean(axis=1).std(ddof=1))
+    if len(a) > 1 and len(b) > 1:
+        return float(math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    return 0.0
+
+
+def judge(
+    new: Sequence[float],
+    *,
+    candidates: int,
+    current: Sequence[float] | None,
+    clickbias: Sequence[float] = (),
+    baseline: float | None = None,
+    current_mode: str = MODEL,
+) -> Verdict:
+    """Decide about a round from per-click held-out AUCs (see the module docstring).
+
+    ``new``: the round's, ``current``: the model in use's on the same clicks (None: no model
+    in use), ``clickbias``: the biases alone; ``candidates``: how many articles the held-out
+    clicks were scored among; ``current_mode``: what "For you" ranks with now.
+    """
+    figure, now, bias = _mean(new), _mean(current or ()), _mean(clickbias)
+    held = len(new)
+    too_few = held < MIN_HELD_OUT or candidates < MIN_CANDIDATES
+    margin: float | None = None
+
+    def verdict(decision: str, reason: str, publish: str | None, mode: str) -> Verdict:
+        return Verdict(
+            decision,
+            reason,
+            publish,
+            mode,
+            figure,
+            now,
+            bias,
+            baseline,
+            margin,
+            held,
+            candidates,
+            too_few,
+        )
+
+    few = f"too few held-out clicks to judge ({held} of {MIN_HELD_OUT} needed)"
+    if too_few:
+        if current is None:
+            if figure is not None and figure < 0.5:
+                return verdict(
+                    REJECTED, f"rejected: below chance on its {held} held-out clicks", None, LATEST
+                )
+            return verdict(PUBLISHED, f"published: {few}; no model was in use", "round", MODEL)
+        return verdict(KEPT, f"kept: {few}; the model in use stays", None, current_mode)
+    assert figure is not None  # not too few, so there are held-out clicks
+    if current is not None and now is not None:
+        margin = NOISE_Z * noise(new, current)
+    if figure <= 0.5:
+        reason = f"rejected: not better than chance ({figure:.2f})"
+    elif now is not None and margin is not None and figure < now - margin:
+        reason = f"rejected: worse than the model in use ({figure:.2f} vs {now:.2f} ± {margin:.2f})"
+    else:
+        if now is None or margin is None:
+            why = f"{figure:.2f} on {held} held-out clicks; no model was in use"
+        elif figure > now + margin:
+            why = f"better than the model in use ({figure:.2f} vs {now:.2f} ± {margin:.2f})"
+        else:
+            why = f"within the noise of the model in use ({figure:.2f} vs {now:.2f} ± {margin:.2f})"
+        return verdict(PUBLISHED, f"published: {why}", "round", MODEL)
+    if now is not None and now > 0.5:
+        return verdict(REJECTED, reason, None, current_mode)
+    if bias is not None and bias > 0.5:
+        return verdict(REJECTED, reason + "; For you ranks by ClickBias", CLICKBIAS, CLICKBIAS)
+    return verdict(REJECTED, reason + "; For you shows Latest", None, LATEST)
+
+
+NOTICES = {
+    CLICKBIAS: (
+        "No trained model beats chance on your latest clicks yet, so “For you” ranks by the "
+        "feeds and words you open (ClickBias)."
+    ),
+    LATEST: (
+        "No model beats chance on your latest clicks yet, so “For you” shows Latest until one does."
+    ),
+}
+"""The line shown above the river (and on the Model page) for each fallback mode."""
+
+
+@dataclass(frozen=True)
+class Round:
+    """One training round as the log keeps it (published, kept or rejected)."""
+
+    number: int
+    time: str
+    clicks: int
+    last_click_id: int
+    decision: str
+    reason: str
+    mode: str
+    version: int | None = None
+    """The model version in use after the round (the new one when published)."""
+    figure: float | None = None
+    current: float | None = None
+    clickbias: float | None = None
+    baseline: float | None = None
+    margin: float | None = None
+    held_out: int = 0
+    candidates: int = 0
+    loss: float | None = None
+    too_few: bool = False
+    published: bool = False
+    """Whether the round wrote a new model version (``version``)."""
+
+    @classmethod
+    def parse(cls, raw: Any) -> Round | None:
+        """A round from its stored form; None for anything unreadable."""
+        if not isinstance(raw, dict):
+            return None
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in known:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            values[key] = value
+        try:
+            round_ = cls(**values)
+        except TypeError:
+            return None
+        ints = (round_.number, round_.clicks, round_.last_click_id, round_.held_out)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+            return None
+        if not all(isinstance(v, str) for v in (round_.time, round_.decision, round_.reason)):
+            return None
+        floats = (round_.figure, round_.current, round_.clickbias, round_.baseline, round_.loss)
+        if not all(v is None or isinstance(v, int | float) for v in floats):
+            return None
+        if round_.mode not in MODES:
+            return None
+        return round_
+
+
+def rounds(db: Database) -> list[Round]:
+    """Every logged round, oldest first (an unreadable log reads as empty)."""
+    with db.read() as s:
+        raw = events.get_setting(s, LOG_KEY)
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        log.warning("the training round log is unreadable; starting a new one")
+        return []
+    if not isinstance(data, list):
+        return []
+    return [r for r in (Round.parse(item) for item in data) if r is not None]
+
+
+def record(db: Database, round_: Round) -> None:
+    """Append a round to the log (keeping the last :data:`KEEP_ROUNDS`) and store the
+    ranking mode it leaves."""
+    kept = [asdict(r) for r in rounds(db)][-(KEEP_ROUNDS - 1) :]
+    kept.append(asdict(round_))
+    with db.write() as s:
+        events.set_setting(s, LOG_KEY, json.dumps(kept))
+        events.set_setting(s, MODE_KEY, round_.mode)
+
+
+def next_number(db: Database) -> int:
+    """The number of the next round (1 for the first)."""
+    logged = rounds(db)
+    return logged[-1].number + 1 if logged else 1
+
+
+def mode(db: Database) -> str:
+    """What "For you" ranks with now: :data:`MODEL` (the model in use), :data:`CLICKBIAS`
+    (a model whose click score is the biases alone) or :data:`LATEST`."""
+    with db.read() as s:
+        value = events.get_setting(s, MODE_KEY)
+    return value if value in MODES else MODEL
+
+
+def notice(db: Database) -> str | None:
+    """The line "For you" shows above the river when it does not rank with a trained model."""
+    return NOTICES.get(mode(db))
+
+
+def _when(round_: Round) -> datetime:
+    """When a logged round ran (long ago for an unreadable time)."""
+    try:
+        when = datetime.fromisoformat(round_.time)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def round_due(db: Database, min_new_clicks: int) -> bool:
+    """Whether a training round should start: the reader has opened enough distinct articles
+    for "For you" and either no round has run yet (the first round starts as soon as the
+    threshold is reached) or ``min_new_clicks`` clicks (explicit "more / less like this"
+    feedback counts as one) came since the last round (rejected and kept rounds count: they
+    saw those clicks)."""
+    if opened_articles(db) < MIN_CLICKS:
+        return False
+    logged = rounds(db)
+    with db.read() as s:
+        if logged:
+            new = events.clicks_since(s, logged[-1].last_click_id)
+            new += sum(f.time > _when(logged[-1]) for f in events.feedback(s))
+        else:
+            versions = events.list_model_versions(s)
+            if not versions:
+                return True
+            new = events.clicks_since(s, 0) - versions[-1].clicks_used  # rounds before the log
+    return new >= max(1, min_new_clicks)
