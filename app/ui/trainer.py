@@ -65,12 +65,14 @@ class TrainWorker(QObject):
 
 
 class TrainController(QObject):
-    """Starts training rounds one at a time and forwards their signals to the GUI thread."""
+    """Starts training rounds one at a time and forwards their signals to the GUI thread;
+    ``idle()`` comes once a round's thread has ended and another may start."""
 
     started = Signal()
     progress = Signal(object)
     finished = Signal(object)
     errored = Signal(str, bool)
+    idle = Signal()
 
     def __init__(self, ranker: Ranking, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -141,3 +143,4 @@ class TrainController(QObject):
     def _on_thread_finished(self) -> None:
         if self._thread is not None and self._thread.isFinished():
             self._release()
+            self.idle.emit()

@@ -1,10 +1,14 @@
 """The Model page: training rounds over time (loss and held-out AUC, drawn with QPainter), the
-table of model versions, and buttons to train now or cancel."""
+table of every round with the figure the guard judged it on and its decision (published,
+kept or rejected), the line "For you" shows when no trained model earns its keep, and
+buttons to train now or cancel."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
@@ -21,12 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.guard import PUBLISHED, REJECTED, Round
 from app.storage.record import ModelVersionRecord
 
 LOSS_COLOR = QColor(59, 130, 196)
 AUC_COLOR = QColor(124, 92, 214)
 BASELINE_COLOR = QColor(150, 150, 150)
 MARGIN = 44
+DOT = 3.0
+"""Radius of a point; the plot keeps this much (and a pixel) inside its frame on every side."""
 
 
 def metric(version: ModelVersionRecord, key: str) -> float | None:
@@ -44,17 +51,137 @@ def model_auc(version: ModelVersionRecord) -> float | None:
     return click if click is not None else metric(version, "holdout_auc")
 
 
+@dataclass(frozen=True)
+class RoundRow:
+    """One training round as the page shows it: from the round log, or a model version from
+    before the log (published, judged by no guard)."""
+
+    version: int | None
+    when: datetime
+    clicks: int
+    loss: float | None
+    figure: float | None
+    """The held-out AUC the decision used (None: none, or too few clicks to mean anything)."""
+    baseline: float | None
+    current: float | None
+    clickbias: float | None
+    decision: str
+    """"published", "kept" or "rejected"."""
+    reason: str
+    too_few: bool = False
+    held_out: int = 0
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _when(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def round_rows(
+    versions: Sequence[ModelVersionRecord], rounds: Sequence[Round] = ()
+) -> list[RoundRow]:
+    """Every round, oldest first: the logged ones, and each version no logged round wrote."""
+    written = {r.version for r in rounds if r.published}
+    rows = [
+        RoundRow(
+            v.id,
+            v.created,
+            v.clicks_used,
+            metric(v, "loss"),
+            model_auc(v),
+            metric(v, "baseline_auc"),
+            None,
+            None,
+            PUBLISHED,
+            "published",
+        )
+        for v in versions
+        if v.id not in written
+    ]
+    rows += [
+        RoundRow(
+            r.version if r.published else None,
+            _when(r.time),
+            r.clicks,
+            _finite(r.loss),
+            None if r.too_few else _finite(r.figure),
+            _finite(r.baseline),
+            _finite(r.current),
+            _finite(r.clickbias),
+            r.decision,
+            r.reason,
+            r.too_few,
+            r.held_out,
+        )
+        for r in rounds
+    ]
+    return sorted(rows, key=lambda row: row.when)
+
+
 class TrainingChart(QWidget):
     """Loss (left axis) and held-out AUC (right axis, 0.5 = chance) over model versions."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.versions: list[ModelVersionRecord] = []
+        self.rows: list[RoundRow] = []
         self.setMinimumSize(420, 220)
 
-    def set_versions(self, versions: Sequence[ModelVersionRecord]) -> None:
-        self.versions = list(versions)
+    def set_versions(
+        self, versions: Sequence[ModelVersionRecord], rounds: Sequence[Round] = ()
+    ) -> None:
+        self.set_rows(round_rows(versions, rounds))
+
+    def set_rows(self, rows: Sequence[RoundRow]) -> None:
+        self.rows = list(rows)
         self.update()
+
+    def plot_rect(self) -> QRectF:
+        """Where points may fall: the frame, less a point's radius and a pixel on each side."""
+        frame = self.frame_rect()
+        inset = DOT + 1.0
+        return frame.adjusted(inset, inset, -inset, -inset)
+
+    def frame_rect(self) -> QRectF:
+        """The axes' frame."""
+        return QRectF(self.rect()).adjusted(MARGIN, 16, -MARGIN, -MARGIN + 8)
+
+    def points(self) -> dict[str, list[QPointF]]:
+        """The centre of every point drawn, per series ("loss", "auc", "baseline")."""
+        plot = self.plot_rect()
+        n = len(self.rows)
+        losses = [r.loss for r in self.rows]
+        known = [x for x in losses if x is not None]
+        low, high = (min(known), max(known)) if known else (0.0, 1.0)
+        if high - low < 1e-6:
+            low, high = low - 0.5, high + 0.5
+
+        def x_at(i: int) -> float:
+            return plot.left() + plot.width() * (i + 0.5) / max(1, n)
+
+        def y_loss(v: float) -> float:
+            return plot.bottom() - (v - low) / (high - low) * plot.height()
+
+        out: dict[str, list[QPointF]] = {"loss": [], "auc": [], "baseline": []}
+        for i, row in enumerate(self.rows):
+            if row.loss is not None:
+                out["loss"].append(QPointF(x_at(i), y_loss(row.loss)))
+            if row.figure is not None:
+                out["auc"].append(QPointF(x_at(i), self.y_auc(row.figure)))
+            if row.baseline is not None:
+                out["baseline"].append(QPointF(x_at(i), self.y_auc(row.baseline)))
+        return out
+
+    def y_auc(self, value: float) -> float:
+        """The height of an AUC on the right axis, 0 at the bottom and 1 at the top."""
+        plot = self.plot_rect()
+        return plot.bottom() - min(1.0, max(0.0, value)) * plot.height()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -69,41 +196,40 @@ class TrainingChart(QWidget):
         text = palette.color(QPalette.ColorRole.WindowText)
         faint = QColor(text)
         faint.setAlphaF(0.25)
-        plot = QRectF(self.rect()).adjusted(MARGIN, 16, -MARGIN, -MARGIN + 8)
+        frame = self.frame_rect()
+        plot = self.plot_rect()
         painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
         painter.setPen(QPen(faint, 1))
-        painter.drawRect(plot)
-        if not self.versions:
+        painter.drawRect(frame)
+        if not self.rows:
             painter.setPen(text)
-            painter.drawText(plot, int(Qt.AlignmentFlag.AlignCenter), "No training rounds yet.")
+            painter.drawText(frame, int(Qt.AlignmentFlag.AlignCenter), "No training rounds yet.")
             return
-        losses = [metric(v, "loss") for v in self.versions]
-        aucs = [model_auc(v) for v in self.versions]
-        baselines = [metric(v, "baseline_auc") for v in self.versions]
+        points = self.points()
+        losses = [r.loss for r in self.rows]
         known = [x for x in losses if x is not None]
         low, high = (min(known), max(known)) if known else (0.0, 1.0)
         if high - low < 1e-6:
             low, high = low - 0.5, high + 0.5
-        n = len(self.versions)
-
-        def x_at(i: int) -> float:
-            return plot.left() + (plot.width() * (i + 0.5) / n)
-
-        def y_loss(v: float) -> float:
-            return plot.bottom() - (v - low) / (high - low) * plot.height()
-
-        def y_auc(v: float) -> float:
-            return plot.bottom() - (min(1.0, max(0.4, v)) - 0.4) / 0.6 * plot.height()
-
-        # chance line for AUC
-        chance = QPen(faint, 1, Qt.PenStyle.DashLine)
+        n = len(self.rows)
+        xs = [plot.left() + plot.width() * (i + 0.5) / n for i in range(n)]
+        chance = QPen(faint, 1, Qt.PenStyle.DashLine)  # chance line for AUC
         painter.setPen(chance)
-        painter.drawLine(QPointF(plot.left(), y_auc(0.5)), QPointF(plot.right(), y_auc(0.5)))
-        self._series(painter, [x_at(i) for i in range(n)], losses, y_loss, LOSS_COLOR)
-        self._series(painter, [x_at(i) for i in range(n)], aucs, y_auc, AUC_COLOR)
-        if any(b is not None for b in baselines):
-            self._series(painter, [x_at(i) for i in range(n)], baselines, y_auc, BASELINE_COLOR)
-        painter.setPen(text)
+        painter.drawLine(
+            QPointF(frame.left(), self.y_auc(0.5)), QPointF(frame.right(), self.y_auc(0.5))
+        )
+        self._series(painter, xs, losses, points["loss"], LOSS_COLOR)
+        self._series(painter, xs, [r.figure for r in self.rows], points["auc"], AUC_COLOR)
+        baselines = [r.baseline for r in self.rows]
+        if points["baseline"]:
+            self._series(painter, xs, baselines, points["baseline"], BASELINE_COLOR)
+        painter.setPen(QPen(AUC_COLOR, 1.5))  # rejected rounds: a cross over their point
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for x, row in zip(xs, self.rows, strict=True):
+            if row.decision == REJECTED and row.figure is not None:
+                y = self.y_auc(row.figure)
+                painter.drawLine(QPointF(x - DOT, y - DOT), QPointF(x + DOT, y + DOT))
+                painter.drawLine(QPointF(x - DOT, y + DOT), QPointF(x + DOT, y - DOT))
         small = painter.font()
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
         painter.setFont(small)
@@ -111,38 +237,46 @@ class TrainingChart(QWidget):
         painter.drawText(QPointF(4, plot.top() + 10), f"{high:.2f}")
         painter.drawText(QPointF(4, plot.bottom()), f"{low:.2f}")
         painter.setPen(AUC_COLOR)
-        painter.drawText(QPointF(plot.right() + 4, plot.top() + 10), "1.0")
-        painter.drawText(QPointF(plot.right() + 4, y_auc(0.5) + 4), "0.5")
+        painter.drawText(QPointF(frame.right() + 4, self.y_auc(1.0) + 10), "1.0")
+        painter.drawText(QPointF(frame.right() + 4, self.y_auc(0.5) + 4), "0.5")
+        painter.drawText(QPointF(frame.right() + 4, self.y_auc(0.0)), "0")
         painter.setPen(text)
         step = max(1, n // 10)
         for i in range(0, n, step):
-            painter.drawText(QPointF(x_at(i) - 6, plot.bottom() + 14), str(self.versions[i].id))
+            row = self.rows[i]
+            label = "×" if row.decision == REJECTED else "="  # rejected, kept
+            if row.decision == PUBLISHED:
+                label = "·" if row.version is None else str(row.version)
+            painter.drawText(QPointF(xs[i] - 6, frame.bottom() + 14), label)
         legend_y = self.height() - 6
         painter.setPen(LOSS_COLOR)
-        painter.drawText(QPointF(plot.left(), legend_y), "— training loss")
+        painter.drawText(QPointF(frame.left(), legend_y), "— training loss")
         painter.setPen(AUC_COLOR)
-        painter.drawText(QPointF(plot.left() + 120, legend_y), "— held-out AUC (0.5 = chance)")
-        if any(b is not None for b in baselines):
+        painter.drawText(
+            QPointF(frame.left() + 120, legend_y), "— held-out AUC (0.5 = chance, × rejected)"
+        )
+        if points["baseline"]:
             painter.setPen(BASELINE_COLOR)
-            painter.drawText(QPointF(plot.left() + 330, legend_y), "— baseline AUC")
+            painter.drawText(QPointF(frame.left() + 380, legend_y), "— baseline AUC")
 
     @staticmethod
     def _series(
         painter: QPainter,
         xs: Sequence[float],
         values: Sequence[float | None],
-        y_of: Callable[[float], float],
+        points: Sequence[QPointF],
         color: QColor,
     ) -> None:
+        """A line through ``points`` (those of the values that are not None, in order), broken
+        where a value is None, and a dot on each."""
         path = QPainterPath()
         started = False
-        points: list[QPointF] = []
-        for x, v in zip(xs, values, strict=True):
+        at = iter(points)
+        for _x, v in zip(xs, values, strict=True):
             if v is None:
                 started = False
                 continue
-            point = QPointF(x, y_of(v))
-            points.append(point)
+            point = next(at)
             if started:
                 path.lineTo(point)
             else:
@@ -153,7 +287,7 @@ class TrainingChart(QWidget):
         painter.drawPath(path)
         painter.setBrush(color)
         for point in points:
-            painter.drawEllipse(point, 3, 3)
+            painter.drawEllipse(point, DOT, DOT)
 
 
 COLUMNS = (
@@ -163,10 +297,11 @@ COLUMNS = (
     "loss",
     "held-out AUC",
     "baseline AUC",
-    "nDCG@10",
-    "device",
-    "seconds",
+    "in use AUC",
+    "ClickBias AUC",
+    "decision",
 )
+"""The table's columns; "held-out AUC" is the figure the guard judged the round on."""
 
 
 def _cell(value: object) -> QTableWidgetItem:
@@ -197,6 +332,10 @@ class ModelDialog(QDialog):
         self.table.verticalHeader().hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.notice = QLabel()
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.hide()
@@ -216,30 +355,47 @@ class ModelDialog(QDialog):
                 "and the ones you skip. Nothing leaves the machine."
             )
         )
+        layout.addWidget(self.notice)
         layout.addWidget(self.chart, 2)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self.resize(720, 560)
 
-    def set_versions(self, versions: Sequence[ModelVersionRecord]) -> None:
-        """Show every training round."""
-        self.chart.set_versions(versions)
-        self.table.setRowCount(len(versions))
-        for row, v in enumerate(reversed(list(versions))):
+    def set_versions(
+        self,
+        versions: Sequence[ModelVersionRecord],
+        rounds: Sequence[Round] = (),
+        notice: str | None = None,
+    ) -> None:
+        """Show every training round (newest first in the table), with the figure the guard
+        used and its decision, and ``notice``: what "For you" ranks with when no trained model
+        earns its keep (None: the model in use)."""
+        rows = round_rows(versions, rounds)
+        self.chart.set_rows(rows)
+        self.notice.setText(notice or "")
+        self.notice.setVisible(bool(notice))
+        self.table.setRowCount(len(rows))
+        for line, r in enumerate(reversed(rows)):
+            figure: object = r.figure
+            if r.too_few:
+                figure = f"too few held-out clicks ({r.held_out})"
             cells = (
-                v.id,
-                v.created.astimezone().strftime("%Y-%m-%d %H:%M"),
-                v.clicks_used,
-                metric(v, "loss"),
-                model_auc(v),
-                metric(v, "baseline_auc"),
-                metric(v, "holdout_ndcg10"),
-                v.metrics.get("device"),
-                metric(v, "seconds"),
+                r.version,
+                r.when.astimezone().strftime("%Y-%m-%d %H:%M"),
+                r.clicks,
+                r.loss,
+                figure,
+                r.baseline,
+                r.current,
+                r.clickbias,
+                r.reason,
             )
             for column, value in enumerate(cells):
-                self.table.setItem(row, column, _cell(value))
+                item = _cell(value)
+                if column == len(cells) - 1:
+                    item.setToolTip(r.reason)
+                self.table.setItem(line, column, item)
 
     def set_training(self, running: bool, text: str, fraction: float | None = None) -> None:
         """Reflect the trainer's state."""
