@@ -19,8 +19,7 @@ import itertools
 import logging
 import re
 import unicodedata
-import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,7 @@ from app.storage.story import StoryRow
 
 logger = logging.getLogger(__name__)
 
-THRESHOLD = 0.4
+THRESHOLD = 0.35
 """Least Jaccard similarity of two articles' shingles for them to be one story."""
 WINDOW = timedelta(hours=48)
 """Most time between two copies of one story."""
@@ -45,6 +44,8 @@ MIN_SHINGLES = 3
 PERMUTATIONS = 60
 BANDS = 20
 ROWS = PERMUTATIONS // BANDS
+BOILERPLATE_SHARE = 0.3
+BOILERPLATE_MIN_ROWS = 5
 MAX_BUCKET = 200
 """A bucket larger than this holds boilerplate shared by many articles; it is skipped."""
 
@@ -52,6 +53,7 @@ _PRIME = np.uint64(4_294_967_311)  # the first prime above 2**32
 _rng = np.random.default_rng(20240501)
 _A = _rng.integers(1, 2**32, size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, 2**32, size=PERMUTATIONS, dtype=np.uint64)
+_MASK = 0xFFFFFFFF
 _WORD = re.compile(r"[^\W_]+")
 _STOP = frozenset(
     "a an and are as at be by for from has have he her his in is it its of on or our she that "  # noqa: SIM905
@@ -75,11 +77,40 @@ def words(text: str) -> list[str]:
 
 
 def shingles(title: str, summary: str) -> frozenset[int]:
-    """Hashed word pairs of the title and the start of the summary."""
+    """Hashed word pairs of the title and the start of the summary, as 32-bit values.
+
+    Python's string hash is salted per process, so these values only mean something within
+    one run; nothing stores them.
+    """
     tokens = words(title) + words(summary)[:SUMMARY_WORDS]
     if len(tokens) < 2:
-        return frozenset(zlib.crc32(t.encode()) for t in tokens)
-    return frozenset(zlib.crc32(f"{a} {b}".encode()) for a, b in itertools.pairwise(tokens))
+        return frozenset(hash(t) & _MASK for t in tokens)
+    return frozenset(hash(pair) & _MASK for pair in itertools.pairwise(tokens))
+
+
+def without_boilerplate(
+    rows: Sequence[StoryRow], sets: Sequence[frozenset[int]]
+) -> list[frozenset[int]]:
+    """``sets`` without each feed's boilerplate: the shingles in at least
+    :data:`BOILERPLATE_SHARE` of a feed's rows (a channel's blurb under every video, a title
+    suffix such as "| 24 Oras Weekend", "The post ... appeared first on ..."). Feeds with
+    fewer than :data:`BOILERPLATE_MIN_ROWS` rows keep everything."""
+    by_feed: dict[int, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_feed[row.feed_id].append(index)
+    cleaned = list(sets)
+    for indexes in by_feed.values():
+        if len(indexes) < BOILERPLATE_MIN_ROWS:
+            continue
+        counts: Counter[int] = Counter()
+        for i in indexes:
+            counts.update(sets[i])
+        least = max(2, int(BOILERPLATE_SHARE * len(indexes)))
+        common = {h for h, n in counts.items() if n >= least}
+        if common:
+            for i in indexes:
+                cleaned[i] = sets[i] - common
+    return cleaned
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
@@ -88,12 +119,31 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / union if union else 0.0
 
 
-def signature(shingle_set: frozenset[int]) -> np.ndarray:
-    """The MinHash signature of a non-empty shingle set: (PERMUTATIONS,) uint64."""
-    x = np.fromiter(shingle_set, dtype=np.uint64, count=len(shingle_set))  # (n,)
-    hashed = (_A[:, None] * x[None, :] + _B[:, None]) % _PRIME  # (PERMUTATIONS, n)
-    result: np.ndarray = hashed.min(axis=1)
-    return result
+def signatures(sets: Sequence[frozenset[int]], chunk: int = 2000) -> np.ndarray:
+    """MinHash signatures of non-empty shingle sets: (len(sets), PERMUTATIONS) uint64.
+
+    Computed ``chunk`` sets at a time, all their shingles at once, so that memory stays
+    near chunk × shingles × PERMUTATIONS × 8 bytes whatever the number of sets.
+    """
+    out = np.empty((len(sets), PERMUTATIONS), dtype=np.uint64)
+    for start in range(0, len(sets), chunk):
+        part = sets[start : start + chunk]
+        lengths = np.fromiter((len(s) for s in part), dtype=np.int64, count=len(part))
+        flat = np.fromiter(
+            (h for s in part for h in s), dtype=np.uint64, count=int(lengths.sum())
+        )  # (m,)
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))  # (len(part),)
+        hashed = (_A[:, None] * flat[None, :] + _B[:, None]) % _PRIME  # (PERMUTATIONS, m)
+        out[start : start + len(part)] = np.minimum.reduceat(hashed, offsets, axis=1).T
+    return out
+
+
+def _band_keys(sig: np.ndarray, band: int) -> np.ndarray:
+    """One hash per row of its ROWS signature values in ``band``: (n,) uint64."""
+    key = np.zeros(sig.shape[0], dtype=np.uint64)
+    for column in range(band * ROWS, (band + 1) * ROWS):
+        key = key * np.uint64(1_000_003) + sig[:, column]  # wraps around: a hash, not a sum
+    return key
 
 
 def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]], int]:
@@ -101,31 +151,38 @@ def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]
 
     Only rows from different feeds, within :data:`WINDOW`, never separated by the reader.
     """
-    sets = [shingles(r.title, r.summary) for r in rows]
-    buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
-    for index, (row, shingle_set) in enumerate(zip(rows, sets, strict=True)):
-        if len(shingle_set) < MIN_SHINGLES or row.story_id == row.id:
-            continue
-        sig = signature(shingle_set)
-        for band in range(BANDS):
-            buckets[(band, sig[band * ROWS : (band + 1) * ROWS].tobytes())].append(index)
+    sets = without_boilerplate(rows, [shingles(r.title, r.summary) for r in rows])
+    eligible = [
+        i for i, r in enumerate(rows) if len(sets[i]) >= MIN_SHINGLES and r.story_id != r.id
+    ]
+    if len(eligible) < 2:
+        return [], 0
+    sig = signatures([sets[i] for i in eligible])  # (len(eligible), PERMUTATIONS)
+    index = np.asarray(eligible, dtype=np.int64)
     seen: set[tuple[int, int]] = set()
     found: list[tuple[int, int, float]] = []
-    for members in buckets.values():
-        if len(members) < 2 or len(members) > MAX_BUCKET:
-            continue
-        for x, i in enumerate(members):
-            for j in members[x + 1 :]:
-                key = (i, j) if i < j else (j, i)
-                if key in seen:
-                    continue
-                seen.add(key)
-                a, b = rows[i], rows[j]
-                if a.feed_id == b.feed_id or abs(a.time - b.time) > WINDOW:
-                    continue
-                similarity = jaccard(sets[i], sets[j])
-                if similarity >= THRESHOLD:
-                    found.append((key[0], key[1], similarity))
+    for band in range(BANDS):
+        keys = _band_keys(sig, band)  # (len(eligible),)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        ends = np.r_[starts[1:], len(sorted_keys)]
+        for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+            if not 2 <= hi - lo <= MAX_BUCKET:
+                continue
+            members = index[order[lo:hi]].tolist()
+            for x, i in enumerate(members):
+                for j in members[x + 1 :]:
+                    key = (i, j) if i < j else (j, i)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    a, b = rows[i], rows[j]
+                    if a.feed_id == b.feed_id or abs(a.time - b.time) > WINDOW:
+                        continue
+                    similarity = jaccard(sets[i], sets[j])
+                    if similarity >= THRESHOLD:
+                        found.append((key[0], key[1], similarity))
     return found, len(seen)
 
 

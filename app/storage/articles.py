@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.storage import churn
+from app.storage import churn, story
 from app.storage.database import NotFoundError
 from app.storage.record import ArticleRecord, Candidate, IncomingArticle, Stats, UpsertResult
 from app.storage.schema import (
@@ -433,8 +433,14 @@ def _filtered(
     search: str | None,
     ids: Sequence[int] | None,
 ) -> Select[*tuple[Any, ...]] | None:
-    """``query`` narrowed by the filters; None when nothing can match."""
+    """``query`` narrowed by the filters; None when nothing can match.
+
+    Outside one feed's view (and unless ids or stars are asked for), a story folded from
+    several feeds shows once: its copies are left out.
+    """
     query = query.where(*_feed_scope(feed_id, folder))
+    if feed_id is None and ids is None and not starred_only:
+        query = query.where(story.not_a_copy())
     if unread_only:
         query = query.where(Article.read.is_(False))
     if starred_only:
@@ -488,11 +494,11 @@ def set_read(s: Session, ids: Sequence[int], read: bool, *, now: datetime | None
     """Set the read flag of these articles; returns how many actually changed.
 
     Marking read stamps ``read_at`` (``now``, else the clock), which retention counts from;
-    marking unread clears it.
+    marking unread clears it. The other copies of a folded story change with them.
     """
     read_at = (to_utc(now) if now is not None else datetime.now(UTC)) if read else None
     changed = 0
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in _chunks(sorted(story.members(s, ids))):  # copies of a story go together
         statement = (
             update(_ARTICLES)
             .where(_ARTICLES.c.id.in_(chunk), _ARTICLES.c.read.is_not(read))
@@ -529,7 +535,7 @@ def mark_all_read(
         conditions.append(Article.fetched <= to_utc(upto))
     read_at = to_utc(upto) if upto is not None else datetime.now(UTC)
     result: Any = s.execute(update(_ARTICLES).where(*conditions).values(read=True, read_at=read_at))
-    return int(result.rowcount)
+    return int(result.rowcount) + story.read_together(s, read_at)
 
 
 _VISIBLE_IDS = text(

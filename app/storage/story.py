@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.storage.schema import SORT_TIME, Article, Feed, to_utc
@@ -37,6 +37,37 @@ class StoryRow:
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+def not_a_copy() -> ColumnElement[bool]:
+    """True for an article shown as its own row: not folded into another one."""
+    return or_(Article.story_id.is_(None), Article.story_id == Article.id)
+
+
+def read_together(s: Session, read_at: datetime) -> int:
+    """After a bulk mark-read stamped ``read_at``, mark the other copies of the stories it
+    touched read as well (canonical articles first, then their copies); returns how many."""
+    stamp = to_utc(read_at)
+    just_read = and_(Article.read.is_(True), Article.read_at == stamp)
+    roots = select(Article.story_id).where(
+        just_read, Article.story_id.is_not(None), Article.story_id != Article.id
+    )
+    canonicals: Any = s.execute(
+        update(_ARTICLES)
+        .where(_ARTICLES.c.read.is_(False), _ARTICLES.c.id.in_(roots))
+        .values(read=True, read_at=stamp)
+    )
+    stamped = select(Article.id).where(just_read)
+    copies: Any = s.execute(
+        update(_ARTICLES)
+        .where(
+            _ARTICLES.c.read.is_(False),
+            _ARTICLES.c.story_id.in_(stamped),
+            _ARTICLES.c.story_id != _ARTICLES.c.id,
+        )
+        .values(read=True, read_at=stamp)
+    )
+    return int(canonicals.rowcount) + int(copies.rowcount)
 
 
 def rows_since(s: Session, since: datetime) -> list[StoryRow]:

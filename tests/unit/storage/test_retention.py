@@ -118,8 +118,8 @@ def test_unread_articles_stay_unless_asked(db: Database, feed_id: int) -> None:
 def test_copies_of_a_purged_story_become_their_own(db: Database, feed_id: int) -> None:
     canonical, copy = _add(db, feed_id, "canonical", "copy")
     with db.write() as s:
-        s.execute(update(Article).where(Article.id == copy).values(story_id=canonical))
         set_read(s, [canonical], True, now=NOW - timedelta(days=60))
         set_read(s, [copy], True, now=NOW)
+        s.execute(update(Article).where(Article.id == copy).values(story_id=canonical))
         assert purge_old(s, NOW, 30) == 1
         assert s.scalar(select(Article.story_id).where(Article.id == copy)) is None

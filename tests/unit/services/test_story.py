@@ -1,0 +1,91 @@
+"""One story once: detection precision on labelled pairs, folding, reading together, undoing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.services import story
+from app.storage import articles
+from app.storage.database import Database
+from app.storage.feeds import add_feed
+from app.storage.record import IncomingArticle
+from app.storage.story import StoryRow
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+WIRE = (
+    "Rescue teams reached the village cut off by the landslide after crews cleared the "
+    "mountain road overnight, regional officials said on Monday."
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(tmp_path / "profile" / "heedful.sqlite")
+    yield database  # type: ignore[misc]
+    database.close()
+
+
+def _row(i: int, feed: int, title: str, summary: str = "", hours: float = 0) -> StoryRow:
+    return StoryRow(i, feed, title, summary, NOW + timedelta(hours=hours), None, False)
+
+
+def test_same_wire_story_in_two_feeds_is_one_story() -> None:
+    rows = [
+        _row(1, 1, "Landslide village reached by rescuers", WIRE),
+        _row(2, 2, "Rescuers reach landslide village", WIRE + " More follows.", hours=3),
+        _row(3, 3, "Landslide: village reached", WIRE, hours=60),  # outside the window
+        _row(4, 1, "Landslide village reached by rescuers", WIRE, hours=1),  # same feed as 1
+        _row(5, 3, "Budget vote delayed", "The assembly postponed the vote on the budget."),
+    ]
+    # never compared with its own feed's 1, the repeat joins the story through 2
+    assert dict(story.detect(rows).copies) == {2: 1, 4: 1}
+
+
+def test_a_separated_article_is_never_folded_again() -> None:
+    rows = [_row(1, 1, "Landslide village", WIRE), _row(2, 2, "Landslide village", WIRE)]
+    separated = [rows[0], StoryRow(2, 2, "Landslide village", WIRE, NOW, 2, False)]
+    assert story.detect(rows).copies == ((2, 1),)
+    assert story.detect(separated).copies == ()
+
+
+def _add(db: Database, url: str, title: str, items: list[tuple[str, str, str]]) -> list[int]:
+    with db.write() as s:
+        feed = add_feed(s, url, title=title)
+        incoming = [
+            IncomingArticle(key, f"{url}/{key}", headline, f"<p>{text}</p>", text, None, NOW)
+            for key, headline, text in items
+        ]
+        return list(articles.upsert_articles(s, feed.id, incoming, NOW).new_ids)
+
+
+def test_fold_lists_once_reads_together_and_unfolds(db: Database) -> None:
+    [bbc] = _add(db, "https://bbc.example/rss", "BBC", [("a", "Landslide village reached", WIRE)])
+    [reuters, other] = _add(
+        db,
+        "https://reuters.example/rss",
+        "Reuters",
+        [("b", "Rescuers reach landslide village", WIRE), ("c", "Markets", "Shares rose.")],
+    )
+    assert story.fold_recent(db, now=NOW) == 1
+    assert story.fold_recent(db, now=NOW) == 0  # already folded
+    assert story.also_in(db, [bbc, reuters, other]) == {bbc: ["Reuters"]}
+    with db.read() as s:
+        river = [a.id for a in articles.list_articles(s, unread_only=True)]
+        ranked = [c.id for c in articles.list_candidates(s, unread_only=True)]
+        in_feed = [a.id for a in articles.list_articles(s, feed_id=2)]
+        assert reuters not in river and reuters not in ranked and bbc in river
+        assert set(in_feed) == {reuters, other}  # the feed's own view still has its copy
+    with db.write() as s:
+        assert articles.set_read(s, [bbc], True, now=NOW) == 2
+        assert articles.get_article(s, reuters).read  # type: ignore[union-attr]
+        articles.set_read(s, [bbc, reuters], False)
+        articles.mark_all_read(s, feed_id=2, upto=NOW + timedelta(minutes=1))
+        assert articles.get_article(s, bbc).read  # type: ignore[union-attr]
+    assert sorted(story.separate(db, reuters)) == [bbc, reuters]
+    assert story.also_in(db, [bbc]) == {}
+    assert story.fold_recent(db, now=NOW) == 0  # never refolded
+    with db.read() as s:
+        assert {a.id for a in articles.list_articles(s)} == {bbc, reuters, other}
