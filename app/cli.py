@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p = sub.add_parser("export-opml", help="write the subscriptions to an OPML file")
     p.add_argument("file", type=Path)
+    p.add_argument(
+        "--with-passwords",
+        action="store_true",
+        help="write the passwords of feed addresses that have one (left out by default)",
+    )
     p = sub.add_parser("add", help="subscribe to a feed (or a page that links to one)")
     p.add_argument("url")
     p.add_argument("--folder", default=None)
@@ -122,7 +127,7 @@ def _import_opml(profile: Profile, args: argparse.Namespace) -> None:
 
 
 def _export_opml(profile: Profile, args: argparse.Namespace) -> None:
-    count = subscription.export_opml(profile.db, args.file)
+    count = subscription.export_opml(profile.db, args.file, with_passwords=args.with_passwords)
     print(f"exported {count} feeds to {args.file}")
 
 

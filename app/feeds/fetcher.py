@@ -20,7 +20,7 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -89,6 +89,20 @@ def redact(url: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+def _credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """``url`` without its user name and password, and those as HTTP basic authentication.
+
+    The result's address (and so the base of an entry's relative links, and httpx's own log
+    line) then never carries the password."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare, httpx.BasicAuth(unquote(user), unquote(password))
 
 
 def check_url(url: str) -> str:
@@ -261,9 +275,10 @@ class Fetcher:
         """One hop: a FetchResult, or the Location to follow for a redirect."""
         remaining = self._remaining(deadline)
         timeout = httpx.Timeout(remaining, connect=min(self.limits.connect_timeout, remaining))
+        url, auth = _credentials(url)  # the password goes in a header, never in a log line
         try:
             with self._client.stream(
-                "GET", url, headers=dict(conditional), timeout=timeout
+                "GET", url, headers=dict(conditional), timeout=timeout, auth=auth
             ) as resp:
                 headers = _lower_headers(resp.headers)
                 status = resp.status_code

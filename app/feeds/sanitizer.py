@@ -13,7 +13,7 @@ import html
 import logging
 import re
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -92,7 +92,7 @@ def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str |
         if base_scheme not in ("http", "https"):
             return None
         try:
-            cleaned = urljoin(base_url, cleaned)
+            cleaned = urljoin(_without_userinfo(base_url), cleaned)
         except ValueError:
             return None
         match = _SCHEME_RE.match(cleaned)
@@ -108,6 +108,16 @@ def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str |
         if not parts.netloc:
             return None
     return cleaned
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without its user name and password: a feed fetched as alice:s3cret@host must not
+    lend its password to every relative link of its articles."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def sanitize_html(html_text: str, base_url: str | None = None, *, allow_images: bool = True) -> str:

@@ -75,6 +75,10 @@ class Profile:
             if self._lock_file is not None:
                 _release_lock(self._lock_file)
             raise
+        if locked:
+            from app.services.credential import move_passwords
+
+            move_passwords(self.db)  # older versions stored passwords inside addresses
         log.info("opened profile %s (schema %d)", self.paths.root, self.db.schema_version)
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
-from app.services import lifeline
+from app.services import credential, lifeline
 from app.storage import articles, feeds
 from app.storage.database import Database, StorageError
 from app.storage.record import FeedRecord, IncomingArticle
@@ -176,7 +176,15 @@ class Refresher:
                 ) as pool,
             ):
                 pending: list[Future[Outcome]] = [
-                    pool.submit(fetch_and_parse, fetcher, parsers, feed, cancel) for feed in chosen
+                    pool.submit(
+                        fetch_and_parse,
+                        fetcher,
+                        parsers,
+                        feed,
+                        cancel,
+                        url=credential.reveal(self._db, feed.url),  # its password put back
+                    )
+                    for feed in chosen
                 ]
                 for done, future in enumerate(as_completed(pending), start=1):
                     outcome = future.result()
@@ -213,13 +221,19 @@ class Refresher:
 
 
 def fetch_and_parse(
-    fetcher: Fetcher, parsers: Parsers, feed: FeedRecord, cancel: threading.Event | None
+    fetcher: Fetcher,
+    parsers: Parsers,
+    feed: FeedRecord,
+    cancel: threading.Event | None,
+    *,
+    url: str | None = None,
 ) -> Outcome:
-    """Network and parsing for one feed; every known failure becomes an outcome, never a raise."""
+    """Network and parsing for one feed; every known failure becomes an outcome, never a raise.
+    ``url`` is the address to fetch when it is not the stored one (with its password)."""
     if cancel is not None and cancel.is_set():
         return Outcome(feed, error="refresh cancelled")
     try:
-        fetched = fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        fetched = fetcher.fetch(url or feed.url, etag=feed.etag, last_modified=feed.last_modified)
     except FetchError as exc:
         return Outcome(feed, error=exc.message, retry_after=exc.retry_after)
     if fetched.not_modified or fetched.body is None:

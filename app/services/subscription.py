@@ -13,6 +13,8 @@ from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, FetchResult, check_url
 from app.feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from app.feeds.parser import parse_feed
+from app.services import credential
+from app.services.credential import redact
 from app.services.refresh import Outcome, store_outcome
 from app.storage import feeds
 from app.storage.database import Database
@@ -45,12 +47,14 @@ def normalise_url(url: str) -> str:
         raise SubscriptionError("the feed address is empty")
     if "://" not in url:
         if _SCHEME.match(url):  # javascript:, mailto:, data: ... but not host:port
-            raise SubscriptionError(f"not a web address: {url!r} (only http and https feeds)")
+            shown = redact(url)[:200]
+            raise SubscriptionError(f"not a web address: {shown!r} (only http and https feeds)")
         url = "https://" + url
     try:
         return check_url(url)
     except FetchError as exc:
-        raise SubscriptionError(f"not a web address: {url!r} ({exc.message})") from exc
+        shown = redact(url)[:200]
+        raise SubscriptionError(f"not a web address: {shown!r} ({exc.message})") from exc
 
 
 def add_feed(
@@ -64,31 +68,35 @@ def add_feed(
     """Subscribe to ``url``: a feed, or a web page that links to one.
 
     The address is fetched once; a page is searched for ``<link rel="alternate">`` feeds and the
-    first one that parses is used. The first batch of articles is stored straight away.
+    first one that parses is used. The first batch of articles is stored straight away. A
+    password in the address is kept apart (:mod:`app.services.credential`), never stored in
+    the address nor shown in a message.
     """
     url = normalise_url(url)
     with db.read() as s:
-        if feeds.feed_by_url(s, url) is not None:
-            raise SubscriptionError(f"already subscribed to {url}")
+        if feeds.feed_by_url(s, credential.split(url)[0]) is not None:
+            raise SubscriptionError(f"already subscribed to {redact(url)}")
     with Fetcher(limits or FetchLimits()) as fetcher:
         fetched, parsed = _fetch_feed_or_page(fetcher, url)
+    address = credential.carry(url, fetched.url)
     with db.write() as s:
         try:
             feed = feeds.add_feed(
                 s,
-                fetched.url,
+                credential.split(address)[0],
                 title=title or parsed.title or None,
                 folder=folder,
                 site_url=parsed.site_url,
             )
         except DuplicateFeedError as exc:
-            raise SubscriptionError(f"already subscribed to {fetched.url}") from exc
+            raise SubscriptionError(f"already subscribed to {redact(fetched.url)}") from exc
+    credential.stash(db, address)
     outcome = Outcome(feed, parsed=parsed, etag=fetched.etag, last_modified=fetched.last_modified)
     store_outcome(db, outcome, datetime.now(UTC))
     with db.read() as s:
         stored = feeds.get_feed(s, feed.id)
     assert stored is not None
-    log.info("subscribed to %s (%d entries)", stored.url, len(parsed.entries))
+    log.info("subscribed to %s (%d entries)", redact(stored.url), len(parsed.entries))
     return stored
 
 
@@ -100,60 +108,75 @@ def _fetch_feed_or_page(fetcher: Fetcher, url: str) -> tuple[FetchResult, Parsed
     except ParseError as first_error:
         candidates = discover_feeds(fetched.body, fetched.url)
         if not candidates:
-            raise SubscriptionError(f"{url}: {first_error}") from first_error
+            raise SubscriptionError(f"{redact(url)}: {first_error}") from first_error
     for candidate in candidates[:5]:
         try:
             found = _fetch(fetcher, candidate)
             assert found.body is not None
             return found, parse_feed(found.body, found.headers, found.url)
         except (SubscriptionError, ParseError) as exc:
-            log.info("discovered feed %s did not work: %s", candidate, exc)
-    raise SubscriptionError(f"{url} links to feeds, but none of them could be read")
+            log.info("discovered feed %s did not work: %s", redact(candidate), exc)
+    raise SubscriptionError(f"{redact(url)} links to feeds, but none of them could be read")
 
 
 def _fetch(fetcher: Fetcher, url: str) -> FetchResult:
     try:
         fetched = fetcher.fetch(url)
     except FetchError as exc:
-        raise SubscriptionError(f"{url}: {exc.message}") from exc
+        raise SubscriptionError(f"{redact(url)}: {exc.message}") from exc
     if fetched.body is None:
-        raise SubscriptionError(f"{url}: the server sent no content")
+        raise SubscriptionError(f"{redact(url)}: the server sent no content")
     return fetched
 
 
 def import_opml(db: Database, path: Path) -> ImportReport:
     """Subscribe to every feed listed in an OPML file; folders kept, duplicates skipped.
 
-    Nothing is fetched here: the next refresh loads the new feeds.
+    Nothing is fetched here: the next refresh loads the new feeds. Passwords in the
+    addresses are kept apart, as in :func:`add_feed`.
     """
     data = _read_limited(path)
     try:
         result = read_opml(data)
     except OpmlError as exc:
         raise SubscriptionError(f"{path}: {exc}") from exc
-    problems = list(result.problems)
+    problems = [_redact_line(p) for p in result.problems]
     added = skipped = 0
+    secrets: list[str] = []
     with db.write() as s:
         for item in result.feeds:
-            if feeds.feed_by_url(s, item.url) is not None:
+            bare, password = credential.split(item.url)
+            if feeds.feed_by_url(s, bare) is not None:
                 skipped += 1
-                problems.append(f"already subscribed: {item.url}")
+                problems.append(f"already subscribed: {redact(item.url)}")
                 continue
-            feeds.add_feed(
-                s, item.url, title=item.title, folder=item.folder, site_url=item.site_url
-            )
+            title = None if item.title == item.url else item.title
+            feeds.add_feed(s, bare, title=title, folder=item.folder, site_url=item.site_url)
+            if password is not None:
+                secrets.append(item.url)
             added += 1
+    for url in secrets:
+        credential.stash(db, url)
     log.info("imported %d feeds from %s (%d skipped)", added, path, skipped)
     return ImportReport(added, skipped, tuple(problems))
 
 
-def export_opml(db: Database, path: Path) -> int:
-    """Write every subscription to an OPML file (atomically); returns how many were written."""
+def export_opml(db: Database, path: Path, *, with_passwords: bool = False) -> int:
+    """Write every subscription to an OPML file (atomically); returns how many were written.
+
+    Addresses are written without their passwords unless ``with_passwords`` asks for them.
+    """
     with db.read() as s:
-        items = [
-            OpmlFeed(url=f.url, title=f.title or None, folder=f.folder, site_url=f.site_url)
-            for f in feeds.list_feeds(s)
-        ]
+        listed = feeds.list_feeds(s)
+    items = [
+        OpmlFeed(
+            url=credential.reveal(db, f.url) if with_passwords else f.url,
+            title=f.title or None,
+            folder=f.folder,
+            site_url=f.site_url,
+        )
+        for f in listed
+    ]
     data = write_opml(items)
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -163,6 +186,14 @@ def export_opml(db: Database, path: Path) -> int:
         tmp.unlink(missing_ok=True)
         raise SubscriptionError(f"cannot write {path}: {exc.strerror}") from exc
     return len(items)
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*:[^/@\s]*@")
+
+
+def _redact_line(text: str) -> str:
+    """A problem line with the password of any address in it hidden."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 def _read_limited(path: Path) -> bytes:
