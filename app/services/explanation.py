@@ -1,20 +1,52 @@
-"""Explanations of a ranking in plain data: word and past-read shares that add up to the score."""
+"""Explanations of a ranking in plain data: the ranked score in parts that add up to it, and
+the words that say so.
+
+The score the river orders by (:mod:`app.services.score`) is the model's click score plus
+freshness plus feed spreading. The click score splits exactly two ways: over the title's words
+(each word's share of the model's part, plus its own click bias) with the feed's bias, and over
+the reader's past reads with the title's word biases and the feed's bias. The text names the
+parts in order of size and says "mostly" only when the named parts carry more than half.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-EVEN = 0.05
-"""Past-read shares that all lie within this fraction of the largest one are "about equal"."""
+from app.services.highlight import DEFAULT, HighlightRule, highlight
+
 HABIT = 0.1
 """A word's click bias is named in the summary from this size on (about 10 % more often)."""
+NAMED = 3
+"""At most this many parts are named in the "Ranked high/low because" sentence."""
+NAMED_FLOOR = 0.1
+"""A part is named only when it carries at least this share of the score's |parts|."""
+PAST = 3
+"""How many past reads the text names."""
+JSON_VERSION = 2
+"""``explain --json`` semantics: 1 had ``click_score`` = the model's click score; 2 makes it the
+ranked score (freshness and spreading included, equal to ``list``'s ``score``), moves the
+model's click score to ``model_click_score`` and adds ``freshness``, ``spreading``,
+``word_base``, ``history_base``, ``median``, ``standing``, ``parts`` and
+``words[].highlight``."""
+
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+_COMMON_WORDS = (
+    "a an and are as at be by for from has have in into is it its of on or than that the "
+    "their this to was were will with after over new says say said"
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
+"""Words too common to count as what a past read shares with the candidate."""
 
 
 @dataclass(frozen=True)
 class WordShare:
-    """A title word: its attention weight, its signed share of the model's score, and its own
-    click bias (how much more, or less, often the reader opens titles with this word)."""
+    """A title word: its attention weight, its signed share of the model's score, its own
+    click bias (how much more, or less, often the reader opens titles with this word), and
+    whether the river tints it (:func:`app.services.highlight.highlight`)."""
 
     token: str
     attention: float
@@ -22,6 +54,7 @@ class WordShare:
     source: bool = False
     """True for the article's feed, which the model reads as a first word."""
     bias: float = 0.0
+    highlight: bool = False
 
     @property
     def total(self) -> float:
@@ -54,12 +87,23 @@ class FeedShare:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One part of the ranked score: what it is called, its signed share, and its kind
+    (``feed``, ``word``, ``words``, ``freshness``, ``spreading`` or ``base``)."""
+
+    kind: str
+    label: str
+    share: float
+
+
+@dataclass(frozen=True)
 class ArticleExplanation:
     """Why an article scores what it does.
 
-    The words' totals (share and bias) plus the feed's share add up to ``score``, and so do
-    the past reads' shares plus the words' biases (``lexical``) and the feed's share (``feed``
-    is None when the feed has no bias of its own).
+    ``score`` is the model's click score: the words' totals (share and bias) plus the feed's
+    share plus ``base`` add up to it, and so do the past reads' shares plus the words' biases
+    (``lexical``), the feed's share and ``history_base``. The river orders by :attr:`ranked`,
+    which adds ``freshness`` and ``spreading`` (both 0 when they were not computed).
     """
 
     article_id: int
@@ -73,60 +117,172 @@ class ArticleExplanation:
     feed: FeedShare | None = None
     lexical: float = 0.0
     """The title's word biases, summed."""
+    freshness: float = 0.0
+    spreading: float = 0.0
+    above: int = 0
+    """Articles of the same feed ranked above this one (what the spreading counts)."""
+    allowance: float = 10.0
+    """How many of the top 30 the feed may fill before the spreading weighs in fully."""
+    median: float | None = None
+    """The median ranked score of For you's river (None: not known)."""
+    base: float = 0.0
+    """The part of the model's score that no title word carries (the news encoder's value
+    bias, seen by the reader)."""
+    history_base: float = 0.0
+    """The part of the model's score that no past read carries (the user encoder's bias)."""
+    age_hours: float | None = None
+    ranked_score: float | None = None
+    """The river's own number for :attr:`ranked` (its click part comes from the cached article
+    vectors, equal to ``score`` up to float32 rounding), so that every view shows one number."""
 
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON of ``explain --json`` (DESIGN.md contract).
-
-        ``score`` is what the model makes of the title and the past reads, so that each list
-        of shares sums to it and every past read is an article the reader opened; each word
-        also carries its own ``bias`` and ``lexical`` is their sum; ``feed`` is the feed's own
-        share (null without one) and ``click_score`` = score + lexical + the feed's share, the
-        score the ranking uses.
-        """
-        feed = None if self.feed is None else {"title": self.feed.title, "share": self.feed.share}
-        return {
-            "article_id": self.article_id,
-            "title": self.title,
-            "score": self.score - self.feed_share - self.lexical,
-            "lexical": self.lexical,
-            "feed": feed,
-            "click_score": self.score,
-            "model_version": self.model_version,
-            "words": [w.__dict__ for w in self.words],
-            "history": [h.__dict__ for h in self.history],
-            "faithfulness": {
-                "words": self.faithfulness_words,
-                "history": self.faithfulness_history,
-            },
-        }
+    @property
+    def ranked(self) -> float:
+        """The score the river orders by and every view shows."""
+        if self.ranked_score is not None:
+            return self.ranked_score
+        return self.score + self.freshness + self.spreading
 
     @property
     def feed_share(self) -> float:
         """The feed's share of ``score`` (0 when it has none)."""
         return 0.0 if self.feed is None else self.feed.share
 
+    @property
+    def title_words(self) -> tuple[WordShare, ...]:
+        """The words of the title itself (not the feed the model reads as a first word)."""
+        return tuple(w for w in self.words if not w.source)
+
+    def with_highlights(self, rule: HighlightRule = DEFAULT) -> ArticleExplanation:
+        """The same explanation with each title word's ``highlight`` set by ``rule``."""
+        title_words = self.title_words
+        flags = iter(highlight([w.total for w in title_words], rule))
+        words = tuple(
+            w if w.source else dataclasses.replace(w, highlight=next(flags)) for w in self.words
+        )
+        return dataclasses.replace(self, words=words)
+
+    # -- parts -----------------------------------------------------------------------------
+
+    def parts(self) -> list[Part]:
+        """The ranked score's smallest parts, largest first; they add up to :attr:`ranked`."""
+        found = [Part("word", w.token, w.total) for w in self.title_words]
+        feed = self.feed_share + sum(w.total for w in self.words if w.source)
+        if self.feed is not None or any(w.source for w in self.words):
+            found.append(Part("feed", self._feed_label(), feed))
+        found += self._extras()
+        return sorted(found, key=lambda p: -abs(p.share))
+
+    def groups(self) -> list[Part]:
+        """The ranked score's parts as "Why this?" tabulates them, largest first: the feed,
+        the title's words together, freshness, spreading (and a constant, if any)."""
+        found = [Part("words", "the title's words", sum(w.total for w in self.title_words))]
+        if self.feed is not None or any(w.source for w in self.words):
+            feed = self.feed_share + sum(w.total for w in self.words if w.source)
+            found.append(Part("feed", self._feed_label(), feed))
+        found += self._extras()
+        return sorted(found, key=lambda p: -abs(p.share))
+
+    def _feed_label(self) -> str:
+        if self.feed is not None:
+            return f"the feed, {self.feed.title}"
+        name = next((w.token for w in self.words if w.source), "its feed")
+        return f"the feed ({name})"
+
+    def _extras(self) -> list[Part]:
+        found: list[Part] = []
+        if self.base:
+            found.append(Part("base", "what no word carries", self.base))
+        if self.freshness:
+            found.append(Part("freshness", "freshness", self.freshness))
+        if self.spreading:
+            found.append(Part("spreading", "feed spreading", self.spreading))
+        return found
+
+    def magnitude(self, parts: Sequence[Part] | None = None) -> float:
+        """Σ |part| over ``parts`` (default: :meth:`parts`), what percentages are of."""
+        return sum(abs(p.share) for p in (self.parts() if parts is None else parts))
+
+    def percent(self, share: float, parts: Sequence[Part] | None = None) -> float:
+        """``share`` as a percentage of :meth:`magnitude` (0 when there is nothing)."""
+        total = self.magnitude(parts)
+        return 100.0 * abs(share) / total if total else 0.0
+
+    # -- words -----------------------------------------------------------------------------
+
+    def standing(self) -> str:
+        """ "high" above the river's median, "low" below it, "middle" on it."""
+        middle = 0.0 if self.median is None else self.median
+        if self.ranked > middle:
+            return "high"
+        if self.ranked < middle:
+            return "low"
+        return "middle"
+
+    def because(self) -> str:
+        """ "Ranked high (low) because …": the largest parts that lift (pull down) the score,
+        with "mostly" only when they carry more than half of it."""
+        standing = self.standing()
+        if standing == "middle":
+            return "Ranked in the middle of your river: its parts cancel out."
+        sign = 1.0 if standing == "high" else -1.0
+        total = self.magnitude()
+        pushing = [p for p in self.parts() if p.share * sign > 0]
+        named = [p for p in pushing if total and abs(p.share) >= NAMED_FLOOR * total][:NAMED]
+        named = named or pushing[:1]
+        if not named:
+            lifts = "pull it down less" if standing == "high" else "lift it less"
+            return f"Ranked {standing}: its parts {lifts} than most articles' do."
+        carried = sum(abs(p.share) for p in named)
+        mostly = " mostly" if total and carried > total / 2 else ""
+        names = [f"{_name(p)} ({p.share:+.2f}, {self.percent(p.share):.0f} %)" for p in named]
+        return f"Ranked {standing}{mostly} because of {_join(names)}."
+
+    def shared_words(self, past: PastShare) -> list[str]:
+        """Title words this article shares with a past read (common words left out)."""
+        mine = {w.token.lower() for w in self.title_words}
+        theirs = {t.lower() for t in _WORD.findall(past.title)}
+        return sorted((mine & theirs) - _COMMON)
+
+    def top_past(self) -> list[PastShare]:
+        """The past reads that carried the most, in the direction of the model's part."""
+        sign = 1.0 if sum(h.share for h in self.history) >= 0 else -1.0
+        return sorted(self.history, key=lambda h: -sign * h.share)[:PAST]
+
+    def concentration(self) -> float:
+        """The share of the past reads' Σ|share| that :meth:`top_past` carry, in percent."""
+        total = sum(abs(h.share) for h in self.history)
+        top = sum(abs(h.share) for h in self.top_past())
+        return 100.0 * top / total if total else 0.0
+
+    def past_line(self) -> str | None:
+        """Which past reads carried the model's part, and how concentrated the history is."""
+        top = self.top_past()
+        if not top:
+            return None
+        named = []
+        for h in top:
+            shared = self.shared_words(h)
+            also = f"; shares {', '.join(f'“{w}”' for w in shared)}" if shared else ""
+            named.append(f"“{h.title}” ({h.share:+.3f}{also})")
+        return (
+            f"Of your past reads, {_join(named)} weigh in most: {len(top)} of your "
+            f"{len(self.history)} past reads carry {self.concentration():.0f} % of this part."
+        )
+
     def summary(self) -> str:
         """Plain words: what carried the score, and how far to trust that."""
-        lines = [f"“{self.title}” scores {self.score:+.3f}."]
-        past = sorted(self.history, key=lambda h: -h.share)[:3]
-        shares = [h.share for h in self.history]
-        if len(shares) > 3 and max(shares) - min(shares) <= EVEN * max(map(abs, shares)):
-            # naming three of many equal shares would single out reads the model did not
-            each = sum(shares) / len(shares)
+        middle = "" if self.median is None else f" (the river's median is {self.median:+.2f})"
+        lines = [f"“{self.title}” scores {self.ranked:+.2f}{middle}.", self.because()]
+        tinted = [w for w in self.title_words if w.highlight]
+        if tinted:
             lines.append(
-                f"Your {len(shares)} past reads weigh in about equally ({each:+.3f} each); "
-                "no single one stands out."
-            )
-        elif past and past[0].share > 0:
-            names = "; ".join(f"“{h.title}” ({h.share:+.3f})" for h in past if h.share > 0)
-            lines.append(f"Ranked high mostly because you read {names}.")
-        words = sorted(self.words, key=lambda w: -abs(w.total))[:5]
-        if words:
-            lines.append(
-                "Words that carried it: "
-                + ", ".join(f"{w.token} ({w.total:+.3f})" for w in words)
+                "Words that carry it: "
+                + ", ".join(f"{w.token} ({w.total:+.3f})" for w in tinted)
                 + "."
             )
+        past = self.past_line()
+        if past is not None:
+            lines.append(past)
         habits = sorted((w for w in self.words if w.bias >= HABIT), key=lambda w: -w.bias)[:3]
         if habits:
             lines.append(
@@ -140,8 +296,89 @@ class ArticleExplanation:
                 f"You open {self.feed.title} {more} often than its headlines alone predict: "
                 f"{self.feed.share:+.3f}."
             )
+        if self.freshness or self.spreading:
+            lines.append(self._blend_line())
         lines.append(_faithfulness_words(self.faithfulness_words, self.faithfulness_history))
         return "\n".join(lines)
+
+    def _blend_line(self) -> str:
+        age = "" if self.age_hours is None else f" (published {_age(self.age_hours)} ago)"
+        feed = "its feed" if self.feed is None else self.feed.title
+        above = "article" if self.above == 1 else "articles"
+        return (
+            f"Freshness adds {self.freshness:+.2f}{age}; feed spreading "
+            f"{self.spreading:+.2f} ({self.above} {above} of {feed} rank above it, which may "
+            f"fill about {self.allowance:.0f} of your top 30)."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of ``explain --json`` (DESIGN.md contract, :data:`JSON_VERSION`).
+
+        ``score`` is what the model makes of the title and the past reads (a·uᵀr): the words'
+        shares plus ``word_base`` sum to it, and the past reads' shares plus ``history_base``
+        (the parts no word, no past read carries; 0 with shares taken after self-attention);
+        every past read is an article the reader opened. Each word also carries its own
+        ``bias`` (``lexical`` is their sum) and ``highlight`` (whether the river tints it);
+        ``feed`` is the feed's own share (null without one). ``model_click_score`` = score +
+        lexical + the feed's share is the model's click score, and ``click_score`` =
+        model_click_score + ``freshness`` + ``spreading`` is the score the ranking orders by,
+        the one ``list`` shows. ``parts`` lists the parts of ``click_score`` by size, each
+        with its percentage of their Σ|share|.
+        """
+        feed = None if self.feed is None else {"title": self.feed.title, "share": self.feed.share}
+        groups = self.groups()
+        return {
+            "version": JSON_VERSION,
+            "article_id": self.article_id,
+            "title": self.title,
+            "score": self.score - self.feed_share - self.lexical,
+            "word_base": self.base,
+            "history_base": self.history_base,
+            "lexical": self.lexical,
+            "feed": feed,
+            "model_click_score": self.score,
+            "freshness": self.freshness,
+            "spreading": self.spreading,
+            "click_score": self.ranked,
+            "median": self.median,
+            "standing": self.standing(),
+            "parts": [
+                {
+                    "kind": p.kind,
+                    "label": p.label,
+                    "share": p.share,
+                    "percent": self.percent(p.share, groups),
+                }
+                for p in groups
+            ],
+            "model_version": self.model_version,
+            "words": [dataclasses.asdict(w) for w in self.words],
+            "history": [dataclasses.asdict(h) for h in self.history],
+            "faithfulness": {
+                "words": self.faithfulness_words,
+                "history": self.faithfulness_history,
+            },
+        }
+
+
+def _name(part: Part) -> str:
+    if part.kind == "word":
+        return f"“{part.label}”"
+    return part.label
+
+
+def _join(names: Sequence[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _age(hours: float) -> str:
+    if hours < 1:
+        return f"{max(0, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.0f} h"
+    return f"{hours / 24:.0f} days"
 
 
 def _faithfulness_words(words: float | None, history: float | None) -> str:

@@ -27,7 +27,7 @@ from app.storage.database import StorageError
 
 log = logging.getLogger(__name__)
 
-REQUESTS = frozenset({"preload", "river", "shown_above", "explain", "word_shares"})
+REQUESTS = frozenset({"preload", "river", "shown_above", "explain", "word_shares", "scores"})
 """The Ranker methods the host answers."""
 PASSED_ON: tuple[type[Exception], ...] = (RankingError, StorageError, OSError, ValueError)
 """Failures sent back as they are (the window tells them in words); others become

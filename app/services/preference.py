@@ -28,6 +28,10 @@ class Preferences:
     cpu_threads: int = 0
     retention_days: int = 90
     remote_images: bool = False
+    highlight_words: int = 3
+    """At most this many title words are tinted per row (:mod:`app.services.highlight`)."""
+    highlight_percent: int = 15
+    """A tinted word carries at least this share, in percent, of the title's total |share|."""
 
 
 LIMITS: dict[str, tuple[int, int]] = {
@@ -36,6 +40,8 @@ LIMITS: dict[str, tuple[int, int]] = {
     "train_min_clicks": (1, 1000),
     "cpu_threads": (0, 256),
     "retention_days": (1, 3650),
+    "highlight_words": (0, 20),
+    "highlight_percent": (1, 100),
 }
 
 

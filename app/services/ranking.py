@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from app.services import heap, mute
+from app.services import guard, heap, mute, preference
 from app.services.cache import VectorCache
 from app.services.explanation import ArticleExplanation, FeedShare, PastShare, WordShare
+from app.services.highlight import highlight_rule
 from app.services.model import (
     MIN_CLICKS,
     Loaded,
@@ -48,22 +49,20 @@ from app.services.river import (
     RiverItem,
     TimeKey,
 )
+from app.services.score import RankedScore, ScoreTable, open_shares, score_table
 from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
-from app.storage.record import ModelVersionRecord
+from app.storage.record import Candidate, ModelVersionRecord
 
 if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
 
 log = logging.getLogger(__name__)
 
-FRESHNESS_HALF_LIFE_H = 36.0
-FRESHNESS_WEIGHT = 0.6
-FEED_CROWDING = 0.15
-"""Penalty, in standard deviations, per log-step of an article's rank within its own feed, so
-that a high-volume feed cannot fill the top of "For you" on volume alone."""
 HISTORY = 50
+BY_ROW_CHUNK = 4096
+"""Articles scored one by one (:meth:`Ranker._click_of`) are taken this many at a time."""
 TRIM_AFTER = 4096
 """Encodes of at least this many titles hand their freed memory back to the system."""
 
@@ -71,7 +70,13 @@ FloatArray = npt.NDArray[np.float32]
 
 
 _Order = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
-"""Ranked ids, their blended scores and whether each is muted, all in "For you" order."""
+"""Ranked ids, their ranked scores and whether each is muted, all in "For you" order."""
+
+
+def _now() -> datetime:
+    """The moment scores are computed for, to the minute: two views (or two commands) asked
+    within the same minute show the same freshness, hence the same score."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 class Ranker:
@@ -90,6 +95,7 @@ class Ranker:
         self._loaded: Loaded | None = None
         self._unusable: set[int] = set()
         self._last_order: tuple[Hashable, _Order] | None = None
+        self._table: tuple[Hashable, ScoreTable] | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -271,34 +277,136 @@ class Ranker:
     def _ranked_order(
         self, loaded: Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
     ) -> _Order:
-        """Every matching article id in "For you" order, their blended scores, the muted ones."""
+        """Every matching article id in "For you" order, their ranked scores, the muted ones."""
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, **filters)
         if not candidates:
             return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.bool_)
+        ids = np.asarray([c.id for c in candidates], np.int64)
+        parts = self._ranked_scores(loaded, candidates)
+        totals = np.asarray([p.total for p in parts], np.float64)  # [N]
+        muted = np.asarray([mute.apply(rules, c.title) for c in candidates], bool)
+        del candidates
+        order = np.lexsort((-totals, muted))  # unmuted first, then by score
+        return ids[order], totals[order], muted[order]
+
+    # -- the one score ---------------------------------------------------------------------
+
+    def _score_table(self, loaded: Loaded) -> ScoreTable:
+        """The ranked scores of the unread river (For you's pool), which every view's scores
+        are read from; recomputed when the model, the clicks, the pool or the minute changes."""
+        now = _now()
+        with self._profile.db.read() as s:
+            pool = articles.list_candidates(s, unread_only=True)
+            clicks = events.clicks_since(s, 0)
+        ids = np.asarray([c.id for c in pool], np.int64)
+        key = (loaded.version.id, clicks, now, len(ids), hash(ids.tobytes()))
+        with self._lock:
+            if self._table is not None and self._table[0] == key:
+                return self._table[1]
+        user, history, _ = self._user_vector(loaded)
+        click = self._click_of(loaded, pool, user)
+        with self._profile.db.read() as s:
+            read = articles.list_articles(s, ids=history, limit=len(history), unread_only=False)
+        table = score_table(
+            ids,
+            click,
+            ages_hours=_ages(pool, now),
+            feeds=np.asarray([c.feed_id for c in pool], np.int64),
+            opens=open_shares([a.feed_id for a in read]),
+        )
+        with self._lock:
+            self._table = (key, table)
+        return table
+
+    def _click_of(
+        self,
+        loaded: Loaded,
+        candidates: Sequence[Candidate],
+        user: FloatArray,
+        *,
+        by_row: bool = False,
+    ) -> FloatArray:
+        """The model's click scores [N] of these articles for the reader vector ``user``.
+
+        ``by_row`` computes each article's uᵀr on its own (in float64), so that its value does
+        not depend on which other articles were scored with it: for articles outside the pool,
+        which different views score in different company.
+        """
         ids = [c.id for c in candidates]
-        user, _, _ = self._user_vector(loaded)
+        if not ids:
+            return np.zeros(0, np.float32)
         if loaded.cache.missing(ids):
             texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
             self._encode_missing(loaded, ids, texts)
             del texts
-        raw = loaded.cache.scores(ids, user)  # [N] uᵀr
+        raw: FloatArray | None
+        if by_row:
+            raw = np.zeros(len(ids), np.float32)
+            u = np.asarray(user, np.float64)
+            for start in range(0, len(ids), BY_ROW_CHUNK):
+                rows = loaded.cache.rows(ids[start : start + BY_ROW_CHUNK])  # [n, D]
+                if rows is None:
+                    raw = None
+                    break
+                raw[start : start + len(rows)] = (rows.astype(np.float64) * u).sum(axis=1)
+        else:
+            raw = loaded.cache.scores(ids, user)  # [N] uᵀr
         lexical = loaded.cache.lexical(ids)  # [N]
         if raw is None or lexical is None:
             raise RankingError("some articles are gone; refresh the view")
         feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
-        now = datetime.now(UTC)
-        blended = blend(
-            _click_scores(loaded.model, raw, feeds, lexical),
-            ages_hours=np.asarray(
-                [(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float32
-            ),
-            feeds=feeds,
-        )
-        muted = np.asarray([mute.apply(rules, c.title) for c in candidates], bool)
-        del candidates
-        order = np.lexsort((-blended, muted))  # unmuted first, then by score
-        return np.asarray(ids, np.int64)[order], blended[order], muted[order]
+        return _click_scores(loaded.model, raw, feeds, lexical)
+
+    def _ranked_scores(self, loaded: Loaded, candidates: Sequence[Candidate]) -> list[RankedScore]:
+        """The ranked score, in parts, of each candidate: read from the pool's table, or, for
+        an article outside the pool (a read one), scored as if it were ranked among it."""
+        table = self._score_table(loaded)
+        row = table.position()
+        outside = [c for c in candidates if c.id not in row]
+        extra: dict[int, RankedScore] = {}
+        if outside:
+            user, _, _ = self._user_vector(loaded)
+            click = self._click_of(loaded, outside, user, by_row=True)
+            ages = _ages(outside, _now())
+            for c, value, age in zip(outside, click.tolist(), ages.tolist(), strict=True):
+                extra[c.id] = table.outsider(value, age, c.feed_id)
+        return [table.get(row[c.id]) if c.id in row else extra[c.id] for c in candidates]
+
+    def scores(self, article_ids: Sequence[int]) -> dict[int, float]:
+        """The ranked score of each article, as For you shows it, for the rows of another view
+        (Latest, a feed); {} while For you has no model or too few clicks."""
+        db = self._profile.db
+        if not article_ids or not model_ready(db) or guard.mode(db) == guard.LATEST:
+            return {}
+        with self._lock:
+            loaded = self._current()
+            if loaded is None:
+                return {}
+            with self._profile.db.read() as s:
+                records = articles.list_articles(
+                    s, ids=list(article_ids), limit=len(article_ids), unread_only=False
+                )
+            candidates = [
+                Candidate(a.id, a.feed_id, a.title, articles.sort_time(a)) for a in records
+            ]
+            parts = self._ranked_scores(loaded, candidates)
+        return {c.id: p.total for c, p in zip(candidates, parts, strict=True)}
+
+    def ranked_score(self, article_id: int) -> tuple[RankedScore, float | None]:
+        """One article's ranked score in parts, and the median score of For you's river."""
+        with self._lock:
+            loaded = self._current()
+            if loaded is None:
+                raise RankingError("there is no trained model yet, so nothing to score")
+            with self._profile.db.read() as s:
+                record = articles.get_article(s, article_id)
+            if record is None:
+                raise RankingError(f"there is no article {article_id}")
+            candidate = Candidate(
+                record.id, record.feed_id, record.title, articles.sort_time(record)
+            )
+            return self._ranked_scores(loaded, [candidate])[0], self._score_table(loaded).median
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
         """The unread articles the river lists above ``article_id`` (for headless clicks)."""
@@ -361,7 +469,8 @@ class Ranker:
     # -- explanations ----------------------------------------------------------------------
 
     def explain(self, article_id: int) -> ArticleExplanation:
-        """Exact decomposition of the model score of one article, with leave-one-out checks."""
+        """Exact decomposition of the ranked score of one article (the model's click score,
+        freshness and feed spreading), with leave-one-out checks and the river's highlights."""
         with self._lock:
             loaded = self._current()
             if loaded is None:
@@ -377,6 +486,11 @@ class Ranker:
                 source_of(record.feed_id),
                 [past[a][1] for a in history],
             )
+            when = articles.sort_time(record)
+            candidate = Candidate(record.id, record.feed_id, record.title, when)
+            ranked = self._ranked_scores(loaded, [candidate])[0]
+            median = self._score_table(loaded).median
+        rule = highlight_rule(preference.load(self._profile.db))
         candidate_source = source_token(source_of(record.feed_id))
         return ArticleExplanation(
             article_id=article_id,
@@ -408,10 +522,21 @@ class Ranker:
             if explanation.feed
             else None,
             lexical=float(explanation.lexical),
-        )
+            freshness=ranked.freshness,
+            spreading=ranked.spreading,
+            above=ranked.above,
+            allowance=ranked.allowance,
+            median=median,
+            base=float(getattr(explanation, "word_base", 0.0)),
+            history_base=float(getattr(explanation, "history_base", 0.0)),
+            age_hours=float(_ages([candidate], _now())[0]),
+            ranked_score=ranked.total,
+        ).with_highlights(rule)
 
     def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
-        """(token, signed share) of each title's words, for highlighting; {} without a model."""
+        """(token, signed share) of each title's own words, for highlighting (the feed's token,
+        which the model reads first, is left out: it is no word of the title); {} without a
+        model."""
         with self._lock:
             loaded = self._current()
             if loaded is None:
@@ -423,8 +548,14 @@ class Ranker:
                 [texts[a][0] for a in kept], user, [texts[a][1] for a in kept]
             )
         return {
-            a: tuple((t, float(v)) for t, v in row) for a, row in zip(kept, shares, strict=True)
+            a: tuple((t, float(v)) for t, v in row if t != source_token(texts[a][1]))
+            for a, row in zip(kept, shares, strict=True)
         }
+
+
+def _ages(candidates: Sequence[Candidate], now: datetime) -> npt.NDArray[np.float64]:
+    """Each article's age in hours at ``now`` [N]."""
+    return np.asarray([(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float64)
 
 
 def _click_scores(
@@ -436,29 +567,6 @@ def _click_scores(
     distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
     bias = model.source_bias([source_of(int(f)) for f in distinct])  # [F]
     return np.asarray(model.scale * raw + bias[inverse] + lexical, dtype=np.float32)
-
-
-def blend(
-    raw: FloatArray, *, ages_hours: FloatArray, feeds: npt.NDArray[np.int64]
-) -> npt.NDArray[np.float64]:
-    """Model scores standardised, plus freshness, minus crowding within a feed.
-
-    ``raw`` [N] model scores, ``ages_hours`` [N], ``feeds`` [N] feed ids -> [N] blended scores.
-    """
-    scores = raw.astype(np.float64)
-    spread = float(scores.std()) or 1.0
-    z = (scores - float(scores.mean())) / spread
-    freshness = np.exp2(-np.maximum(ages_hours, 0.0) / FRESHNESS_HALF_LIFE_H)
-    blended = z + FRESHNESS_WEIGHT * freshness
-    # rank of each article within its feed by the blended score (0 = feed's best)
-    order = np.lexsort((-blended, feeds))
-    within = np.empty(len(order), np.int64)
-    sorted_feeds = feeds[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_feeds)) + 1]
-    run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    within[order] = np.arange(len(order)) - run_start
-    crowded: npt.NDArray[np.float64] = blended - FEED_CROWDING * np.log2(1.0 + within)
-    return crowded
 
 
 __all__ = [
@@ -474,7 +582,6 @@ __all__ = [
     "TrainProgress",
     "TrainReport",
     "WordShare",
-    "blend",
     "encode",
     "file_sha256",
     "forget_tokens",

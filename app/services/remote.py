@@ -249,6 +249,13 @@ class RemoteRanker:
         )
         return shares
 
+    def scores(self, article_ids: Sequence[int]) -> dict[int, float]:
+        """See :meth:`Ranker.scores`."""
+        if not article_ids or not model_ready(self._profile.db):
+            return {}
+        scores: dict[int, float] = self.host.call("scores", list(article_ids))
+        return scores
+
     def model_versions(self) -> list[ModelVersionRecord]:
         """Every training round so far, oldest first."""
         return self._local.model_versions()

@@ -48,7 +48,8 @@ UNREAD = RiverFilter()
 
 @dataclass(frozen=True)
 class RiverItem:
-    """One row of the river: an article, its blended score in "For you" (None in Latest)."""
+    """One row of the river: an article and its ranked score (:mod:`app.services.score`; None
+    in Latest, whose rows the window scores apart, and without a model)."""
 
     article: ArticleRecord
     score: float | None
@@ -144,5 +145,7 @@ class Ranking(Protocol):
     def word_shares(
         self, article_ids: Sequence[int]
     ) -> dict[int, tuple[tuple[str, float], ...]]: ...
+
+    def scores(self, article_ids: Sequence[int]) -> dict[int, float]: ...
 
     def close(self) -> None: ...

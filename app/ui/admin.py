@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.services import feed as feed_service
 from app.services import mute, preference, subscription
+from app.services.highlight import highlight_rule
 from app.ui import task
+from app.ui.delegate import RiverDelegate
 from app.ui.help import HelpDialog
 from app.ui.mute import MuteDialog
 from app.ui.preference import SettingsDialog
@@ -187,6 +189,10 @@ class FeedAdmin(QObject):
     def apply_preferences(self, prefs: preference.Preferences) -> None:
         """Use and store new preferences."""
         self.w.prefs = prefs
+        delegate = self.w.river_view.itemDelegate()
+        if isinstance(delegate, RiverDelegate):
+            delegate.rule = highlight_rule(prefs)
+            self.w.river_view.viewport().update()
         self.w.scheduler.apply_timers()
         self.w.runner.submit("saving settings", preference.save, self.w.db, prefs)
 

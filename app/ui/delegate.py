@@ -1,5 +1,6 @@
-"""How a river row is drawn: the title (bold while unread) with its words tinted by their signed
-share of the score, and a line of feed, age, score and star below it."""
+"""How a river row is drawn: the title (bold while unread) with the few words that carry a real
+part of its score tinted (:func:`app.services.highlight.highlight`: green lifts, red pulls
+down, stronger for a larger share), and a line of feed, age, score and star below it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from app.services.highlight import DEFAULT, HighlightRule, weights
 from app.storage.record import ArticleRecord
 from app.ui.river import Role
 
@@ -40,31 +42,38 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
     return when.astimezone().strftime("%d %b %Y")
 
 
-def tints(title: str, shares: Sequence[tuple[str, float]]) -> list[tuple[int, int, float]]:
-    """(start, end, weight in [-1, 1]) for each title word that has a share.
+def tints(
+    title: str, shares: Sequence[tuple[str, float]], rule: HighlightRule = DEFAULT
+) -> list[tuple[int, int, float]]:
+    """(start, end, weight in [-1, 1]) of each title word the highlight rule tints.
 
-    Shares are matched to words in order, case-insensitively; weights are relative to the
-    largest absolute share, and words under a tenth of it are left plain.
+    The rule picks among the (token, share) pairs; picked tokens are matched to the title's
+    words in order, case-insensitively, and weighed by their share over the largest |share|.
     """
     if not shares:
         return []
-    top = max(abs(v) for _, v in shares) or 1.0
+    tint = weights([v for _, v in shares], rule)
     queue: dict[str, list[float]] = {}
-    for token, value in shares:
-        queue.setdefault(token.lower(), []).append(value)
+    for (token, _), weight in zip(shares, tint, strict=True):
+        queue.setdefault(token.lower(), []).append(weight)
     spans: list[tuple[int, int, float]] = []
     for match in _WORD.finditer(title):
         values = queue.get(match.group().lower())
         if not values:
             continue
-        weight = values.pop(0) / top
-        if abs(weight) >= 0.1:
+        weight = values.pop(0)
+        if weight:
             spans.append((match.start(), match.end(), weight))
     return spans
 
 
 class RiverDelegate(QStyledItemDelegate):
-    """Paints river rows; pure drawing, the model answers every data question."""
+    """Paints river rows; pure drawing, the model answers every data question. ``rule`` says
+    which title words are tinted (the reader's settings)."""
+
+    def __init__(self, parent: QObject | None = None, rule: HighlightRule = DEFAULT) -> None:
+        super().__init__(parent)
+        self.rule = rule
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
         title = QFont(option.font)
@@ -128,11 +137,11 @@ class RiverDelegate(QStyledItemDelegate):
             )
         title = title_metrics.elidedText(article.title, Qt.TextElideMode.ElideRight, width)
         painter.setFont(title_font)
-        for start, end, weight in tints(title, index.data(Role.SHARES) or ()):
+        for start, end, weight in tints(title, index.data(Role.SHARES) or (), self.rule):
             x = left + title_metrics.horizontalAdvance(title[:start])
             w = title_metrics.horizontalAdvance(title[start:end])
             color = QColor(POSITIVE if weight > 0 else NEGATIVE)
-            color.setAlpha(int(40 + 120 * abs(weight)))
+            color.setAlpha(int(50 + 130 * abs(weight)))
             painter.fillRect(QRect(x - 1, top, w + 2, title_metrics.height()), color)
         painter.setPen(text_color)
         painter.drawText(

@@ -15,20 +15,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.highlight import HighlightRule, weights
 from app.services.ranking import ArticleExplanation
 
 POSITIVE = (46, 160, 67)
 NEGATIVE = (214, 39, 40)
 BAR_WIDTH = 120
+PAST_ROWS = 12
+ATTENTION_VS_SHARE = (
+    "Attention is what the model looked at while it read the title and your past reads; a "
+    "share is how much a word, a past read or a part moved this score. A word can draw much "
+    "attention and still move the score little: the tints and bars follow the shares."
+)
 
 
-def _tint(share: float, top: float) -> str:
-    weight = min(1.0, abs(share) / top) if top else 0.0
-    r, g, b = POSITIVE if share >= 0 else NEGATIVE
-    return f"rgba({r},{g},{b},{0.15 + 0.55 * weight:.2f})"
+def _tint(weight: float) -> str:
+    """A background for a chip tinted at ``weight`` in [-1, 1] (0: none)."""
+    if not weight:
+        return "transparent"
+    r, g, b = POSITIVE if weight > 0 else NEGATIVE
+    return f"rgba({r},{g},{b},{0.2 + 0.6 * min(1.0, abs(weight)):.2f})"
 
 
 def _bar(share: float, top: float) -> str:
+    """A bar of ``share`` on the scale of the table's largest |share| ``top``."""
     width = max(1, round(BAR_WIDTH * min(1.0, abs(share) / top))) if top else 1
     r, g, b = POSITIVE if share >= 0 else NEGATIVE
     return (
@@ -37,52 +47,96 @@ def _bar(share: float, top: float) -> str:
     )
 
 
-def explanation_html(e: ArticleExplanation) -> str:
-    """The panel's HTML: the summary in words, the tinted title, and the two share tables."""
-    parts = [f"<p>{html.escape(line)}</p>" for line in e.summary().splitlines()]
-    top_word = max((abs(w.total) for w in e.words), default=0.0)
-    if e.feed is not None:
-        top_word = max(top_word, abs(e.feed.share))
-    chips = " ".join(
-        f'<span style="background:{_tint(w.total, top_word)}">'
-        f"&nbsp;{html.escape(w.token)}&nbsp;</span>"
-        for w in e.words
+def _parts_table(e: ArticleExplanation) -> str:
+    groups = e.groups()
+    top = max((abs(p.share) for p in groups), default=0.0)
+    rows = "".join(
+        f"<tr><td>{html.escape(p.label)}</td><td align='right'>{p.share:+.3f}</td>"
+        f"<td align='right'>{e.percent(p.share, groups):.0f} %</td>"
+        f"<td>{_bar(p.share, top)}</td></tr>"
+        for p in groups
     )
-    parts.append(f"<h4>Title words</h4><p>{chips}</p>")
+    return (
+        "<h4>The score, in parts</h4><table cellpadding='2'>"
+        "<tr><th align='left'>part</th><th>share</th><th>of all</th><th></th></tr>"
+        f"{rows}<tr><td><b>score</b></td><td align='right'><b>{e.ranked:+.3f}</b></td>"
+        "<td></td><td></td></tr></table>"
+    )
+
+
+def _words_section(e: ArticleExplanation) -> str:
+    words = e.title_words
+    tint = weights([w.total for w in words], HighlightRule(len(words), 0))
+    shown = {id(w): t if w.highlight else 0.0 for w, t in zip(words, tint, strict=True)}
+    chips = " ".join(
+        f'<span style="background:{_tint(shown[id(w)])}">&nbsp;{html.escape(w.token)}&nbsp;</span>'
+        for w in words
+    )
+    top = max((abs(w.total) for w in words), default=0.0)
     rows = "".join(
         f"<tr><td>{html.escape(w.token)}</td><td align='right'>{w.attention:.2f}</td>"
         f"<td align='right'>{w.share:+.3f}</td><td align='right'>{w.bias:+.3f}</td>"
-        f"<td align='right'>{w.total:+.3f}</td><td>{_bar(w.total, top_word)}</td></tr>"
-        for w in sorted(e.words, key=lambda w: -abs(w.total))
+        f"<td align='right'>{w.total:+.3f}</td><td>{_bar(w.total, top)}</td></tr>"
+        for w in sorted(words, key=lambda w: -abs(w.total))
     )
-    parts.append(
+    return (
+        f"<h4>Title words</h4><p>{chips}</p>"
         "<table cellpadding='2'><tr><th align='left'>word</th><th>attention</th>"
         "<th>model</th><th>you open it</th><th>share</th><th></th></tr>"
         f"{rows}</table>"
     )
+
+
+def _feed_section(e: ArticleExplanation) -> str:
+    rows: list[tuple[str, float]] = []
     if e.feed is not None:
-        parts.append(
-            "<h4>This feed</h4><table cellpadding='2'><tr>"
-            f"<td>{html.escape(e.feed.label)}</td><td align='right'>{e.feed.share:+.3f}</td>"
-            f"<td>{_bar(e.feed.share, top_word)}</td></tr></table>"
-        )
-    top_past = max((abs(h.share) for h in e.history), default=0.0)
-    past_rows = "".join(
-        f"<tr><td>{html.escape(h.title)}</td><td align='right'>{h.attention:.2f}</td>"
-        f"<td align='right'>{h.share:+.3f}</td><td>{_bar(h.share, top_past)}</td></tr>"
-        for h in sorted(e.history, key=lambda h: -h.share)[:12]
+        rows.append((e.feed.label, e.feed.share))
+    rows += [(f"the model's reading of “{w.token}”", w.total) for w in e.words if w.source]
+    top = max((abs(v) for _, v in rows), default=0.0)
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td><td align='right'>{value:+.3f}</td>"
+        f"<td>{_bar(value, top)}</td></tr>"
+        for label, value in rows
     )
-    if past_rows:
-        parts.append(
-            "<h4>Past reads that carried the score</h4><table cellpadding='2'>"
-            "<tr><th align='left'>you opened</th><th>attention</th><th>share</th><th></th></tr>"
-            f"{past_rows}</table>"
-        )
-    parts.append(
-        f"<p style='color:gray'>Model version {e.model_version}. Attention is what the model "
-        "looked at; share is what moved the score (the word shares, like the past reads' "
-        "shares, add up to the score with the feed's).</p>"
+    return f"<h4>This feed</h4><table cellpadding='2'>{body}</table>"
+
+
+def _past_section(e: ArticleExplanation) -> str:
+    if not e.history:
+        return ""
+    sign = 1.0 if sum(h.share for h in e.history) >= 0 else -1.0
+    shown = sorted(e.history, key=lambda h: -sign * h.share)[:PAST_ROWS]
+    top = max(abs(h.share) for h in e.history)
+    rows = "".join(
+        f"<tr><td>{html.escape(h.title)}</td>"
+        f"<td>{html.escape(', '.join(e.shared_words(h)))}</td>"
+        f"<td align='right'>{h.attention:.2f}</td>"
+        f"<td align='right'>{h.share:+.3f}</td><td>{_bar(h.share, top)}</td></tr>"
+        for h in shown
     )
+    top_n = len(e.top_past())
+    return (
+        "<h4>Past reads that carried the model's part</h4>"
+        f"<p>{top_n} of your {len(e.history)} past reads carry {e.concentration():.0f} % of "
+        "this part (the title's words' model share, split over what you read).</p>"
+        "<table cellpadding='2'><tr><th align='left'>you opened</th><th>shared words</th>"
+        "<th>attention</th><th>share</th><th></th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def explanation_html(e: ArticleExplanation) -> str:
+    """The panel's HTML: the summary in words, the score's parts by size, then the sections
+    behind them in the same order (the feed, the title's words and the past reads)."""
+    parts = [f"<p>{html.escape(line)}</p>" for line in e.summary().splitlines()]
+    parts.append(_parts_table(e))
+    for group in e.groups():
+        if group.kind == "words":
+            parts.append(_words_section(e))
+            parts.append(_past_section(e))
+        elif group.kind == "feed":
+            parts.append(_feed_section(e))
+    parts.append(f"<p style='color:gray'>{ATTENTION_VS_SHARE} Model version {e.model_version}.</p>")
     return "".join(parts)
 
 

@@ -1,4 +1,5 @@
-"""The settings dialog: refresh and training schedule, device, threads, retention, images."""
+"""The settings dialog: refresh and training schedule, device, threads, retention, images, and
+how many title words the river tints."""
 
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ class SettingsDialog(QDialog):
         self.retention = _spin("retention_days", prefs.retention_days, " days")
         self.images = QCheckBox("Load remote images in articles without asking")
         self.images.setChecked(prefs.remote_images)
+        self.highlight_words = _spin("highlight_words", prefs.highlight_words, " words", "None")
+        self.highlight_percent = _spin("highlight_percent", prefs.highlight_percent, " %")
 
         feeds = QGroupBox("Feeds")
         feeds_form = QFormLayout(feeds)
@@ -66,6 +69,12 @@ class SettingsDialog(QDialog):
         model_form.addRow("", QLabel("CPU threads take effect at the next start."))
         model_form.addRow("", QLabel("Training runs on this machine; nothing leaves it."))
 
+        highlights = QGroupBox("Highlights in For you")
+        highlights_form = QFormLayout(highlights)
+        highlights_form.addRow("Tint at most:", self.highlight_words)
+        highlights_form.addRow("…each carrying at least:", self.highlight_percent)
+        highlights_form.addRow("", QLabel("of the title's share of the score."))
+
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #d62728")
         self.buttons = QDialogButtonBox(
@@ -76,6 +85,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(feeds)
         layout.addWidget(model)
+        layout.addWidget(highlights)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
 
@@ -89,6 +99,8 @@ class SettingsDialog(QDialog):
             cpu_threads=self.threads.value(),
             retention_days=self.retention.value(),
             remote_images=self.images.isChecked(),
+            highlight_words=self.highlight_words.value(),
+            highlight_percent=self.highlight_percent.value(),
         )
 
     def _on_buttons_accepted(self) -> None:

@@ -80,6 +80,8 @@ def load_page(
 ) -> RiverPage:
     """Fetch the page after ``after`` (the first when None); runs on a pool thread."""
     river = ranker.river(ranked=query.ranked, limit=limit, view=query.view, after=after)
+    if river.mode != "ranked" and river.items:
+        river = with_scores(ranker, river)
     shares: dict[int, tuple[tuple[str, float], ...]] = {}
     if river.mode == "ranked" and river.items:
         try:
@@ -87,6 +89,22 @@ def load_page(
         except Exception:  # highlights are a nicety: the page is shown without them
             log.exception("word shares for the river failed")
     return RiverPage(generation, after, river, shares)
+
+
+def with_scores(ranker: Ranking, river: River) -> River:
+    """A page of Latest (or a feed) with each row's ranked score, the number For you shows for
+    it (unchanged while For you has no model)."""
+    try:
+        scores = ranker.scores([i.article.id for i in river.items])
+    except Exception:  # a score is a nicety here: the page is shown without
+        log.exception("scores for the river failed")
+        return river
+    if not scores:
+        return river
+    items = tuple(
+        dataclasses.replace(i, score=scores.get(i.article.id, i.score)) for i in river.items
+    )
+    return dataclasses.replace(river, items=items)
 
 
 class RiverModel(QAbstractListModel):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import activity, preference
+from app.services.highlight import highlight_rule
 from app.services.profile import Profile
 from app.services.ranking import Ranking, River
 from app.services.remote import RemoteRanker
@@ -160,7 +161,7 @@ class MainWindow(QMainWindow):
         self.river_view = QListView()
         self.river_view.setObjectName("river")
         self.river_view.setModel(self.river)
-        self.river_view.setItemDelegate(RiverDelegate(self.river_view))
+        self.river_view.setItemDelegate(RiverDelegate(self.river_view, highlight_rule(self.prefs)))
         self.river_view.setUniformItemSizes(True)
         self.river_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.river_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -111,11 +111,13 @@ def test_age() -> None:
 def test_tints_follow_signed_shares() -> None:
     title = "Rocket launch delayed, rocket fixed"
     spans = tints(title, [("rocket", 0.5), ("launch", -0.25), ("delayed", 0.01), ("rocket", 0.1)])
+    # only words with 15 % or more of the title's |share| (0.86) are tinted, by their part
     assert [(title[a:b], round(w, 2)) for a, b, w in spans] == [
         ("Rocket", 1.0),
-        ("launch", -0.5),
-        ("rocket", 0.2),
+        ("launch", -0.58),
     ]
+    four = [("rocket", 0.3), ("launch", 0.3), ("delayed", 0.3), ("fixed", 0.3)]
+    assert len(tints("rocket launch delayed fixed", four)) == 3  # at most three words
     assert tints(title, []) == []
 
 
@@ -217,7 +219,7 @@ def test_word_biases_are_shown_and_close_the_sums(qtbot: QtBot) -> None:
     panel.show_explanation(e)
     assert "+0.700" in panel.text()  # rocket: its share and its bias
     summary = e.summary()
-    assert "rocket (+0.700)" in summary
+    assert "because of “rocket” (+0.70" in summary
     assert "You open headlines with “rocket” (+0.300) more" in summary
     assert "launch”" not in summary and "today”" not in summary
     data = e.as_dict()
@@ -230,9 +232,9 @@ def test_word_biases_are_shown_and_close_the_sums(qtbot: QtBot) -> None:
 
 
 def test_equal_past_read_shares_are_not_passed_off_as_three_reasons() -> None:
-    history = tuple(PastShare(i, f"Read {i}", 0.2, 0.16) for i in range(50))
-    e = dataclasses.replace(explanation(), score=8.0, history=history)
+    history = tuple(PastShare(i, f"Read {i}", 0.2, 0.006) for i in range(50))
+    e = dataclasses.replace(explanation(), history=history)
     summary = e.summary()
-    assert "50 past reads weigh in about equally (+0.160 each)" in summary
-    assert "Ranked high mostly because" not in summary
-    assert "Ranked high mostly because" in explanation().summary()
+    assert "3 of your 50 past reads carry 6 % of this part" in summary
+    assert "because you read" not in summary
+    assert "Ranked high mostly because of “rocket”" in explanation().summary()

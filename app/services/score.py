@@ -1,0 +1,204 @@
+"""The one score the river is ordered by, in parts: the model's click score, freshness, and
+feed spreading.
+
+Every place that shows a score (For you, Latest, search results, "Why this?", ``list --json``
+and ``explain --json``) reads it from one :class:`ScoreTable`, built over the unread river
+(For you's pool) whatever view asks, so the same article shows the same number everywhere for
+the same model version and the same moment (``now`` is taken to the minute).
+
+All three parts are in the click score's own units (log-odds of an open), so they add up:
+
+- freshness = FRESHNESS_WEIGHT · σ · 2^(−age / FRESHNESS_HALF_LIFE_H), with σ the spread of the
+  pool's click scores, so that a new article gets a lift the size of a fraction of that spread;
+- spreading = −SPREADING · R · ((k / A_f)³ + BEYOND · max(0, k + 1 − A_f)), where k is how
+  many articles of the same feed rank above it by click score plus freshness, A_f = TOP ·
+  max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share of the reader's
+  recent opens), and R the spread of the "fair" top: the best TOP articles among those within
+  their feed's allowance. A feed's first articles lose little; one past the allowance loses
+  at least (1 + BEYOND)·R, so it falls below every member of the fair top (each of which
+  loses less than R): when the pool has TOP such members, no feed fills more than A_f of the
+  top, i.e. a third unless the reader's own opens are more concentrated. Within a feed the
+  order is kept (the penalty grows with k), so the displayed score is exactly the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FRESHNESS_HALF_LIFE_H = 36.0
+FRESHNESS_WEIGHT = 0.6
+"""A brand-new article's lift, in spreads (σ) of the pool's click scores."""
+SPREADING = 1.0
+"""The penalty, in spreads of the top (R), of a feed's article with A_f of its own above it."""
+SPREADING_POWER = 3
+BEYOND = 2.0
+"""The further penalty, in R, of each article a feed puts past its allowance."""
+TOP = 30
+"""The length of the top the spreading keeps varied."""
+FAIR_SHARE = 1.0 / 3.0
+"""The share of the top any one feed may fill when the reader's opens are not concentrated."""
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class RankedScore:
+    """One article's ranked score and its parts: ``total`` = click + freshness + spreading."""
+
+    click: float
+    freshness: float
+    spreading: float
+    above: int = 0
+    """How many articles of the same feed rank above it (what the spreading counts)."""
+    allowance: float = TOP * FAIR_SHARE
+    """How many of the top the feed may fill before the spreading weighs in fully."""
+
+    @property
+    def total(self) -> float:
+        """The score the river orders by and every view shows."""
+        return self.click + self.freshness + self.spreading
+
+
+def freshness(ages_hours: npt.ArrayLike, sigma: float) -> FloatArray:
+    """Freshness [N] of articles of these ages in hours [N] (a negative age counts as 0)."""
+    ages = np.maximum(np.asarray(ages_hours, np.float64), 0.0)
+    return np.asarray(FRESHNESS_WEIGHT * sigma * np.exp2(-ages / FRESHNESS_HALF_LIFE_H))
+
+
+def allowances(feeds: IntArray, opens: Mapping[int, float]) -> FloatArray:
+    """A_f [N] of each article's feed: TOP · max(FAIR_SHARE, the feed's share of opens)."""
+    share = np.asarray([opens.get(int(f), 0.0) for f in feeds], np.float64)
+    return np.asarray(TOP * np.maximum(FAIR_SHARE, share))
+
+
+def open_shares(feed_of_opens: list[int]) -> dict[int, float]:
+    """Each feed's share of the reader's opens (``feed_of_opens``: one feed id per open)."""
+    if not feed_of_opens:
+        return {}
+    ids, counts = np.unique(np.asarray(feed_of_opens, np.int64), return_counts=True)
+    return {int(f): float(c) / len(feed_of_opens) for f, c in zip(ids, counts, strict=True)}
+
+
+def within_feed_rank(base: FloatArray, feeds: IntArray) -> IntArray:
+    """k [N]: how many articles of the same feed have a higher ``base`` (ties: earlier first)."""
+    order = np.lexsort((-base, feeds))  # by feed, then best first; stable on ties
+    sorted_feeds = feeds[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_feeds)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    k = np.empty(len(order), np.int64)
+    k[order] = np.arange(len(order)) - run_start
+    return k
+
+
+def penalty(k: npt.ArrayLike, allowance: npt.ArrayLike, spread: float) -> FloatArray:
+    """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N]."""
+    ks = np.asarray(k, np.float64)
+    allowed = np.asarray(allowance, np.float64)
+    beyond = np.maximum(0.0, ks + 1.0 - allowed)
+    return np.asarray(-SPREADING * spread * ((ks / allowed) ** SPREADING_POWER + BEYOND * beyond))
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """Ranked scores of the whole pool (For you's unread river), and what is needed to score an
+    article outside it (a read one shown in another view) against the same pool."""
+
+    ids: IntArray  # [N]
+    feeds: IntArray  # [N]
+    click: FloatArray  # [N]
+    fresh: FloatArray  # [N]
+    spreading: FloatArray  # [N]
+    above: IntArray  # [N]
+    sigma: float
+    spread: float
+    opens: Mapping[int, float]
+
+    @property
+    def total(self) -> FloatArray:
+        """The ranked scores [N]."""
+        return np.asarray(self.click + self.fresh + self.spreading)
+
+    @property
+    def median(self) -> float | None:
+        """The median ranked score of the pool (None when it is empty)."""
+        return float(np.median(self.total)) if len(self.ids) else None
+
+    def position(self) -> dict[int, int]:
+        """Row of each article id in the table."""
+        return {int(a): i for i, a in enumerate(self.ids)}
+
+    def get(self, row: int) -> RankedScore:
+        """The parts of the article on ``row``."""
+        return RankedScore(
+            float(self.click[row]),
+            float(self.fresh[row]),
+            float(self.spreading[row]),
+            int(self.above[row]),
+            float(allowances(self.feeds[row : row + 1], self.opens)[0]),
+        )
+
+    def outsider(self, click: float, age_hours: float, feed: int) -> RankedScore:
+        """The parts of an article not in the pool, as if it were ranked among it."""
+        fresh = float(freshness([age_hours], self.sigma)[0])
+        base = self.click + self.fresh
+        k = int(np.count_nonzero((self.feeds == feed) & (base > click + fresh)))
+        allowance = allowances(np.asarray([feed], np.int64), self.opens)
+        return RankedScore(
+            click,
+            fresh,
+            float(penalty([k], allowance, self.spread)[0]),
+            k,
+            float(allowance[0]),
+        )
+
+
+def score_table(
+    ids: IntArray,
+    click: npt.ArrayLike,
+    *,
+    ages_hours: npt.ArrayLike,
+    feeds: IntArray,
+    opens: Mapping[int, float],
+) -> ScoreTable:
+    """The ranked scores of a pool: ``click`` [N] click scores, ``ages_hours`` [N], ``feeds``
+    [N] feed ids, ``opens`` each feed's share of the reader's recent opens."""
+    clicks = np.asarray(click, np.float64)
+    sigma = float(clicks.std()) if len(clicks) > 1 else 0.0
+    sigma = sigma if sigma > 1e-9 else 1.0
+    fresh = freshness(ages_hours, sigma)
+    base = clicks + fresh
+    k = within_feed_rank(base, feeds)
+    allowance = allowances(feeds, opens)
+    fair = np.sort(base[k < allowance])[::-1]  # a top in which no feed exceeds its allowance
+    spread = float(fair[0] - fair[min(TOP, len(fair)) - 1]) if len(fair) else 0.0
+    return ScoreTable(
+        ids=np.asarray(ids, np.int64),
+        feeds=np.asarray(feeds, np.int64),
+        click=clicks,
+        fresh=fresh,
+        spreading=penalty(k, allowance, spread),
+        above=k,
+        sigma=sigma,
+        spread=spread,
+        opens=dict(opens),
+    )
+
+
+__all__ = [
+    "FRESHNESS_HALF_LIFE_H",
+    "FRESHNESS_WEIGHT",
+    "SPREADING",
+    "TOP",
+    "RankedScore",
+    "ScoreTable",
+    "freshness",
+    "open_shares",
+    "penalty",
+    "score_table",
+    "within_feed_rank",
+]

@@ -1,0 +1,131 @@
+"""The words of "Why this?" match its numbers: parts by size, high or low by the river's
+median, "mostly" only when the named parts carry more than half, past reads by share."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app.services.explanation import (
+    JSON_VERSION,
+    ArticleExplanation,
+    FeedShare,
+    PastShare,
+    WordShare,
+)
+
+
+def make(**changes: object) -> ArticleExplanation:
+    words = (
+        WordShare("from Daily Sport", 0.1, 0.2, source=True),
+        WordShare("rocket", 0.4, 0.5, bias=0.1),
+        WordShare("the", 0.2, 0.02),
+        WordShare("launch", 0.3, -0.12),
+    )
+    history = (
+        *(PastShare(i, f"Read {i}", 0.02, 0.01) for i in range(47)),
+        PastShare(90, "Rocket lands on the barge", 0.2, 0.1),
+        PastShare(91, "Cup final tonight", 0.1, 0.05),
+        PastShare(92, "Launch delayed by storm", 0.1, -0.02),
+    )
+    base = ArticleExplanation(
+        article_id=5,
+        title="The rocket launch",
+        score=0.0,
+        words=words,
+        history=history,
+        faithfulness_words=0.9,
+        faithfulness_history=0.8,
+        model_version=2,
+        feed=FeedShare("Daily Sport", 2.0),
+        lexical=0.1,
+        freshness=0.3,
+        spreading=-0.4,
+        above=4,
+        median=0.5,
+        age_hours=3.0,
+    )
+    model = sum(w.total for w in words) + 2.0
+    return dataclasses.replace(base, score=model, **changes).with_highlights()  # type: ignore[arg-type]
+
+
+def test_the_parts_add_up_to_the_ranked_score_and_come_largest_first() -> None:
+    e = make()
+    assert sum(p.share for p in e.parts()) == pytest.approx(e.ranked)
+    assert sum(p.share for p in e.groups()) == pytest.approx(e.ranked)
+    kinds = [p.kind for p in e.groups()]
+    assert kinds[0] == "feed"  # +2.2 is the largest part: it comes first
+    assert kinds == ["feed", "words", "spreading", "freshness"]
+    assert e.ranked == pytest.approx(0.2 + 0.6 + 0.02 - 0.12 + 2.0 + 0.3 - 0.4)
+
+
+def test_ranked_high_above_the_median_and_mostly_only_over_half() -> None:
+    e = make()
+    text = e.because()
+    assert text.startswith("Ranked high mostly because of the feed, Daily Sport (+2.20")
+    assert "“rocket”" in text  # 0.6 of 3.14 is more than a tenth
+    assert "“the”" not in text
+
+
+def test_ranked_low_below_the_median_names_what_pulls_it_down() -> None:
+    e = make(median=5.0)
+    text = e.because()
+    assert text.startswith("Ranked low because of")
+    assert "feed spreading (-0.40" in text
+    assert "“launch”" not in text  # 0.12 of 3.64 is under a tenth: not named
+    assert "mostly" not in text  # 0.4 of 3.64 is not half
+    assert "Ranked high" not in e.summary()
+
+
+def test_mostly_needs_more_than_half() -> None:
+    words = tuple(WordShare(f"w{i}", 0.1, 0.1) for i in range(10))
+    e = make(words=words, feed=None, freshness=0.0, spreading=0.0, lexical=0.0, median=0.0)
+    e = dataclasses.replace(e, score=1.0)
+    assert e.because().startswith("Ranked high because of “w0” (+0.10, 10 %)")  # 3 of 10
+    e = dataclasses.replace(e, words=(*words[:3], WordShare("x", 0.1, 0.7)), score=1.0)
+    assert e.because().startswith("Ranked high mostly because of “x” (+0.70, 70 %)")
+
+
+def test_past_reads_top_three_with_shared_words_and_concentration() -> None:
+    e = make()
+    line = e.past_line()
+    assert line is not None
+    assert line.startswith(
+        "Of your past reads, “Rocket lands on the barge” (+0.100; shares “rocket”)"
+    )
+    assert "“Cup final tonight” (+0.050)" in line
+    assert "3 of your 50 past reads carry" in line
+    total = 47 * 0.01 + 0.1 + 0.05 + 0.02
+    assert f"{100 * (0.1 + 0.05 + 0.01) / total:.0f} % of this part" in line
+
+
+def test_only_rule_picked_words_are_named_as_carrying() -> None:
+    e = make()
+    assert [w.token for w in e.title_words if w.highlight] == ["rocket", "launch"]
+    assert "Words that carry it: rocket (+0.600), launch (-0.120)." in e.summary()
+
+
+def test_json_keeps_its_keys_adds_the_parts_and_says_its_version() -> None:
+    e = make()
+    data = e.as_dict()
+    assert data["version"] == JSON_VERSION == 2
+    assert sum(w["share"] for w in data["words"]) + data["word_base"] == pytest.approx(
+        data["score"]
+    )
+    assert data["model_click_score"] == pytest.approx(
+        data["score"] + data["lexical"] + data["feed"]["share"]
+    )
+    assert data["click_score"] == pytest.approx(
+        data["model_click_score"] + data["freshness"] + data["spreading"]
+    )
+    assert data["click_score"] == pytest.approx(e.ranked)
+    assert [w["highlight"] for w in data["words"]] == [False, True, False, True]
+    assert sum(p["share"] for p in data["parts"]) == pytest.approx(data["click_score"])
+    assert sum(p["percent"] for p in data["parts"]) == pytest.approx(100.0)
+    assert data["standing"] == "high"
+
+
+def test_the_river_number_wins_over_float_rounding() -> None:
+    e = dataclasses.replace(make(), ranked_score=1.234)
+    assert e.ranked == 1.234 and e.as_dict()["click_score"] == 1.234

@@ -1,0 +1,52 @@
+"""The highlight rule: few words, and only those that carry a real part of the score."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.highlight import HighlightRule, highlight, highlight_stats, weights
+
+
+def test_flat_shares_tint_nothing_but_the_few_that_carry() -> None:
+    # "the rocket is on the pad": "rocket" carries, the function words do not
+    shares = [0.01, 0.9, 0.01, 0.02, 0.01, 0.3]
+    assert highlight(shares) == [False, True, False, False, False, True]
+
+
+def test_at_most_three_words_and_the_largest_first() -> None:
+    shares = [0.2, -0.25, 0.22, 0.21, 0.02]
+    flags = highlight(shares)
+    assert sum(flags) == 3
+    assert flags == [False, True, True, True, False]
+
+
+def test_a_function_word_that_truly_carries_is_tinted() -> None:
+    shares = [1.0, 0.05, 0.05]  # "the" carries most of this one
+    assert highlight(shares) == [True, False, False]
+
+
+def test_even_shares_under_the_floor_tint_nothing() -> None:
+    assert highlight([0.1] * 8) == [False] * 8  # each is 12.5 % of the total
+    assert highlight([]) == []
+    assert highlight([0.0, 0.0]) == [False, False]
+
+
+def test_the_settings_change_both_limits() -> None:
+    shares = [0.3, 0.25, 0.2, 0.15, 0.1]
+    assert sum(highlight(shares, HighlightRule(5, 11))) == 4
+    assert sum(highlight(shares, HighlightRule(1, 10))) == 1
+    assert sum(highlight(shares, HighlightRule(3, 31))) == 0
+    assert highlight(shares, HighlightRule(0, 15)) == [False] * 5
+
+
+def test_weights_are_signed_and_grow_with_the_share() -> None:
+    w = weights([0.6, -0.3, 0.05, 0.05])
+    assert w[0] == pytest.approx(1.0) and -1.0 < w[1] < 0.0
+    assert w[2] == w[3] == 0.0
+
+
+def test_stats_give_the_fraction_tinted_and_the_share_covered() -> None:
+    rows = [[0.9, 0.05, 0.05], [0.1] * 8, []]
+    tinted, covered = highlight_stats(rows)
+    assert tinted == pytest.approx((1 / 3 + 0) / 2)
+    assert covered == pytest.approx((0.9 + 0) / 2)

@@ -1,0 +1,107 @@
+"""The ranked score: the model's click score plus freshness plus feed spreading, which keeps a
+high-volume feed from filling the top unless the reader's own opens are that concentrated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.services.score import TOP, ScoreTable, open_shares, score_table
+
+
+def table(
+    click: list[float],
+    feeds: list[int],
+    ages: list[float] | None = None,
+    opens: dict[int, float] | None = None,
+) -> ScoreTable:
+    n = len(click)
+    return score_table(
+        np.arange(n, dtype=np.int64),
+        np.asarray(click, np.float64),
+        ages_hours=np.zeros(n) if ages is None else np.asarray(ages),
+        feeds=np.asarray(feeds, np.int64),
+        opens=opens or {},
+    )
+
+
+def top_feed_count(click: np.ndarray, feeds: np.ndarray, opens: dict[int, float]) -> int:
+    t = score_table(
+        np.arange(len(click), dtype=np.int64),
+        click,
+        ages_hours=np.zeros(len(click)),
+        feeds=feeds,
+        opens=opens,
+    )
+    top = np.argsort(-t.total, kind="stable")[:TOP]
+    return int((feeds[top] == 0).sum())
+
+
+def crowded_pool(shift: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Feed 0 has 150 articles ``shift`` spreads above 415 articles of 19 other feeds."""
+    rng = np.random.default_rng(seed)
+    click = np.r_[rng.normal(shift, 1.0, 150), rng.normal(0.0, 1.0, 415)]
+    feeds = np.r_[np.zeros(150, np.int64), rng.integers(1, 20, 415)]
+    return click, feeds
+
+
+def test_the_parts_add_up_and_order_by_click_score_when_all_else_is_equal() -> None:
+    t = table([0.1, 2.0, -1.0, 0.5], [1, 2, 3, 4])
+    assert list(np.argsort(-t.total)) == [1, 3, 0, 2]
+    assert np.allclose(t.total, t.click + t.fresh + t.spreading)
+    part = t.get(1)
+    assert part.total == pytest.approx(float(t.total[1]))
+    assert part.spreading == 0.0 and part.above == 0
+
+
+def test_a_fresher_article_wins_a_tie() -> None:
+    t = table([1.0, 1.0], [1, 2], ages=[0.0, 72.0])
+    assert t.total[0] > t.total[1]
+    assert t.fresh[0] > t.fresh[1] > 0
+
+
+@pytest.mark.parametrize("shift", [0.5, 1.0, 2.0, 3.0, 5.0])
+def test_a_high_volume_feed_fills_at_most_a_third_of_the_top(shift: float) -> None:
+    click, feeds = crowded_pool(shift)
+    without = int((feeds[np.argsort(-click)[:TOP]] == 0).sum())
+    assert without > TOP // 3  # the case the spreading is for
+    assert top_feed_count(click, feeds, opens={}) <= TOP // 3
+    # ... also when the reader opens a little of it
+    assert top_feed_count(click, feeds, opens={0: 0.2, 3: 0.8}) <= TOP // 3
+
+
+def test_a_reader_whose_opens_are_concentrated_gets_that_feed_in_the_top() -> None:
+    click, feeds = crowded_pool(2.0)
+    fair = top_feed_count(click, feeds, opens={})
+    concentrated = top_feed_count(click, feeds, opens={0: 0.6, 1: 0.4})
+    assert concentrated > TOP // 3 >= fair
+    assert concentrated <= round(0.6 * TOP)
+
+
+def test_spreading_keeps_the_order_within_a_feed_and_the_score_is_the_order() -> None:
+    t = table([3.0, 2.0, 1.0, 2.5], [7, 7, 7, 8])
+    mine = t.total[:3]
+    assert list(np.argsort(-mine)) == [0, 1, 2]
+    assert list(t.above[:3]) == [0, 1, 2]
+    assert t.spreading[0] == 0.0 > t.spreading[1] > t.spreading[2]
+
+
+def test_an_article_outside_the_pool_is_scored_as_if_ranked_among_it() -> None:
+    t = table([3.0, 2.0, 1.0], [7, 7, 7])
+    inside = t.get(1)
+    outside = t.outsider(2.0, 0.0, 7)
+    assert outside.above == 1  # only the 3.0 ranks above it; the 2.0 is a tie
+    assert outside.total == pytest.approx(inside.total)
+
+
+def test_constant_scores_and_an_empty_pool_are_defined() -> None:
+    t = table([1.0] * 5, list(range(5)))
+    assert np.all(np.isfinite(t.total))
+    empty = table([], [])
+    assert empty.median is None
+    assert np.isfinite(empty.outsider(0.5, 1.0, 3).total)
+
+
+def test_open_shares() -> None:
+    assert open_shares([]) == {}
+    assert open_shares([1, 1, 2, 1]) == {1: 0.75, 2: 0.25}
