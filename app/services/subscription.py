@@ -12,6 +12,7 @@ from app.feeds.discovery import discover_feeds
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, FetchResult, check_url
 from app.feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from app.feeds.opml import save as save_opml
 from app.feeds.parser import parse_feed
 from app.services import credential
 from app.services.credential import redact
@@ -162,9 +163,11 @@ def import_opml(db: Database, path: Path) -> ImportReport:
 
 
 def export_opml(db: Database, path: Path, *, with_passwords: bool = False) -> int:
-    """Write every subscription to an OPML file (atomically); returns how many were written.
+    """Write every subscription to an OPML file; returns how many were written.
 
     Addresses are written without their passwords unless ``with_passwords`` asks for them.
+    A regular file or a new path is replaced atomically, a symbolic link's target likewise,
+    a device or pipe written through; see :func:`app.feeds.opml.save`.
     """
     with db.read() as s:
         listed = feeds.list_feeds(s)
@@ -178,13 +181,10 @@ def export_opml(db: Database, path: Path, *, with_passwords: bool = False) -> in
         for f in listed
     ]
     data = write_opml(items)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SubscriptionError(f"cannot write {path}: {exc.strerror}") from exc
+        save_opml(path, data)  # atomic over a file; written through a device or pipe
+    except OpmlError as exc:
+        raise SubscriptionError(f"cannot write {path}: {exc.message}") from exc
     return len(items)
 
 
