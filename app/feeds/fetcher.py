@@ -7,6 +7,11 @@ is refused after at most the cap. The total timeout is a wall-clock deadline ove
 all hops, checked between chunks, so a server that drips its body slowly is cut
 off too (a single blocked read may overrun the deadline by at most the time that
 was left when its request started).
+
+Every hop's address is checked before it is requested (:mod:`app.feeds.address`): the
+address the reader gave is allowed wherever it points, link-local addresses (169.254.0.0/16,
+fe80::/10, where cloud metadata lives) are refused always, and a redirect from a public
+address to a private or loopback one is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from app.feeds.address import AddressPolicy, AddressRefusedError, Reach
 from app.feeds.inflater import InflateError, Inflater, SizeExceededError
 
 logger = logging.getLogger(__name__)
@@ -202,8 +208,12 @@ def describe_network_error(exc: httpx.HTTPError) -> str:
 class Fetcher:
     """Fetch feeds over one shared httpx.Client; safe to use from several threads."""
 
-    def __init__(self, limits: FetchLimits | None = None) -> None:
+    def __init__(
+        self, limits: FetchLimits | None = None, *, policy: AddressPolicy | None = None
+    ) -> None:
         self.limits = limits or FetchLimits()
+        self.policy = policy or AddressPolicy()
+        """Which addresses each hop may reach (tests inject their own resolver)."""
         self._client = httpx.Client(
             follow_redirects=False,
             timeout=httpx.Timeout(self.limits.total_timeout, connect=self.limits.connect_timeout),
@@ -235,6 +245,7 @@ class Fetcher:
         failure (network, timeout, HTTP error status, redirects, scheme, size, coding).
         """
         current = check_url(url)
+        reach = self._check_address(current, None)
         deadline = time.monotonic() + self.limits.total_timeout
         conditional: dict[str, str] = {}
         if etag:
@@ -261,7 +272,16 @@ class Fetcher:
                 raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
             target = redirect_target(current, outcome)
             logger.debug("redirect %d: %s -> %s", hops, redact(current), redact(target))
+            reach = self._check_address(target, reach)
             current = target
+
+    def _check_address(self, url: str, previous: Reach | None) -> Reach:
+        """Apply the address policy to one hop, before any request is sent to it."""
+        try:
+            return self.policy.check(url, previous)
+        except AddressRefusedError as exc:
+            logger.info("refused %s: %s", redact(url)[:200], exc.message)
+            raise FetchError(exc.message) from exc
 
     def _remaining(self, deadline: float) -> float:
         remaining = deadline - time.monotonic()
