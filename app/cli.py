@@ -1,7 +1,10 @@
 """Headless command line: the same services the window uses, for scripts and tests.
 
 ``python -m app [--data-dir DIR] COMMAND ...``. Exit status 0 on success, 1 on a user error
-(one clear line on stderr), 2 on a bug (with its traceback in the log).
+(one clear line on stderr: bad arguments, a file that cannot be read or written, a damaged or
+locked profile), 2 on a bug (with its traceback in the log), 130 when interrupted, and 141
+(as for a program killed by SIGPIPE) when the reader of its output went away, as in
+``list | head -1``, which ends quietly.
 """
 
 from __future__ import annotations
@@ -9,16 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
+import re
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from sqlalchemy.exc import DBAPIError
 
 from app.services import activity, fulltext, ranking, reading, story, subscription
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
-from app.storage.database import StorageError
+from app.storage.database import StorageError, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +38,29 @@ KNOWN_ERRORS: tuple[type[Exception], ...] = (
     fulltext.FullTextError,
     StorageError,
 )
+MAX_ID = 2**63 - 1
+"""The largest id or count SQLite can hold (a signed 64-bit integer)."""
+SHOWN_RUN = 120
+"""Longest run of non-space characters (a URL, a path) a message shows in full."""
+_LONG_RUN_RE = re.compile(rf"\S{{{SHOWN_RUN + 1},}}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a user error like any other: one line, exit status 1."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("heedful").strip()
+        where = f"{command}: " if command else ""
+        print(f"heedful: {where}{clip(message)} (see --help)", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every headless command."""
-    parser = argparse.ArgumentParser(prog="heedful", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="heedful", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=_folder,
         default=None,
         help="profile folder (default: $HEEDFUL_HOME or the per-user data folder)",
     )
@@ -45,7 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import-opml", help="subscribe to the feeds in an OPML file")
     p.add_argument("file", type=Path)
-    p = sub.add_parser("export-opml", help="write the subscriptions to an OPML file")
+    p = sub.add_parser(
+        "export-opml",
+        help="write the subscriptions to an OPML file",
+        description="Write the subscriptions to an OPML file. A regular file (or a new path) is "
+        "replaced atomically; a symbolic link is followed and its target replaced the same way; "
+        "a device or named pipe (such as /dev/stdout) is written through; anything else is "
+        "refused.",
+    )
     p.add_argument("file", type=Path)
     p.add_argument(
         "--with-passwords",
@@ -53,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the passwords of feed addresses that have one (left out by default)",
     )
     p = sub.add_parser("add", help="subscribe to a feed (or a page that links to one)")
-    p.add_argument("url")
-    p.add_argument("--folder", default=None)
+    p.add_argument("url", type=_text)
+    p.add_argument("--folder", type=_text, default=None)
     p = sub.add_parser("refresh", help="fetch new articles")
     p.add_argument("--due", action="store_true", help="only feeds whose update time has come")
     p.add_argument("--json", action="store_true")
@@ -64,16 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, default=50)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("click", help="record opening an article, as if in the window")
-    p.add_argument("article_id", type=int)
-    p.add_argument("--session", default=None, help="reading-session id (default: a new one)")
-    p.add_argument("--dwell", type=float, default=None, help="seconds spent reading")
+    p.add_argument("article_id", type=_article_id)
+    p.add_argument(
+        "--session", type=_text, default=None, help="reading-session id (default: a new one)"
+    )
+    p.add_argument("--dwell", type=_seconds, default=None, help="seconds spent reading")
     p.add_argument("--ranked", action="store_true", help="the article was seen in 'For you'")
     p = sub.add_parser("train", help="run one training round on the recorded clicks")
     p.add_argument("--epochs", type=_positive_int, default=None)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("explain", help="why an article ranks where it does")
-    p.add_argument("article_id", type=int)
+    p.add_argument("article_id", type=_article_id)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("stats", help="counts of feeds, articles, clicks")
     p.add_argument("--json", action="store_true")
@@ -84,10 +117,68 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {clip(text)!r}") from None
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_ID}")
     return value
+
+
+def _article_id(text: str) -> int:
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"not an article id: {exc}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {clip(text)!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number of seconds, at least 0")
+    return value
+
+
+def _text(text: str) -> str:
+    """Text stored in the profile: it must be valid UTF-8 (a byte that is not arrives from
+    the command line as a lone surrogate, which the database cannot store)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"not valid UTF-8 text: {shown(text)}") from None
+    return text
+
+
+def _folder(text: str) -> Path:
+    """A profile folder; its name goes into the database's address, so it must be UTF-8."""
+    return Path(_text(text))
+
+
+def shown(value: object) -> str:
+    """A name, path or address fit for a one-line message: bytes that are not UTF-8 escaped,
+    controls escaped, long runs clipped."""
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    try:  # bytes that were not UTF-8 arrive as lone surrogates: show them as \xNN
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return clip(text)
+
+
+def clip(message: str, limit: int = 600) -> str:
+    """``message`` on one line, with each run of more than :data:`SHOWN_RUN` non-space
+    characters (a 100 KB URL) clipped to its start and its length, and at most ``limit``
+    characters in all."""
+    line = " ".join(message.split())
+    line = _LONG_RUN_RE.sub(
+        lambda m: f"{m.group(0)[: SHOWN_RUN - 20]}… ({len(m.group(0))} characters)", line
+    )
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,38 +193,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with Profile(args.data_dir or default_data_dir()) as profile:
             handler(profile, args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
     except KNOWN_ERRORS as exc:
-        print(f"heedful: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
     except KeyboardInterrupt:
         print("heedful: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except OSError as exc:  # the system refused a file: permissions, disk full, a folder
+        log.debug("%s failed", args.command, exc_info=True)
+        return _fail(_os_message(exc))
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
+        message = _database_message(exc, args.data_dir or default_data_dir())
+        if message is None:
+            return _bug(args.command)
+        log.debug("%s failed", args.command, exc_info=True)
+        return _fail(message)
+    except Exception:
+        return _bug(args.command)
     return 0
+
+
+def _fail(message: str) -> int:
+    """Tell the reader what went wrong in one line; exit status 1."""
+    print(f"heedful: {clip(message)}", file=sys.stderr)
+    return 1
+
+
+def _bug(command: str) -> int:
+    """A failure nobody foresaw: its traceback to the log, one line to say so; status 2."""
+    log.exception("%s failed because of a bug in Heedful", command)
+    print(
+        f"heedful: {command} failed because of a bug in Heedful (the traceback is above); "
+        "please report it",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush at exit does not
+    fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _os_message(exc: OSError) -> str:
+    """An OSError in words, naming the file it is about."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return why
+    return f"cannot use {shown(exc.filename)}: {why}"
+
+
+def _database_message(exc: Exception, data_dir: Path) -> str | None:
+    """A SQLite failure that means a damaged or mismatched database, in words; None when it
+    looks like a bug. A table that is missing or already there, or a column that is missing,
+    is a profile whose tables do not match its schema version."""
+    path = Path(data_dir) / "heedful.db"
+    known = storage_error(exc, path)
+    if known is not None:
+        return str(known)
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    detail = str(orig)
+    if not isinstance(orig, sqlite3.OperationalError) or not any(
+        phrase in detail for phrase in ("no such table", "already exists", "no such column")
+    ):
+        return None
+    way_out = " (`heedful recover` rebuilds it from what can still be read)"
+    return (
+        f"the database {shown(path)} does not have the tables its schema version promises "
+        f"({detail}); it is damaged or was changed by hand"
+        + (way_out if "recover" in COMMANDS else "")
+    )
 
 
 def _emit(data: Any, as_json: bool, text: Callable[[], str]) -> None:
     if as_json:
-        json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        json.dump(
+            finite(data), sys.stdout, ensure_ascii=False, indent=2, default=str, allow_nan=False
+        )
         sys.stdout.write("\n")
     else:
         print(text())
 
 
+def finite(data: Any) -> Any:
+    """``data`` with every NaN or infinite float made None (``null``), which strict JSON
+    parsers accept; the scores are made finite before this, so this is the last guard."""
+    if isinstance(data, float):
+        if math.isfinite(data):
+            return data
+        log.warning("a non-finite number (%s) was written as null", data)
+        return None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite(v) for v in data]
+    return data
+
+
 def _import_opml(profile: Profile, args: argparse.Namespace) -> None:
     report = subscription.import_opml(profile.db, args.file)
     for problem in report.problems:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(f"skipped: {clip(problem)}", file=sys.stderr)
     print(f"imported {report.added} feeds ({report.skipped} already there)")
 
 
 def _export_opml(profile: Profile, args: argparse.Namespace) -> None:
     count = subscription.export_opml(profile.db, args.file, with_passwords=args.with_passwords)
-    print(f"exported {count} feeds to {args.file}")
+    print(f"exported {count} feeds to {shown(args.file)}")
 
 
 def _add(profile: Profile, args: argparse.Namespace) -> None:
     feed = subscription.add_feed(profile.db, args.url, folder=args.folder)
-    print(f"subscribed to {feed.title or feed.url} ({feed.url}), {feed.total} articles")
+    name = shown(feed.title or feed.url)
+    print(f"subscribed to {name} ({shown(feed.url)}), {feed.total} articles")
 
 
 def _refresh(profile: Profile, args: argparse.Namespace) -> None:
@@ -156,7 +337,7 @@ def _refresh(profile: Profile, args: argparse.Namespace) -> None:
             f"{summary.feeds} feeds: {summary.ok} updated, {summary.not_modified} unchanged, "
             f"{summary.failed} failed; {summary.new} new articles, {summary.updated} changed"
         ]
-        lines += [f"  failed: {f.url}: {f.message}" for f in summary.failures]
+        lines += [f"  failed: {shown(f.url)}: {clip(f.message)}" for f in summary.failures]
         return "\n".join(lines)
 
     _emit(data, args.json, text)

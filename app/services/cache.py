@@ -8,11 +8,23 @@ Vectors are stored as float16 (half the memory of float32; a score moves by abou
 size, far below the spread that orders the river) and scored in float32. Beside each vector
 the cache keeps the article's lexical click bias (the fitted biases of its title's words, a
 float32 per article), so that ranking never tokenises a title again.
+
+The cache is disposable: a file that cannot be read for any reason (truncated by a power cut,
+a bad CRC, empty, mis-shaped, holding NaN or Inf) is discarded with one log line and its
+vectors are encoded again, so a damaged file can never block ranking, explaining or training.
+It is written to a temporary file that is flushed to disk (fsync) before it is renamed over
+the old one, and the folder is synced after the rename, so a power cut leaves either the old
+file or the new one. Non-finite vectors and biases are never stored or scored: a vector that
+overflows float16 (or that a broken model made NaN) is stored as zeros, a neutral score.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +39,9 @@ STORED = np.float16
 """The element type of stored vectors."""
 SCORE_CHUNK = 8192
 """Rows converted to float32 at a time when scoring."""
+STALE_TEMPORARY_S = 3600.0
+"""Age after which a temporary cache file is taken for the leftover of a killed save."""
+_VERSION_RE = re.compile(r"^vectors-(\d+)\.npz$")
 
 
 class VectorCache:
@@ -49,7 +64,7 @@ class VectorCache:
         word biases, so they are all 0."""
         cache = cls(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
                 ids = np.asarray(data["ids"], dtype=np.int64)
                 vectors = np.asarray(data["vectors"], dtype=STORED)
                 lexical = (
@@ -57,15 +72,15 @@ class VectorCache:
                     if "lexical" in data.files
                     else np.zeros(len(ids), np.float32)
                 )
-        except (OSError, KeyError, ValueError) as exc:
-            if path.exists():
-                log.warning("article vector cache %s unreadable (%s); re-encoding", path, exc)
+        except FileNotFoundError:
             return cache
-        if vectors.ndim != 2 or len(ids) != len(vectors) or lexical.shape != ids.shape:
-            log.warning("article vector cache %s has the wrong shape; re-encoding", path)
+        except Exception as exc:  # any unreadable file (BadZipFile, EOFError, zlib.error, a
+            # bad CRC, a refused pickle, an absurd header) only costs re-encoding
+            _discard(path, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})")
             return cache
-        if not np.isfinite(lexical).all():
-            log.warning("article vector cache %s holds non-finite biases; re-encoding", path)
+        problem = _problem(ids, vectors, lexical)
+        if problem:
+            _discard(path, problem)
             return cache
         cache._ids, cache._vectors, cache._lexical = ids, vectors, lexical
         cache._sorter = np.argsort(ids, kind="stable")
@@ -93,7 +108,8 @@ class VectorCache:
     ) -> None:
         """Append vectors [len(ids), D] and lexical biases [len(ids)] (None: 0) and save the
         file atomically."""
-        stored = np.asarray(vectors, dtype=STORED)
+        with np.errstate(over="ignore", invalid="ignore"):
+            stored = np.asarray(vectors, dtype=STORED)
         biases = (
             np.zeros(len(ids), np.float32)
             if lexical is None
@@ -101,6 +117,9 @@ class VectorCache:
         )
         if len(biases) != len(ids) or len(stored) != len(ids):
             raise ValueError("one vector and one lexical bias per article expected")
+        if stored.size and self._vectors.size and stored.shape[1:] != self._vectors.shape[1:]:
+            raise ValueError("vectors of another width than the cached ones")
+        stored, biases = _finite(stored, biases)
         self._ids = np.concatenate([self._ids, np.asarray(ids, np.int64)])
         self._vectors = stored if self._vectors.size == 0 else np.vstack([self._vectors, stored])
         self._lexical = np.concatenate([self._lexical, biases])
@@ -138,6 +157,10 @@ class VectorCache:
             return None
         out = np.empty(len(positions), np.float32)
         u = np.asarray(user, np.float32)
+        if not np.isfinite(u).all():
+            log.warning("the reader vector is not finite; its scores count as 0")
+            out.fill(0.0)
+            return out
         for start in range(0, len(positions), SCORE_CHUNK):
             chunk = positions[start : start + SCORE_CHUNK]
             out[start : start + len(chunk)] = self._vectors[chunk].astype(np.float32) @ u
@@ -149,11 +172,113 @@ class VectorCache:
         return None if positions is None else self._lexical[positions]
 
     def save(self) -> None:
-        """Write the file (temporary file, then rename); a failure only costs re-encoding."""
-        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        """Write the file durably: a temporary file in the same folder, flushed to disk, then
+        renamed over the old one and the folder synced. A failure only costs re-encoding."""
+        tmp: Path | None = None
         try:
-            np.savez(tmp, ids=self._ids, vectors=self._vectors, lexical=self._lexical)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+            tmp = Path(name)
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, ids=self._ids, vectors=self._vectors, lexical=self._lexical)
+                handle.flush()
+                os.fsync(handle.fileno())
             tmp.replace(self.path)
+            tmp = None
+            _sync_folder(self.path.parent)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            log.warning("could not save the article vector cache: %s", exc)
+            log.warning("could not save the article vector cache %s: %s", self.path, exc)
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+
+def _problem(
+    ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float16], lexical: FloatArray
+) -> str | None:
+    """Why arrays read from a file cannot be used, or None when they can."""
+    if ids.ndim != 1 or vectors.ndim != 2 or len(ids) != len(vectors):
+        return f"has the wrong shape (ids {ids.shape}, vectors {vectors.shape})"
+    if lexical.shape != ids.shape:
+        return f"has the wrong shape (ids {ids.shape}, lexical biases {lexical.shape})"
+    if len(ids) and not vectors.shape[1]:
+        return "holds vectors of width 0"
+    if not np.isfinite(lexical).all():
+        return "holds non-finite lexical biases"
+    if not np.isfinite(vectors).all():
+        return "holds non-finite vectors"
+    return None
+
+
+def _discard(path: Path, why: str) -> None:
+    """Remove a damaged cache file (one log line); its vectors are encoded again."""
+    log.warning("article vector cache %s %s; discarding it and re-encoding", path, why)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # the next save replaces it anyway
+        log.debug("could not remove %s: %s", path, exc)
+
+
+def _finite(
+    vectors: npt.NDArray[np.float16], biases: FloatArray
+) -> tuple[npt.NDArray[np.float16], FloatArray]:
+    """Rows with a non-finite element (NaN, or beyond float16's range) made 0, non-finite
+    biases made 0, so that nothing non-finite is stored or scored."""
+    bad_rows = ~np.isfinite(vectors).all(axis=1) if vectors.ndim == 2 else np.zeros(0, bool)
+    bad_biases = ~np.isfinite(biases)
+    if bad_rows.any() or bad_biases.any():
+        log.warning(
+            "%d article vectors and %d lexical biases were not finite; stored as 0",
+            int(bad_rows.sum()),
+            int(bad_biases.sum()),
+        )
+        vectors = vectors.copy()
+        vectors[bad_rows] = 0
+        biases = np.where(bad_biases, np.float32(0), biases).astype(np.float32)
+    return vectors, biases
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def cache_version(path: Path) -> int | None:
+    """The model version of a cache file named ``vectors-N.npz``, else None."""
+    match = _VERSION_RE.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest caches in ``folder``, newest by model version
+    number (``vectors-10`` is newer than ``vectors-9``), and temporary files left over an hour
+    ago by a save that was killed (a younger one may be another process's save in progress);
+    returns what was deleted."""
+    caches = sorted(
+        (p for p in folder.glob("vectors-*.npz") if cache_version(p) is not None),
+        key=lambda p: cache_version(p) or 0,
+    )
+    doomed = caches[: max(0, len(caches) - keep)]
+    cutoff = time.time() - STALE_TEMPORARY_S
+    for tmp in folder.glob(".vectors-*.tmp"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                doomed.append(tmp)
+        except OSError:
+            continue
+    for old in doomed:
+        try:
+            old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete the old vector cache %s: %s", old, exc)
+    return doomed

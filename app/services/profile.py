@@ -65,9 +65,9 @@ class Profile:
             self.paths.models.mkdir(exist_ok=True)
             self.paths.cache.mkdir(exist_ok=True)
         except OSError as exc:
-            raise ProfileLockedError(
-                f"cannot create the profile folder {self.paths.root}: {exc.strerror}"
-            ) from exc
+            where = Path(exc.filename) if exc.filename else self.paths.root
+            why = "it is a file, not a folder" if where.is_file() else exc.strerror
+            raise ProfileLockedError(f"cannot create the profile folder {where}: {why}") from exc
         self._lock_file = _acquire_lock(self.paths.lock) if locked else None
         try:
             self.db = Database(self.paths.database, busy_timeout_ms=busy_timeout_ms)
@@ -101,7 +101,12 @@ class Profile:
 
 def _acquire_lock(path: Path) -> IO[str]:
     """Take an exclusive, non-blocking lock on ``path``; refuse when another process holds it."""
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as exc:  # a read-only lock file, a folder in its place
+        raise ProfileLockedError(
+            f"cannot open the profile's lock file {path}: {exc.strerror or exc}"
+        ) from exc
     try:
         if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
             import msvcrt

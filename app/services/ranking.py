@@ -138,6 +138,22 @@ class Ranker:
             return self._loaded
         return None
 
+    def _no_model_notice(self, *, explain: bool = False) -> str:
+        """Why no model is in use: none trained yet, or every recorded one is damaged (a
+        reader told "no model yet" after training would look for the wrong cause)."""
+        with self._profile.db.read() as s:
+            versions = events.list_model_versions(s)
+        then = "nothing to explain" if explain else "showing Latest"
+        if not versions or not self._load_models:
+            if explain:
+                return "there is no trained model yet, so nothing to explain"
+            return "No model trained yet; showing Latest until the first training round."
+        newest = checkpoint_path(self._profile, versions[-1])
+        return (
+            f"The model file {newest} is damaged or missing, and no earlier one can be used; "
+            f"{then} until the next training round writes a new one."
+        )
+
     def _texts(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """(title, source) of each known article; the source is its feed, as the model sees it."""
         return article_texts(self._profile.db, ids)
@@ -228,7 +244,7 @@ class Ranker:
                 with self._lock:
                     loaded = self._current()
                 if loaded is None:
-                    notice = "No model trained yet; showing Latest until the first training round."
+                    notice = self._no_model_notice()
         if loaded is None:
             mark = None if after is None else (after.time, after.id)
             with db.read() as s:
@@ -439,6 +455,7 @@ class Ranker:
         """One training round (:func:`app.services.tuning.run_round`): fine-tune from the last
         checkpoint (or a warm start from the reader's own headlines), write the new checkpoint
         atomically, re-encode the articles, and rank by the new model from then on."""
+        check_device(device or self._device)
         return run_round(
             self._profile,
             current=self._locked_current,
@@ -474,7 +491,7 @@ class Ranker:
         with self._lock:
             loaded = self._current()
             if loaded is None:
-                raise RankingError("there is no trained model yet, so nothing to explain")
+                raise RankingError(self._no_model_notice(explain=True))
             with self._profile.db.read() as s:
                 record = articles.get_article(s, article_id)
             if record is None:
@@ -556,6 +573,19 @@ class Ranker:
 def _ages(candidates: Sequence[Candidate], now: datetime) -> npt.NDArray[np.float64]:
     """Each article's age in hours at ``now`` [N]."""
     return np.asarray([(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float64)
+
+
+def check_device(device: str | None) -> None:
+    """Refuse, in words, a device that cannot be used (``cuda`` on a machine without CUDA)
+    before a training round loads anything."""
+    if (device or "auto").strip().lower() in ("auto", "cpu"):
+        return
+    from nrms_core.device import resolve_device
+
+    try:
+        resolve_device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise RankingError(f"cannot train on {device!r}: {exc}; use --device auto or cpu") from exc
 
 
 def _click_scores(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.services import heap
 from app.services.cache import VectorCache
+from app.services.cache import prune as prune_caches
 from app.services.model import (
     MIN_CLICKS,
     Loaded,
@@ -216,6 +217,4 @@ def _prune(profile: Profile, models: Path, keep: set[Path]) -> None:
     for old in checkpoints[:-KEEP_CHECKPOINTS]:
         if old not in keep:
             old.unlink(missing_ok=True)
-    caches = sorted(profile.paths.cache.glob("vectors-*.npz"))
-    for old in caches[:-KEEP_CHECKPOINTS]:
-        old.unlink(missing_ok=True)
+    prune_caches(profile.paths.cache, KEEP_CHECKPOINTS)  # by version number, not name

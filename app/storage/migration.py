@@ -213,6 +213,19 @@ class NewerSchemaError(Exception):
         self.known = known
 
 
+class InvalidSchemaError(NewerSchemaError):
+    """The profile's schema version is one no version of the program writes (below 0)."""
+
+    def __init__(self, found: int, known: int) -> None:
+        Exception.__init__(
+            self,
+            f"its schema version is {found}, which no version of Heedful writes; "
+            "the file is damaged or was changed by hand",
+        )
+        self.found = found
+        self.known = known
+
+
 def user_version(conn: Connection) -> int:
     """Return the profile's ``PRAGMA user_version``."""
     value = conn.exec_driver_sql("PRAGMA user_version").scalar()
@@ -243,6 +256,8 @@ def upgrade(read_engine: Engine, write_engine: Engine) -> int:
     known = len(MIGRATIONS)
     with read_engine.connect() as conn:
         found = user_version(conn)
+    if found < 0:
+        raise InvalidSchemaError(found, known)
     if found > known:
         raise NewerSchemaError(found, known)
     if found == known:
