@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.services.river import UNREAD, RiverFilter
-from app.storage import articles, events, feeds
+from app.storage import articles, events, feeds, story
 from app.storage.database import Database
 from app.storage.record import ArticleRecord, FeedRecord, Stats
 
@@ -62,6 +62,37 @@ def mark_all_read(db: Database, *, feed_id: int | None = None, folder: str | Non
     """Mark everything (or one feed, or one folder) read, up to now."""
     with db.write() as s:
         return articles.mark_all_read(s, feed_id=feed_id, folder=folder, upto=datetime.now(UTC))
+
+
+def unread_in_scope(
+    db: Database,
+    *,
+    feed_id: int | None = None,
+    folder: str | None = None,
+    older_than: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Ids of the unread rows of a feed, a folder or everything (a folded story once), newest
+    first; with ``older_than``, only those whose river time is at least that old."""
+    with db.read() as s:
+        rows = articles.list_candidates(s, unread_only=True, feed_id=feed_id, folder=folder)
+    if older_than is None:
+        return [row.id for row in rows]
+    cutoff = (now or datetime.now(UTC)) - older_than
+    return [row.id for row in rows if row.time <= cutoff]
+
+
+def mark_read(db: Database, ids: Sequence[int]) -> tuple[int, ...]:
+    """Mark articles (and the other copies of their stories) read; returns the ids that were
+    unread and are read now, which is exactly what an undo marks unread again."""
+    with db.write() as s:
+        group = sorted(story.members(s, ids))
+        unread = [
+            a.id
+            for a in articles.list_articles(s, ids=group, unread_only=True, limit=len(group) + 1)
+        ]
+        articles.set_read(s, unread, True)
+    return tuple(unread)
 
 
 def purge(db: Database, older_than_days: int | None = None) -> int:

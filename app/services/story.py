@@ -19,6 +19,7 @@ import itertools
 import logging
 import re
 import unicodedata
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ SUMMARY_WORDS = 40
 MIN_SHINGLES = 3
 """Articles with fewer shingles (a bare "Live updates") are never folded."""
 PERMUTATIONS = 60
-BANDS = 20
+BANDS = 30
 ROWS = PERMUTATIONS // BANDS
 BOILERPLATE_SHARE = 0.3
 BOILERPLATE_MIN_ROWS = 5
@@ -54,6 +55,7 @@ _rng = np.random.default_rng(20240501)
 _A = _rng.integers(1, 2**32, size=PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, 2**32, size=PERMUTATIONS, dtype=np.uint64)
 _MASK = 0xFFFFFFFF
+_MIX = 0x9E3779B1  # odd: spreads the first word's bits before the second's are mixed in
 _WORD = re.compile(r"[^\W_]+")
 _STOP = frozenset(
     "a an and are as at be by for from has have he her his in is it its of on or our she that "  # noqa: SIM905
@@ -77,15 +79,11 @@ def words(text: str) -> list[str]:
 
 
 def shingles(title: str, summary: str) -> frozenset[int]:
-    """Hashed word pairs of the title and the start of the summary, as 32-bit values.
-
-    Python's string hash is salted per process, so these values only mean something within
-    one run; nothing stores them.
-    """
-    tokens = words(title) + words(summary)[:SUMMARY_WORDS]
+    """Hashed word pairs of the title and the start of the summary, as 32-bit values."""
+    tokens = [zlib.crc32(w.encode()) for w in words(title) + words(summary)[:SUMMARY_WORDS]]
     if len(tokens) < 2:
-        return frozenset(hash(t) & _MASK for t in tokens)
-    return frozenset(hash(pair) & _MASK for pair in itertools.pairwise(tokens))
+        return frozenset(tokens)
+    return frozenset(((a * _MIX) ^ b) & _MASK for a, b in itertools.pairwise(tokens))
 
 
 def without_boilerplate(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from app.services.attachment import Attachment
 from app.storage.record import ArticleRecord
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,16 @@ def open_external(url: QUrl) -> bool:
     return bool(QDesktopServices.openUrl(url))
 
 
-def page(article: ArticleRecord, *, blocked_images: int) -> str:
+def page(
+    article: ArticleRecord,
+    *,
+    blocked_images: int,
+    full_html: str | None = None,
+    enclosures: Sequence[Attachment] = (),
+) -> str:
     """The reader's HTML for ``article``: a header of plain text, then its stored HTML (which
-    the feed layer sanitised with an allowlist before it was stored)."""
+    the feed layer sanitised with an allowlist before it was stored), or the full text fetched
+    from its page when there is one (sanitised the same way), then its attachments."""
     when = article.published or article.fetched
     meta = [html.escape(article.feed_title), when.astimezone().strftime("%a %d %b %Y, %H:%M")]
     if article.author:
@@ -51,12 +60,41 @@ def page(article: ArticleRecord, *, blocked_images: int) -> str:
             f"{'image is' if blocked_images == 1 else 'images are'} not loaded; "
             "use “Load images” to fetch them.</i></p>"
         )
-    body = article.summary_html or html.escape(article.summary_text)
+    if full_html:
+        meta.append("full text")
+    body = full_html or article.summary_html or html.escape(article.summary_text)
     return (
         f"<h2>{html.escape(article.title)}</h2>"
         f'<p style="color:gray">{" · ".join(meta)}</p>'
-        f"{note}<div>{body}</div>{link}"
+        f"{note}<div>{body}</div>{attachments(enclosures)}{link}"
     )
+
+
+def size_text(length: int | None) -> str:
+    """A file size in words ("12.3 MB"), or "size unknown"."""
+    if length is None or length <= 0:
+        return "size unknown"
+    size = float(length)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def attachments(enclosures: Sequence[Attachment]) -> str:
+    """A list of the article's attachments with type and size; each opens with the system's
+    handler when clicked (nothing is downloaded before that)."""
+    if not enclosures:
+        return ""
+    items = "".join(
+        f'<li><a href="{html.escape(e.url, quote=True)}">'
+        f"{html.escape(e.url.rsplit('/', 1)[-1][:80] or e.url[:80])}</a> "
+        f'<span style="color:gray">({html.escape(e.type or "unknown type")}, '
+        f"{size_text(e.length)})</span></li>"
+        for e in enclosures
+    )
+    return f"<h4>Attachments</h4><ul>{items}</ul>"
 
 
 class ReaderView(QTextBrowser):
@@ -68,6 +106,8 @@ class ReaderView(QTextBrowser):
     """
 
     link_opened = Signal(QUrl)
+    article_shown = Signal(object)
+    """The ArticleRecord just shown (its full text and attachments may follow)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +116,8 @@ class ReaderView(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._on_self_anchor_clicked)
         self.article: ArticleRecord | None = None
+        self.full_html: str | None = None
+        self.enclosures: tuple[Attachment, ...] = ()
         self._images: dict[str, QImage] = {}
         self.refused: list[str] = []
         self.show_placeholder()
@@ -83,21 +125,43 @@ class ReaderView(QTextBrowser):
     def show_placeholder(self, text: str = "Select an article to read it here.") -> None:
         """An empty pane with a short hint."""
         self.article = None
+        self.full_html = None
+        self.enclosures = ()
         self._images = {}
         self.setHtml(f'<p style="color:gray; margin:24px">{html.escape(text)}</p>')
 
     def show_article(self, article: ArticleRecord) -> None:
         """Show ``article`` with its remote images blocked."""
         self.article = article
+        self.full_html = None
+        self.enclosures = ()
         self._images = {}
         self.refused = []
         self._render()
+        self.article_shown.emit(article)
+
+    def show_full_text(self, article_id: int, full_html: str) -> bool:
+        """Show the full text of the open article (when it is still ``article_id``)."""
+        if self.article is None or self.article.id != article_id:
+            return False
+        self.full_html = full_html
+        self._render()
+        return True
+
+    def show_enclosures(self, article_id: int, enclosures: Sequence[Attachment]) -> bool:
+        """List the open article's attachments (when it is still ``article_id``)."""
+        if self.article is None or self.article.id != article_id:
+            return False
+        self.enclosures = tuple(enclosures)
+        self._render()
+        return True
 
     def pending_images(self) -> list[str]:
         """The article's image addresses that are not loaded yet."""
         if self.article is None:
             return []
-        return [u for u in image_urls(self.article.summary_html) if u not in self._images]
+        shown = self.full_html or self.article.summary_html
+        return [u for u in image_urls(shown) if u not in self._images]
 
     def add_images(self, images: dict[str, bytes]) -> int:
         """Show downloaded images (bytes by address); returns how many decoded."""
@@ -118,7 +182,14 @@ class ReaderView(QTextBrowser):
             return
         blocked = len(self.pending_images())
         position = self.verticalScrollBar().value()
-        self.setHtml(page(self.article, blocked_images=blocked))
+        self.setHtml(
+            page(
+                self.article,
+                blocked_images=blocked,
+                full_html=self.full_html,
+                enclosures=self.enclosures,
+            )
+        )
         self.verticalScrollBar().setValue(position)
 
     def loadResource(self, kind: int, name: QUrl | str) -> Any:  # noqa: N802

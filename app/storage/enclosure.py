@@ -1,0 +1,67 @@
+"""Enclosures: files a feed attaches to an article (podcast audio, video, images).
+
+Only their address, type and declared size are kept; nothing is downloaded unless the
+reader opens one, and then by the system's own handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from app.storage.schema import Article, Enclosure
+
+MAX_PER_ARTICLE = 20
+"""Attachments kept per article; a feed that lists more is cut off here."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnclosureRecord:
+    """One attachment: its address, its MIME type and its size in bytes, when given."""
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+def store(s: Session, article_id: int, items: Sequence[EnclosureRecord]) -> int:
+    """Keep an article's attachments (those already kept, by address, stay as they are);
+    returns how many are new."""
+    rows = [
+        {"article_id": article_id, "url": e.url, "type": e.type, "length": e.length}
+        for e in list(dict.fromkeys(items))[:MAX_PER_ARTICLE]
+        if e.url
+    ]
+    if not rows:
+        return 0
+    known = set(s.scalars(select(Enclosure.url).where(Enclosure.article_id == article_id)))
+    fresh = [row for row in rows if row["url"] not in known]
+    if fresh:
+        s.execute(insert(Enclosure), fresh)
+    return len(fresh)
+
+
+def store_by_key(s: Session, feed_id: int, by_key: Mapping[str, Sequence[EnclosureRecord]]) -> int:
+    """Keep the attachments of a feed's articles given by dedup key; unknown keys (a purged
+    or skipped entry) are ignored. Returns how many are new."""
+    wanted = {key: items for key, items in by_key.items() if items}
+    if not wanted:
+        return 0
+    query = select(Article.dedup_key, Article.id).where(
+        Article.feed_id == feed_id, Article.dedup_key.in_(list(wanted))
+    )
+    ids = {row[0]: row[1] for row in s.execute(query)}
+    return sum(store(s, ids[key], items) for key, items in wanted.items() if key in ids)
+
+
+def for_article(s: Session, article_id: int) -> list[EnclosureRecord]:
+    """An article's attachments in the order they were listed."""
+    query = (
+        select(Enclosure.url, Enclosure.type, Enclosure.length)
+        .where(Enclosure.article_id == article_id)
+        .order_by(Enclosure.id)
+    )
+    return [EnclosureRecord(row[0], row[1], row[2]) for row in s.execute(query)]
