@@ -23,19 +23,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
-from app import __version__
-from app.services import (
-    activity,
-    bundle,
-    fulltext,
-    guard,
-    ranking,
-    reading,
-    repair,
-    story,
-    subscription,
-)
-from app.services.model import opened_articles
+from app.services import activity, fulltext, ranking, reading, story, subscription
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
@@ -77,15 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="profile folder (default: $HEEDFUL_HOME or the per-user data folder)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
-    parser.add_argument("--version", action="version", version=f"heedful {__version__}")
-    parser.add_argument(
-        "--install-desktop-entry",
-        action="store_true",
-        help="add Heedful to this user's application menu (.desktop file, icons, metainfo)",
-    )
-    sub = parser.add_subparsers(
-        dest="command", required=False, metavar="COMMAND", help="(none: open the window)"
-    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("import-opml", help="subscribe to the feeds in an OPML file")
     p.add_argument("file", type=Path)
@@ -117,10 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("click", help="record opening an article, as if in the window")
     p.add_argument("article_id", type=_article_id)
     p.add_argument(
-        "--session",
-        type=_text,
-        default=None,
-        help="screen key to log it under (default: a new screen)",
+        "--session", type=_text, default=None, help="reading-session id (default: a new one)"
     )
     p.add_argument("--dwell", type=_seconds, default=None, help="seconds spent reading")
     p.add_argument("--ranked", action="store_true", help="the article was seen in 'For you'")
@@ -136,16 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fulltext", help="fetch, store and print an article's full text")
     p.add_argument("article_id", type=_article_id)
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("check", help="check the profile's database in full (writes nothing)")
-    p.add_argument("--json", action="store_true")
-    p = sub.add_parser(
-        "recover",
-        help="rebuild a damaged or lost database from what can still be read",
-        description="Rebuild the database from what the damaged file (or, when it is missing, "
-        "the newest backup) still holds, table by table; the damaged file is moved aside as "
-        "heedful.damaged-<time>.db, never deleted.",
-    )
-    p.add_argument("--force", action="store_true", help="rebuild even a sound database")
     return parser
 
 
@@ -214,15 +181,6 @@ def clip(message: str, limit: int = 600) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _install_desktop_entry() -> int:
-    try:
-        written = bundle.install_desktop_entry()
-    except bundle.BundleError as exc:
-        return _fail(str(exc))
-    print(f"installed {written[-1]} and its icons; Heedful is in the application menu")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -231,12 +189,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if args.install_desktop_entry:
-        return _install_desktop_entry()
-    if args.command is None:
-        return _fail("a COMMAND is required (heedful with none opens the window)")
-    if args.command in MAINTENANCE:
-        return _maintain(args)
     handler = COMMANDS[args.command]
     try:
         with Profile(args.data_dir or default_data_dir()) as profile:
@@ -432,22 +384,9 @@ def _list(profile: Profile, args: argparse.Namespace) -> None:
 
 def _click(profile: Profile, args: argparse.Namespace) -> None:
     above = ranking.Ranker(profile).shown_above(args.article_id, ranked=args.ranked)
-    position = len(above)
-    page = above[-activity.HEADLESS_PAGE :]  # a screen of `list`, not the whole river
-    session = args.session or activity.new_screen(
-        profile.db,
-        "foryou" if args.ranked else "headless",
-        ordering="ranked" if args.ranked else "latest",
-    )
-    activity.record_click(
-        profile.db,
-        args.article_id,
-        session,
-        dwell=args.dwell,
-        shown_above=page,
-        position=position,
-    )
-    print(f"recorded a click on article {args.article_id} ({len(page)} shown above it)")
+    session = args.session or activity.new_session()
+    activity.record_click(profile.db, args.article_id, session, dwell=args.dwell, shown_above=above)
+    print(f"recorded a click on article {args.article_id} ({len(above)} shown above it)")
 
 
 def _train(profile: Profile, args: argparse.Namespace) -> None:
@@ -472,9 +411,6 @@ def _stats(profile: Profile, args: argparse.Namespace) -> None:
         "impressions": stats.impressions,
         "clicks": stats.clicks,
         "model_version": stats.model_version,
-        "opened_articles": opened_articles(profile.db),  # what For you's threshold counts
-        "ranking_mode": guard.mode(profile.db),  # model, clickbias or latest (the guard's)
-        "ranking_notice": guard.notice(profile.db),
     }
     _emit(data, args.json, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
 
@@ -497,63 +433,3 @@ COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
     "stats": _stats,
     "fulltext": _fulltext,
 }
-
-
-def _maintain(args: argparse.Namespace) -> int:
-    """``check`` and ``recover`` work on the profile's files without opening it (opening
-    refuses a damaged or missing database, which is what they are for)."""
-    root = args.data_dir or default_data_dir()
-    try:
-        return MAINTENANCE[args.command](root, args)
-    except KNOWN_ERRORS as exc:
-        print(f"heedful: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("heedful: interrupted", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"heedful: {exc.filename or root}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-
-
-def _check(root: Path, args: argparse.Namespace) -> int:
-    health = repair.check(root)
-    data = {
-        "path": str(health.path),
-        "ok": health.ok,
-        "problems": list(health.problems),
-        "counts": health.counts,
-    }
-    if args.json:
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif health.ok:
-        counts = ", ".join(f"{n} {table}" for table, n in health.counts.items())
-        print(f"{health.path}: ok ({counts})")
-    else:
-        for problem in health.problems:
-            print(f"{health.path}: {problem}")
-    if not health.ok:
-        print(
-            f"heedful: {health.path} is damaged or missing; run "
-            f"'heedful --data-dir {root} recover' to rebuild it (the damaged file is kept)",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
-
-
-def _recover(root: Path, args: argparse.Namespace) -> int:
-    done = repair.recover(root, force=args.force)
-    for table in done.report.tables:
-        print(table.line())
-    aside = f"; the damaged file is now {done.moved_aside[0]}" if done.moved_aside else ""
-    print(f"rebuilt {done.database} from {done.source}{aside}")
-    return 0
-
-
-MAINTENANCE: dict[str, Callable[[Path, argparse.Namespace], int]] = {
-    "check": _check,
-    "recover": _recover,
-}
-"""Commands that work on a profile's files rather than on an opened profile."""
