@@ -214,11 +214,13 @@ def rescore(
         scale = model.score_scale.to(u.dtype)  # [] a
         by_words = u.new_zeros(len(erase_words))  # [S]
         if erase_words:
-            rows = [[t for j, t in enumerate(candidate) if j not in set(e)] for e in erase_words]
+            gone = [set(e) for e in erase_words]
+            rows = [[t for j, t in enumerate(candidate) if j not in g] for g in gone]
             by_words = scale * (model.encode_news(_pad(rows, device)) @ u)  # [S]
         by_reads = u.new_zeros(len(drop_reads))  # [S]
         if drop_reads and history:
-            kept = [[i for i in range(len(history)) if i not in set(d)] for d in drop_reads]
+            dropped = [set(d) for d in drop_reads]
+            kept = [[i for i in range(len(history)) if i not in d] for d in dropped]
             width = max(1, *(len(k) for k in kept))
             index = torch.zeros(len(kept), width, dtype=torch.long, device=device)  # [S, H']
             keep = torch.zeros(len(kept), width, dtype=torch.bool, device=device)  # [S, H']

@@ -892,7 +892,8 @@ class Recommender:
             drop_reads=[[i - offset for i in r if i >= offset] for r in reads],
         )
         feed = float(self._model.source_bias[ids[0]]) if ids else 0.0
-        left = [[t for j, t in enumerate(tokens) if j not in set(w)] for w in words]
+        gone = [set(w) for w in words]
+        left = [[t for j, t in enumerate(tokens) if j not in g] for g in gone]
         after_words = after_words + feed + np.array([self._lexical_of(t, table) for t in left])
         after_reads = after_reads + feed + self._lexical_of(tokens, table)
         return after_words, after_reads

@@ -82,7 +82,9 @@ def test_blend_shares_stay_available_and_exact(rec: Recommender) -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_every_list_sums_in_both_precisions(rec: Recommender, dtype: torch.dtype) -> None:
+def test_every_list_sums_in_both_precisions_with_and_without_padding(
+    rec: Recommender, dtype: torch.dtype
+) -> None:
     model = NRMS(rec.config, rec.model.vocab_size)
     model.load_state_dict(rec.model.state_dict())
     model.to(dtype)
@@ -91,12 +93,33 @@ def test_every_list_sums_in_both_precisions(rec: Recommender, dtype: torch.dtype
     bias = [0.1 * j for j in range(len(tokens))]
     names = [str(t) for t in tokens]
     cpu = torch.device("cpu")
+    tight = 1e-9 if dtype == torch.float64 else 1e-5
     for method in ("inputs", "blend"):
         e = explain(model, tokens, names, history, cpu, word_bias=bias, method=method)
         assert e.method == method
         words, reads = _sums(e)
         assert words == pytest.approx(e.score, abs=1e-4)
         assert reads == pytest.approx(e.score, abs=1e-4)
+        # pad ids (0) after the title and after every past read are masked: they change no
+        # share and get none
+        padded = explain(
+            model,
+            [*tokens, 0, 0, 0],
+            [*names, "", "", ""],
+            [[*h, 0, 0] for h in history],
+            cpu,
+            word_bias=[*bias, 0.0, 0.0, 0.0],
+            method=method,
+        )
+        assert padded.score == pytest.approx(e.score, abs=tight)
+        shares = [w.share for w in padded.words]
+        assert shares[: len(tokens)] == pytest.approx([w.share for w in e.words], abs=tight)
+        assert shares[len(tokens) :] == [0.0, 0.0, 0.0]
+        assert [h.share for h in padded.history] == pytest.approx(
+            [h.share for h in e.history], abs=tight
+        )
+        assert padded.word_base == pytest.approx(e.word_base, abs=tight)
+        assert padded.history_base == pytest.approx(e.history_base, abs=tight)
 
 
 def test_parts_sum_to_the_pooled_vectors(rec: Recommender) -> None:
