@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from app.feeds.enclosure import FeedEnclosure, RawEnclosure
+from app.feeds.enclosure import clean as clean_enclosures
 from app.feeds.sanitizer import (
     TITLE_MAX_CHARS,
     clean_title,
@@ -48,6 +50,7 @@ class ParsedEntry:
     summary_text: str
     author: str | None
     published: datetime | None
+    enclosures: tuple[FeedEnclosure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class RawEntry:
     author: str | None
     published: datetime | None
     date_text: str | None
+    enclosures: tuple[RawEnclosure, ...] = ()
 
 
 def make_entry(raw: RawEntry, base_url: str | None, now: datetime) -> ParsedEntry:
@@ -138,6 +142,7 @@ def make_entry(raw: RawEntry, base_url: str | None, now: datetime) -> ParsedEntr
         summary_html=summary_html,
         summary_text=summary_text,
         author=truncate_words(author, AUTHOR_MAX_CHARS) or None,
+        enclosures=clean_enclosures(raw.enclosures, url or base_url),
         published=published,
     )
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from app.feeds import enclosure
 from app.feeds.entry import ParsedFeed, ParseError, RawEntry, make_feed
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def _raw_entries(items: list[Any], feed: Mapping[str, Any]) -> Iterator[RawEntry
             author=_author(item, feed),
             published=published,
             date_text=_text(item.get("date_published")) or _text(item.get("date_modified")) or None,
+            enclosures=enclosure.from_json_feed(item),
         )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import feedparser
 
+from app.feeds import enclosure
 from app.feeds.entry import ParsedFeed, ParseError, RawEntry, make_feed
 from app.feeds.jsonfeed import looks_like_json, parse_json_feed
 
@@ -149,6 +150,7 @@ def _raw_entries(entries: list[Any]) -> Iterator[RawEntry]:
             author=_text(entry.get("author")) or None,
             published=published,
             date_text=_text(entry.get("published")) or _text(entry.get("updated")) or None,
+            enclosures=enclosure.from_feedparser(entry),
         )
 
 

@@ -16,8 +16,9 @@ from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
 from app.services import credential, lifeline
-from app.storage import articles, feeds
+from app.storage import articles, enclosure, feeds
 from app.storage.database import Database, StorageError
+from app.storage.enclosure import EnclosureRecord
 from app.storage.record import FeedRecord, IncomingArticle
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,15 @@ def fetch_and_parse(
     return Outcome(feed, parsed=parsed, etag=fetched.etag, last_modified=fetched.last_modified)
 
 
+def _attachments(parsed: ParsedFeed) -> dict[str, list[EnclosureRecord]]:
+    """The entries' enclosures by dedup key, as storage keeps them (never downloaded)."""
+    return {
+        e.dedup_key: [EnclosureRecord(a.url, a.type, a.length) for a in e.enclosures]
+        for e in parsed.entries
+        if e.enclosures
+    }
+
+
 def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, int]:
     """Write one feed's outcome; returns (new, updated) article counts."""
     feed = outcome.feed
@@ -279,6 +289,7 @@ def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, i
                     for e in outcome.parsed.entries
                 ]
                 result = articles.upsert_articles(s, feed.id, items, now)
+                enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
                 counts = (result.new, result.updated)
                 title = outcome.parsed.title or None
                 site_url = outcome.parsed.site_url
