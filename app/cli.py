@@ -23,7 +23,8 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
-from app.services import activity, fulltext, ranking, reading, story, subscription
+from app.services import activity, fulltext, guard, ranking, reading, story, subscription
+from app.services.model import opened_articles
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
@@ -411,6 +412,9 @@ def _stats(profile: Profile, args: argparse.Namespace) -> None:
         "impressions": stats.impressions,
         "clicks": stats.clicks,
         "model_version": stats.model_version,
+        "opened_articles": opened_articles(profile.db),  # what For you's threshold counts
+        "ranking_mode": guard.mode(profile.db),  # model, clickbias or latest (the guard's)
+        "ranking_notice": guard.notice(profile.db),
     }
     _emit(data, args.json, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
 
