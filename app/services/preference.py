@@ -18,9 +18,7 @@ class Preferences:
     """Everything the settings dialog edits.
 
     ``cpu_threads`` 0 lets torch choose. ``retention_days`` shares its key with
-    :func:`app.services.reading.purge`. A training round starts after ``train_min_clicks``
-    new clicks or every ``train_minutes`` when anything is new, whichever comes first
-    (:mod:`app.ui.schedule`).
+    :func:`app.services.reading.purge`.
     """
 
     refresh_minutes: int = 30

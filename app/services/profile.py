@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import IO
 
 from platformdirs import user_data_dir
 
-from app.storage.database import Database, ProfileLockedError
+from app.storage import backup
+from app.storage.database import Database, ProfileLockedError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,50 @@ class ProfilePaths:
     def lock(self) -> Path:
         return self.root / "heedful.lock"
 
+    @property
+    def backups(self) -> Path:
+        """Rolling copies of the database (:mod:`app.storage.backup`)."""
+        return self.root / "backups"
+
+
+class MissingDatabaseError(StorageError):
+    """The database is missing or empty in a profile that has models or backups."""
+
+
+def database_missing(paths: ProfilePaths) -> bool:
+    """Whether the profile has no database yet, or an empty file where it should be."""
+    try:
+        return paths.database.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def refuse_missing(paths: ProfilePaths) -> None:
+    """Raise MissingDatabaseError when the database is missing or empty beside models or
+    backups: that is a profile that lost its database, not a new one, and opening it would
+    silently start afresh."""
+    if not database_missing(paths):
+        return
+    saved = backup.backups(paths.backups)
+    try:
+        models = sorted(paths.models.glob("*.pt"))
+    except OSError:
+        models = []
+    if not saved and not models:
+        return
+    held = f"{len(saved)} backups" if saved else f"{len(models)} trained models"
+    way = (
+        f"run 'heedful --data-dir {paths.root} recover' to restore the newest backup "
+        f"({saved[0].name})"
+        if saved
+        else f"run 'heedful --data-dir {paths.root} recover' to start an empty database "
+        "knowingly, or move the folder aside to start a new profile"
+    )
+    raise MissingDatabaseError(
+        f"The database {paths.database} is missing or empty, but the profile holds {held}: "
+        f"it is not a new profile, so nothing was created. To go on, {way}."
+    )
+
 
 class Profile:
     """An open profile. Holds an exclusive lock so that two processes never write to it at once.
@@ -70,16 +116,36 @@ class Profile:
             raise ProfileLockedError(f"cannot create the profile folder {where}: {why}") from exc
         self._lock_file = _acquire_lock(self.paths.lock) if locked else None
         try:
-            self.db = Database(self.paths.database, busy_timeout_ms=busy_timeout_ms)
+            new = database_missing(self.paths)
+            if locked:
+                refuse_missing(self.paths)
+            self.db = Database(
+                self.paths.database,
+                busy_timeout_ms=busy_timeout_ms,
+                check=locked,  # helpers open a profile their parent checked
+                backup_dir=self.paths.backups if locked else None,
+            )
         except BaseException:
             if self._lock_file is not None:
                 _release_lock(self._lock_file)
             raise
+        if locked and not new:
+            self._daily_backup()
         if locked:
             from app.services.credential import move_passwords
 
             move_passwords(self.db)  # older versions stored passwords inside addresses
         log.info("opened profile %s (schema %d)", self.paths.root, self.db.schema_version)
+
+    def _daily_backup(self) -> None:
+        """Take the day's backup if none is younger than a day; a failure is only logged (the
+        reader's work goes on, and the next open tries again)."""
+        if not backup.daily_due(self.paths.backups):
+            return
+        try:
+            backup.take(self.paths.database, self.paths.backups, backup.DAILY)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not back up %s: %s", self.paths.database, exc)
 
     def close(self) -> None:
         """Close the database and release the profile lock."""

@@ -10,6 +10,11 @@ Use one session per unit of work per thread::
 
 Known failures (locked, disk full, damaged file, newer schema) become StorageError
 with a message meant for the reader; anything else is a bug and propagates as is.
+
+Opening runs ``PRAGMA quick_check`` first: a damaged file is refused with one line that names
+it and the way out (``recover``), before anything (a migration, a click) can write into it.
+Text that a flipped bit made invalid UTF-8 reads with U+FFFD in place of the bad bytes rather
+than failing the whole query.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.storage.migration import NewerSchemaError, upgrade
+from app.storage import backup
+from app.storage.migration import SCHEMA_VERSION, NewerSchemaError, upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +52,31 @@ class NotFoundError(StorageError):
     """The feed or article asked for does not exist (any more)."""
 
 
+class DamagedDatabaseError(StorageError):
+    """The database file is damaged; the message names it and the way out."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(damaged_message(path, detail))
+        self.path = path
+        self.detail = detail
+
+
+def damaged_message(path: Path, detail: str) -> str:
+    """One line for a damaged database: which file, what SQLite said, and what to do."""
+    root = path.parent
+    detail = " ".join(str(detail).split())[:200]
+    return (
+        f"The database {path} is damaged ({detail}). Nothing was changed. Run "
+        f"'heedful --data-dir {root} recover' to rebuild it from what can still be read "
+        f"(the damaged file is kept), or see 'heedful --data-dir {root} check'."
+    )
+
+
+def _lenient_text(raw: bytes) -> str:
+    """TEXT as str; bytes that are not UTF-8 (a flipped bit) become U+FFFD."""
+    return raw.decode("utf-8", "replace")
+
+
 def storage_error(exc: BaseException, path: Path) -> StorageError | None:
     """Translate a known SQLite failure into a StorageError, or return None for a bug."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
@@ -62,7 +93,7 @@ def storage_error(exc: BaseException, path: Path) -> StorageError | None:
             f"Could not write the database {path}: the disk is full or failing ({orig})."
         )
     if "malformed" in message or "not a database" in message or "corrupt" in message:
-        return StorageError(f"The database {path} is damaged and cannot be read ({orig}).")
+        return DamagedDatabaseError(path, str(orig))
     if "unable to open" in message or "readonly" in message or "read-only" in message:
         return StorageError(f"Cannot open the database {path} for writing ({orig}).")
     return None
@@ -71,12 +102,20 @@ def storage_error(exc: BaseException, path: Path) -> StorageError | None:
 class Database:
     """One profile's SQLite database, shared by all threads of the process.
 
-    The constructor creates the parent folder, opens the file and applies any pending
-    migrations. ``busy_timeout_ms`` is how long a statement waits for another
-    connection's lock before ProfileLockedError.
+    The constructor creates the parent folder, opens the file, checks it (``check``: PRAGMA
+    quick_check; DamagedDatabaseError when it fails) and applies any pending migrations,
+    after a backup into ``backup_dir`` when one is given. ``busy_timeout_ms`` is how long a
+    statement waits for another connection's lock before ProfileLockedError.
     """
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        check: bool = True,
+        backup_dir: Path | None = None,
+    ) -> None:
         self._path = Path(path)
         self._busy_timeout_ms = max(0, int(busy_timeout_ms))
         try:
@@ -91,6 +130,10 @@ class Database:
         self._write_sessions = sessionmaker(bind=self._write_engine, expire_on_commit=False)
         self._closed = False
         try:
+            if check:
+                self._quick_check()
+            if backup_dir is not None:
+                self._backup_before_migration(backup_dir)
             self._schema_version = upgrade(self._engine, self._write_engine)
         except NewerSchemaError as exc:
             self._engine.dispose()
@@ -101,7 +144,34 @@ class Database:
             if known is None:
                 raise
             raise known from exc
+        except BaseException:
+            self._engine.dispose()
+            raise
         logger.info("opened %s (schema version %d)", self._path, self._schema_version)
+
+    def _quick_check(self) -> None:
+        """Refuse a damaged file before anything writes into it (PRAGMA quick_check: the
+        b-tree structure and page bookkeeping, without the cost of comparing indexes)."""
+        with self._engine.connect() as conn:
+            problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+            conn.rollback()
+        if problems != ["ok"]:
+            logger.error("%s failed its integrity check: %s", self._path, problems)
+            raise DamagedDatabaseError(self._path, "; ".join(problems))
+
+    def _backup_before_migration(self, folder: Path) -> None:
+        """Back the file up when a migration is about to change it (not a new, empty one)."""
+        with self._engine.connect() as conn:
+            found = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+            conn.rollback()
+        if not 0 < found < SCHEMA_VERSION:
+            return
+        try:
+            backup.take(self._path, folder, f"before-v{SCHEMA_VERSION}")
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(
+                f"Could not back up {self._path} before upgrading it ({exc}); nothing was changed."
+            ) from exc
 
     def _create_engine(self) -> Engine:
         """Build the engine: pysqlite's transaction handling off, pragmas on connect."""
@@ -119,6 +189,7 @@ class Database:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
             dbapi_connection.isolation_level = None
+            dbapi_connection.text_factory = _lenient_text
             cursor = dbapi_connection.cursor()
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {int(busy)}")

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.storage.database import Database, ProfileLockedError, StorageError, storage_error
+from app.storage.database import (
+    DamagedDatabaseError,
+    Database,
+    ProfileLockedError,
+    StorageError,
+    storage_error,
+)
 from app.storage.feeds import add_feed, list_feeds
 from app.storage.migration import SCHEMA_VERSION
 
@@ -153,7 +159,7 @@ def test_closed_database_refuses_sessions(tmp_path: Path) -> None:
         ("database is locked", ProfileLockedError, "locked"),
         ("database or disk is full", StorageError, "disk is full"),
         ("disk I/O error", StorageError, "disk is full or failing"),
-        ("database disk image is malformed", StorageError, "damaged"),
+        ("database disk image is malformed", DamagedDatabaseError, "damaged"),
         ("unable to open database file", StorageError, "Cannot open"),
         ("attempt to write a readonly database", StorageError, "Cannot open"),
     ],
