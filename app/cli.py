@@ -23,8 +23,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
-from app.services import activity, fulltext, guard, ranking, reading, story, subscription
-from app.services.model import opened_articles
+from app.services import activity, fulltext, ranking, reading, repair, story, subscription
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
@@ -114,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fulltext", help="fetch, store and print an article's full text")
     p.add_argument("article_id", type=_article_id)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("check", help="check the profile's database in full (writes nothing)")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "recover",
+        help="rebuild a damaged or lost database from what can still be read",
+        description="Rebuild the database from what the damaged file (or, when it is missing, "
+        "the newest backup) still holds, table by table; the damaged file is moved aside as "
+        "heedful.damaged-<time>.db, never deleted.",
+    )
+    p.add_argument("--force", action="store_true", help="rebuild even a sound database")
     return parser
 
 
@@ -190,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command in MAINTENANCE:
+        return _maintain(args)
     handler = COMMANDS[args.command]
     try:
         with Profile(args.data_dir or default_data_dir()) as profile:
@@ -411,9 +422,6 @@ def _stats(profile: Profile, args: argparse.Namespace) -> None:
         "impressions": stats.impressions,
         "clicks": stats.clicks,
         "model_version": stats.model_version,
-        "opened_articles": opened_articles(profile.db),  # what For you's threshold counts
-        "ranking_mode": guard.mode(profile.db),  # model, clickbias or latest (the guard's)
-        "ranking_notice": guard.notice(profile.db),
     }
     _emit(data, args.json, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
 
@@ -436,3 +444,63 @@ COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
     "stats": _stats,
     "fulltext": _fulltext,
 }
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    """``check`` and ``recover`` work on the profile's files without opening it (opening
+    refuses a damaged or missing database, which is what they are for)."""
+    root = args.data_dir or default_data_dir()
+    try:
+        return MAINTENANCE[args.command](root, args)
+    except KNOWN_ERRORS as exc:
+        print(f"heedful: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("heedful: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"heedful: {exc.filename or root}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _check(root: Path, args: argparse.Namespace) -> int:
+    health = repair.check(root)
+    data = {
+        "path": str(health.path),
+        "ok": health.ok,
+        "problems": list(health.problems),
+        "counts": health.counts,
+    }
+    if args.json:
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif health.ok:
+        counts = ", ".join(f"{n} {table}" for table, n in health.counts.items())
+        print(f"{health.path}: ok ({counts})")
+    else:
+        for problem in health.problems:
+            print(f"{health.path}: {problem}")
+    if not health.ok:
+        print(
+            f"heedful: {health.path} is damaged or missing; run "
+            f"'heedful --data-dir {root} recover' to rebuild it (the damaged file is kept)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _recover(root: Path, args: argparse.Namespace) -> int:
+    done = repair.recover(root, force=args.force)
+    for table in done.report.tables:
+        print(table.line())
+    aside = f"; the damaged file is now {done.moved_aside[0]}" if done.moved_aside else ""
+    print(f"rebuilt {done.database} from {done.source}{aside}")
+    return 0
+
+
+MAINTENANCE: dict[str, Callable[[Path, argparse.Namespace], int]] = {
+    "check": _check,
+    "recover": _recover,
+}
+"""Commands that work on a profile's files rather than on an opened profile."""
