@@ -1,0 +1,133 @@
+"""Tables, Markdown and the plot of the session benchmark (bench/session.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.measurement import RANKERS
+from bench.reader import PATTERNS
+
+
+def fmt(x: Any, spec: str = ".3f") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return format(x, spec)
+
+
+def _mean(values: list[float]) -> float:
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(kept) / len(kept) if kept else math.nan
+
+
+def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per pattern and day: mean AUC and nDCG@10 of each ranker over readers, the worst
+    favoured-feed rank, the largest top-30 share and opens share, rejected rounds."""
+    table = []
+    keys = sorted(
+        {(r["pattern"], r["day"]) for r in rows if "next_morning" in r},
+        key=lambda k: (PATTERNS.index(k[0]), k[1]),
+    )
+    for pattern, day in keys:
+        at = [
+            r for r in rows if r["pattern"] == pattern and r["day"] == day and "next_morning" in r
+        ]
+        entry: dict[str, Any] = {"pattern": pattern, "day": day, "readers": len(at)}
+        for ranker in RANKERS:
+            for metric in ("auc", "ndcg10"):
+                entry[f"{ranker}:{metric}"] = _mean(
+                    [r["next_morning"]["quality"][ranker][metric] for r in at]
+                )
+        ranks = [v for r in at for v in r["next_morning"]["favoured_ranks"].values()]
+        entry["worst_favoured_rank"] = max((v for v in ranks if v is not None), default=None)
+        entry["favoured_feeds"] = len(ranks)
+        entry["top30_share"] = max(r["next_morning"]["top30_share"] for r in at)
+        entry["opens_share"] = max(r["next_morning"]["opens_share"] for r in at)
+        rejected = [r["guard"]["rejected"] for r in at]
+        entry["rejected"] = "n/a" if "n/a" in rejected else sum(rejected)
+        entry["rounds"] = sum(1 for r in at if r["guard"]["round"])
+        entry["published_below_chance"] = sum(
+            1
+            for r in at
+            if r["guard"].get("published") and (r["guard"].get("holdout_click_auc") or 1.0) < 0.5
+        )
+        table.append(entry)
+    return table
+
+
+def markdown(table: list[dict[str, Any]]) -> str:
+    head = " | ".join(f"{r} AUC / nDCG@10" for r in RANKERS)
+    lines = [
+        f"| pattern | day | readers | {head} | worst favoured rank | top-30 largest feed "
+        "| opens largest feed | rounds | rejected | published below 0.5 |",
+        "|---|---:|---:|" + "---|" * len(RANKERS) + "---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in table:
+        cells = " | ".join(f"{fmt(e[f'{r}:auc'])} / {fmt(e[f'{r}:ndcg10'])}" for r in RANKERS)
+        lines.append(
+            f"| {e['pattern']} | {e['day']} | {e['readers']} | {cells} | "
+            f"{fmt(e['worst_favoured_rank'], 'd')} | {fmt(e['top30_share'], '.0%')} | "
+            f"{fmt(e['opens_share'], '.0%')} | {e['rounds']} | {e['rejected']} | "
+            f"{e['published_below_chance']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    patterns = [p for p in PATTERNS if any(e["pattern"] == p for e in table)]
+    fig, axes = plt.subplots(2, len(patterns), figsize=(3.6 * len(patterns), 6.4), squeeze=False)
+    for col, pattern in enumerate(patterns):
+        rows = [e for e in table if e["pattern"] == pattern]
+        days = [e["day"] for e in rows]
+        for row, (metric, label) in enumerate((("auc", "AUC"), ("ndcg10", "nDCG@10"))):
+            ax = axes[row][col]
+            for ranker in RANKERS:
+                ax.plot(days, [e[f"{ranker}:{metric}"] for e in rows], marker="o", label=ranker)
+            ax.set_ylim(0.0, 1.02)
+            ax.set_xticks(days)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(pattern)
+                ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+            else:
+                ax.set_xlabel("day (scored the next morning)")
+            if col == 0:
+                ax.set_ylabel(label)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("The window, driven by simulated readers on real headlines (mean over readers)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+LEGEND = """\
+Simulated readers (known interests; their clicks are simulated) drive the real window
+offscreen over real headlines in twenty local feeds. Each day: refresh, browse in the
+pattern's way (mouse and keys on the sidebar, river, pane and search box), "Train now".
+The next morning, after the refresh and before the reader touches anything, For you's order
+is scored on the articles that arrived that day, labelled by the reader's true interest,
+beside Latest (newest first), ClickBias and the per-reader TF-IDF logistic regression (both
+fitted on the reader's own visits: the rows that were on screen, the opened ones positive).
+Figures are means over readers; "worst favoured rank" is the worst, over readers and
+favoured feeds, of the rank in For you of the feed's best unread article (a favoured feed:
+at least half its stories are liked; keyword readers have none); "top-30 largest feed" is the
+largest single feed's share of For you's top 30 and "opens largest feed" the largest single
+feed's share of the reader's own opens (both the maximum over readers); rounds rejected and
+rounds published with a held-out click AUC below 0.5 come from the app's own training report.
+The window's dwell times were shortened (a read counts after 50 ms in the pane, an impression
+after 30 ms on screen); training rounds ran at full length.
+"""
+
+
+def document(report: dict[str, Any]) -> str:
+    """The Markdown page of a report."""
+    return (
+        f"# Session benchmark\n\n`{report['command']}` ({report['seconds']} s on "
+        f"{report['cpus']} CPUs)\n\n{LEGEND}\n{markdown(report['table'])}"
+    )
