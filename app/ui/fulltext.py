@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
 
-from app.services import attachment, fulltext
+from app.services import attachment, fulltext, story
 from app.services.attachment import Attachment
 from app.storage.database import Database
 from app.storage.record import ArticleRecord
@@ -24,13 +24,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Extras:
-    """What the reader shows below an article once it is open: its stored full text (or
-    None), its attachments, and whether its feed wants the full text fetched on its own."""
+    """What the reader shows with an article once it is open: its stored full text (or
+    None), its attachments, whether its feed wants the full text fetched on its own, and the
+    other feeds whose copies of the story were folded into it."""
 
     article_id: int
     full_html: str | None
     attachments: tuple[Attachment, ...]
     always: bool
+    also_in: tuple[str, ...] = ()
 
 
 def extras(db: Database, article: ArticleRecord) -> Extras:
@@ -41,6 +43,7 @@ def extras(db: Database, article: ArticleRecord) -> Extras:
         None if stored is None else stored.html,
         tuple(attachment.attachments(db, article.id)),
         fulltext.feed_option(db, article.feed_id),
+        tuple(story.also_in(db, [article.id]).get(article.id, [])),
     )
 
 
@@ -94,6 +97,8 @@ class FullTextDesk(QObject):
         reader = self.w.reader
         if reader.article is None or reader.article.id != found.article_id:
             return
+        if found.also_in:
+            reader.show_also_in(found.article_id, found.also_in)
         if found.attachments:
             reader.show_enclosures(found.article_id, found.attachments)
         if found.full_html is not None:

@@ -41,6 +41,7 @@ def page(
     blocked_images: int,
     full_html: str | None = None,
     enclosures: Sequence[Attachment] = (),
+    also_in: Sequence[str] = (),
 ) -> str:
     """The reader's HTML for ``article``: a header of plain text, then its stored HTML (which
     the feed layer sanitised with an allowlist before it was stored), or the full text fetched
@@ -62,6 +63,8 @@ def page(
         )
     if full_html:
         meta.append("full text")
+    if also_in:
+        meta.append("also in " + ", ".join(html.escape(name) for name in also_in))
     body = full_html or article.summary_html or html.escape(article.summary_text)
     return (
         f"<h2>{html.escape(article.title)}</h2>"
@@ -118,6 +121,7 @@ class ReaderView(QTextBrowser):
         self.article: ArticleRecord | None = None
         self.full_html: str | None = None
         self.enclosures: tuple[Attachment, ...] = ()
+        self.also_in: tuple[str, ...] = ()
         self._images: dict[str, QImage] = {}
         self.refused: list[str] = []
         self.show_placeholder()
@@ -127,6 +131,7 @@ class ReaderView(QTextBrowser):
         self.article = None
         self.full_html = None
         self.enclosures = ()
+        self.also_in = ()
         self._images = {}
         self.setHtml(f'<p style="color:gray; margin:24px">{html.escape(text)}</p>')
 
@@ -135,6 +140,7 @@ class ReaderView(QTextBrowser):
         self.article = article
         self.full_html = None
         self.enclosures = ()
+        self.also_in = ()
         self._images = {}
         self.refused = []
         self._render()
@@ -145,6 +151,14 @@ class ReaderView(QTextBrowser):
         if self.article is None or self.article.id != article_id:
             return False
         self.full_html = full_html
+        self._render()
+        return True
+
+    def show_also_in(self, article_id: int, feeds: Sequence[str]) -> bool:
+        """Name the other feeds whose copies of this story were folded into the open article."""
+        if self.article is None or self.article.id != article_id:
+            return False
+        self.also_in = tuple(feeds)
         self._render()
         return True
 
@@ -188,6 +202,7 @@ class ReaderView(QTextBrowser):
                 blocked_images=blocked,
                 full_html=self.full_html,
                 enclosures=self.enclosures,
+                also_in=self.also_in,
             )
         )
         self.verticalScrollBar().setValue(position)

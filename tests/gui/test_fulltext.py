@@ -8,11 +8,13 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
+from sqlalchemy import update
 
 from app.services import fulltext
 from app.services.profile import Profile
 from app.storage import content, enclosure
 from app.storage.database import Database
+from app.storage.schema import Article
 from app.ui.river import Role
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
@@ -94,3 +96,16 @@ def test_a_failed_fetch_is_told_in_words(
     win.fulltext.act_fetch.trigger()
     qtbot.waitUntil(lambda: "404" in win.statusBar().currentMessage(), timeout=5000)
     assert win.reader.full_html is None
+
+
+def test_a_folded_story_is_one_row_that_names_the_other_feed(win: MainWindow, qtbot: QtBot) -> None:
+    canonical, copy = _first_id(win), win.river.index(1).data(Role.ARTICLE_ID)
+    with win.db.write() as s:
+        s.execute(update(Article).where(Article.id == copy).values(story_id=canonical))
+    with qtbot.waitSignal(win.river.loaded, timeout=5000):
+        win.river.reload()
+    shown = [win.river.index(r).data(Role.ARTICLE_ID) for r in range(win.river.rowCount())]
+    assert canonical in shown and copy not in shown
+    assert _open_first(win, qtbot) == canonical
+    qtbot.waitUntil(lambda: win.reader.also_in == ("Feed 1",), timeout=5000)
+    assert "also in Feed 1" in win.reader.toPlainText()
