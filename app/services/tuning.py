@@ -1,6 +1,8 @@
 """A training round: fine-tune the reader's model on their clicks (or warm-start a first one
-from their own headlines), measure it against the TF-IDF baseline, save the checkpoint
-atomically, re-encode the unread articles and prune old checkpoints and caches.
+from their own headlines), judge it on the reader's latest held-out clicks beside the model
+in use, ClickBias and the TF-IDF baseline (:mod:`app.services.guard`), and only when the guard
+publishes it save the checkpoint atomically, re-encode the unread articles and prune old
+checkpoints and caches. Every round, published or not, is logged with its decision.
 
 :meth:`app.services.ranking.Ranker.train` runs it; the ranker lends the model in use and takes
 the new one back through two callables, so this module never imports the ranker.
@@ -8,12 +10,13 @@ the new one back through two callables, so this module never imports the ranker.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.services import heap
+from app.services import guard, heap
 from app.services.cache import VectorCache
 from app.services.cache import prune as prune_caches
 from app.services.model import (
@@ -38,6 +41,8 @@ from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
+
+log = logging.getLogger(__name__)
 
 WARM_START_TITLES = 5000
 KEEP_CHECKPOINTS = 3
@@ -110,10 +115,12 @@ def run_round(
         model = Recommender.load(checkpoint_path(profile, loaded.version), device=device)
     used = {a for sample in (*samples, *sessions) for a in (*sample.history, *sample.candidates)}
     model.add_titles(titles[a] for a in used)
+    texts = {a: titles[a] for a in used}
+    sources = {a: source_of(feeds_of[a]) for a in used if a in feeds_of}
     result = model.fine_tune(
         samples,
-        {a: titles[a] for a in used},
-        {a: source_of(feeds_of[a]) for a in used if a in feeds_of},
+        texts,
+        sources,
         epochs=epochs,
         holdout=HOLDOUT,
         sessions=sessions,
@@ -122,6 +129,7 @@ def run_round(
             TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
         ),
     )
+
     seconds = (datetime.now(UTC) - started).total_seconds()
     if result.cancelled:
         return TrainReport(
@@ -137,13 +145,74 @@ def run_round(
             True,
             warm,
         )
-    report(TrainProgress("comparing with the word-count baseline", 0.9))
+    report(TrainProgress("comparing with the model in use and the baselines", 0.9))
     baseline = baseline_auc(samples, titles, feeds_of, holdout=HOLDOUT)
-    report(TrainProgress("saving the model", 0.92))
-    version = _publish(profile, install, model, result, len(clicks), seconds, baseline)
+    in_use = (
+        None
+        if loaded is None
+        else Recommender.load(checkpoint_path(profile, loaded.version), device=device)
+    )
+    held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
+    bias_only = model.held_out_click_aucs(
+        samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True
+    )
+    current_mode = guard.mode(db)
+    now: list[float] | None = None
+    if in_use is not None:
+        uses_biases = in_use.scale == 0.0  # a ClickBias model: its score is the biases alone
+        now = (
+            bias_only
+            if uses_biases
+            else in_use.held_out_click_aucs(samples, sessions, texts, sources, holdout=HOLDOUT)
+        )
+    verdict = guard.judge(
+        result.holdout_click_aucs,
+        candidates=sum(len(h.candidates) for h in held),
+        current=now,
+        clickbias=bias_only,
+        baseline=baseline,
+        current_mode=current_mode,
+    )
+    log.info("training round: %s", verdict.reason)
+    chosen: Recommender | None = None
+    if verdict.publish == "round":
+        chosen = model
+    elif verdict.publish == guard.CLICKBIAS:  # weights of the model in use, when there is one
+        chosen = in_use if in_use is not None else model
+        chosen.keep_bias_only(sessions, texts, sources)
+    del in_use
+    version_id = None if loaded is None else loaded.version.id
+    if chosen is not None:
+        report(TrainProgress("saving the model", 0.92))
+        extra = _verdict_metrics(verdict)
+        version = _publish(profile, install, chosen, result, len(clicks), seconds, baseline, extra)
+        version_id = version.id
+    guard.record(
+        db,
+        guard.Round(
+            number=guard.next_number(db),
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+            clicks=len(clicks),
+            last_click_id=_last_click_id(profile, started),
+            decision=verdict.decision,
+            reason=verdict.reason,
+            mode=verdict.mode,
+            version=version_id,
+            figure=verdict.figure,
+            current=verdict.current,
+            clickbias=verdict.clickbias,
+            baseline=baseline,
+            margin=verdict.margin,
+            held_out=verdict.held_out,
+            candidates=verdict.candidates,
+            loss=result.train_loss,
+            too_few=verdict.too_few,
+            published=chosen is not None,
+        ),
+    )
     report(TrainProgress("re-ranking", 1.0))
     return TrainReport(
-        version.id,
+        version_id,
         len(clicks),
         len(samples),
         result.epochs_run,
@@ -155,7 +224,40 @@ def run_round(
         False,
         warm,
         holdout_click_auc=result.holdout_click_auc,
+        decision=verdict.decision,
+        reason=verdict.reason,
+        published=chosen is not None,
+        ranking_mode=verdict.mode,
+        held_out=verdict.held_out,
+        held_out_candidates=verdict.candidates,
+        too_few_held_out=verdict.too_few,
+        current_auc=verdict.current,
+        clickbias_auc=verdict.clickbias,
+        baseline_auc=baseline,
+        noise=verdict.margin,
     )
+
+
+def _verdict_metrics(verdict: guard.Verdict) -> dict[str, float | str | int | None]:
+    """The guard's figures and decision, recorded with a published version."""
+    return {
+        "decision": verdict.reason,
+        "ranking": verdict.mode,
+        "in_use_auc": verdict.current,
+        "clickbias_auc": verdict.clickbias,
+        "noise": verdict.margin,
+        "held_out": verdict.held_out,
+        "held_out_candidates": verdict.candidates,
+        "too_few_held_out": int(verdict.too_few),
+    }
+
+
+def _last_click_id(profile: Profile, started: datetime) -> int:
+    """The newest click a round started at ``started`` could see (the next round counts new
+    clicks from there)."""
+    with profile.db.read() as s:
+        ids = [c.id for c in events.click_history(s) if c.time <= started]
+    return max(ids, default=0)
 
 
 def _publish(
@@ -166,8 +268,11 @@ def _publish(
     clicks: int,
     seconds: float,
     baseline: float | None,
+    extra: dict[str, float | str | int | None] | None = None,
 ) -> ModelVersionRecord:
-    """Save the checkpoint atomically, record the version, re-encode articles, swap it in."""
+    """Save the checkpoint atomically, record the version, re-encode articles, swap it in.
+
+    ``extra``: more metrics to record (the guard's figures and decision)."""
     models = profile.paths.models
     with profile.db.read() as s:
         previous = events.list_model_versions(s)
@@ -185,6 +290,7 @@ def _publish(
         "device": model.device,
         "seconds": round(seconds, 3),
         "clicks_used": clicks,
+        **(extra or {}),
     }
     with profile.db.read() as s:
         unread = articles.unread_ids(s)

@@ -1,0 +1,139 @@
+"""A training round under the guard: judged beside the model in use, rejected rounds logged
+and never used, ClickBias ranking when no trained model earns its keep."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.services import activity, guard
+from app.services.model import checkpoint_path
+from app.services.profile import Profile
+from app.services.ranking import Ranker
+from app.storage import articles, events
+from tests.reliability.sample import seed_profile
+
+CLICKS = 24
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Iterator[Profile]:
+    """24 clicks, each from a screen of its own with five rows passed over above it."""
+    root = tmp_path / "profile"
+    seed_profile(root, feed_count=3, per_feed=30, clicks=0)
+    with Profile(root) as p:
+        with p.db.read() as s:
+            ids = sorted(articles.article_titles(s))
+        rest = ids[CLICKS:]
+        for i, chosen in enumerate(ids[:CLICKS]):
+            above = [rest[(i * 5 + k) % len(rest)] for k in range(5)]
+            activity.record_click(p.db, chosen, f"screen-{i}", dwell=20.0, shown_above=above)
+        install_tiny_model(p)
+        yield p
+
+
+def install_tiny_model(profile: Profile) -> None:
+    """Record a first model version: small, untrained and without GloVe, so rounds are quick
+    (its config travels in the checkpoint, so every round fine-tunes the same small model)."""
+    from nrms_core.config import NRMSConfig
+    from nrms_core.recommender import Recommender
+
+    config = NRMSConfig(heads=2, head_dim=4, query_dim=8, max_title=12, cross_fit=0)
+    with profile.db.read() as s:
+        titles = articles.article_titles(s)
+    model = Recommender.create(config, pretrained=False, seed=0)
+    model.add_titles(titles.values())
+    path = profile.paths.models / "model-00001.pt"
+    sha = model.save(path, meta={"clicks_used": 0})
+    with profile.db.write() as s:
+        events.add_model_version(s, path.name, sha, datetime.now(UTC), 0, {})
+
+
+def forced(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
+    """Make the guard decide as ``changes`` say, after computing its figures for real."""
+    real = guard.judge
+
+    def judge(new: Any, **kwargs: Any) -> guard.Verdict:
+        return dataclasses.replace(real(new, **kwargs), **changes)
+
+    monkeypatch.setattr(guard, "judge", judge)
+
+
+def versions(profile: Profile) -> list[int]:
+    with profile.db.read() as s:
+        return [v.id for v in events.list_model_versions(s)]
+
+
+def test_a_rejected_round_is_logged_and_never_becomes_the_model_in_use(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(guard, "MIN_HELD_OUT", 2)  # judge the few held-out clicks of a test
+    monkeypatch.setattr(guard, "MIN_CANDIDATES", 4)
+    forced(
+        monkeypatch,
+        decision=guard.REJECTED,
+        reason="rejected: worse than the model in use (forced)",
+        publish=None,
+        mode=guard.MODEL,
+    )
+    ranker = Ranker(profile)
+    report = ranker.train(epochs=1)
+    assert report.decision == guard.REJECTED and not report.published
+    assert report.version == 1 and "forced" in report.summary()
+    assert report.as_dict()["reason"] == "rejected: worse than the model in use (forced)"
+    assert versions(profile) == [1]
+    with profile.db.read() as s:
+        latest = events.latest_model_version(s)
+    assert latest is not None and latest.id == 1
+    assert ranker.river(ranked=True, limit=5).mode == "ranked"  # still ranked by version 1
+    (logged,) = guard.rounds(profile.db)
+    assert logged.decision == guard.REJECTED and not logged.published and logged.version == 1
+    assert logged.figure is not None and logged.current is not None  # judged beside it
+    assert logged.clickbias is not None and logged.held_out >= 2
+    assert logged.last_click_id > 0
+
+
+def test_when_no_model_earns_its_keep_for_you_ranks_by_clickbias_and_says_so(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forced(
+        monkeypatch,
+        decision=guard.REJECTED,
+        reason="rejected: not better than chance (0.40); For you ranks by ClickBias",
+        publish=guard.CLICKBIAS,
+        mode=guard.CLICKBIAS,
+    )
+    ranker = Ranker(profile)
+    report = ranker.train(epochs=1)
+    assert report.published and report.ranking_mode == guard.CLICKBIAS
+    assert versions(profile) == [1, 2]
+    from nrms_core.recommender import Recommender
+
+    with profile.db.read() as s:
+        version = events.latest_model_version(s)
+    assert version is not None and version.metrics["ranking"] == guard.CLICKBIAS
+    assert Recommender.load(checkpoint_path(profile, version)).scale == 0.0  # biases alone
+    river = ranker.river(ranked=True, limit=5)
+    assert river.mode == "ranked" and river.notice == guard.NOTICES[guard.CLICKBIAS]
+
+
+def test_a_round_with_too_few_held_out_clicks_keeps_the_model_in_use(profile: Profile) -> None:
+    ranker = Ranker(profile)
+    report = ranker.train(epochs=1)  # 24 clicks hold out 4: too few to judge
+    assert report.too_few_held_out and report.decision == guard.KEPT
+    assert "too few held-out clicks" in report.summary()
+    assert versions(profile) == [1]
+    (logged,) = guard.rounds(profile.db)
+    assert logged.too_few and logged.decision == guard.KEPT
+
+
+def test_latest_mode_shows_latest_with_its_line(profile: Profile) -> None:
+    with profile.db.write() as s:
+        events.set_setting(s, guard.MODE_KEY, guard.LATEST)
+    river = Ranker(profile).river(ranked=True, limit=5)
+    assert river.mode == "latest" and river.notice == guard.NOTICES[guard.LATEST]
