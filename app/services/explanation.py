@@ -304,12 +304,15 @@ class ArticleExplanation:
     def _blend_line(self) -> str:
         age = "" if self.age_hours is None else f" (published {_age(self.age_hours)} ago)"
         feed = "its feed" if self.feed is None else self.feed.title
-        above = "article" if self.above == 1 else "articles"
-        return (
-            f"Freshness adds {self.freshness:+.2f}{age}; feed spreading "
-            f"{self.spreading:+.2f} ({self.above} {above} of {feed} rank above it, which may "
-            f"fill about {self.allowance:.0f} of your top 30)."
-        )
+        if self.above == 0:
+            spread = f"no feed spreading: it is the first of {feed} in your river"
+        else:
+            above = "article" if self.above == 1 else "articles"
+            spread = (
+                f"feed spreading {self.spreading:+.2f} ({self.above} {above} of {feed} rank "
+                f"above it; a feed may fill about {self.allowance:.0f} of your top 30)"
+            )
+        return f"Freshness adds {self.freshness:+.2f}{age}; {spread}."
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``explain --json`` (DESIGN.md contract, :data:`JSON_VERSION`).

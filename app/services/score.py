@@ -10,15 +10,17 @@ All three parts are in the click score's own units (log-odds of an open), so the
 
 - freshness = FRESHNESS_WEIGHT · σ · 2^(−age / FRESHNESS_HALF_LIFE_H), with σ the spread of the
   pool's click scores, so that a new article gets a lift the size of a fraction of that spread;
-- spreading = −SPREADING · R · ((k / A_f)³ + BEYOND · max(0, k + 1 − A_f)), where k is how
+- spreading = −SPREADING · R · (min(k / A_f, 1)³ + BEYOND · [k + 1 > A_f]), where k is how
   many articles of the same feed rank above it by click score plus freshness, A_f = TOP ·
   max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share of the reader's
   recent opens), and R the spread of the "fair" top: the best TOP articles among those within
-  their feed's allowance. A feed's first articles lose little; one past the allowance loses
-  at least (1 + BEYOND)·R, so it falls below every member of the fair top (each of which
-  loses less than R): when the pool has TOP such members, no feed fills more than A_f of the
-  top, i.e. a third unless the reader's own opens are more concentrated. Within a feed the
-  order is kept (the penalty grows with k), so the displayed score is exactly the order.
+  their feed's allowance. A feed's first articles lose little; each one past the allowance
+  loses (1 + BEYOND)·R, so it falls below every member of the fair top (each of which loses
+  less than R): when the pool has TOP such members, no feed fills more than A_f of the top,
+  i.e. a third unless the reader's own opens are more concentrated. The penalty is bounded,
+  so a large feed's later articles keep their order among the rest below the top. Within a
+  feed the order is kept (the penalty never falls as k grows), so the displayed score is
+  exactly the order.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ SPREADING = 1.0
 """The penalty, in spreads of the top (R), of a feed's article with A_f of its own above it."""
 SPREADING_POWER = 3
 BEYOND = 2.0
-"""The further penalty, in R, of each article a feed puts past its allowance."""
+"""The further penalty, in R, of an article a feed puts past its allowance."""
 TOP = 30
 """The length of the top the spreading keeps varied."""
 FAIR_SHARE = 1.0 / 3.0
@@ -99,8 +101,9 @@ def penalty(k: npt.ArrayLike, allowance: npt.ArrayLike, spread: float) -> FloatA
     """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N]."""
     ks = np.asarray(k, np.float64)
     allowed = np.asarray(allowance, np.float64)
-    beyond = np.maximum(0.0, ks + 1.0 - allowed)
-    return np.asarray(-SPREADING * spread * ((ks / allowed) ** SPREADING_POWER + BEYOND * beyond))
+    within = np.minimum(ks / allowed, 1.0) ** SPREADING_POWER
+    beyond = BEYOND * (ks + 1.0 > allowed)
+    return np.asarray(-SPREADING * spread * (within + beyond))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.services.score import TOP, ScoreTable, open_shares, score_table
+from app.services.score import BEYOND, TOP, ScoreTable, open_shares, score_table
 
 
 def table(
@@ -105,3 +105,16 @@ def test_constant_scores_and_an_empty_pool_are_defined() -> None:
 def test_open_shares() -> None:
     assert open_shares([]) == {}
     assert open_shares([1, 1, 2, 1]) == {1: 0.75, 2: 0.25}
+
+
+def test_the_spreading_is_bounded_so_deep_articles_keep_sane_scores() -> None:
+    click, feeds = crowded_pool(2.0)
+    t = score_table(
+        np.arange(len(click), dtype=np.int64),
+        click,
+        ages_hours=np.zeros(len(click)),
+        feeds=feeds,
+        opens={},
+    )
+    assert t.spreading.min() >= -(1.0 + BEYOND) * t.spread - 1e-9
+    assert np.median(t.total) > np.median(t.click) - (1.0 + BEYOND) * t.spread
