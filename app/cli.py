@@ -23,7 +23,19 @@ from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
-from app.services import activity, fulltext, ranking, reading, repair, story, subscription
+from app import __version__
+from app.services import (
+    activity,
+    bundle,
+    fulltext,
+    guard,
+    ranking,
+    reading,
+    repair,
+    story,
+    subscription,
+)
+from app.services.model import opened_articles
 from app.services.profile import Profile, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
@@ -65,7 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="profile folder (default: $HEEDFUL_HOME or the per-user data folder)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"heedful {__version__}")
+    parser.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add Heedful to this user's application menu (.desktop file, icons, metainfo)",
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=False, metavar="COMMAND", help="(none: open the window)"
+    )
 
     p = sub.add_parser("import-opml", help="subscribe to the feeds in an OPML file")
     p.add_argument("file", type=Path)
@@ -97,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("click", help="record opening an article, as if in the window")
     p.add_argument("article_id", type=_article_id)
     p.add_argument(
-        "--session", type=_text, default=None, help="reading-session id (default: a new one)"
+        "--session",
+        type=_text,
+        default=None,
+        help="screen key to log it under (default: a new screen)",
     )
     p.add_argument("--dwell", type=_seconds, default=None, help="seconds spent reading")
     p.add_argument("--ranked", action="store_true", help="the article was seen in 'For you'")
@@ -191,6 +214,15 @@ def clip(message: str, limit: int = 600) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _install_desktop_entry() -> int:
+    try:
+        written = bundle.install_desktop_entry()
+    except bundle.BundleError as exc:
+        return _fail(str(exc))
+    print(f"installed {written[-1]} and its icons; Heedful is in the application menu")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -199,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.install_desktop_entry:
+        return _install_desktop_entry()
+    if args.command is None:
+        return _fail("a COMMAND is required (heedful with none opens the window)")
     if args.command in MAINTENANCE:
         return _maintain(args)
     handler = COMMANDS[args.command]
@@ -395,9 +431,22 @@ def _list(profile: Profile, args: argparse.Namespace) -> None:
 
 def _click(profile: Profile, args: argparse.Namespace) -> None:
     above = ranking.Ranker(profile).shown_above(args.article_id, ranked=args.ranked)
-    session = args.session or activity.new_session()
-    activity.record_click(profile.db, args.article_id, session, dwell=args.dwell, shown_above=above)
-    print(f"recorded a click on article {args.article_id} ({len(above)} shown above it)")
+    position = len(above)
+    page = above[-activity.HEADLESS_PAGE :]  # a screen of `list`, not the whole river
+    session = args.session or activity.new_screen(
+        profile.db,
+        "foryou" if args.ranked else "headless",
+        ordering="ranked" if args.ranked else "latest",
+    )
+    activity.record_click(
+        profile.db,
+        args.article_id,
+        session,
+        dwell=args.dwell,
+        shown_above=page,
+        position=position,
+    )
+    print(f"recorded a click on article {args.article_id} ({len(page)} shown above it)")
 
 
 def _train(profile: Profile, args: argparse.Namespace) -> None:
@@ -422,6 +471,9 @@ def _stats(profile: Profile, args: argparse.Namespace) -> None:
         "impressions": stats.impressions,
         "clicks": stats.clicks,
         "model_version": stats.model_version,
+        "opened_articles": opened_articles(profile.db),  # what For you's threshold counts
+        "ranking_mode": guard.mode(profile.db),  # model, clickbias or latest (the guard's)
+        "ranking_notice": guard.notice(profile.db),
     }
     _emit(data, args.json, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
 

@@ -405,7 +405,11 @@ class ClickBias:
             for doc in (d for d, y in zip(shown, labels, strict=True) if y):
                 groups.append(self._group([doc, *skipped], grow=True))
         self._fit = fit_bias(
-            groups, len(self._feed_of), len(self._word_of), **self.config.bias_penalties()
+            groups,
+            len(self._feed_of),
+            len(self._word_of),
+            prior=None,
+            **self.config.bias_penalties(),
         )
 
     def score(

@@ -170,11 +170,16 @@ def _solve(
     word_l2: float,
     word_linear: float,
     fixed_scale: float | None,
+    prior: torch.Tensor | None = None,
 ) -> tuple[float, torch.Tensor, torch.Tensor, float]:
-    """Maximise the penalised log-likelihood; ``a`` free unless ``fixed_scale`` is given.
+    """Maximise the penalised log-likelihood; ``a`` free unless ``fixed_scale`` is given, each
+    ``b_f`` pulled to ``prior`` [n_feeds] (0 when None).
     Returns a, b [n_feeds], v [n_words] and the penalised log-likelihood (summed)."""
     scale = torch.tensor(1.0 if fixed_scale is None else fixed_scale, dtype=torch.float64)
-    bias = torch.zeros(n_feeds + 1, dtype=torch.float64)  # the last slot: no feed, stays 0
+    centre = torch.zeros(n_feeds + 1, dtype=torch.float64)  # the last slot: no feed
+    if prior is not None:
+        centre[:n_feeds] = prior
+    bias = centre.clone()  # the last slot: no feed, stays 0
     words = torch.zeros(n_words, dtype=torch.float64)
     params = [bias, words] if fixed_scale is not None else [scale, bias, words]
     for p in params:
@@ -186,7 +191,8 @@ def _solve(
         b = bias * free
         z = _logits(problem, scale, b, words)  # [G, N]
         log_lik = (z[:, 0] - torch.logsumexp(z, dim=1)).sum()
-        penalty = 0.5 * l2 * (b * b).sum() + word_l2 * _word_penalty(words, word_linear)
+        off = b - centre
+        penalty = 0.5 * l2 * (off * off).sum() + word_l2 * _word_penalty(words, word_linear)
         if fixed_scale is None:
             penalty = penalty + 0.5 * scale_l2 * (scale - 1.0) ** 2
         return log_lik - penalty
@@ -222,8 +228,14 @@ def fit_bias(
     scale_l2: float = 1.0,
     word_l2: float = 1.0,
     word_linear: float = 0.0,
+    prior: FloatArray | None = None,
 ) -> BiasFit:
     """Fit ``a``, ``b`` [n_feeds] and ``v`` [n_words] on the groups; see the module docstring.
+
+    ``prior`` [n_feeds] is where ``l2`` pulls each ``b_f`` instead of 0: what the reader's
+    opens say about each feed beyond the groups (for example how often they open its
+    articles among all they are shown, or choose its own view). The groups move ``b`` from
+    there; without any usable group ``b`` is the prior.
 
     ``l2`` pulls each ``b_f`` to 0, ``word_l2`` each ``v_w`` to 0 and ``scale_l2`` pulls ``a``
     to 1 (all per unit of the log-likelihood summed over clicks). With ``word_linear`` > 0
@@ -240,20 +252,26 @@ def fit_bias(
         raise ValueError("n_feeds, n_words >= 0 and l2, scale_l2, word_l2 > 0 are required")
     if not word_linear >= 0:
         raise ValueError("word_linear must be >= 0")
+    centre = np.zeros(n_feeds) if prior is None else np.asarray(prior, np.float64)
+    if centre.shape != (n_feeds,) or not np.isfinite(centre).all():
+        raise ValueError("prior must be n_feeds finite numbers")
     problem = _problem(groups, n_feeds, n_words)
     if problem is None:
-        return BiasFit(1.0, np.zeros(n_feeds), float("nan"), 0, np.zeros(n_words))
+        return BiasFit(1.0, centre.copy(), float("nan"), 0, np.zeros(n_words))
     penalties = {
         "l2": float(l2),
         "scale_l2": float(scale_l2),
         "word_l2": float(word_l2),
         "word_linear": float(word_linear),
     }
+    at = torch.from_numpy(centre)
     with torch.enable_grad():
-        scale, bias, words, value = _solve(problem, n_feeds, n_words, **penalties, fixed_scale=None)
+        scale, bias, words, value = _solve(
+            problem, n_feeds, n_words, **penalties, fixed_scale=None, prior=at
+        )
         if scale < MIN_SCALE:  # the optimum on the floor: solve again with a held there
             scale, bias, words, value = _solve(
-                problem, n_feeds, n_words, **penalties, fixed_scale=MIN_SCALE
+                problem, n_feeds, n_words, **penalties, fixed_scale=MIN_SCALE, prior=at
             )
     clicks = int(problem.scores.shape[0])
     logger.debug(

@@ -85,6 +85,9 @@ class Recommender:
         self._cache_dir = cache_dir
         self._meta: dict[str, object] = dict(meta or {})
         self._rng = np.random.default_rng(seed)
+        self.feed_prior: dict[str, float] = {}
+        """Where the click-bias fit pulls each source's bias (0 for any not given): what the
+        reader's opens say about each feed beyond the groups (see :func:`fit_bias`)."""
         model.eval()
 
     @classmethod
@@ -404,9 +407,26 @@ class Recommender:
             )
         return _BiasIndex(feed_of, word_of, feeds, words)
 
+    def _prior_rows(self) -> dict[int, float]:
+        """:attr:`feed_prior` by the vocabulary row of each source's token."""
+        rows: dict[int, float] = {}
+        for source, value in self.feed_prior.items():
+            row = self._source_row(source)
+            if row is not None and np.isfinite(value):
+                rows[row] = float(value)
+        return rows
+
     def _fit_bias(self, groups: Sequence[Group], index: _BiasIndex) -> BiasFit:
+        by_row = self._prior_rows()
+        prior = np.zeros(len(index.feed_of))
+        for row, at in index.feed_of.items():
+            prior[at] = by_row.get(row, 0.0)
         return fit_bias(
-            groups, len(index.feed_of), len(index.word_of), **self.config.bias_penalties()
+            groups,
+            len(index.feed_of),
+            len(index.word_of),
+            prior=prior,
+            **self.config.bias_penalties(),
         )
 
     def fit_bias(
@@ -442,6 +462,8 @@ class Recommender:
         feed_of, word_of = index.feed_of, index.word_of
         with torch.no_grad():
             table = torch.zeros_like(self._model.source_bias)  # [V]
+            for row, value in self._prior_rows().items():  # feeds no group saw: their prior
+                table[row] = value
             if feed_of:
                 at = torch.tensor(list(feed_of), dtype=torch.long, device=table.device)
                 table[at] = torch.from_numpy(fit.bias[list(feed_of.values())]).to(table)
@@ -463,6 +485,43 @@ class Recommender:
             fit.clicks,
         )
         return fit
+
+    def pin_biases(
+        self,
+        *,
+        feeds: Mapping[str, tuple[float | None, float | None]] | None = None,
+        words_off: Iterable[str] = (),
+    ) -> int:
+        """Hold biases where the reader said so; returns how many were moved.
+
+        ``feeds`` maps a source to a (floor, ceiling) for its bias ``b`` ("more from this
+        feed" sets a floor, "fewer" a ceiling; None: no bound); each word of ``words_off``
+        (a lower-case title word) gets ``v = 0``, so it no longer moves any score through
+        its bias. Sources and words the vocabulary lacks are skipped. Called after
+        :meth:`fit_bias`, so the fit itself sees the reader's clicks unaltered, and the pins
+        stay exact shares of the click score.
+        """
+        moved = 0
+        with torch.no_grad():
+            for source, (floor, ceiling) in (feeds or {}).items():
+                row = self._source_row(source)
+                if row is None:
+                    continue
+                value = float(self._model.source_bias[row])
+                pinned = value
+                if floor is not None:
+                    pinned = max(pinned, floor)
+                if ceiling is not None:
+                    pinned = min(pinned, ceiling)
+                if pinned != value:
+                    self._model.source_bias[row] = pinned
+                    moved += 1
+            words = [w for w in dict.fromkeys(words_off) if w in self.vocab]
+            for row in self.vocab.ids(words):
+                if row != UNK and float(self._model.word_bias[row]) != 0.0:
+                    self._model.word_bias[row] = 0.0
+                    moved += 1
+        return moved
 
     def _trainer(
         self,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.services import guard, heap
+from app.services import guard, heap, signal
 from app.services.cache import VectorCache
 from app.services.cache import prune as prune_caches
 from app.services.model import (
@@ -73,25 +73,31 @@ def run_round(
     report = progress or (lambda _p: None)
     db = profile.db
     with db.read() as s:
-        clicks = events.click_history(s)
-        shown = events.impressions(s)
         titles = articles.article_titles(s)
         feeds_of = articles.article_feeds(s)
-    clicks = [c for c in clicks if c.article_id in titles]
-    if len(clicks) < MIN_CLICKS:
+    told = signal.load(db, titles)
+    clicks = told.clicks
+    if told.distinct_opened < MIN_CLICKS:
         raise RankingError(
-            f"training needs at least {MIN_CLICKS} opened articles; there are {len(clicks)}"
+            f"training needs at least {MIN_CLICKS} opened articles; "
+            f"there are {told.distinct_opened}"
         )
-    opened = [Click(c.article_id, c.time.timestamp(), c.session) for c in clicks]
-    seen = [
-        Impression(i.article_id, i.time.timestamp(), i.session)
-        for i in shown
-        if i.article_id in titles
-    ]
+    opened = [Click(c.article_id, c.time, c.session, c.position, c.visible) for c in clicks]
+    seen = [Impression(i.article_id, i.time, i.session, i.position) for i in told.impressions]
+    # Negatives and bias groups come from the screen each click was opened on: the rows
+    # passed over right beside it, never rows seen only elsewhere (nrms_core.sampling).
+    never, unwanted = told.never_negative, told.extra_negatives
     samples = build_samples(
-        opened, seen, seed=len(clicks), fallback_pool=list(titles)[-WARM_START_TITLES:]
+        opened,
+        seen,
+        seed=len(clicks),
+        screens=True,
+        never_negative=never,
+        extra_negatives=unwanted,
     )
-    sessions = build_groups(opened, seen)  # each click beside all it was shown with
+    sessions = build_groups(  # each click beside all it was shown with on its screen
+        opened, seen, screens=True, never_negative=never, extra_negatives=unwanted
+    )
     del seen
     if not samples:
         raise RankingError("no usable training samples: every click lacks skipped articles")
@@ -100,7 +106,7 @@ def run_round(
     stop = should_stop or (lambda: False)
     if loaded is None:
         report(TrainProgress("preparing the first model", 0.0))
-        model = Recommender.create(device=device, seed=0)
+        model = Recommender.create(device=device, seed=0, cache_dir=profile.paths.glove)
         recent = sorted(titles)[-WARM_START_TITLES:]
         model.add_titles(titles[a] for a in recent)
         model.warm_start(
@@ -112,11 +118,15 @@ def run_round(
             ),
         )
     else:
-        model = Recommender.load(checkpoint_path(profile, loaded.version), device=device)
+        model = Recommender.load(
+            checkpoint_path(profile, loaded.version), device=device, cache_dir=profile.paths.glove
+        )
     used = {a for sample in (*samples, *sessions) for a in (*sample.history, *sample.candidates)}
     model.add_titles(titles[a] for a in used)
     texts = {a: titles[a] for a in used}
     sources = {a: source_of(feeds_of[a]) for a in used if a in feeds_of}
+    prior = signal.feed_prior(told, feeds_of, before=signal.holdout_start(told, HOLDOUT))
+    model.feed_prior = {source_of(f): m for f, m in prior.items()}
     result = model.fine_tune(
         samples,
         texts,
@@ -130,6 +140,14 @@ def run_round(
         ),
     )
 
+    def pin(target: Recommender) -> None:  # the reader's own word on feeds and words wins
+        target.pin_biases(
+            feeds={source_of(f): bounds for f, bounds in told.pins.feeds.items()},
+            words_off=told.pins.words_off,
+        )
+
+    if not result.cancelled:
+        pin(model)
     seconds = (datetime.now(UTC) - started).total_seconds()
     if result.cancelled:
         return TrainReport(
@@ -150,7 +168,9 @@ def run_round(
     in_use = (
         None
         if loaded is None
-        else Recommender.load(checkpoint_path(profile, loaded.version), device=device)
+        else Recommender.load(
+            checkpoint_path(profile, loaded.version), device=device, cache_dir=profile.paths.glove
+        )
     )
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
     bias_only = model.held_out_click_aucs(
@@ -180,6 +200,7 @@ def run_round(
     elif verdict.publish == guard.CLICKBIAS:  # weights of the model in use, when there is one
         chosen = in_use if in_use is not None else model
         chosen.keep_bias_only(sessions, texts, sources)
+        pin(chosen)
     del in_use
     version_id = None if loaded is None else loaded.version.id
     if chosen is not None:

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.services import activity, fulltext, heap, preference, reading, story, subscription
-from app.services.ranking import MIN_CLICKS, ArticleExplanation, Ranking
+from app.services import activity, fulltext, guard, heap, preference, reading, story, subscription
+from app.services.ranking import ArticleExplanation, Ranking
 from app.services.refresh import Refresher, RefreshProgress, RefreshSummary
 from app.storage.database import Database
-from app.storage.record import FeedRecord, Stats
+from app.storage.record import FeedRecord, ModelVersionRecord, Stats
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,25 @@ class Clicked:
 
 
 def click(
-    db: Database, article_id: int, session: str, dwell: float | None, shown_above: Sequence[int]
+    db: Database,
+    article_id: int,
+    session: str,
+    dwell: float | None,
+    shown_above: Sequence[int],
+    position: int | None = None,
+    visible: Sequence[tuple[int, int]] = (),
 ) -> Clicked:
-    """Record that the reader opened an article (this also marks it read)."""
-    click_id = activity.record_click(db, article_id, session, dwell=dwell, shown_above=shown_above)
+    """Record that the reader opened an article from screen ``session`` at row ``position``
+    (this also marks it read)."""
+    click_id = activity.record_click(
+        db,
+        article_id,
+        session,
+        dwell=dwell,
+        shown_above=shown_above,
+        position=position,
+        visible=visible,
+    )
     return Clicked(article_id, click_id, dwell)
 
 
@@ -114,12 +129,24 @@ def startup(db: Database, default_feeds: Path | None) -> Startup:
     return Startup(first, imported, problems)
 
 
-def training_due(ranker: Ranking, db: Database, min_new_clicks: int) -> bool:
-    """Whether there are enough clicks to train, and enough new ones since the last round."""
-    versions = ranker.model_versions()
-    last = versions[-1].clicks_used if versions else 0
-    clicks = reading.stats(db).clicks
-    return clicks >= MIN_CLICKS and clicks - last >= min_new_clicks
+def training_due(db: Database, min_new_clicks: int) -> bool:
+    """Whether a round should start: enough distinct articles opened for "For you", and no
+    round yet or ``min_new_clicks`` new clicks since the last one (:func:`guard.round_due`)."""
+    return guard.round_due(db, min_new_clicks)
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    """What the Model page shows: every model version, the log of every round (rejected ones
+    included) and the line "For you" shows when no trained model earns its keep."""
+
+    versions: tuple[ModelVersionRecord, ...]
+    rounds: tuple[guard.Round, ...]
+    notice: str | None
+
+
+def model_page(ranker: Ranking, db: Database) -> ModelPage:
+    return ModelPage(tuple(ranker.model_versions()), tuple(guard.rounds(db)), guard.notice(db))
 
 
 def explain(ranker: Ranking, article_id: int) -> ArticleExplanation:

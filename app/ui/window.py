@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QListView,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QProgressBar,
     QSplitter,
     QToolBar,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import activity, preference
+from app.services import preference
 from app.services.highlight import highlight_rule
 from app.services.profile import Profile
 from app.services.ranking import Ranking, River
@@ -41,32 +40,20 @@ from app.ui.article import ArticleDesk
 from app.ui.catchup import CatchUp
 from app.ui.delegate import RiverDelegate
 from app.ui.explanation import ExplanationPanel
+from app.ui.feedback import FeedbackDialog
 from app.ui.fulltext import FullTextDesk
 from app.ui.impression import ImpressionTracker
 from app.ui.reader import ReaderView
 from app.ui.river import RiverModel, RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.sidebar import FOR_YOU, STARRED, Place, SidebarModel
+from app.ui.welcome import WelcomeDialog, show_welcome
 from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
 
 STATUS_MS = 8000
 LOG_LINES = 2000
-
-WELCOME = (
-    "<h3>Welcome to Heedful</h3>"
-    "<p>Heedful is a news reader that learns what you read. It has subscribed you to a few "
-    "well-known feeds to start with; add your own with <b>Feeds → Add feed</b> or import an "
-    "OPML file.</p>"
-    "<p><b>For you</b> orders the river by a small model that trains on this computer from the "
-    "articles you open and the ones you skip. It needs about 20 opened articles before it "
-    "starts; until then it shows the newest first. It only reorders: nothing is hidden, and "
-    "<b>Latest</b> is always there.</p>"
-    "<p><b>Nothing leaves this machine</b> except the requests for the feeds themselves.</p>"
-    "<p>Press <b>?</b> for keyboard shortcuts.</p>"
-)
-
 
 @dataclass(frozen=True)
 class WindowOptions:
@@ -102,7 +89,6 @@ class MainWindow(QMainWindow):
         self.ranker: Ranking = ranker or RemoteRanker(
             profile, device=None if self.prefs.device == "auto" else self.prefs.device
         )
-        self.session = activity.new_session()
         self.runner = JobRunner(self)
         self.scheduler = Scheduler(self)
         self.admin = FeedAdmin(self)
@@ -111,7 +97,8 @@ class MainWindow(QMainWindow):
         )
         self.activity: deque[tuple[datetime, int | None, str]] = deque(maxlen=LOG_LINES)
         self.place: Place = FOR_YOU
-        self.welcome: QMessageBox | None = None
+        self.feedback_dialog: FeedbackDialog | None = None
+        self.welcome: WelcomeDialog | None = None
         self._started = False
         self._closed = False
 
@@ -124,7 +111,7 @@ class MainWindow(QMainWindow):
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
         self.catchup = CatchUp(self)
         self.impressions = ImpressionTracker(
-            self.river_view, self.river, self.db, self.runner, self.session, parent=self
+            self.river_view, self.river, self.db, self.runner, parent=self
         )
         self.runner.problem.connect(self._on_runner_problem)
         self.runner.crashed.connect(self._on_runner_crashed)
@@ -245,6 +232,9 @@ class MainWindow(QMainWindow):
         self.act_read = a("Mark read / unread", self.desk.toggle_read, "M")
         self.act_star = a("Star / unstar", self.desk.toggle_star, "S", "star")
         self.act_why = a("Why this?", self.desk.explain_current, "W", "why")
+        self.act_more = a("More like this", self.desk.more_like_this, "+")
+        self.act_less = a("Less like this", self.desk.less_like_this, "-")
+        self.act_fewer = a("Fewer from this feed", self.desk.fewer_from_feed)
         self.act_refresh = a("Refresh", self.scheduler.refresh_all, "R", "refresh")
         self.act_search = a("Search", self._on_search_triggered, "/")
         self.act_all_read = a("Mark all as read", self.desk.mark_all_read, "Shift+A")
@@ -264,6 +254,7 @@ class MainWindow(QMainWindow):
         self.act_log = a("Activity log…", self.admin.show_activity_log)
         self.act_train = a("Train now", self.scheduler.train_now, None, "train")
         self.act_model = a("Model…", self.scheduler.show_model_page, None, "train")
+        self.act_feedback = a("Your feedback…", self.show_feedback)
         self.act_about = a("About Heedful", self.admin.show_about)
         self.act_show_read = a("Show read articles", self._on_show_read_toggled)
         self.act_show_read.setCheckable(True)
@@ -286,6 +277,9 @@ class MainWindow(QMainWindow):
             self.act_read,
             self.act_star,
             self.act_why,
+            self.act_more,
+            self.act_less,
+            self.act_fewer,
             self.act_images,
             self.act_all_read,
         ):
@@ -306,6 +300,7 @@ class MainWindow(QMainWindow):
         model_menu = menu.addMenu("&Model")
         model_menu.addAction(self.act_train)
         model_menu.addAction(self.act_model)
+        model_menu.addAction(self.act_feedback)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.act_help)
         help_menu.addAction(self.act_about)
@@ -318,8 +313,29 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.act_add)
         toolbar.addSeparator()
         toolbar.addAction(self.act_model)
-        for action in (self.act_open, self.act_star, self.act_why, self.act_images):
+        for action in (
+            self.act_open,
+            self.act_star,
+            self.act_why,
+            self.act_more,
+            self.act_less,
+            self.act_images,
+        ):
             self.reader_bar.addAction(action)
+        self.river_menu = QMenu(self)
+        for action in (
+            self.act_open,
+            self.act_star,
+            self.act_why,
+            self.act_more,
+            self.act_less,
+            self.act_fewer,
+        ):
+            self.river_menu.addAction(action)
+        self.river_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.river_view.customContextMenuRequested.connect(
+            self._on_river_view_custom_context_menu_requested
+        )
         self.sidebar_menu = QMenu(self)
         for action in (
             self.act_refresh_feed,
@@ -370,11 +386,7 @@ class MainWindow(QMainWindow):
             self.runner.submit("loading the model", task.preload, self.ranker)
         if self.options.first_run:
             self.runner.submit(
-                "starting up",
-                task.startup,
-                self.db,
-                resource.DEFAULT_FEEDS,
-                done=self._on_startup_done,
+                "starting up", task.startup, self.db, None, done=self._on_startup_done
             )
         elif self.options.auto_refresh:
             self.scheduler.refresh(due_only=True)
@@ -382,13 +394,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_startup_done(self, result: task.Startup) -> None:
         if result.first_run:
-            box = QMessageBox(self)
-            box.setWindowTitle("Welcome to Heedful")
-            box.setIconPixmap(resource.icon("heedful").pixmap(64, 64))
-            box.setText(WELCOME)
-            box.setObjectName("welcome")
-            box.open()
-            self.welcome = box
+            self.welcome = show_welcome(self)  # subscribes to nothing until the reader chooses
             self.reload_sidebar()
         if self.options.auto_refresh:
             self.scheduler.refresh(due_only=True)
@@ -484,6 +490,24 @@ class MainWindow(QMainWindow):
         if place != self.place:
             self.show_place(place)
         self.sidebar_menu.popup(self.sidebar_view.viewport().mapToGlobal(pos))
+
+    @Slot()
+    def show_feedback(self) -> None:
+        """Open the list of the reader's explicit feedback, where each can be undone."""
+        if self.feedback_dialog is None:
+            self.feedback_dialog = FeedbackDialog(self.db, self.runner, self)
+        self.feedback_dialog.reload()
+        self.feedback_dialog.show()
+        self.feedback_dialog.raise_()
+
+    @Slot(QPoint)
+    def _on_river_view_custom_context_menu_requested(self, pos: QPoint) -> None:
+        index = self.river_view.indexAt(pos)
+        if not index.isValid():
+            return
+        if self.river_view.currentIndex() != index:
+            self.river_view.setCurrentIndex(index)
+        self.river_menu.popup(self.river_view.viewport().mapToGlobal(pos))
 
     def show_place(self, place: Place) -> None:
         """Show a smart view, folder or feed in the river."""

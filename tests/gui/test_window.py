@@ -15,9 +15,10 @@ from pytestqt.qtbot import QtBot
 from app.services import reading
 from app.services.profile import Profile
 from app.storage import events
+from app.storage.record import ScreenRecord
 from app.ui import article as article_module
 from app.ui.river import Role
-from app.ui.sidebar import LATEST, STARRED, Place
+from app.ui.sidebar import FOR_YOU, LATEST, STARRED, Place
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
 from tests.reliability.sample import seed_profile
@@ -53,6 +54,8 @@ def make_window(profile: Profile, qtbot: QtBot, count: int = 30) -> MainWindow:
     win = MainWindow(profile, options=QUIET)
     qtbot.addWidget(win)
     win.show()
+    win.activateWindow()  # reading counts only while the window is active
+    qtbot.waitUntil(win.isActiveWindow, timeout=5000)
     qtbot.waitUntil(lambda: win.river.rowCount() == min(count, 200), timeout=5000)
     qtbot.waitUntil(lambda: len(win.sidebar.feeds) == 3, timeout=5000)
     return win
@@ -223,10 +226,12 @@ def test_rows_visible_a_second_become_impressions(win: MainWindow, qtbot: QtBot)
     qtbot.waitUntil(lambda: logged() >= len(visible), timeout=5000)
     count = logged()
     qtbot.wait(1300)
-    assert logged() == count  # once per session
+    assert logged() == count  # once per screen
     with win.db.read() as s:
         shown = events.impressions(s)
-    assert {i.session for i in shown} == {win.session}
+        screens = events.screens(s)
+    assert {i.session for i in shown} == {win.impressions.session}
+    assert screens[win.impressions.session].view == "foryou"
     assert sorted(i.position for i in shown) == list(range(count))  # type: ignore[type-var]
 
 
@@ -247,13 +252,88 @@ def test_reading_long_enough_records_a_click(
         with win.db.read() as s:
             return [c.article_id for c in events.click_history(s)]
 
-    qtbot.waitUntil(lambda: history() == [clicked], timeout=5000)
+    qtbot.waitUntil(lambda: history()[:1] == [clicked], timeout=5000)  # rows 0, 1: never
     with win.db.read() as s:
         click = events.click_history(s)[0]
         shown = {i.article_id for i in events.impressions(s)}
     assert click.dwell is not None and click.dwell >= 0.3
-    assert click.session == win.session
+    assert click.session == win.impressions.session
+    assert click.position == 2
+    assert clicked in click.visible
     assert set(above) <= shown
+
+
+def _clicks(win: MainWindow) -> list[int]:
+    with win.db.read() as s:
+        return [c.article_id for c in events.click_history(s)]
+
+
+def test_inspecting_an_article_is_not_opening_it(
+    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(article_module, "CLICK_DWELL_S", 0.3)
+    win.river_view.setFocus()
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)
+    qtbot.keyClick(win.river_view, Qt.Key.Key_W)  # Why this?
+    qtbot.wait(600)
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)
+    qtbot.keyClick(win.river_view, Qt.Key.Key_S)  # selected to star it
+    qtbot.wait(600)
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)
+    qtbot.keyClick(win.river_view, Qt.Key.Key_Minus)  # less like this
+    qtbot.wait(600)
+    qtbot.wait(300)
+    assert _clicks(win) == []
+
+
+def test_reading_counts_only_while_the_window_is_active(
+    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(article_module, "CLICK_DWELL_S", 0.3)
+    monkeypatch.setattr(win.desk, "_window_active", lambda: False)
+    win.river_view.setFocus()
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)
+    qtbot.wait(700)
+    assert _clicks(win) == []
+    monkeypatch.setattr(win.desk, "_window_active", lambda: True)
+    qtbot.waitUntil(lambda: len(_clicks(win)) == 1, timeout=5000)
+    assert "Counted as opened" in win.statusBar().currentMessage()
+
+
+def test_each_visit_of_a_view_is_a_screen(win: MainWindow, qtbot: QtBot) -> None:
+    first = win.impressions.session
+    win.show_place(Place("feed", next(iter(win.sidebar.feeds))))
+    qtbot.waitUntil(lambda: win.river.rowCount() > 0, timeout=5000)
+    second = win.impressions.session
+    win.show_place(FOR_YOU)
+    qtbot.waitUntil(lambda: win.river.rowCount() > 0, timeout=5000)
+    third = win.impressions.session
+    assert len({first, second, third}) == 3
+
+    def logged() -> dict[str, ScreenRecord]:
+        with win.db.read() as s:
+            return events.screens(s)
+
+    qtbot.waitUntil(lambda: {first, second, third} <= set(logged()), timeout=5000)
+    screens = logged()
+    assert (screens[second].view, screens[second].multi_feed) == ("feed", False)
+    assert (screens[third].view, screens[third].ordering) == ("foryou", "ranked")
+
+
+def test_more_like_this_is_feedback_not_a_click(win: MainWindow, qtbot: QtBot) -> None:
+    win.river_view.setFocus()
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)
+    article = win.reader.article
+    assert article is not None
+    win.act_more.trigger()
+
+    def given() -> list[tuple[str, int | None]]:
+        with win.db.read() as s:
+            return [(f.kind, f.article_id) for f in events.feedback(s)]
+
+    qtbot.waitUntil(lambda: given() == [("more", article.id)], timeout=5000)
+    qtbot.waitUntil(lambda: "Noted: more like" in win.statusBar().currentMessage(), timeout=5000)
+    assert _clicks(win) == []
 
 
 def test_open_in_browser_records_a_click(
@@ -339,19 +419,37 @@ def test_deleting_a_feed_removes_it(win: MainWindow, qtbot: QtBot) -> None:
     assert not win.sidebar.index_of(Place("feed", feed.id)).isValid()
 
 
-def test_first_run_imports_the_default_feeds_and_welcomes(profile: Profile, qtbot: QtBot) -> None:
+def test_first_run_asks_before_subscribing_and_welcomes(
+    profile: Profile, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from app.feeds.fetcher import Fetcher, FetchError
     from app.ui.window import WindowOptions
 
-    w = MainWindow(profile, options=WindowOptions(False, False, True, False))
+    requests: list[str] = []
+
+    def no_network(self: Fetcher, url: str, **_: object) -> None:
+        requests.append(url)
+        raise FetchError("no network in tests")
+
+    monkeypatch.setattr(Fetcher, "fetch", no_network)
+    w = MainWindow(profile, options=WindowOptions(False, True, True, False))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: len(w.sidebar.feeds) >= 10, timeout=5000)
-    assert w.welcome is not None and w.welcome.isVisible()
+    qtbot.waitUntil(lambda: w.welcome is not None and w.welcome.isVisible(), timeout=5000)
+    assert w.welcome is not None
     assert "Nothing leaves this machine" in w.welcome.text()
+    listing = w.welcome.findChild(QLabel, "starterFeeds")
+    assert listing is not None
+    assert "BBC News" in listing.text() and "Quanta Magazine" in listing.text()
+    qtbot.wait(400)
+    assert not w.sidebar.feeds and requests == []  # nothing subscribed or fetched yet
+    w.welcome.starter_button.click()
+    qtbot.waitUntil(lambda: len(w.sidebar.feeds) >= 10, timeout=5000)
     urls = {f.url for f in w.sidebar.feeds.values()}
     assert "https://feeds.bbci.co.uk/news/rss.xml" in urls
     assert {f.folder for f in w.sidebar.feeds.values()} == {"News", "Technology", "Science"}
-    w.welcome.close()
     w.close()
     again = MainWindow(profile, options=WindowOptions(False, False, True, False))
     qtbot.addWidget(again)
@@ -359,6 +457,21 @@ def test_first_run_imports_the_default_feeds_and_welcomes(profile: Profile, qtbo
     qtbot.wait(600)
     assert again.welcome is None
     again.close()
+
+
+def test_first_run_can_start_with_nothing(profile: Profile, qtbot: QtBot) -> None:
+    from app.ui.window import WindowOptions
+
+    w = MainWindow(profile, options=WindowOptions(False, False, True, False))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.welcome is not None and w.welcome.isVisible(), timeout=5000)
+    assert w.welcome is not None
+    w.welcome.nothing_button.click()
+    assert w.welcome.choice == "nothing" and not w.welcome.isVisible()
+    qtbot.wait(300)
+    assert not w.sidebar.feeds
+    w.close()
 
 
 def test_a_locked_profile_is_refused_in_words(profile: Profile) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.services.signal import FEED_CEILING, FEED_FLOOR, build, pins_of
+from app.services.signal import (
+    FEED_CEILING,
+    FEED_FLOOR,
+    PRIOR_LIMIT,
+    build,
+    feed_prior,
+    holdout_start,
+    pins_of,
+)
 from app.storage.record import ClickRecord, FeedbackRecord, ImpressionRecord
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -72,3 +80,22 @@ def test_pins_latest_word_on_a_feed_wins() -> None:
     assert pins.feeds == {3: (FEED_FLOOR, None), 4: (FEED_FLOOR, None)}
     assert pins_of([_said(1, "feed_less", feed=3)]).feeds == {3: (None, FEED_CEILING)}
     assert pins.words_off == frozenset({"trump"})
+
+
+def test_feed_prior_weighs_consistent_opens_over_a_misclick() -> None:
+    # Three feeds of 28 articles, all shown in one scroll of Latest; the reader then opens
+    # 13 of feed 1's in its own view, and once, by mistake, one of feed 2's.
+    feed_of = {a: a // 28 for a in range(84)}
+    shown = [ImpressionRecord(a, T0, "latest", a) for a in range(84)]
+    clicks = [_click(i, a, i) for i, a in enumerate(range(28, 41))]
+    clicks.append(_click(20, 60, 3))
+    told = build(clicks, shown, [], set(feed_of))
+    prior = feed_prior(told, feed_of)
+    assert prior[1] > 0.5
+    assert prior[0] < prior[2] < 0.0 < prior[1]
+    assert all(abs(v) <= PRIOR_LIMIT for v in prior.values())
+    cut = holdout_start(told, 0.15)
+    assert cut is not None
+    early = feed_prior(told, feed_of, before=cut)
+    assert early[2] < prior[2]  # the misclick came last: held out, it informs nothing
+    assert feed_prior(build([], shown, [], set(feed_of)), feed_of) == {}
