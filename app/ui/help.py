@@ -1,4 +1,4 @@
-"""Keyboard shortcuts and the dialog that lists them."""
+"""Keyboard shortcuts and the dialog that lists them, with what For you learns from."""
 
 from __future__ import annotations
 
@@ -12,11 +12,22 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("m", "mark read / unread"),
     ("s", "star / unstar"),
     ("w", "why this? (explain the ranking)"),
+    ("+", "more like this"),
+    ("-", "less like this"),
     ("r", "refresh feeds"),
     ("/", "search"),
     ("Shift+A", "mark all shown as read"),
     ("Esc", "leave the search box"),
     ("?", "this help"),
+)
+
+
+OPENS = (
+    "<p><b>What For you learns from.</b> An article counts as <i>opened</i> when you open it "
+    "in your browser, or read it here for 4 seconds while this window is active. Selecting "
+    "a row only shows it: moving through rows with j and k, asking “Why this?”, starring, "
+    "or saying “less like this” never count. “More like this” and “less like this” are "
+    "kept as your own word and can be undone under Model → Your feedback.</p>"
 )
 
 
@@ -35,7 +46,8 @@ class HelpDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        label = QLabel(shortcuts_html())
+        label = QLabel(shortcuts_html() + OPENS)
+        label.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
