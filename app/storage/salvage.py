@@ -117,12 +117,22 @@ def salvage(source: Path, target: Path) -> SalvageReport:
     try:
         dst.execute("PRAGMA foreign_keys = OFF")
         dst.execute("BEGIN IMMEDIATE")
+        # The search index is built once at the end, not row by row through its triggers.
+        triggers = [
+            row[0] for row in dst.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+        ]
+        for (name,) in dst.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).fetchall():
+            dst.execute(f'DROP TRIGGER "{name}"')
         with readable_copy(source) as src:
             version = _version(src)
             reports = [_copy_table(src, dst, name) for name in _tables(dst)]
         reports = _mend_references(dst, reports)
-        dst.execute("COMMIT")
+        for sql in triggers:
+            dst.execute(sql)
         dst.execute("INSERT INTO article_fts (article_fts) VALUES ('rebuild')")
+        dst.execute("COMMIT")
         problems = [row[0] for row in dst.execute("PRAGMA integrity_check")]
         if problems != ["ok"]:
             raise sqlite3.DatabaseError(f"the rebuilt database failed its check: {problems[:3]}")
@@ -220,19 +230,16 @@ def _insert(dst: sqlite3.Connection, insert: str, rows: Sequence[Sequence[Any]])
         return 0, 0
     dst.execute("SAVEPOINT batch")
     try:
-        before = dst.total_changes
-        dst.executemany(insert, rows)
+        kept = dst.executemany(insert, rows).rowcount
         dst.execute("RELEASE batch")
-        return dst.total_changes - before, 0
+        return kept, 0
     except sqlite3.DatabaseError:
         dst.execute("ROLLBACK TO batch")
         dst.execute("RELEASE batch")
     kept = refused = 0
     for row in rows:
         try:
-            before = dst.total_changes
-            dst.execute(insert, row)
-            kept += dst.total_changes - before
+            kept += dst.execute(insert, row).rowcount
         except sqlite3.DatabaseError:
             refused += 1
     return kept, refused
