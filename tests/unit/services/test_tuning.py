@@ -120,6 +120,8 @@ def test_when_no_model_earns_its_keep_for_you_ranks_by_clickbias_and_says_so(
     assert Recommender.load(checkpoint_path(profile, version)).scale == 0.0  # biases alone
     river = ranker.river(ranked=True, limit=5)
     assert river.mode == "ranked" and river.notice == guard.NOTICES[guard.CLICKBIAS]
+    explained = ranker.explain(river.items[0].article.id)  # the biases alone explain the score
+    assert all(h.share == 0.0 for h in explained.history)
 
 
 def test_a_round_with_too_few_held_out_clicks_keeps_the_model_in_use(profile: Profile) -> None:
