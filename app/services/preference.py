@@ -18,7 +18,9 @@ class Preferences:
     """Everything the settings dialog edits.
 
     ``cpu_threads`` 0 lets torch choose. ``retention_days`` shares its key with
-    :func:`app.services.reading.purge`.
+    :func:`app.services.reading.purge`. A training round starts after ``train_min_clicks``
+    new clicks or every ``train_minutes`` when anything is new, whichever comes first
+    (:mod:`app.ui.schedule`).
     """
 
     refresh_minutes: int = 30

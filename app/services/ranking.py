@@ -12,6 +12,7 @@ background), so the window appears first.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -229,22 +230,29 @@ class Ranker:
         db = self._profile.db
         with db.read() as s:
             clicks = events.clicks_since(s, 0)
+            opened = events.clicked_articles(s)  # the threshold counts distinct articles
             rules = mute.load_rules(s)
-        needed = max(0, MIN_CLICKS - clicks)
+        needed = max(0, MIN_CLICKS - opened)
         filters = view.query()
         notice: str | None = None
+        fallback: str | None = None  # the guard's line when no trained model earns its keep
         loaded: Loaded | None = None
         if ranked:
             if needed:
                 notice = (
                     f"“For you” learns from the articles you open: {needed} more "
-                    f"{'click' if needed == 1 else 'clicks'} to go. Showing Latest until then."
+                    f"{'click' if needed == 1 else 'clicks'} on articles not opened yet to go. "
+                    "Showing Latest until then."
                 )
             elif after is None:  # a later page of Latest goes on in time order
-                with self._lock:
-                    loaded = self._current()
-                if loaded is None:
-                    notice = self._no_model_notice()
+                fallback = guard.notice(db)
+                if guard.mode(db) == guard.LATEST:
+                    notice = fallback
+                else:
+                    with self._lock:
+                        loaded = self._current()
+                    if loaded is None:
+                        notice = self._no_model_notice()
         if loaded is None:
             mark = None if after is None else (after.time, after.id)
             with db.read() as s:
@@ -271,7 +279,10 @@ class Ranker:
             if offset == 0 or self._last_order is None or self._last_order[0] != key:
                 self._last_order = (key, self._ranked_order(loaded, filters, rules))
             order, scores, muted = self._last_order[1]
-        return self._ranked_page(RankKey(order, scores, muted, max(0, offset)), limit, clicks)
+        ranked_page = self._ranked_page(
+            RankKey(order, scores, muted, max(0, offset)), limit, clicks
+        )
+        return dataclasses.replace(ranked_page, notice=fallback) if fallback else ranked_page
 
     def _ranked_page(self, key: RankKey, limit: int, clicks: int | None = None) -> River:
         """The page of a ranked snapshot at ``key`` (rows since purged are left out)."""
@@ -429,7 +440,7 @@ class Ranker:
         loaded = None
         if ranked:
             with self._profile.db.read() as s:
-                enough = events.clicks_since(s, 0) >= MIN_CLICKS
+                enough = events.clicked_articles(s) >= MIN_CLICKS
                 rules = mute.load_rules(s)
             if enough:
                 with self._lock:

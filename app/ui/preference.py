@@ -62,8 +62,16 @@ class SettingsDialog(QDialog):
 
         model = QGroupBox("Learning")
         model_form = QFormLayout(model)
-        model_form.addRow("Train at most every:", self.train)
-        model_form.addRow("…and only after:", self.min_clicks)
+        model_form.addRow("Train after:", self.min_clicks)
+        model_form.addRow("…or every:", self.train)
+        model_form.addRow(
+            "",
+            QLabel(
+                "Whichever comes first (the timer only when there is something new). The first "
+                "round starts as soon as “For you” has enough opened articles; a round waits "
+                "while you type a search."
+            ),
+        )
         model_form.addRow("Device:", self.device)
         model_form.addRow("CPU threads:", self.threads)
         model_form.addRow("", QLabel("CPU threads take effect at the next start."))

@@ -1,5 +1,14 @@
 """Background schedules of the window: refreshing feeds on the pool with "n of m" progress,
-training rounds on their own thread, and the Model page that shows them."""
+training rounds on their own thread, and the Model page that shows them.
+
+A training round starts after ``train_min_clicks`` new clicks or explicit feedback (the
+article desk tells the scheduler of each one), or on the ``train_minutes`` timer when there is
+at least one new click, whichever comes first; the first round as soon as "For you"'s
+threshold of opened articles is reached (:func:`app.services.guard.round_due`). Never two at
+once (a round that ends looks again, for the clicks that came meanwhile), and never while the
+reader is typing in the search box: a due round waits until the box has been left alone for
+:data:`SEARCH_IDLE_MS`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,6 @@ from PySide6.QtCore import QObject, QTimer, Slot
 
 from app.services.ranking import TrainProgress, TrainReport
 from app.services.refresh import RefreshProgress, RefreshSummary
-from app.storage.record import ModelVersionRecord
 from app.ui import crash, task
 from app.ui.sidebar import FOR_YOU
 from app.ui.trainer import TrainController
@@ -22,6 +30,9 @@ if TYPE_CHECKING:
     from app.ui.window import MainWindow
 
 log = logging.getLogger(__name__)
+
+SEARCH_IDLE_MS = 3000
+"""How long the search box must be left alone before a due training round starts."""
 
 
 class Scheduler(QObject):
@@ -39,10 +50,22 @@ class Scheduler(QObject):
         self.trainer.progress.connect(self._on_trainer_progress)
         self.trainer.finished.connect(self._on_trainer_finished)
         self.trainer.errored.connect(self._on_trainer_errored)
+        self.trainer.idle.connect(self._on_trainer_idle)
         self.refresh_timer = QTimer(self)
         self.refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self.train_timer = QTimer(self)
         self.train_timer.timeout.connect(self._on_train_timer_timeout)
+        self.typing_timer = QTimer(self)
+        self.typing_timer.setSingleShot(True)
+        self.typing_timer.setInterval(SEARCH_IDLE_MS)
+        self.typing_timer.timeout.connect(self._on_typing_timer_timeout)
+        self.checking = False
+        """A check for a due round is on the pool."""
+        self.pending = False
+        """A due round waits for the search box to be left alone."""
+        self._wired = False
+        self._again: int | None = None
+        """The threshold of a check asked for while another was on the pool."""
 
     def apply_timers(self) -> None:
         self.refresh_timer.setInterval(self.w.prefs.refresh_minutes * 60_000)
@@ -51,11 +74,18 @@ class Scheduler(QObject):
             self.refresh_timer.start()
         if self.w.options.train_schedule:
             self.train_timer.start()
+        if not self._wired:  # the window's parts exist by now; connect them once
+            self._wired = True
+            self.w.search.textEdited.connect(self._on_search_text_edited)
+            self.w.desk.clicked_recorded.connect(self._on_desk_clicked_recorded)
+            self.w.desk.feedback_given.connect(self._on_desk_feedback_given)
 
     def shutdown(self) -> None:
         """Stop the timers, cancel the refresh and the training round, close the Model page."""
         self.refresh_timer.stop()
         self.train_timer.stop()
+        self.typing_timer.stop()
+        self.pending = False
         self._refresh_cancel.set()
         self.trainer.shutdown()
         if self.model_dialog is not None:
@@ -149,23 +179,78 @@ class Scheduler(QObject):
     def train_now(self) -> None:
         self.train()
 
-    @Slot()
-    def _on_train_timer_timeout(self) -> None:
-        if self.trainer.running:
+    def check_due(self, min_new_clicks: int) -> None:
+        """Ask on the pool whether a round is due (``min_new_clicks`` new clicks since the last
+        round, or none yet); start it when it is. Nothing to do while a round runs (its end
+        looks again) or a check is already on its way."""
+        if self.checking:  # look again once this check is answered: clicks came meanwhile
+            again = self._again
+            self._again = min_new_clicks if again is None else min(again, min_new_clicks)
             return
+        if self.trainer.running or self.w._closed:
+            return
+        self.checking = True
+        self._again = None
         self.w.runner.submit(
             "checking for new clicks",
             task.training_due,
-            self.w.ranker,
             self.w.db,
-            self.w.prefs.train_min_clicks,
+            min_new_clicks,
             done=self._on_training_due,
+            failed=self._on_training_due_failed,
         )
+
+    @Slot()
+    def _on_train_timer_timeout(self) -> None:
+        self.check_due(1)  # the timer trains on whatever is new
+
+    @Slot(int)
+    def _on_desk_clicked_recorded(self, article_id: int) -> None:
+        if self.w.options.train_schedule:
+            self.check_due(self.w.prefs.train_min_clicks)
+
+    @Slot(str)
+    def _on_desk_feedback_given(self, kind: str) -> None:
+        if self.w.options.train_schedule:  # "more / less like this" counts as a new click
+            self.check_due(self.w.prefs.train_min_clicks)
 
     @Slot(object)
     def _on_training_due(self, due: bool) -> None:
+        self.checking = False
+        again, self._again = self._again, None
         if due and not self.w._closed:
+            self._start_when_idle()
+        elif again is not None:
+            self.check_due(again)
+
+    @Slot(object)
+    def _on_training_due_failed(self, failure: JobFailure) -> None:
+        self.checking = False
+        self._again = None
+        report(self.w.runner, failure)
+
+    def _start_when_idle(self) -> None:
+        """Start the due round now, or once the search box has been left alone."""
+        if self.typing_timer.isActive():
+            self.pending = True
+            return
+        self.pending = False
+        if not self.trainer.running:
             self.train()
+
+    @Slot(str)
+    def _on_search_text_edited(self, text: str) -> None:
+        self.typing_timer.start()  # (re)starts the quiet period
+
+    @Slot()
+    def _on_typing_timer_timeout(self) -> None:
+        if self.pending and not self.w._closed:
+            self._start_when_idle()
+
+    @Slot()
+    def _on_trainer_idle(self) -> None:
+        if self.w.options.train_schedule and not self.w._closed:
+            self.check_due(self.w.prefs.train_min_clicks)  # clicks that came during the round
 
     @Slot()
     def _on_trainer_started(self) -> None:
@@ -218,13 +303,17 @@ class Scheduler(QObject):
 
     def _load_versions(self) -> None:
         self.w.runner.submit(
-            "loading model versions", self.w.ranker.model_versions, done=self._on_versions_loaded
+            "loading model versions",
+            task.model_page,
+            self.w.ranker,
+            self.w.db,
+            done=self._on_versions_loaded,
         )
 
     @Slot(object)
-    def _on_versions_loaded(self, versions: list[ModelVersionRecord]) -> None:
+    def _on_versions_loaded(self, page: task.ModelPage) -> None:
         if self.model_dialog is not None:
-            self.model_dialog.set_versions(versions)
+            self.model_dialog.set_versions(page.versions, page.rounds, page.notice)
 
     @Slot()
     def _on_model_cancel_requested(self) -> None:
