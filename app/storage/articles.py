@@ -604,6 +604,7 @@ def purge_old(
         )
     )
     s.execute(bury)
+    s.execute(churn.bury_content(doomed, now))  # nor under a new GUID
     result: Any = s.execute(delete(Article).where(doomed))
     purged = int(result.rowcount)
     if purged:

@@ -8,25 +8,42 @@ A purged article is buried under its content key too, so churn cannot bring it b
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Insert, insert, literal, select
 from sqlalchemy.orm import Session
 
-from app.storage.schema import Article, Tombstone
+from app.storage.schema import Article, Tombstone, UTCDateTime
 
 CHUNK = 500
 
 
+PREFIX = "content:"
+
+
 def content_key(title: str, url: str | None) -> str | None:
     """The tombstone key of an article by what it shows (title and link); None without a link,
-    where a title alone is too weak an identity."""
+    where a title alone is too weak an identity. Plain text, so SQL can build it too
+    (:func:`bury_content`)."""
     if not url:
         return None
-    source = f"content:{title}\x00{url}"
-    return "content:" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{PREFIX}{title}\x1f{url}"
+
+
+def bury_content(doomed: ColumnElement[bool], now: datetime) -> Insert:
+    """The statement that tombstones the content keys of the articles ``doomed`` selects, for
+    any purge: a feed that changes GUIDs then cannot bring a purged article back either."""
+    key = literal(PREFIX) + Article.title + literal("\x1f") + Article.url
+    rows = select(Article.feed_id, key, literal(now, UTCDateTime)).where(
+        doomed, Article.url.is_not(None), Article.url != ""
+    )
+    return (
+        insert(Tombstone)
+        .prefix_with("OR IGNORE")
+        .from_select(["feed_id", "dedup_key", "purged"], rows)
+    )
 
 
 def stored_by_content(

@@ -115,3 +115,14 @@ def test_the_cap_has_a_default_and_can_be_turned_off(profile: Profile) -> None:
         assert articles.unread_cap(s) is None
         events.set_setting(s, articles.UNREAD_CAP_SETTING, "lots")
         assert articles.unread_cap(s) == articles.DEFAULT_UNREAD_CAP
+
+
+def test_articles_retention_purged_stay_buried_under_a_new_guid(profile: Profile) -> None:
+    feed_id = _feed(profile)
+    _store(profile, feed_id, _items(0, 5))
+    with profile.db.write() as s:
+        ids = [a.id for a in articles.list_articles(s, limit=10)]
+        articles.set_read(s, ids, True, now=NOW - timedelta(days=90))
+        assert articles.purge_old(s, NOW, 30) == 5
+    assert _store(profile, feed_id, _items(3, 5)).new == 0
+    assert _count(profile) == 0
