@@ -47,6 +47,7 @@ from app.ui.reader import ReaderView
 from app.ui.river import RiverModel, RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.sidebar import FOR_YOU, STARRED, Place, SidebarModel
+from app.ui.tray import TrayIcon
 from app.ui.welcome import WelcomeDialog, show_welcome
 from app.ui.worker import JobRunner
 
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
         self.catchup = CatchUp(self)
+        self.tray = TrayIcon(self)
         self.impressions = ImpressionTracker(
             self.river_view, self.river, self.db, self.runner, parent=self
         )
@@ -449,6 +451,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_overview_loaded(self, overview: task.Overview) -> None:
+        self.tray.set_unread(overview.stats.unread)
         selection = self.sidebar_view.selectionModel()
         collapsed = set()
         for row in range(self.sidebar.rowCount()):
