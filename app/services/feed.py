@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app.services import credential
 from app.storage import feeds
 from app.storage.database import Database
 from app.storage.record import FeedRecord
@@ -39,7 +40,9 @@ def folders(db: Database) -> list[str]:
 
 
 def update(db: Database, feed_id: int, edit: FeedEdit) -> FeedRecord:
-    """Apply ``edit``; raises StorageError (NotFoundError, DuplicateFeedError) or ValueError."""
+    """Apply ``edit``; raises StorageError (NotFoundError, DuplicateFeedError) or ValueError.
+    A password typed into the address is kept apart (:mod:`app.services.credential`)."""
+    url = credential.stash(db, edit.url)
     with db.write() as s:
         if edit.title is not None:
             feeds.update_feed(s, feed_id, title=edit.title)
@@ -47,7 +50,7 @@ def update(db: Database, feed_id: int, edit: FeedEdit) -> FeedRecord:
             s,
             feed_id,
             folder=edit.folder or None,
-            url=edit.url,
+            url=url,
             update_interval=edit.update_interval,
             enabled=edit.enabled,
         )

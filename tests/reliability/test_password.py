@@ -159,3 +159,17 @@ def test_split_and_redact() -> None:
     assert credential.split("https://a@h.org/f") == ("https://a@h.org/f", None)
     assert credential.split("https://h.org/f") == ("https://h.org/f", None)
     assert SECRET not in credential.redact(f"https://alice:{SECRET}@h.org/f")
+
+
+def test_a_password_typed_into_a_feeds_properties_is_kept_apart(
+    server: LocalServer, keyring: FakeKeyring | None, tmp_path: Path
+) -> None:
+    from app.services import feed as feed_service
+
+    with Profile(tmp_path / "p") as profile:
+        with profile.db.write() as s:
+            feed_id = feeds.add_feed(s, server.url("/feed.xml")).id
+        edit = feed_service.FeedEdit(None, None, _with_password(server), 1800, True)
+        stored = feed_service.update(profile.db, feed_id, edit)
+        assert SECRET not in stored.url
+        assert Refresher(profile.db, limits=FAST).refresh().failed == 0
