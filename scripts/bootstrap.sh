@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install Heedful into it; EXTRAS selects optional groups.
+# Create .venv (if missing) and install Heedful into it; $1 selects optional groups (dev).
+# An install leaves a stamp in .venv (a hash of pyproject.toml, this script and the groups);
+# when the stamp still matches, nothing is installed and nothing touches the network.
+# FORCE=1 installs anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 extras="${1:-}"
+stamp_of() {
+    cat pyproject.toml scripts/bootstrap.sh | { cat; printf 'extras=%s\n' "$1"; } \
+        | sha256sum | cut -d' ' -f1
+}
+stamp_file() { printf '.venv/.heedful-installed%s' "${1:+-$1}"; }
+if [ "${FORCE:-0}" != 1 ] && [ -x .venv/bin/python ] \
+    && [ "$(cat "$(stamp_file "$extras")" 2>/dev/null)" = "$(stamp_of "$extras")" ]; then
+    exit 0
+fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
@@ -24,4 +36,9 @@ if [ -n "$extras" ]; then
     .venv/bin/python -m pip install --quiet -e ".[$extras]"
 else
     .venv/bin/python -m pip install --quiet -e .
+fi
+stamp_of "$extras" > "$(stamp_file "$extras")"
+# A full install with extras also holds everything the plain one needs.
+if [ -n "$extras" ]; then
+    stamp_of "" > "$(stamp_file "")"
 fi

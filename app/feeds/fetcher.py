@@ -29,6 +29,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from app import __version__
 from app.feeds.address import AddressPolicy, AddressRefusedError, Reach
 from app.feeds.inflater import InflateError, Inflater, SizeExceededError
 
@@ -43,13 +44,15 @@ _MAX_RETRY_AFTER = 30 * 24 * 3600.0
 
 @dataclass(frozen=True)
 class FetchLimits:
-    """Bounds on one fetch: seconds, decoded bytes, redirect hops and the User-Agent."""
+    """Bounds on one fetch (seconds, decoded bytes, redirect hops), the User-Agent, and the
+    proxy: ``"system"``, ``"none"`` or a manual proxy URL (see :func:`proxy_mounts`)."""
 
     connect_timeout: float = 10.0
     total_timeout: float = 30.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    user_agent: str = "Heedful/0.1 (+https://heedful.app; feed reader)"
+    user_agent: str = f"Heedful/{__version__} (+https://heedful.app; feed reader)"
+    proxy: str = "system"
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,91 @@ def describe_network_error(exc: httpx.HTTPError) -> str:
     return "the connection failed"
 
 
+PROXY_SYSTEM = "system"
+PROXY_NONE = "none"
+_PROXY_SCHEMES = ("http", "https")
+_LOOPBACK = ("all://localhost", "all://127.0.0.1", "all://[::1]")
+
+
+def check_proxy(setting: str) -> str:
+    """``setting`` stripped when it is "system", "none" or an http(s) proxy URL with a host;
+    else raise FetchError saying why."""
+    text = setting.strip()
+    if text in (PROXY_SYSTEM, PROXY_NONE):
+        return text
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError("the proxy address is not valid") from exc
+    if parts.scheme.lower() not in _PROXY_SCHEMES or not host:
+        raise FetchError("the proxy must be an http:// or https:// address with a host name")
+    if port == 0:
+        raise FetchError("the proxy address has no valid port")
+    return text
+
+
+def system_proxies() -> dict[str, str | None]:
+    """httpx mount patterns from the environment's proxy variables (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and, on Windows and macOS, the system's
+    settings, as Python's ``urllib.request.getproxies`` reads them. A pattern maps to a proxy
+    URL, or to None for a direct connection. Loopback addresses are always reached directly;
+    a SOCKS proxy (not supported) is skipped with a log line."""
+    from urllib.request import getproxies
+
+    found = getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in _PROXY_SCHEMES:
+        url = found.get(scheme) or found.get("all")
+        if not url:
+            continue
+        url = url if "://" in url else f"http://{url}"
+        try:
+            check_proxy(url)
+        except FetchError as exc:
+            logger.warning("ignoring the %s proxy %s: %s", scheme, redact(url)[:200], exc)
+            continue
+        mounts[f"{scheme}://"] = url
+    if not mounts:
+        return {}
+    for host in (h.strip() for h in found.get("no", "").split(",")):
+        if host == "*":
+            return {}
+        if not host:
+            continue
+        if "://" in host:
+            mounts[host] = None
+        elif ":" in host and not host.startswith("["):  # a bare IPv6 address
+            mounts[f"all://[{host}]"] = None
+        elif host[0].isdigit() or host.startswith("[") or host.lower() == "localhost":
+            mounts[f"all://{host}"] = None
+        else:  # a domain: itself and its subdomains
+            mounts[f"all://*{host.lstrip('.')}"] = None
+    for pattern in _LOOPBACK:
+        mounts[pattern] = None
+    return mounts
+
+
+def proxy_mounts(setting: str) -> dict[str, httpx.BaseTransport | None]:
+    """The client's transports for a proxy setting: "none" connects directly, "system" follows
+    :func:`system_proxies`, anything else is a proxy URL used for every request (loopback
+    included). An invalid manual URL raises FetchError. Redirects, the size cap, the deadline
+    and the scheme checks are this module's own, so they hold through a proxy as without one;
+    https is tunnelled (CONNECT), so the proxy never sees the feed or its certificate check."""
+    choice = check_proxy(setting)
+    if choice == PROXY_NONE:
+        return {}
+    targets = system_proxies() if choice == PROXY_SYSTEM else {"all://": choice}
+    mounts: dict[str, httpx.BaseTransport | None] = {}
+    for pattern, url in targets.items():
+        mounts[pattern] = None if url is None else httpx.HTTPTransport(proxy=url)
+    if targets:
+        shown = {k: None if v is None else redact(v) for k, v in targets.items()}
+        logger.debug("proxy setting %r: %s", redact(choice), shown)
+    return mounts
+
+
 class Fetcher:
     """Fetch feeds over one shared httpx.Client; safe to use from several threads."""
 
@@ -223,6 +311,7 @@ class Fetcher:
                 "Accept-Encoding": "gzip, deflate",
             },
             trust_env=False,
+            mounts=proxy_mounts(self.limits.proxy),
             event_hooks={"response": [_check_redirect]},
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 
+from app.feeds.fetcher import PROXY_SYSTEM, FetchError, FetchLimits, check_proxy
 from app.storage import events
 from app.storage.database import Database
 
@@ -30,6 +31,9 @@ class Preferences:
     cpu_threads: int = 0
     retention_days: int = 90
     remote_images: bool = False
+    proxy: str = PROXY_SYSTEM
+    """How feeds are fetched: "system" (the environment's and the desktop's proxy settings),
+    "none" (directly) or an http(s) proxy URL (:func:`app.feeds.fetcher.proxy_mounts`)."""
     highlight_words: int = 3
     """At most this many title words are tinted per row (:mod:`app.services.highlight`)."""
     highlight_percent: int = 15
@@ -56,6 +60,10 @@ def problems(prefs: Preferences) -> list[str]:
             found.append(f"{name.replace('_', ' ')} must be between {low} and {high}")
     if prefs.device not in DEVICES:
         found.append(f"device must be one of {', '.join(DEVICES)}")
+    try:
+        check_proxy(prefs.proxy)
+    except FetchError as exc:
+        found.append(exc.message)
     return found
 
 
@@ -95,6 +103,11 @@ def save(db: Database, prefs: Preferences) -> None:
             value = getattr(prefs, f.name)
             text = ("1" if value else "0") if isinstance(value, bool) else str(value)
             events.set_setting(s, f.name, text)
+
+
+def fetch_limits(db: Database) -> FetchLimits:
+    """The fetcher's settings for this profile: the defaults with the reader's proxy."""
+    return FetchLimits(proxy=load(db).proxy)
 
 
 WELCOMED_KEY = "welcomed"

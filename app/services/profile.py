@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 from app.storage import backup
 from app.storage.database import Database, ProfileLockedError, StorageError
@@ -55,6 +55,14 @@ class ProfilePaths:
     def backups(self) -> Path:
         """Rolling copies of the database (:mod:`app.storage.backup`)."""
         return self.root / "backups"
+
+    @property
+    def glove(self) -> Path:
+        """GloVe's word cache: the platform's per-user cache folder for the default profile;
+        inside the profile for one kept elsewhere (``--data-dir``), so that it travels with it."""
+        if self.root == Path(user_data_dir("Heedful", appauthor=False)).resolve():
+            return Path(user_cache_dir("Heedful", appauthor=False))
+        return self.cache / "glove"
 
 
 class MissingDatabaseError(StorageError):

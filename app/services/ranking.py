@@ -128,7 +128,9 @@ class Ranker:
             try:
                 if file_sha256(path) != version.sha256:
                     raise CheckpointError(f"{path.name} is not the file that training wrote")
-                model = Recommender.load(path, device=self._device)
+                model = Recommender.load(
+                    path, device=self._device, cache_dir=self._profile.paths.glove
+                )
             except (CheckpointError, OSError) as exc:
                 log.warning("model version %d is unusable: %s", version.id, exc)
                 self._unusable.add(version.id)

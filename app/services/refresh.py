@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
-from app.services import credential, lifeline
+from app.services import credential, lifeline, preference
 from app.storage import articles, enclosure, feeds
 from app.storage.database import Database, StorageError
 from app.storage.enclosure import EnclosureRecord
@@ -135,7 +135,7 @@ class Refresher:
         parse_processes: int | None = None,
     ) -> None:
         self._db = db
-        self._limits = limits or FetchLimits()
+        self._limits = limits or preference.fetch_limits(db)
         self._max_workers = max_workers
         self._parse_processes = (
             min(4, os.cpu_count() or 1) if parse_processes is None else parse_processes

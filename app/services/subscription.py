@@ -14,7 +14,7 @@ from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, FetchResult, che
 from app.feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
 from app.feeds.opml import save as save_opml
 from app.feeds.parser import parse_feed
-from app.services import credential
+from app.services import credential, preference
 from app.services.credential import redact
 from app.services.refresh import Outcome, store_outcome
 from app.storage import feeds
@@ -77,7 +77,7 @@ def add_feed(
     with db.read() as s:
         if feeds.feed_by_url(s, credential.split(url)[0]) is not None:
             raise SubscriptionError(f"already subscribed to {redact(url)}")
-    with Fetcher(limits or FetchLimits()) as fetcher:
+    with Fetcher(limits or preference.fetch_limits(db)) as fetcher:
         fetched, parsed = _fetch_feed_or_page(fetcher, url)
     address = credential.carry(url, fetched.url)
     with db.write() as s:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.preference import DEVICES, LIMITS, Preferences, problems
+from app.ui.network import ProxyBox
 
 DEVICE_LABELS = {"auto": "Automatic (CUDA when available)", "cpu": "CPU", "cuda": "CUDA (GPU)"}
 
@@ -50,6 +51,7 @@ class SettingsDialog(QDialog):
         self.retention = _spin("retention_days", prefs.retention_days, " days")
         self.images = QCheckBox("Load remote images in articles without asking")
         self.images.setChecked(prefs.remote_images)
+        self.network = ProxyBox(prefs.proxy)
         self.highlight_words = _spin("highlight_words", prefs.highlight_words, " words", "None")
         self.highlight_percent = _spin("highlight_percent", prefs.highlight_percent, " %")
 
@@ -94,6 +96,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(feeds)
         layout.addWidget(model)
         layout.addWidget(highlights)
+        layout.addWidget(self.network)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
 
@@ -107,6 +110,7 @@ class SettingsDialog(QDialog):
             cpu_threads=self.threads.value(),
             retention_days=self.retention.value(),
             remote_images=self.images.isChecked(),
+            proxy=self.network.value(),
             highlight_words=self.highlight_words.value(),
             highlight_percent=self.highlight_percent.value(),
         )
