@@ -65,12 +65,32 @@ def page(
         meta.append("full text")
     if also_in:
         meta.append("also in " + ", ".join(html.escape(name) for name in also_in))
-    body = full_html or article.summary_html or html.escape(article.summary_text)
+    body = without_title(full_html, article.title) if full_html else ""
+    body = body or article.summary_html or html.escape(article.summary_text)
     return (
         f"<h2>{html.escape(article.title)}</h2>"
         f'<p style="color:gray">{" · ".join(meta)}</p>'
         f"{note}<div>{body}</div>{attachments(enclosures)}{link}"
     )
+
+
+_LEADING_HEADING = re.compile(
+    r"^((?:\s*<(?!h[1-6]\b)[a-z][^>]*>)*\s*)<h([1-3])\b[^>]*>(.*?)</h\2>",
+    re.IGNORECASE | re.DOTALL,
+)
+"""A heading with nothing before it but opening tags (a table cell, a section) and spaces."""
+
+
+def without_title(full_html: str, title: str) -> str:
+    """``full_html`` without a leading heading that only repeats the article's title (pages
+    put the headline above the story; the reader shows it already)."""
+    match = _LEADING_HEADING.match(full_html)
+    if match is None:
+        return full_html
+    heading = " ".join(html.unescape(re.sub(r"<[^>]+>", "", match.group(3))).split())
+    if heading.casefold() != " ".join(title.split()).casefold():
+        return full_html
+    return match.group(1) + full_html[match.end() :]
 
 
 def size_text(length: int | None) -> str:

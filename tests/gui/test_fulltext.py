@@ -15,6 +15,7 @@ from app.services.profile import Profile
 from app.storage import content, enclosure
 from app.storage.database import Database
 from app.storage.schema import Article
+from app.ui.reader import without_title
 from app.ui.river import Role
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
@@ -109,3 +110,16 @@ def test_a_folded_story_is_one_row_that_names_the_other_feed(win: MainWindow, qt
     assert _open_first(win, qtbot) == canonical
     qtbot.waitUntil(lambda: win.reader.also_in == ("Feed 1",), timeout=5000)
     assert "also in Feed 1" in win.reader.toPlainText()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<h1>The Title</h1><p>x</p>", "<p>x</p>"),
+        ("\n<table><tr><td>\n<h2> the  title </h2><p>x</p>", "\n<table><tr><td>\n<p>x</p>"),
+        ("<h1>Another headline</h1><p>x</p>", "<h1>Another headline</h1><p>x</p>"),
+        ("<p>lead</p><h1>The Title</h1>", "<p>lead</p><h1>The Title</h1>"),
+    ],
+)
+def test_the_page_headline_is_not_shown_twice(body: str, expected: str) -> None:
+    assert without_title(body, "The Title") == expected
