@@ -1,7 +1,8 @@
 """Full text: fetch an article's page, keep its main content, and show it offline afterwards.
 
-The page is fetched through the same hardened fetcher as feeds (http and https only, a size
-cap, counted and checked redirects, a wall-clock deadline), its main content extracted and
+The page is fetched through the same hardened fetcher as feeds, with the reader's proxy
+setting (http and https only, a size cap, counted and checked redirects, a wall-clock
+deadline), its main content extracted and
 sanitised (:mod:`app.feeds.extractor`), and stored in ``articles.full_html``, so the reader
 shows it without the network from then on. Remote images in it stay blocked until asked.
 """
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from app.feeds.extractor import ExtractError, extract
 from app.feeds.fetcher import Fetcher, FetchError
 from app.feeds.sanitizer import html_to_text
+from app.services import preference
 from app.storage import articles, content
 from app.storage.database import Database
 
@@ -57,7 +59,7 @@ def fetch(db: Database, article_id: int, *, fetcher: Fetcher | None = None) -> F
     if not article.url:
         raise FullTextError(f"article {article_id} has no web address to fetch")
     own = fetcher is None
-    client = fetcher or Fetcher()
+    client = fetcher or Fetcher(preference.fetch_limits(db))
     try:
         result = client.fetch(article.url)
     except FetchError as exc:
@@ -85,7 +87,7 @@ def fetch_missing(db: Database, *, limit: int = 20, fetcher: Fetcher | None = No
         return 0
     stored_count = 0
     own = fetcher is None
-    client = fetcher or Fetcher()
+    client = fetcher or Fetcher(preference.fetch_limits(db))
     try:
         for article_id, _url in pending:
             try:
