@@ -16,10 +16,15 @@ address to a private or loopback one is refused.
 
 from __future__ import annotations
 
+import ast
 import email.utils
+import functools
 import logging
+import shutil
 import socket
 import ssl
+import subprocess
+import sys
 import time
 import types
 from collections.abc import Mapping
@@ -233,15 +238,62 @@ def check_proxy(setting: str) -> str:
     return text
 
 
+def desktop_proxies() -> dict[str, str]:
+    """The GNOME desktop's manual proxy settings (read with ``gsettings``) in the form of
+    ``urllib.request.getproxies``; empty when there is no such desktop, or it says "none" or
+    "auto" (a PAC script, which is not supported)."""
+    exe = shutil.which("gsettings") if sys.platform.startswith("linux") else None
+    if exe is None:
+        return {}
+
+    def get(schema: str, key: str) -> str:
+        try:
+            out = subprocess.run(  # noqa: S603 - a fixed tool with fixed arguments
+                [exe, "get", f"org.gnome.system.proxy{schema}", key],
+                capture_output=True,
+                text=True,
+                timeout=2,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout.strip().strip("'") if out.returncode == 0 else ""
+
+    if get("", "mode") != "manual":
+        return {}
+    found: dict[str, str] = {}
+    for scheme in _PROXY_SCHEMES:
+        host, port = get(f".{scheme}", "host"), get(f".{scheme}", "port")
+        if host and port.isdigit() and int(port) > 0:
+            found[scheme] = f"http://{host}:{port}"
+    try:
+        ignore = ast.literal_eval(get("", "ignore-hosts") or "[]")
+    except (ValueError, SyntaxError):
+        ignore = []
+    if isinstance(ignore, list):
+        found["no"] = ",".join(str(h) for h in ignore)
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def _recent_desktop_proxies(minute: int) -> dict[str, str]:
+    """:func:`desktop_proxies`, asked at most once a minute (each fetcher would ask again)."""
+    del minute
+    return desktop_proxies()
+
+
 def system_proxies() -> dict[str, str | None]:
     """httpx mount patterns from the environment's proxy variables (``HTTPS_PROXY``,
-    ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and, on Windows and macOS, the system's
-    settings, as Python's ``urllib.request.getproxies`` reads them. A pattern maps to a proxy
-    URL, or to None for a direct connection. Loopback addresses are always reached directly;
-    a SOCKS proxy (not supported) is skipped with a log line."""
+    ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), on Windows and macOS the system's settings
+    (as Python's ``urllib.request.getproxies`` reads them), and when none of those name a proxy,
+    the GNOME desktop's (:func:`desktop_proxies`). A pattern maps to a proxy URL, or to None for
+    a direct connection. Loopback addresses are always reached directly; a SOCKS proxy (not
+    supported) is skipped with a log line, and so is a no-proxy entry in CIDR form."""
     from urllib.request import getproxies
 
     found = getproxies()
+    if not any(found.get(k) for k in ("http", "https", "all")):
+        found = _recent_desktop_proxies(int(time.monotonic() // 60))
     mounts: dict[str, str | None] = {}
     for scheme in _PROXY_SCHEMES:
         url = found.get(scheme) or found.get("all")
@@ -259,7 +311,7 @@ def system_proxies() -> dict[str, str | None]:
     for host in (h.strip() for h in found.get("no", "").split(",")):
         if host == "*":
             return {}
-        if not host:
+        if not host or "/" in host.split("://")[-1]:
             continue
         if "://" in host:
             mounts[host] = None

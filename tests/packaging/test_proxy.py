@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -178,3 +179,39 @@ def test_the_proxy_setting_is_stored_and_used_for_fetching(tmp_path: object) -> 
         assert preference.fetch_limits(profile.db).proxy == "system"
         preference.save(profile.db, preference.Preferences(proxy="http://proxy.test:3128"))
         assert preference.fetch_limits(profile.db).proxy == "http://proxy.test:3128"
+
+
+GSETTINGS = """#!/bin/sh
+case "$2 $3" in
+  "org.gnome.system.proxy mode") echo "'manual'" ;;
+  "org.gnome.system.proxy.http host") echo "'proxy.lan'" ;;
+  "org.gnome.system.proxy.http port") echo "3128" ;;
+  "org.gnome.system.proxy.https host") echo "''" ;;
+  "org.gnome.system.proxy.https port") echo "0" ;;
+  "org.gnome.system.proxy ignore-hosts") echo "['localhost', '127.0.0.0/8', 'intra.lan']" ;;
+  *) exit 1 ;;
+esac
+"""
+
+
+def test_the_system_setting_reads_the_gnome_desktop_when_the_environment_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_env_proxy: None
+) -> None:
+    from app.feeds import fetcher
+
+    tool = tmp_path / "gsettings"
+    tool.write_text(GSETTINGS, encoding="utf-8")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(fetcher.sys, "platform", "linux")
+    assert fetcher.desktop_proxies() == {
+        "http": "http://proxy.lan:3128",
+        "no": "localhost,127.0.0.0/8,intra.lan",
+    }
+    fetcher._recent_desktop_proxies.cache_clear()
+    mounts = system_proxies()
+    fetcher._recent_desktop_proxies.cache_clear()
+    assert mounts["http://"] == "http://proxy.lan:3128"
+    assert "https://" not in mounts
+    assert mounts["all://*intra.lan"] is None and mounts["all://localhost"] is None
+    assert not any("/8" in k for k in mounts)
