@@ -94,9 +94,12 @@ def data_home() -> Path:
 
 def launch_command() -> list[str]:
     """The command a desktop launcher runs to open the window of this very installation."""
-    script = Path(sys.executable).with_name("heedful")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
+    candidates = [Path(sys.executable).with_name("heedful")]
+    if Path(sys.argv[0]).name == "heedful":  # run as the installed command (pip --user too)
+        candidates.insert(0, Path(sys.argv[0]))
+    for script in candidates:
+        if script.is_file() and os.access(script, os.X_OK):
+            return [str(script.resolve())]
     return [sys.executable, "-m", "app"]
 
 
