@@ -94,6 +94,13 @@ class Part:
     kind: str
     label: str
     share: float
+    size: float | None = None
+    """Σ |share| of the smallest parts it gathers (None: |share|), what its percentage is of."""
+
+    @property
+    def magnitude(self) -> float:
+        """How much of the score the part moves, whatever the signs inside it."""
+        return abs(self.share) if self.size is None else self.size
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,15 @@ class ArticleExplanation:
     def groups(self) -> list[Part]:
         """The ranked score's parts as "Why this?" tabulates them, largest first: the feed,
         the title's words together, freshness, spreading (and a constant, if any)."""
-        found = [Part("words", "the title's words", sum(w.total for w in self.title_words))]
+        words = self.title_words
+        found = [
+            Part(
+                "words",
+                "the title's words",
+                sum(w.total for w in words),
+                sum(abs(w.total) for w in words),
+            )
+        ]
         if self.feed is not None or any(w.source for w in self.words):
             feed = self.feed_share + sum(w.total for w in self.words if w.source)
             found.append(Part("feed", self._feed_label(), feed))
@@ -198,14 +213,15 @@ class ArticleExplanation:
             found.append(Part("spreading", "feed spreading", self.spreading))
         return found
 
-    def magnitude(self, parts: Sequence[Part] | None = None) -> float:
-        """Σ |part| over ``parts`` (default: :meth:`parts`), what percentages are of."""
-        return sum(abs(p.share) for p in (self.parts() if parts is None else parts))
+    def magnitude(self) -> float:
+        """Σ |part| over the smallest parts (:meth:`parts`): what percentages are of, so that
+        a part has the same percentage in the text, the table and the JSON."""
+        return sum(p.magnitude for p in self.parts())
 
-    def percent(self, share: float, parts: Sequence[Part] | None = None) -> float:
-        """``share`` as a percentage of :meth:`magnitude` (0 when there is nothing)."""
-        total = self.magnitude(parts)
-        return 100.0 * abs(share) / total if total else 0.0
+    def percent(self, part: Part) -> float:
+        """``part`` as a percentage of :meth:`magnitude` (0 when there is nothing)."""
+        total = self.magnitude()
+        return 100.0 * part.magnitude / total if total else 0.0
 
     # -- words -----------------------------------------------------------------------------
 
@@ -234,7 +250,7 @@ class ArticleExplanation:
             return f"Ranked {standing}: its parts {lifts} than most articles' do."
         carried = sum(abs(p.share) for p in named)
         mostly = " mostly" if total and carried > total / 2 else ""
-        names = [f"{_name(p)} ({p.share:+.2f}, {self.percent(p.share):.0f} %)" for p in named]
+        names = [f"{_name(p)} ({p.share:+.2f}, {self.percent(p):.0f} %)" for p in named]
         return f"Ranked {standing}{mostly} because of {_join(names)}."
 
     def shared_words(self, past: PastShare) -> list[str]:
@@ -326,10 +342,9 @@ class ArticleExplanation:
         lexical + the feed's share is the model's click score, and ``click_score`` =
         model_click_score + ``freshness`` + ``spreading`` is the score the ranking orders by,
         the one ``list`` shows. ``parts`` lists the parts of ``click_score`` by size, each
-        with its percentage of their Σ|share|.
+        with its percentage of the Σ|share| of the smallest parts (each word on its own).
         """
         feed = None if self.feed is None else {"title": self.feed.title, "share": self.feed.share}
-        groups = self.groups()
         return {
             "version": JSON_VERSION,
             "article_id": self.article_id,
@@ -350,9 +365,9 @@ class ArticleExplanation:
                     "kind": p.kind,
                     "label": p.label,
                     "share": p.share,
-                    "percent": self.percent(p.share, groups),
+                    "percent": self.percent(p),
                 }
-                for p in groups
+                for p in self.groups()
             ],
             "model_version": self.model_version,
             "words": [dataclasses.asdict(w) for w in self.words],

@@ -52,7 +52,7 @@ def _parts_table(e: ArticleExplanation) -> str:
     top = max((abs(p.share) for p in groups), default=0.0)
     rows = "".join(
         f"<tr><td>{html.escape(p.label)}</td><td align='right'>{p.share:+.3f}</td>"
-        f"<td align='right'>{e.percent(p.share, groups):.0f} %</td>"
+        f"<td align='right'>{e.percent(p):.0f} %</td>"
         f"<td>{_bar(p.share, top)}</td></tr>"
         for p in groups
     )
