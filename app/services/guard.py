@@ -9,9 +9,11 @@ biases fitted the same way), ClickBias (the feed and word biases alone) and the 
 logistic regression. The decision (:func:`judge`):
 
 - fewer than :data:`MIN_HELD_OUT` held-out clicks or :data:`MIN_CANDIDATES` candidates is
-  "too few held-out clicks" to mean anything: the model in use stays ("kept"); with no model
-  in use the round is published unless its few clicks put it below chance, because "For you"
-  needs a first model and the following rounds judge it properly;
+  "too few held-out clicks" to mean anything, for or against the round: the model in use
+  stays ("kept"); with no model in use the round is published if it passes the in-sample
+  check (its training loss is below that of a ranker at chance, ln of the candidates per
+  click: it learned something and did not diverge), because "For you" needs a first model
+  and the following rounds judge it properly;
 - a figure not above 0.5 (chance) is rejected;
 - a figure below the model in use's by more than the noise (:data:`NOISE_Z` standard errors
   of the difference, estimated by a paired bootstrap over the held-out clicks with a fixed
@@ -120,12 +122,15 @@ def judge(
     clickbias: Sequence[float] = (),
     baseline: float | None = None,
     current_mode: str = MODEL,
+    in_sample: bool = True,
 ) -> Verdict:
     """Decide about a round from per-click held-out AUCs (see the module docstring).
 
     ``new``: the round's, ``current``: the model in use's on the same clicks (None: no model
     in use), ``clickbias``: the biases alone; ``candidates``: how many articles the held-out
-    clicks were scored among; ``current_mode``: what "For you" ranks with now.
+    clicks were scored among; ``current_mode``: what "For you" ranks with now; ``in_sample``:
+    whether the round passed the in-sample check (used only when too few clicks are held out
+    and no model is in use).
     """
     figure, now, bias = _mean(new), _mean(current or ()), _mean(clickbias)
     held = len(new)
@@ -151,11 +156,11 @@ def judge(
     few = f"too few held-out clicks to judge ({held} of {MIN_HELD_OUT} needed)"
     if too_few:
         if current is None:
-            if figure is not None and figure < 0.5:
-                return verdict(
-                    REJECTED, f"rejected: below chance on its {held} held-out clicks", None, LATEST
-                )
-            return verdict(PUBLISHED, f"published: {few}; no model was in use", "round", MODEL)
+            if not in_sample:
+                reason = f"rejected: {few}, and it fits its own clicks no better than chance"
+                return verdict(REJECTED, reason, None, LATEST)
+            reason = f"published: {few}; no model was in use and it fits its clicks"
+            return verdict(PUBLISHED, reason, "round", MODEL)
         return verdict(KEPT, f"kept: {few}; the model in use stays", None, current_mode)
     assert figure is not None  # not too few, so there are held-out clicks
     if current is not None and now is not None:

@@ -11,7 +11,8 @@ the new one back through two callables, so this module never imports the ranker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
+    from nrms_core.sampling import Sample
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +194,7 @@ def run_round(
         clickbias=bias_only,
         baseline=baseline,
         current_mode=current_mode,
+        in_sample=_fits(result.train_loss, samples),
     )
     log.info("training round: %s", verdict.reason)
     chosen: Recommender | None = None
@@ -271,6 +274,14 @@ def _verdict_metrics(verdict: guard.Verdict) -> dict[str, float | str | int | No
         "held_out_candidates": verdict.candidates,
         "too_few_held_out": int(verdict.too_few),
     }
+
+
+def _fits(loss: float | None, samples: Sequence[Sample]) -> bool:
+    """The in-sample check: the round's training loss is finite and below the loss of a ranker
+    at chance (ln of the mean number of candidates per click)."""
+    if loss is None or not math.isfinite(loss) or not samples:
+        return False
+    return loss < math.log(sum(len(s.candidates) for s in samples) / len(samples))
 
 
 def _last_click_id(profile: Profile, started: datetime) -> int:

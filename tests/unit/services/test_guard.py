@@ -74,8 +74,11 @@ def test_too_few_held_out_clicks_keep_the_model_in_use_or_publish_a_first_one() 
     assert "too few held-out clicks" in kept.reason
     first = guard.judge(few, candidates=ENOUGH, current=None)
     assert first.too_few and first.decision == guard.PUBLISHED and first.publish == "round"
-    below = guard.judge([0.2, 0.3], candidates=10, current=None)
-    assert below.decision == guard.REJECTED and below.publish is None
+    unfit = guard.judge(few, candidates=ENOUGH, current=None, in_sample=False)
+    assert unfit.decision == guard.REJECTED and unfit.publish is None
+    assert unfit.mode == guard.LATEST
+    below = guard.judge([0.2, 0.3], candidates=10, current=None)  # means nothing either way
+    assert below.decision == guard.PUBLISHED
     scarce = guard.judge(spread(0.9, n=6), candidates=guard.MIN_CANDIDATES - 1, current=None)
     assert scarce.too_few  # enough clicks, too few candidates among them
 
