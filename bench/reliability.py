@@ -1,9 +1,13 @@
 """Fault and hostile-input suites at full size: 20 kill -9 trials of refresh and of training,
 full disks (tmpfs when mounting is allowed, RLIMIT_FSIZE otherwise), a second instance, a
 locked database, hostile servers with 1 GiB bombs and a 50,000-item feed, hostile checkpoints,
-and a fuzzing run. Prints one table: scenario, trials, failures, data lost.
+damaged vector caches, power cuts of the vector cache and of the database (a writer killed
+with SIGKILL before its data was synced, then the file truncated at a random point, then the
+profile opened again: see tests/reliability/powercut.py), and a fuzzing run. Prints one table:
+scenario, trials, failures, data lost.
 
-    python bench/reliability.py [--kills 20] [--fuzz-seconds 120] [--quick]
+    python bench/reliability.py [--kills 20] [--cuts 20] [--fuzz-seconds 120] [--quick]
+    python bench/reliability.py --only "power cuts"     # one suite by name
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage import events
 from tests.e2e.conftest import LocalServer
-from tests.reliability import fault, hostile, scenario, training
+from tests.reliability import fault, hostile, powercut, scenario, training
 from tests.reliability.sample import seed_profile
 from tests.reliability.scenario import Trial
 
@@ -206,6 +210,50 @@ def checkpoints(work: Path) -> list[Trial]:
     return trials
 
 
+def damaged_caches(work: Path) -> list[Trial]:
+    """Every kind of cache damage of tests/reliability/test_cache_damage.py, on a profile with
+    a model: "For you" and "Why this?" must work and rebuild the cache."""
+    from app.services.cache import VectorCache
+    from tests.reliability.test_cache_damage import DAMAGE
+
+    root = work / "damaged-caches"
+    seed_profile(root, feed_count=3, per_feed=20, clicks=21)
+    training.install_model(root)
+    path = root / "cache" / "vectors-1.npz"
+    trials = []
+    for name, damage in DAMAGE.items():
+        path.unlink(missing_ok=True)
+        damage(path)
+        try:
+            with Profile(root) as profile:
+                ranker = Ranker(profile)
+                river = ranker.river(ranked=True, limit=5)
+                ranker.explain(river.items[0].article.id)
+            scores = [i.score for i in river.items]
+            ok = river.mode == "ranked" and all(
+                s is not None and s == s and abs(s) != float("inf") for s in scores
+            )
+            detail = f"rebuilt {len(VectorCache.load(path))} rows"
+        except Exception as exc:  # the failure this suite looks for
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        trials.append(Trial(f"damaged cache: {name}", ok, 0, detail))
+    return trials
+
+
+def power_cuts(work: Path, cuts: int) -> list[Trial]:
+    """``cuts`` power cuts of the vector cache, and ``cuts`` each of the database's main file
+    and of its write-ahead log."""
+    rng = random.Random(18)
+    root = work / "powercut-cache"
+    seed_profile(root, feed_count=3, per_feed=40, clicks=21)
+    training.install_model(root)
+    trials = [powercut.cache_trial(root, rng) for _ in range(cuts)]
+    base = powercut.seeded_base(work)
+    for target in ("wal", "db"):
+        trials += [powercut.database_trial(base, work, rng, target=target) for _ in range(cuts)]
+    return trials
+
+
 def fuzzing(seconds: float) -> list[Trial]:
     from tests.reliability.campaign import fuzz
 
@@ -239,11 +287,14 @@ def table(trials: list[Trial]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--cuts", type=int, default=20, help="power cuts of each kind")
     parser.add_argument("--fuzz-seconds", type=float, default=120.0)
-    parser.add_argument("--quick", action="store_true", help="3 kills, 20 s of fuzzing")
+    parser.add_argument("--quick", action="store_true", help="3 kills, 3 cuts, 20 s of fuzzing")
+    parser.add_argument("--only", action="append", default=None, help="run only this suite")
+    parser.add_argument("--details", action="store_true", help="print every trial's detail")
     args = parser.parse_args()
     if args.quick:
-        args.kills, args.fuzz_seconds = 3, 20.0
+        args.kills, args.cuts, args.fuzz_seconds = 3, 3, 20.0
     logging.basicConfig(level=logging.CRITICAL)
     work = Path(tempfile.mkdtemp(prefix="heedful-reliability-"))
     server = LocalServer()
@@ -254,8 +305,12 @@ def main() -> None:
         ("instances and locks", lambda: instances(work, server, 3)),
         ("hostile servers", lambda: hostile_servers(work, server)),
         ("checkpoints", lambda: checkpoints(work)),
+        ("damaged caches", lambda: damaged_caches(work)),
+        ("power cuts", lambda: power_cuts(work, args.cuts)),
         ("fuzzing", lambda: fuzzing(args.fuzz_seconds)),
     ]
+    if args.only:
+        suites = [(name, suite) for name, suite in suites if name in args.only]
     trials: list[Trial] = []
     try:
         for name, suite in suites:
@@ -269,6 +324,13 @@ def main() -> None:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     table(trials)
+    for name in sorted({t.scenario for t in trials if t.scenario.startswith("power cut: data")}):
+        tally = powercut.outcomes([t for t in trials if t.scenario == name])
+        print(f"\n{name}: " + ", ".join(f"{kind}: {n}" for kind, n in tally.items()))
+    if args.details:
+        print("\ndetails:")
+        for t in trials:
+            print(f"  {t.scenario}: {'ok' if t.ok else 'FAILED'}, lost {t.lost}: {t.detail[:300]}")
 
 
 if __name__ == "__main__":
