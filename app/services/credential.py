@@ -22,10 +22,13 @@ import os
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from sqlalchemy import select
+
 from app.feeds.fetcher import redact
 from app.storage import feeds
 from app.storage.database import Database
 from app.storage.feeds import DuplicateFeedError
+from app.storage.schema import Feed
 from app.storage.setting import delete_setting, get_setting, set_setting
 
 log = logging.getLogger(__name__)
@@ -148,15 +151,16 @@ def _quote_password(password: str) -> str:
 def move_passwords(db: Database) -> int:
     """Take the passwords out of the stored addresses of older profiles; returns how many."""
     with db.read() as s:
-        holding = [f for f in feeds.list_feeds(s) if split(f.url)[1] is not None]
+        rows = s.execute(select(Feed.id, Feed.url).where(Feed.url.contains("@"))).all()
+    holding = [(int(feed_id), str(url)) for feed_id, url in rows if split(url)[1] is not None]
     moved = 0
-    for feed in holding:
-        bare = stash(db, feed.url)
+    for feed_id, url in holding:
+        bare = stash(db, url)
         try:
             with db.write() as s:
-                feeds.update_feed(s, feed.id, url=bare)
+                feeds.update_feed(s, feed_id, url=bare)
         except DuplicateFeedError:
-            log.warning("feed %d repeats %s; its address is left as it was", feed.id, redact(bare))
+            log.warning("feed %d repeats %s; its address is left as it was", feed_id, redact(bare))
             continue
         moved += 1
     if moved:
