@@ -76,7 +76,7 @@ def take(database: Path, folder: Path, kind: str, now: datetime | None = None) -
 
 def _copy(database: Path, partial: Path) -> None:
     """Copy ``database`` into the new file ``partial`` page by page, then sync it."""
-    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    source = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
     try:
         copy = sqlite3.connect(partial)
         try:
