@@ -35,6 +35,7 @@ from app.services.ranking import Ranking, River
 from app.services.remote import RemoteRanker
 from app.services.river import RiverFilter
 from app.ui import crash, resource, task
+from app.ui.activity import ActivityDock
 from app.ui.admin import FeedAdmin
 from app.ui.article import ArticleDesk
 from app.ui.catchup import CatchUp
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
         self.catchup = CatchUp(self)
         self.tray = TrayIcon(self)
+        self.activity_dock = ActivityDock(self)
         self.impressions = ImpressionTracker(
             self.river_view, self.river, self.db, self.runner, parent=self
         )
