@@ -4,8 +4,9 @@
 file (so that not even a checkpoint writes into it) and says what it found. ``recover`` holds
 the profile lock, rebuilds a fresh database from what the damaged file still holds
 (:func:`app.storage.salvage.salvage`; from the newest backup when the file is missing, empty
-or yields nothing), moves the damaged file aside as ``heedful.damaged-<time>.db`` (never
-deleting it) and puts the rebuilt one in its place.
+or yields nothing, and with the rows the damage took filled in from that backup), moves the
+damaged file aside as ``heedful.damaged-<time>.db`` (never deleting it) and puts the rebuilt
+one in its place.
 """
 
 from __future__ import annotations
@@ -114,8 +115,9 @@ def _recover(paths: ProfilePaths, force: bool) -> Recovery:
     source = paths.database
     for source in sources:
         _discard(target)
+        newest = next((b for b in saved if b != source), None)
         try:
-            report = salvage(source, target)
+            report = salvage(source, target, backup=newest if source == paths.database else None)
         except (sqlite3.DatabaseError, OSError) as exc:
             log.warning("could not rebuild from %s: %s", source, exc)
             continue

@@ -88,9 +88,12 @@ def _lenient_text(raw: bytes) -> str:
 
 
 @contextlib.contextmanager
-def readable_copy(database: Path) -> Iterator[sqlite3.Connection]:
+def readable_copy(database: Path, *, mend: bool = False) -> Iterator[sqlite3.Connection]:
     """A connection to a private copy of ``database`` (and its WAL), so that reading never
-    writes into the original (no checkpoint, no journal recovery in place)."""
+    writes into the original (no checkpoint, no journal recovery in place). With ``mend``, the
+    copy is made readable where it can be: a file cut short is padded back to the size its
+    header gives (SQLite refuses a short file outright; padded, only the lost pages fail), and
+    schema entries a flipped bit garbled are rewritten from the schema that built them."""
     work = Path(tempfile.mkdtemp(prefix=".heedful-read-", dir=database.parent))
     try:
         copy = work / "copy.db"
@@ -98,6 +101,9 @@ def readable_copy(database: Path) -> Iterator[sqlite3.Connection]:
         wal = database.with_name(database.name + "-wal")
         if wal.is_file():
             shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        if mend:
+            _pad(copy)
+            _mend_schema(copy, work)
         conn = sqlite3.connect(copy, isolation_level=None)
         conn.text_factory = _lenient_text
         try:
@@ -108,8 +114,75 @@ def readable_copy(database: Path) -> Iterator[sqlite3.Connection]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def salvage(source: Path, target: Path) -> SalvageReport:
-    """Build ``target`` (a new file of the current schema) from what ``source`` still holds."""
+def _pad(copy: Path) -> None:
+    """Extend a file cut short to the page count its header gives, with zeros."""
+    with copy.open("r+b") as handle:
+        header = handle.read(100)
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return
+        size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if size == 1 else size
+        pages = int.from_bytes(header[28:32], "big")
+        wanted = pages * page_size
+        if page_size >= 512 and 0 < wanted <= 1 << 40 and handle.seek(0, 2) < wanted:
+            handle.truncate(wanted)
+
+
+def _reference_schema(version: int, work: Path) -> dict[str, tuple[str, str, str | None]]:
+    """(type, table, sql) by name of what migrations 1..``version`` create."""
+    from app.storage.migration import MIGRATIONS
+
+    path = work / "reference.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for migration in MIGRATIONS[: max(0, min(version, len(MIGRATIONS)))]:
+            for statement in migration:
+                conn.execute(statement)
+        rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+    finally:
+        conn.close()
+        path.unlink(missing_ok=True)
+    return {str(name): (str(kind), str(table), sql) for kind, name, table, sql in rows}
+
+
+def _mend_schema(copy: Path, work: Path) -> None:
+    """Rewrite the schema entries that no longer parse (a flipped bit in their SQL) with the
+    SQL the migrations wrote; drop entries whose name is no longer one of ours."""
+    conn = sqlite3.connect(copy, isolation_level=None)
+    conn.text_factory = _lenient_text
+    try:
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+            return  # the schema loads: nothing to mend
+        except sqlite3.DatabaseError as exc:
+            if "schema" not in str(exc):
+                return  # page-level damage, not garbled SQL: the copy is read as it is
+        conn.execute("PRAGMA writable_schema = ON")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        reference = _reference_schema(version, work)
+        rows = conn.execute("SELECT rowid, type, name, tbl_name, sql FROM sqlite_master").fetchall()
+        for rowid, kind, name, table, sql in rows:
+            known = reference.get(str(name))
+            if known is None:
+                conn.execute("DELETE FROM sqlite_master WHERE rowid = ?", (rowid,))
+            elif (kind, table, sql) != known:
+                conn.execute(
+                    "UPDATE sqlite_master SET type = ?, tbl_name = ?, sql = ? WHERE rowid = ?",
+                    (*known, rowid),
+                )
+        conn.execute("PRAGMA writable_schema = RESET")
+        logger.warning("rewrote the garbled schema of %s from the migrations", copy.name)
+    except sqlite3.DatabaseError as exc:
+        logger.warning("could not mend the schema: %s", exc)
+    finally:
+        conn.close()
+
+
+def salvage(source: Path, target: Path, *, backup: Path | None = None) -> SalvageReport:
+    """Build ``target`` (a new file of the current schema) from what ``source`` still holds,
+    then fill in from ``backup`` (the newest backup, when there is one) the rows the damage
+    took: a row already read from ``source`` wins, as the newer. Something deleted since the
+    backup can come back that way; nothing the reader had at the backup is lost."""
     if target.exists():
         raise FileExistsError(f"{target} exists")
     Database(target, check=False).close()  # the current schema, empty
@@ -125,9 +198,11 @@ def salvage(source: Path, target: Path) -> SalvageReport:
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         ).fetchall():
             dst.execute(f'DROP TRIGGER "{name}"')
-        with readable_copy(source) as src:
+        with readable_copy(source, mend=True) as src:
             version = _version(src)
             reports = [_copy_table(src, dst, name) for name in _tables(dst)]
+        if backup is not None:
+            reports = _fill_in(dst, reports, backup)
         reports = _mend_references(dst, reports)
         for sql in triggers:
             dst.execute(sql)
@@ -140,6 +215,26 @@ def salvage(source: Path, target: Path) -> SalvageReport:
     finally:
         dst.close()
     return SalvageReport(tuple(reports), version)
+
+
+def _fill_in(
+    dst: sqlite3.Connection, reports: list[TableReport], backup: Path
+) -> list[TableReport]:
+    """Copy from ``backup`` what ``dst`` lacks; each table's report says how many came so."""
+    try:
+        with readable_copy(backup, mend=True) as old:
+            extra = {r.name: _copy_table(old, dst, r.name) for r in reports}
+    except (sqlite3.DatabaseError, OSError) as exc:
+        logger.warning("could not read the backup %s: %s", backup, exc)
+        return reports
+    filled: list[TableReport] = []
+    for report in reports:
+        added = extra[report.name].copied
+        note = report.note
+        if added:
+            note = ", ".join(filter(None, [note, f"{added} of them from {backup.name}"]))
+        filled.append(TableReport(report.name, report.copied + added, report.lost, note))
+    return filled
 
 
 def _version(src: sqlite3.Connection) -> int | None:

@@ -295,3 +295,17 @@ def test_a_truncated_file_is_refused_then_recovered(
     if code == 0:
         assert _run(capsys, root, "check")[0] == 0
         assert _run(capsys, root, "stats")[0] == 0
+
+
+def test_recover_fills_in_from_the_newest_backup_what_the_damage_took(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = root / "heedful.db"
+    expected = _counts(database)
+    backup.take(database, root / "backups", backup.DAILY)
+    with database.open("r+b") as handle:
+        handle.truncate(database.stat().st_size // 2)  # a power cut: the tail is gone
+    code, out, _ = _run(capsys, root, "recover")
+    assert code == 0, out
+    assert _counts(database) == expected
+    assert "from heedful-" in out  # the report says which rows came from the backup
