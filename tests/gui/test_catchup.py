@@ -101,3 +101,21 @@ def test_mark_older_than_a_day_keeps_the_new(profile: Profile, qtbot: QtBot) -> 
     assert _unread(win) == 6
     assert "Nothing to mark" in win.statusBar().currentMessage()
     win.close()
+
+
+def test_open_in_browser_without_a_browser_says_so_and_is_no_open(
+    profile: Profile, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.storage import events
+    from app.ui import article as article_module
+
+    monkeypatch.setattr(article_module, "open_external", lambda url: False)  # no browser
+    win = _window(profile, qtbot, 5)
+    win.river_view.setFocus()
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)
+    qtbot.keyClick(win.river_view, Qt.Key.Key_O)
+    assert "Could not open a web browser" in win.statusBar().currentMessage()
+    qtbot.wait(300)
+    with win.db.read() as s:
+        assert events.click_history(s) == []
+    win.close()
