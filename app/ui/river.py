@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from app.services.ranking import Ranking, River
 from app.services.river import UNREAD, PageKey, RiverFilter
 from app.storage.record import ArticleRecord
+from app.ui import access
 from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,8 @@ class RiverModel(QAbstractListModel):
             return article.title
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{article.title}\n{article.feed_title}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return access.row_name(article, row.score)
         if role == Role.ARTICLE:
             return article
         if role == Role.ARTICLE_ID:

@@ -34,7 +34,7 @@ from app.services.profile import Profile
 from app.services.ranking import Ranking, River
 from app.services.remote import RemoteRanker
 from app.services.river import RiverFilter
-from app.ui import crash, resource, task
+from app.ui import access, crash, resource, task
 from app.ui.activity import ActivityDock
 from app.ui.admin import FeedAdmin
 from app.ui.article import ArticleDesk
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.catchup = CatchUp(self)
         self.tray = TrayIcon(self)
         self.activity_dock = ActivityDock(self)
+        access.name_widgets(self)
         self.impressions = ImpressionTracker(
             self.river_view, self.river, self.db, self.runner, parent=self
         )
