@@ -36,7 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.services import activity  # noqa: E402
-from app.services.highlight import DEFAULT, highlight_stats  # noqa: E402
+from app.services.highlight import (  # noqa: E402
+    DEFAULT,
+    HighlightRule,
+    highlight,
+    highlight_stats,
+)
 from app.services.profile import Profile  # noqa: E402
 from app.services.ranking import Ranker  # noqa: E402
 from app.storage import articles, feeds  # noqa: E402
@@ -146,6 +151,13 @@ def main() -> int:
         print(
             f"highlights, before (>= 10 % of the largest): {100 * old_tinted:.1f} % tinted, "
             f"covering {100 * old_covered:.1f} %"
+        )
+        _, best3 = highlight_stats(rows, HighlightRule(3, 0))
+        words = sum(len(r) for r in rows) / max(1, len(rows))
+        bare = sum(1 for r in rows if r and not any(highlight(r, DEFAULT))) / max(1, len(rows))
+        print(
+            f"  (a title has {words:.1f} words; its 3 largest cover {100 * best3:.1f} % of its "
+            f"|share|, the most any 3-word rule can; {100 * bare:.0f} % of rows tint nothing)"
         )
         top = Counter(i.article.feed_title for i in river.items[:30])
         with profile.db.read() as s:

@@ -197,6 +197,7 @@ def main() -> int:
             window.river_view.setCurrentIndex(window.river.index(2))
 
         def capture_why() -> None:
+            window.right.setSizes([220, 660])  # room for the parts table below the sentences
             capture(args.out, "why")
             capture(args.out, "main")
 

@@ -325,10 +325,10 @@ class ArticleExplanation:
         else:
             above = "article" if self.above == 1 else "articles"
             spread = (
-                f"feed spreading {self.spreading:+.2f} ({self.above} {above} of {feed} rank "
+                f"feed spreading {self.spreading:+.3f} ({self.above} {above} of {feed} rank "
                 f"above it; a feed may fill about {self.allowance:.0f} of your top 30)"
             )
-        return f"Freshness adds {self.freshness:+.2f}{age}; {spread}."
+        return f"Freshness adds {self.freshness:+.3f}{age}; {spread}."
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``explain --json`` (DESIGN.md contract, :data:`JSON_VERSION`).

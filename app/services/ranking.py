@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY = 50
+TABLE_TTL = timedelta(minutes=10)
+"""How long one moment's freshness stands for the river's scores while nothing else changes."""
 BY_ROW_CHUNK = 4096
 """Articles scored one by one (:meth:`Ranker._click_of`) are taken this many at a time."""
 TRIM_AFTER = 4096
@@ -323,16 +325,19 @@ class Ranker:
 
     def _score_table(self, loaded: Loaded) -> ScoreTable:
         """The ranked scores of the unread river (For you's pool), which every view's scores
-        are read from; recomputed when the model, the clicks, the pool or the minute changes."""
-        now = _now()
+        are read from; recomputed when the model, the clicks or the pool change, or when it is
+        TABLE_TTL old (freshness moves slowly), so views asked minutes apart agree."""
         with self._profile.db.read() as s:
             pool = articles.list_candidates(s, unread_only=True)
             clicks = events.clicks_since(s, 0)
         ids = np.asarray([c.id for c in pool], np.int64)
-        key = (loaded.version.id, clicks, now, len(ids), hash(ids.tobytes()))
+        key = (loaded.version.id, clicks, len(ids), hash(ids.tobytes()))
+        now = _now()
         with self._lock:
             if self._table is not None and self._table[0] == key:
-                return self._table[1]
+                then = self._table[1].now
+                if then is not None and now - then < TABLE_TTL:
+                    return self._table[1]
         user, history, _ = self._user_vector(loaded)
         click = self._click_of(loaded, pool, user)
         with self._profile.db.read() as s:
@@ -343,6 +348,7 @@ class Ranker:
             ages_hours=_ages(pool, now),
             feeds=np.asarray([c.feed_id for c in pool], np.int64),
             opens=open_shares([a.feed_id for a in read]),
+            now=now,
         )
         with self._lock:
             self._table = (key, table)
@@ -397,7 +403,7 @@ class Ranker:
         if outside:
             user, _, _ = self._user_vector(loaded)
             click = self._click_of(loaded, outside, user, by_row=True)
-            ages = _ages(outside, _now())
+            ages = _ages(outside, table.now or _now())
             for c, value, age in zip(outside, click.tolist(), ages.tolist(), strict=True):
                 extra[c.id] = table.outsider(value, age, c.feed_id)
         return [table.get(row[c.id]) if c.id in row else extra[c.id] for c in candidates]
@@ -519,7 +525,7 @@ class Ranker:
             when = articles.sort_time(record)
             candidate = Candidate(record.id, record.feed_id, record.title, when)
             ranked = self._ranked_scores(loaded, [candidate])[0]
-            median = self._score_table(loaded).median
+            table = self._score_table(loaded)
         rule = highlight_rule(preference.load(self._profile.db))
         candidate_source = source_token(source_of(record.feed_id))
         return ArticleExplanation(
@@ -556,10 +562,10 @@ class Ranker:
             spreading=ranked.spreading,
             above=ranked.above,
             allowance=ranked.allowance,
-            median=median,
+            median=table.median,
             base=float(getattr(explanation, "word_base", 0.0)),
             history_base=float(getattr(explanation, "history_base", 0.0)),
-            age_hours=float(_ages([candidate], _now())[0]),
+            age_hours=float(_ages([candidate], table.now or _now())[0]),
             ranked_score=ranked.total,
         ).with_highlights(rule)
 

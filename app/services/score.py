@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -120,6 +121,8 @@ class ScoreTable:
     sigma: float
     spread: float
     opens: Mapping[int, float]
+    now: datetime | None = None
+    """The moment the ages were taken at (articles outside the pool are aged at it too)."""
 
     @property
     def total(self) -> FloatArray:
@@ -167,6 +170,7 @@ def score_table(
     ages_hours: npt.ArrayLike,
     feeds: IntArray,
     opens: Mapping[int, float],
+    now: datetime | None = None,
 ) -> ScoreTable:
     """The ranked scores of a pool: ``click`` [N] click scores, ``ages_hours`` [N], ``feeds``
     [N] feed ids, ``opens`` each feed's share of the reader's recent opens."""
@@ -189,6 +193,7 @@ def score_table(
         sigma=sigma,
         spread=spread,
         opens=dict(opens),
+        now=now,
     )
 
 

@@ -199,3 +199,15 @@ def test_the_river_rows_show_the_same_score_and_tint_the_rule_s_words(
             assert len(tinted) <= 3
     finally:
         assert runner.shutdown(5000)
+
+
+def test_views_asked_minutes_apart_show_the_same_number(
+    ranker: Ranker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ranker.river(ranked=True, limit=5).items[0]
+    monkeypatch.setattr(ranking, "_now", lambda: NOW + timedelta(minutes=3))
+    assert ranker.scores([first.article.id]) == {first.article.id: first.score}
+    monkeypatch.setattr(ranking, "_now", lambda: NOW + ranking.TABLE_TTL)
+    ranker.scores([first.article.id])
+    assert ranker._table is not None
+    assert ranker._table[1].now == NOW + ranking.TABLE_TTL  # a fresh moment, past the TTL
