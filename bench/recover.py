@@ -9,6 +9,9 @@ refused at open, tracebacks, recovered, and the rows of each kind of reader's da
 then fills in from it what the damage took, and only rows newer than the backup can be lost.
 
     .venv/bin/python bench/recover.py [--trials 20] [--seed 0] [--backup]
+
+``--large N`` instead times, on a profile of N articles, what the safeguards cost: opening with
+and without the quick check, a backup, the full ``check`` and ``recover --force``.
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.cli import main as cli
+from app.services import repair
 from app.services.profile import Profile
-from app.storage import articles, backup, events
+from app.storage import articles, backup, events, feeds
+from app.storage.database import Database
+from app.storage.record import IncomingArticle
 from tests.reliability.sample import seed_profile
 
 KEPT = {
@@ -91,13 +98,75 @@ def run(root: Path, *argv: str) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+def large(folder: Path, count: int) -> None:
+    """Time the quick check at open, a backup, ``check`` and ``recover`` on ``count`` articles."""
+    root = folder / "large"
+    rng = random.Random(0)
+    now = datetime.now(UTC)
+    words = [
+        "market",
+        "bank",
+        "rates",
+        "election",
+        "vote",
+        "court",
+        "police",
+        "football",
+        "space",
+        "climate",
+        "music",
+    ]
+    with Profile(root) as profile:
+        with profile.db.write() as s:
+            ids = [feeds.add_feed(s, f"https://example.org/{i}.xml").id for i in range(50)]
+        per_feed = max(1, count // len(ids))
+        for start in range(0, per_feed, 100):
+            with profile.db.write() as s:
+                for feed_id in ids:
+                    items = [
+                        IncomingArticle(
+                            f"k{feed_id}-{n}",
+                            f"https://example.org/{feed_id}/{n}",
+                            " ".join(rng.choice(words) for _ in range(8)),
+                            "<p>" + "text " * 40 + "</p>",
+                            "text " * 40,
+                            None,
+                            now - timedelta(minutes=n),
+                        )
+                        for n in range(start, min(per_feed, start + 100))
+                    ]
+                    articles.upsert_articles(s, feed_id, items, now)
+    database = root / "heedful.db"
+    print(f"{count} articles, {database.stat().st_size / 2**20:.1f} MiB")
+    for check in (False, True, False, True):
+        started = time.perf_counter()
+        Database(database, check=check).close()
+        print(
+            f"open, quick check {'on ' if check else 'off'}: {time.perf_counter() - started:.3f} s"
+        )
+    started = time.perf_counter()
+    backup.take(database, folder / "backups", "bench")
+    print(f"backup: {time.perf_counter() - started:.3f} s")
+    started = time.perf_counter()
+    repair.check(root)
+    print(f"check: {time.perf_counter() - started:.3f} s")
+    started = time.perf_counter()
+    done = repair.recover(root, force=True)
+    print(f"recover --force: {time.perf_counter() - started:.3f} s, {done.report.copied} rows")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backup", action="store_true", help="keep the daily backup")
+    parser.add_argument("--large", type=int, default=0, help="time the safeguards instead")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
+    if args.large:
+        with tempfile.TemporaryDirectory() as tmp:
+            large(Path(tmp), args.large)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         pristine = seeded(Path(tmp), args.backup)
         expected = counts(pristine / "heedful.db")
