@@ -211,3 +211,14 @@ def test_views_asked_minutes_apart_show_the_same_number(
     ranker.scores([first.article.id])
     assert ranker._table is not None
     assert ranker._table[1].now == NOW + ranking.TABLE_TTL  # a fresh moment, past the TTL
+
+
+def test_why_this_tints_the_words_the_row_tints(ranker: Ranker) -> None:
+    top = [i.article.id for i in ranker.river(ranked=True, limit=3).items]
+    rows = ranker.word_shares(top)
+    for article_id in top:
+        words = ranker.explain(article_id).title_words
+        row = rows[article_id]
+        assert [t for t, _ in row] == [w.token for w in words]
+        assert [v for _, v in row] == pytest.approx([w.total for w in words], abs=1e-4)
+        assert highlight([v for _, v in row]) == [w.highlight for w in words]
