@@ -273,9 +273,12 @@ class Hand:
         return article
 
     def preview(self, row: int) -> ArticleRecord | None:
-        """Click a row and move on at once: a glance, not an open."""
+        """Click a row and move on at once: a glance, not an open. The row is let go of
+        before anything else happens (a glance must stay shorter than the shortened dwell,
+        which the next scroll alone could outlast)."""
         article = self._click_row(row)
         self.wait(GLANCE_S)
+        self.w.river_view.selectionModel().clearSelection()
         if article is not None and self.visits:
             self.visits[-1].previewed.append(article.id)
         return article
