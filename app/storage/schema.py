@@ -188,9 +188,7 @@ class Feedback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(Text)
-    article_id: Mapped[int | None] = mapped_column(
-        ForeignKey("articles.id", ondelete="SET NULL")
-    )
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     word: Mapped[str | None] = mapped_column(Text)
     time: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -202,9 +200,7 @@ class Enclosure(Base):
     unless the reader asks."""
 
     __tablename__ = "enclosures"
-    __table_args__ = (
-        Index("ux_enclosures_article_url", "article_id", "url", unique=True),
-    )
+    __table_args__ = (Index("ux_enclosures_article_url", "article_id", "url", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))

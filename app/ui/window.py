@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 STATUS_MS = 8000
 LOG_LINES = 2000
 
+
 @dataclass(frozen=True)
 class WindowOptions:
     """What the window starts on its own; tests switch all of it off."""
