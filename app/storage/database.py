@@ -195,7 +195,9 @@ class Database:
                 cursor.execute(f"PRAGMA busy_timeout = {int(busy)}")
                 cursor.execute("PRAGMA foreign_keys = ON")
                 cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute("PRAGMA synchronous = NORMAL")
+                # FULL: each commit syncs the write-ahead log, so a click or star the
+                # program said it saved survives a power cut (NORMAL may lose the last ones).
+                cursor.execute("PRAGMA synchronous = FULL")
             finally:
                 cursor.close()
 
