@@ -68,6 +68,9 @@ def test_add_a_site_discovers_its_feed_then_list_and_stats(
         "impressions": 0,
         "clicks": 0,
         "model_version": None,
+        "opened_articles": 0,
+        "ranking_mode": "model",
+        "ranking_notice": None,
     }
 
 

@@ -49,6 +49,16 @@ def replace(src, dst, *args, **kwargs):
         _hold(os.fspath(dst))
 
 os.fsync, os.replace = fsync, replace
+import app.services.guard as guard
+
+def judge(*args, **kwargs):  # the trial is about writing a checkpoint: every round publishes
+    import dataclasses
+    verdict = guard.real_judge(*args, **kwargs)
+    return dataclasses.replace(
+        verdict, decision=guard.PUBLISHED, publish="round", mode=guard.MODEL
+    )
+
+guard.real_judge, guard.judge = guard.judge, judge
 from app.cli import main
 sys.exit(main(sys.argv[3:]))
 """
