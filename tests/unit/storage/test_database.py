@@ -33,7 +33,7 @@ def test_pragmas_on_every_connection(db: Database) -> None:
     with db.read() as s:
         assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert s.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL: commits survive a power cut
+        assert s.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert s.execute(text("PRAGMA busy_timeout")).scalar() == 5000
 
 
