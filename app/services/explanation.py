@@ -87,6 +87,17 @@ class FeedShare:
 
 
 @dataclass(frozen=True)
+class Said:
+    """A judgement of the reader's, in force, that bears on the explained article: its kind
+    (:data:`app.storage.events.FEEDBACK_KINDS`), the word it names (``word_off``) and the
+    sentence that says what it does to this score."""
+
+    kind: str
+    text: str
+    word: str | None = None
+
+
+@dataclass(frozen=True)
 class Part:
     """One part of the ranked score: what it is called, its signed share, and its kind
     (``feed``, ``word``, ``words``, ``freshness``, ``spreading`` or ``base``)."""
@@ -141,6 +152,12 @@ class ArticleExplanation:
     ranked_score: float | None = None
     """The river's own number for :attr:`ranked` (its click part comes from the cached article
     vectors, equal to ``score`` up to float32 rounding), so that every view shows one number."""
+    said: tuple[Said, ...] = ()
+    """What the reader said that bears on this article (:func:`app.services.feedback.bearing`
+    fills it in; empty when nothing does or it was not looked up)."""
+    rankable: frozenset[str] = frozenset()
+    """The title's words with a click bias of their own (content words: neither stopwords nor
+    the feed), the ones "don't rank on this word" reaches; empty when not looked up."""
 
     @property
     def ranked(self) -> float:
@@ -314,6 +331,7 @@ class ArticleExplanation:
             )
         if self.freshness or self.spreading:
             lines.append(self._blend_line())
+        lines += [said.text for said in self.said]
         lines.append(_faithfulness_words(self.faithfulness_words, self.faithfulness_history))
         return "\n".join(lines)
 

@@ -4,20 +4,38 @@ strong labels and pins (:mod:`app.services.signal`), and every one can be taken 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.services.explanation import ArticleExplanation, Said
+from app.services.signal import pins_of
 from app.storage import events
 from app.storage.database import Database, NotFoundError
+from app.storage.record import FeedbackRecord
 from app.storage.schema import Article, Feed
 
-__all__ = ["FeedbackError", "Given", "Judgement", "give", "judgements", "phrase", "undo"]
+__all__ = [
+    "FeedbackError",
+    "Given",
+    "Judgement",
+    "bearing",
+    "give",
+    "judgements",
+    "phrase",
+    "said_on",
+    "undo",
+]
 
 log = logging.getLogger(__name__)
+
+_SLACK = 1e-6
+"""How far a feed's bias (a float32 of the model's) may sit from its bound and still be held."""
 
 _PHRASES = {
     "more": "more like “{article}”",
@@ -107,6 +125,94 @@ def judgements(db: Database, *, include_undone: bool = True) -> list[Judgement]:
             )
             for f in reversed(given)
         ]
+
+
+def bearing(
+    db: Database, explanation: ArticleExplanation, feed_id: int | None
+) -> ArticleExplanation:
+    """``explanation`` (of an article of feed ``feed_id``) with what the reader said that bears
+    on it and the title words "don't rank on this word" reaches, so that "Why this?" can give
+    the reader's own word back and offer only links that do something."""
+    with db.read() as s:
+        given = events.feedback(s)
+        feed = ""
+        if feed_id is not None:
+            row = s.get(Feed, feed_id)
+            feed = (row.title or row.url) if row is not None else ""
+    return dataclasses.replace(
+        explanation,
+        said=said_on(explanation, given, feed_id, feed),
+        rankable=_rankable(explanation),
+    )
+
+
+def said_on(
+    explanation: ArticleExplanation,
+    given: Sequence[FeedbackRecord],
+    feed_id: int | None,
+    feed: str = "",
+) -> tuple[Said, ...]:
+    """The judgements in force (``given``, oldest first) that bear on ``explanation``, each
+    saying only what its pin or label does: a feed's bound holds the feed's own bias (its
+    "how often you open" part) and a word's holds that word's own click bias at 0, both from
+    the round after the judgement; the model's reading of the words is left as it is."""
+    found: list[Said] = []
+    mine = {f.kind for f in given if f.article_id == explanation.article_id}
+    if "less" in mine:  # less wins over more, as training takes it
+        found.append(Said("less", "You said: less like this. Training counts it as passed over."))
+    elif "more" in mine:
+        found.append(Said("more", "You said: more like this. Training counts it as opened."))
+    pins = pins_of(given)
+    if feed_id is not None and feed_id in pins.feeds:
+        found.append(_feed_said(explanation, pins.feeds[feed_id], feed))
+    seen: set[str] = set()
+    for word in explanation.title_words:
+        token = word.token.casefold()
+        if token in pins.words_off and token not in seen:
+            seen.add(token)
+            found.append(_word_said(explanation, token))
+    return tuple(found)
+
+
+def _feed_said(
+    explanation: ArticleExplanation, bounds: tuple[float | None, float | None], feed: str
+) -> Said:
+    floor, ceiling = bounds
+    share = explanation.feed_share
+    if ceiling is not None:
+        kind, bound, held = "feed_less", f"at or below {ceiling:+.2f}", share <= ceiling + _SLACK
+    else:
+        low = 0.0 if floor is None else floor
+        kind, bound, held = "feed_more", f"at or above {low:+.2f}", share >= low - _SLACK
+    part = "its own part (how often you open it)"
+    if held:
+        text = f"{part} is held {bound}; here it is {share:+.3f}"
+    else:
+        text = f"from the next training round {part} is held {bound}; here it is {share:+.3f}"
+    return Said(kind, f"You said: {phrase(kind, feed=feed)}: {text}.")
+
+
+def _word_said(explanation: ArticleExplanation, token: str) -> Said:
+    same = [w for w in explanation.title_words if w.token.casefold() == token]
+    bias = sum(w.bias for w in same)
+    share = sum(w.share for w in same)
+    if bias == 0.0:
+        text = (
+            f"its own click bias is held at 0, and the model's reading of it still counts "
+            f"({share:+.3f})"
+        )
+    else:
+        text = (
+            f"from the next training round its own click bias is held at 0; here it is {bias:+.3f}"
+        )
+    return Said("word_off", f"You said: {phrase('word_off', word=token)}: {text}.", token)
+
+
+def _rankable(explanation: ArticleExplanation) -> frozenset[str]:
+    # nltk takes about half a second to load: only here, on the job pool, never at start-up
+    from nrms_core.tokenizer import content_words
+
+    return frozenset(content_words(w.token for w in explanation.title_words))
 
 
 def _text_of(
