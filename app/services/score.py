@@ -10,17 +10,18 @@ All three parts are in the click score's own units (log-odds of an open), so the
 
 - freshness = FRESHNESS_WEIGHT · σ · 2^(−age / FRESHNESS_HALF_LIFE_H), with σ the spread of the
   pool's click scores, so that a new article gets a lift the size of a fraction of that spread;
-- spreading = −SPREADING · R · (min(k / A_f, 1)³ + BEYOND · [k + 1 > A_f]), where k is how
-  many articles of the same feed rank above it by click score plus freshness, A_f = TOP ·
-  max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share of the reader's
-  recent opens), and R the spread of the "fair" top: the best TOP articles among those within
-  their feed's allowance. A feed's first articles lose little; each one past the allowance
-  loses (1 + BEYOND)·R, so it falls below every member of the fair top (each of which loses
-  less than R): when the pool has TOP such members, no feed fills more than A_f of the top,
-  i.e. a third unless the reader's own opens are more concentrated. The penalty is bounded,
-  so a large feed's later articles keep their order among the rest below the top. Within a
-  feed the order is kept (the penalty never falls as k grows), so the displayed score is
-  exactly the order.
+- spreading = −SPREADING · R · min(k / A_f, 1)³ − [k + 1 > A_f] · max(b − F, 0), where b is
+  the article's click score plus freshness, k how many articles of the same feed rank above it
+  by b, A_f = TOP · max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share
+  of the reader's recent opens), and R = b₁ − F the spread of the "fair" top: the best TOP
+  articles among those within their feed's allowance, from b₁ down to F. A feed's first
+  articles lose little; one past the allowance is brought down to the fair top's floor F and
+  loses R more, so it falls just below every member of the fair top (each of which loses less
+  than R) and no further: when the pool has TOP such members, no feed fills more than A_f of
+  the top, i.e. a third unless the reader's own opens are more concentrated, while below the
+  top a large feed's later articles stay among the articles of their own worth instead of
+  sinking beneath them. The penalty is bounded by 2R. Within a feed the order is kept (b
+  falls and the penalty grows as k grows), so the displayed score is exactly the order.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ FRESHNESS_WEIGHT = 0.6
 SPREADING = 1.0
 """The penalty, in spreads of the top (R), of a feed's article with A_f of its own above it."""
 SPREADING_POWER = 3
-BEYOND = 2.0
-"""The further penalty, in R, of an article a feed puts past its allowance."""
+BEYOND = 1.0
+"""The most an article a feed puts past its allowance loses beyond the within-allowance
+penalty, in R: the drop from its score to the fair top's floor (at most R, since the feed's
+own earlier articles are in the fair top)."""
 TOP = 30
 """The length of the top the spreading keeps varied."""
 FAIR_SHARE = 1.0 / 3.0
@@ -98,13 +101,26 @@ def within_feed_rank(base: FloatArray, feeds: IntArray) -> IntArray:
     return k
 
 
-def penalty(k: npt.ArrayLike, allowance: npt.ArrayLike, spread: float) -> FloatArray:
-    """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N]."""
+def penalty(
+    k: npt.ArrayLike,
+    allowance: npt.ArrayLike,
+    spread: float,
+    base: npt.ArrayLike | None = None,
+    floor: float | None = None,
+) -> FloatArray:
+    """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N]: ``base``
+    [N] their click score plus freshness and ``floor`` the fair top's lowest (None: the
+    articles past their allowance lose only the within-allowance penalty)."""
     ks = np.asarray(k, np.float64)
     allowed = np.asarray(allowance, np.float64)
-    within = np.minimum(ks / allowed, 1.0) ** SPREADING_POWER
-    beyond = BEYOND * (ks + 1.0 > allowed)
-    return np.asarray(-SPREADING * spread * (within + beyond))
+    past = ks + 1.0 > allowed  # the article that takes the feed past its allowance, and later
+    within = (
+        -SPREADING * spread * np.where(past, 1.0, np.minimum(ks / allowed, 1.0)) ** SPREADING_POWER
+    )
+    if base is None or floor is None:
+        return np.asarray(within)
+    drop = np.maximum(np.asarray(base, np.float64) - floor, 0.0)  # down to the fair top's floor
+    return np.asarray(within - drop * past)
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,8 @@ class ScoreTable:
     opens: Mapping[int, float]
     now: datetime | None = None
     """The moment the ages were taken at (articles outside the pool are aged at it too)."""
+    floor: float | None = None
+    """The fair top's lowest click score plus freshness, F (None: an empty pool)."""
 
     @property
     def total(self) -> FloatArray:
@@ -157,7 +175,7 @@ class ScoreTable:
         return RankedScore(
             click,
             fresh,
-            float(penalty([k], allowance, self.spread)[0]),
+            float(penalty([k], allowance, self.spread, [click + fresh], self.floor)[0]),
             k,
             float(allowance[0]),
         )
@@ -181,19 +199,21 @@ def score_table(
     base = clicks + fresh
     k = within_feed_rank(base, feeds)
     allowance = allowances(feeds, opens)
-    fair = np.sort(base[k < allowance])[::-1]  # a top in which no feed exceeds its allowance
-    spread = float(fair[0] - fair[min(TOP, len(fair)) - 1]) if len(fair) else 0.0
+    fair = np.sort(base[k + 1 <= allowance])[::-1]  # a top where no feed exceeds its allowance
+    floor = float(fair[min(TOP, len(fair)) - 1]) if len(fair) else None
+    spread = float(fair[0]) - floor if floor is not None else 0.0
     return ScoreTable(
         ids=np.asarray(ids, np.int64),
         feeds=np.asarray(feeds, np.int64),
         click=clicks,
         fresh=fresh,
-        spreading=penalty(k, allowance, spread),
+        spreading=penalty(k, allowance, spread, base, floor),
         above=k,
         sigma=sigma,
         spread=spread,
         opens=dict(opens),
         now=now,
+        floor=floor,
     )
 
 

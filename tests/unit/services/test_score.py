@@ -118,3 +118,32 @@ def test_the_spreading_is_bounded_so_deep_articles_keep_sane_scores() -> None:
     )
     assert t.spreading.min() >= -(1.0 + BEYOND) * t.spread - 1e-9
     assert np.median(t.total) > np.median(t.click) - (1.0 + BEYOND) * t.spread
+
+
+@pytest.mark.parametrize("shift", [1.0, 3.0])
+def test_past_the_top_a_crowded_feed_sinks_no_further_than_the_top_s_floor(shift: float) -> None:
+    """An article a feed puts past its allowance drops just below the fair top, not beneath
+    the articles of lower worth: below the top the order is the click score's (up to the
+    fair top's spread R for the crowded feed's articles)."""
+    click, feeds = crowded_pool(shift)
+    t = score_table(
+        np.arange(len(click), dtype=np.int64),
+        click,
+        ages_hours=np.zeros(len(click)),
+        feeds=feeds,
+        opens={},
+    )
+    assert t.floor is not None
+    order = np.argsort(-t.total, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    base = t.click + t.fresh
+    past = np.flatnonzero((feeds == 0) & (t.above >= TOP // 3))
+    others = np.flatnonzero(feeds != 0)
+    for a in past:
+        # every article of another feed that scores below the top's floor less the spread
+        # (so below where a crowded article can land) still ranks below this one
+        lower = others[base[others] < min(base[a], t.floor) - t.spread - 1e-9]
+        assert (rank[lower] > rank[a]).all()
+    # and the crowded feed's later articles are not all at the bottom
+    assert np.median(rank[past]) < np.median(rank[others]) + len(others) / 4
