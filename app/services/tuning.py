@@ -174,6 +174,8 @@ def run_round(
             checkpoint_path(profile, loaded.version), device=device, cache_dir=profile.paths.glove
         )
     )
+    if in_use is not None:  # its biases are refitted below on the same prior as the round's
+        in_use.feed_prior = dict(model.feed_prior)
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
     bias_only = model.held_out_click_aucs(
         samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True

@@ -139,3 +139,32 @@ def test_latest_mode_shows_latest_with_its_line(profile: Profile) -> None:
         events.set_setting(s, guard.MODE_KEY, guard.LATEST)
     river = Ranker(profile).river(ranked=True, limit=5)
     assert river.mode == "latest" and river.notice == guard.NOTICES[guard.LATEST]
+
+
+def test_the_clickbias_fallback_and_the_model_in_use_are_fitted_on_the_round_s_feed_prior(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed prior (what the reader's opens say about each feed beyond the screens) is
+    what lets a reader who opens feed by feed keep those feeds on top: refitting the model in
+    use's biases without it, for its figure or for the ClickBias fallback, would throw it away."""
+    from nrms_core.recommender import Recommender
+
+    forced(
+        monkeypatch,
+        decision=guard.REJECTED,
+        reason="rejected: not better than chance (forced); For you ranks by ClickBias",
+        publish=guard.CLICKBIAS,
+        mode=guard.CLICKBIAS,
+    )
+    seen: list[dict[str, float]] = []
+    real = Recommender.keep_bias_only
+
+    def keep_bias_only(self: Recommender, *args: Any, **kwargs: Any) -> Any:
+        seen.append(dict(self.feed_prior))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Recommender, "keep_bias_only", keep_bias_only)
+    report = Ranker(profile).train(epochs=1)
+    assert report.ranking_mode == guard.CLICKBIAS
+    (prior,) = seen
+    assert prior and any(value != 0.0 for value in prior.values())
