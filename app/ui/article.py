@@ -1,6 +1,6 @@
 """What the reader does with articles: open one (read, timed for a click), move through the
 river, open in the browser, mark read, star, load images, say "more / less like this" and ask
-"Why this?".
+"Why this?" (whose links give feedback on the article it explains).
 
 What counts as an **open** (the click For you learns from): opening the article in the
 browser, or reading it in the pane for :data:`CLICK_DWELL_S` seconds while the window is
@@ -77,6 +77,10 @@ class ArticleDesk(QObject):
         self.w = window
         self.reading: Reading | None = None
         self.clicked: set[int] = set()
+        self.explained: ArticleRecord | None = None
+        """The article "Why this?" was last asked about (its feed is what the panel's feed
+        links speak of, whatever is selected by the time they are clicked)."""
+        self._hearing: ArticleExplanation | None = None
         self._dwell = QTimer(self)
         self._dwell.setInterval(DWELL_TICK_MS)
         self._dwell.timeout.connect(self._on_dwell_timeout)
@@ -198,10 +202,12 @@ class ArticleDesk(QObject):
         log.debug("click %d on article %d", clicked.click_id, clicked.article_id)
         self.clicked_recorded.emit(clicked.article_id)
 
-    def give_feedback(self, kind: str, *, word: str | None = None) -> None:
-        """Record "more / less like this" on the current article, "more / fewer from this
-        feed" on its feed, or "don't rank on this word"."""
-        article = self.w.reader.article or self.current_article()
+    def give_feedback(
+        self, kind: str, *, word: str | None = None, article: ArticleRecord | None = None
+    ) -> None:
+        """Record "more / less like this" on ``article`` (by default the current one), "more /
+        fewer from this feed" on its feed, or "don't rank on this word"."""
+        article = article or self.w.reader.article or self.current_article()
         if kind != "word_off" and article is None:
             self.w.say("Select an article first.")
             return
@@ -218,6 +224,20 @@ class ArticleDesk(QObject):
     def _on_feedback_given(self, given: feedback.Given) -> None:
         self.w.say(f"Noted: {given.text}. For you takes it in at the next training round.")
         self.feedback_given.emit(given.kind)
+        shown = self.w.explanation.explanation
+        if self.w.explanation.isVisible() and shown is not None:
+            self._hear(shown)  # "Why this?" says it back and drops the link just used
+
+    @Slot(str, str)
+    def feedback_on_explained(self, kind: str, word: str) -> None:
+        """A link of "Why this?": feedback on the article it explains."""
+        shown = self.w.explanation.explanation
+        article = self.explained
+        if shown is None or article is None or article.id != shown.article_id:
+            log.debug("feedback link without its article: %s", kind)
+            return
+        self.inspect()
+        self.give_feedback(kind, word=word or None, article=article)
 
     @Slot()
     def more_like_this(self) -> None:
@@ -389,6 +409,7 @@ class ArticleDesk(QObject):
             self.w.say("Select an article first.")
             return
         self.inspect()
+        self.explained = article
         self.w.explanation.show_message("Working out why…")
         self.w.runner.submit(
             "explaining",
@@ -399,10 +420,41 @@ class ArticleDesk(QObject):
             failed=self._on_explain_failed,
         )
 
+    def _still_explained(self, explanation: ArticleExplanation) -> bool:
+        reading = self.w.reader.article
+        return reading is not None and reading.id == explanation.article_id
+
     @Slot(object)
     def _on_explained(self, explanation: ArticleExplanation) -> None:
-        if self.w.reader.article is not None and self.w.reader.article.id == explanation.article_id:
+        if self._still_explained(explanation):
+            self._hear(explanation)
+
+    def _hear(self, explanation: ArticleExplanation) -> None:
+        """Look up what the reader said that bears on ``explanation``, then show it."""
+        article = self.explained
+        feed_id = article.feed_id if article is not None else None
+        self._hearing = explanation
+        self.w.runner.submit(
+            "reading your feedback",
+            feedback.bearing,
+            self.w.db,
+            explanation,
+            feed_id,
+            done=self._on_heard,
+            failed=self._on_hearing_failed,
+        )
+
+    @Slot(object)
+    def _on_heard(self, explanation: ArticleExplanation) -> None:
+        if self._still_explained(explanation):
             self.w.explanation.show_explanation(explanation)
+
+    @Slot(object)
+    def _on_hearing_failed(self, failure: JobFailure) -> None:
+        explanation = self._hearing
+        if explanation is not None and self._still_explained(explanation):
+            self.w.explanation.show_explanation(explanation)  # without the reader's word
+        report(self.w.runner, failure)
 
     @Slot(object)
     def _on_explain_failed(self, failure: JobFailure) -> None:

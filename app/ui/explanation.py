@@ -1,10 +1,13 @@
-"""The "Why this?" panel: which title words and which past reads carried an article's score."""
+"""The "Why this?" panel: which title words and which past reads carried an article's score,
+with links to say "don't rank on this word", "fewer / more from this feed" on the spot."""
 
 from __future__ import annotations
 
 import html
+import logging
+from urllib.parse import quote
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QUrl, QUrlQuery, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -15,8 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.explanation import WordShare
 from app.services.highlight import HighlightRule, weights
 from app.services.ranking import ArticleExplanation
+
+log = logging.getLogger(__name__)
 
 POSITIVE = (46, 160, 67)
 NEGATIVE = (214, 39, 40)
@@ -27,6 +33,10 @@ ATTENTION_VS_SHARE = (
     "share is how much a word, a past read or a part moved this score. A word can draw much "
     "attention and still move the score little: the tints and bars follow the shares."
 )
+SCHEME = "heedful-feedback"
+"""The links' own scheme: a click on one is feedback, never a page to open."""
+LINKS = {"word-off": "word_off", "feed-less": "feed_less", "feed-more": "feed_more"}
+"""Each link's path and the feedback kind it gives."""
 
 
 def _tint(weight: float) -> str:
@@ -45,6 +55,48 @@ def _bar(share: float, top: float) -> str:
         f'<table cellspacing="0" cellpadding="0"><tr><td width="{width}" height="8" '
         f'bgcolor="#{r:02x}{g:02x}{b:02x}"></td></tr></table>'
     )
+
+
+def _link(path: str, text: str, word: str = "") -> str:
+    """A small feedback link; the word is percent-encoded and the whole address escaped, as
+    titles come from untrusted feeds."""
+    url = f"{SCHEME}:{path}" + (f"?w={quote(word, safe='')}" if word else "")
+    return f'<a href="{html.escape(url, quote=True)}"><small>{html.escape(text)}</small></a>'
+
+
+def _words_off(e: ArticleExplanation) -> set[str]:
+    return {s.word for s in e.said if s.kind == "word_off" and s.word}
+
+
+def _offered(e: ArticleExplanation) -> set[int]:
+    """The title words that get "don't rank on this word": a content word's first occurrence
+    (the one its click bias rides on), unless the reader already said so."""
+    off = _words_off(e)
+    seen: set[str] = set()
+    found: set[int] = set()
+    for w in e.title_words:
+        if w.token in e.rankable and w.token not in off and w.token not in seen:
+            seen.add(w.token)
+            found.add(id(w))
+    return found
+
+
+def feedback_of(url: QUrl, e: ArticleExplanation | None) -> tuple[str, str] | None:
+    """The (kind, word or "") a clicked link asks for, or None for anything that is not one
+    of the panel's own links for the explanation ``e`` shown (logged, never raised): the
+    address comes back from a page built on untrusted titles, so only the known kinds pass,
+    and a word only when it is a rankable word of the explained title."""
+    if e is None or url.scheme() != SCHEME or url.path() not in LINKS:
+        log.debug("not a feedback link: %r", url.toString())
+        return None
+    kind = LINKS[url.path()]
+    if kind != "word_off":
+        return kind, ""
+    word = QUrlQuery(url).queryItemValue("w", QUrl.ComponentFormattingOption.FullyDecoded)
+    if not word or word not in e.rankable or all(w.token != word for w in e.title_words):
+        log.debug("no such word in the explained title: %r", url.toString())
+        return None
+    return kind, word
 
 
 def _parts_table(e: ArticleExplanation) -> str:
@@ -73,16 +125,22 @@ def _words_section(e: ArticleExplanation) -> str:
         for w in words
     )
     top = max((abs(w.total) for w in words), default=0.0)
+    offered = _offered(e)
+
+    def off(w: WordShare) -> str:
+        return _link("word-off", "don't rank on this word", w.token) if id(w) in offered else ""
+
     rows = "".join(
         f"<tr><td>{html.escape(w.token)}</td><td align='right'>{w.attention:.2f}</td>"
         f"<td align='right'>{w.share:+.3f}</td><td align='right'>{w.bias:+.3f}</td>"
-        f"<td align='right'>{w.total:+.3f}</td><td>{_bar(w.total, top)}</td></tr>"
+        f"<td align='right'>{w.total:+.3f}</td><td>{_bar(w.total, top)}</td>"
+        f"<td>{off(w)}</td></tr>"
         for w in sorted(words, key=lambda w: -abs(w.total))
     )
     return (
         f"<h4>Title words</h4><p>{chips}</p>"
         "<table cellpadding='2'><tr><th align='left'>word</th><th>attention</th>"
-        "<th>model</th><th>you open it</th><th>share</th><th></th></tr>"
+        "<th>model</th><th>you open it</th><th>share</th><th></th><th></th></tr>"
         f"{rows}</table>"
     )
 
@@ -98,7 +156,16 @@ def _feed_section(e: ArticleExplanation) -> str:
         f"<td>{_bar(value, top)}</td></tr>"
         for label, value in rows
     )
-    return f"<h4>This feed</h4><table cellpadding='2'>{body}</table>"
+    said = {s.kind for s in e.said}
+    links = [
+        _link(path, text)
+        for path, text in (
+            ("feed-less", "fewer from this feed"),
+            ("feed-more", "more from this feed"),
+        )
+        if LINKS[path] not in said
+    ]
+    return f"<h4>This feed</h4><table cellpadding='2'>{body}</table><p>{' · '.join(links)}</p>"
 
 
 def _past_section(e: ArticleExplanation) -> str:
@@ -144,6 +211,8 @@ class ExplanationPanel(QFrame):
     """Shows one :class:`ArticleExplanation`; ``closed()`` when the reader dismisses it."""
 
     closed = Signal()
+    feedback_asked = Signal(str, str)
+    """The reader clicked one of the panel's feedback links: its kind and its word (or "")."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,6 +229,7 @@ class ExplanationPanel(QFrame):
         header.addWidget(close)
         self._body = QTextBrowser()
         self._body.setOpenLinks(False)
+        self._body.anchorClicked.connect(self._on_body_anchor_clicked)
         self._body.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
@@ -182,9 +252,15 @@ class ExplanationPanel(QFrame):
         """The panel's text as shown (for tests and accessibility)."""
         return self._body.toPlainText()
 
+    @Slot(QUrl)
+    def _on_body_anchor_clicked(self, url: QUrl) -> None:
+        asked = feedback_of(url, self.explanation)
+        if asked is not None:
+            self.feedback_asked.emit(*asked)
+
     def _on_close_clicked(self) -> None:
         self.hide()
         self.closed.emit()
 
 
-__all__ = ["ExplanationPanel", "explanation_html"]
+__all__ = ["ExplanationPanel", "explanation_html", "feedback_of"]

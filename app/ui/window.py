@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(resource.icon("heedful"))
         self._build_panes()
         self.desk = ArticleDesk(self)
+        self.explanation.feedback_asked.connect(self.desk.feedback_on_explained)
         self._build_actions()
         self._build_status()
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
