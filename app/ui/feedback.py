@@ -26,9 +26,9 @@ from app.ui.worker import JobRunner
 log = logging.getLogger(__name__)
 
 INTRO = (
-    "What you told For you with “More like this”, “Less like this”, “Fewer from this feed” "
-    "and “Don't rank on this word”. Each takes effect at the next training round; undoing "
-    "one does too."
+    "What you told For you with “More like this”, “Less like this”, “Fewer from this feed”, "
+    "“More from this feed” and “Don't rank on this word” (the last three also from “Why "
+    "this?”). Each takes effect at the next training round; undoing one does too."
 )
 
 

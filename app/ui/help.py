@@ -27,7 +27,9 @@ OPENS = (
     "in your browser, or read it here for 4 seconds while this window is active. Selecting "
     "a row only shows it: moving through rows with j and k, asking “Why this?”, starring, "
     "or saying “less like this” never count. “More like this” and “less like this” are "
-    "kept as your own word and can be undone under Model → Your feedback.</p>"
+    "kept as your own word and can be undone under Model → Your feedback. “Why this?” takes "
+    "your word too: “don't rank on this word” beside a title word, “fewer from this feed” "
+    "and “more from this feed” under the feed, and it says back what you told it.</p>"
 )
 
 
