@@ -165,7 +165,8 @@ def _feed_section(e: ArticleExplanation) -> str:
         )
         if LINKS[path] not in said
     ]
-    return f"<h4>This feed</h4><table cellpadding='2'>{body}</table><p>{' · '.join(links)}</p>"
+    table = f"<table cellpadding='2'>{body}</table>" if rows else ""
+    return f"<h4>This feed</h4>{table}<p>{' · '.join(links)}</p>"
 
 
 def _past_section(e: ArticleExplanation) -> str:
@@ -194,15 +195,19 @@ def _past_section(e: ArticleExplanation) -> str:
 
 def explanation_html(e: ArticleExplanation) -> str:
     """The panel's HTML: the summary in words, the score's parts by size, then the sections
-    behind them in the same order (the feed, the title's words and the past reads)."""
+    behind them in the same order (the feed, the title's words and the past reads); a feed
+    with no part of its own yet still gets its links, last."""
     parts = [f"<p>{html.escape(line)}</p>" for line in e.summary().splitlines()]
     parts.append(_parts_table(e))
-    for group in e.groups():
+    groups = e.groups()
+    for group in groups:
         if group.kind == "words":
             parts.append(_words_section(e))
             parts.append(_past_section(e))
         elif group.kind == "feed":
             parts.append(_feed_section(e))
+    if all(group.kind != "feed" for group in groups):
+        parts.append(_feed_section(e))
     parts.append(f"<p style='color:gray'>{ATTENTION_VS_SHARE} Model version {e.model_version}.</p>")
     return "".join(parts)
 

@@ -157,6 +157,22 @@ def test_other_links_record_nothing(
     assert _given(w) == []
 
 
+def test_a_feed_without_a_part_of_its_own_still_gets_its_links() -> None:
+    bare = ArticleExplanation(
+        article_id=1,
+        title="Rocket",
+        score=0.1,
+        words=(WordShare("rocket", 1.0, 0.1),),
+        history=(),
+        faithfulness_words=None,
+        faithfulness_history=None,
+        model_version=1,
+    )
+    assert all(group.kind != "feed" for group in bare.groups())
+    page = explanation_html(bare)
+    assert "heedful-feedback:feed-less" in page and "heedful-feedback:feed-more" in page
+
+
 def test_links_need_the_explanation_they_came_from() -> None:
     assert feedback_of(QUrl("heedful-feedback:feed-less"), None) is None
     assert feedback_of(QUrl("heedful-feedback:feed-more"), None) is None
