@@ -132,6 +132,7 @@ def _morning(
     fresh = [a for a in order if a.story is not None and a.story.day == day]
     labels = [int(interest.likes(a.story)) for a in fresh]
     by_ranker = measurement.scores(order, fresh, visits, known, opened)
+    parts = _parts(profile, fresh)
     feed_top, share_top = measurement.top_share([a.feed for a in order[: measurement.TOP]])
     feed_opens, share_opens = measurement.top_share([known[a].feed for a in opened if a in known])
     return {
@@ -140,12 +141,59 @@ def _morning(
         "candidates": len(fresh),
         "liked": sum(labels),
         "quality": measurement.quality(labels, by_ranker),
+        "parts": measurement.quality(labels, parts) if parts else {},
         "favoured_ranks": measurement.favoured_ranks(order, reader["favoured"], interest.likes),
         "top30_feed": feed_top,
         "top30_share": share_top,
         "opens_feed": feed_opens,
         "opens_share": share_opens,
     }
+
+
+def _parts(profile: Profile, fresh: list[Shown]) -> dict[str, list[float]]:
+    """For you's score of each candidate taken apart (a means of finding what costs it, not a
+    figure of the product): the model's click score alone, with freshness, the whole ranked
+    score, and the click score's own terms (the scaled NRMS score, the feed bias with its
+    prior, the word biases). Computed by an in-process ranker on the same model version."""
+    import numpy as np
+
+    from app.services.ranking import Ranker
+    from app.services.training import source_of
+
+    ranker = Ranker(profile)
+    try:
+        loaded = ranker._current()
+        if loaded is None or not fresh:
+            return {}
+        table = ranker._score_table(loaded)
+        row = table.position()
+        kept = [a for a in fresh if a.id in row]
+        if len(kept) != len(fresh):
+            return {}
+        at = [row[a.id] for a in fresh]
+        user, _, _ = ranker._user_vector(loaded)
+        ids = [a.id for a in fresh]
+        raw = loaded.cache.scores(ids, user)
+        lexical = loaded.cache.lexical(ids)
+        if raw is None or lexical is None:
+            return {}
+        feeds = table.feeds[at]
+        bias = loaded.model.source_bias([source_of(int(f)) for f in feeds])
+        model = loaded.model
+        return {
+            "total": [float(x) for x in table.total[at]],
+            "click": [float(x) for x in table.click[at]],
+            "click+fresh": [float(x) for x in (table.click + table.fresh)[at]],
+            "nrms": [float(x) for x in model.scale * np.asarray(raw, np.float64)],
+            "feed": [float(x) for x in bias],
+            "words": [float(x) for x in lexical],
+            "feed+words": [float(x) for x in np.asarray(bias, np.float64) + lexical],
+        }
+    except Exception:  # a diagnostic: never the reason a reader's run fails
+        log.exception("could not take the score apart")
+        return {}
+    finally:
+        ranker.close()
 
 
 def _clicks(profile: Profile) -> int:
@@ -233,6 +281,9 @@ def _print_row(pattern: str, rid: int, row: dict[str, Any]) -> None:
         f"opens {fmt(m['opens_share'], '.0%')}",
         flush=True,
     )
+    if m.get("parts"):
+        cells = "  ".join(f"{r} {fmt(v['auc'])}/{fmt(v['ndcg10'])}" for r, v in m["parts"].items())
+        print(f"[{pattern} r{rid}]   For you's parts, AUC/nDCG@10: {cells}", flush=True)
 
 
 def write(args: argparse.Namespace, rows: list[dict[str, Any]], started: float) -> str:
