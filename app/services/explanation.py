@@ -338,10 +338,18 @@ class ArticleExplanation:
     def _blend_line(self) -> str:
         age = "" if self.age_hours is None else f" (published {_age(self.age_hours)} ago)"
         feed = "its feed" if self.feed is None else self.feed.title
+        above = "article" if self.above == 1 else "articles"
         if self.above == 0:
             spread = f"no feed spreading: it is the first of {feed} in your river"
+        elif not self.spreading:
+            spread = "no feed spreading: below your top 30 the river keeps the scores' order"
+        elif self.above + 1 > self.allowance:
+            spread = (
+                f"feed spreading {self.spreading:+.3f} ({self.above} {above} of {feed} rank "
+                f"above it, more than the {self.allowance:.0f} a feed may fill of your top 30, "
+                "so it waits just below the top)"
+            )
         else:
-            above = "article" if self.above == 1 else "articles"
             spread = (
                 f"feed spreading {self.spreading:+.3f} ({self.above} {above} of {feed} rank "
                 f"above it; a feed may fill about {self.allowance:.0f} of your top 30)"

@@ -10,18 +10,24 @@ All three parts are in the click score's own units (log-odds of an open), so the
 
 - freshness = FRESHNESS_WEIGHT · σ · 2^(−age / FRESHNESS_HALF_LIFE_H), with σ the spread of the
   pool's click scores, so that a new article gets a lift the size of a fraction of that spread;
-- spreading = −SPREADING · R · min(k / A_f, 1)³ − [k + 1 > A_f] · max(b − F, 0), where b is
-  the article's click score plus freshness, k how many articles of the same feed rank above it
-  by b, A_f = TOP · max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share
-  of the reader's recent opens), and R = b₁ − F the spread of the "fair" top: the best TOP
-  articles among those within their feed's allowance, from b₁ down to F. A feed's first
-  articles lose little; one past the allowance is brought down to the fair top's floor F and
-  loses R more, so it falls just below every member of the fair top (each of which loses less
-  than R) and no further: when the pool has TOP such members, no feed fills more than A_f of
-  the top, i.e. a third unless the reader's own opens are more concentrated, while below the
-  top a large feed's later articles stay among the articles of their own worth instead of
-  sinking beneath them. The penalty is bounded by 2R. Within a feed the order is kept (b
-  falls and the penalty grows as k grows), so the displayed score is exactly the order.
+- spreading keeps the top varied without reordering anything below it. Let b be an
+  article's click score plus freshness, k how many articles of the same feed rank above it by
+  b, A_f = TOP · max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share of
+  the reader's recent opens), and F the floor of the "fair" top: the lowest b of the best TOP
+  articles among those within their feed's allowance (k + 1 ≤ A_f). Then
+  - a member of the fair top (within its allowance, b ≥ F) gives up part of its lead over
+    the floor, SPREADING · (b − F) · (k / A_f)³: a feed's first article nothing, its later
+    ones more, so the feeds interleave, and it never falls below F;
+  - an article past its feed's allowance with b at or above F lands just below the floor,
+    at F − BELOW · (2 − tanh((b − F) / σ)) (between F − 2·BELOW and F − BELOW, the better
+    ones higher), so no feed fills more than A_f of the top (a third, unless the reader's
+    own opens are more concentrated) and the article waits right under the top instead of
+    sinking beneath articles of less worth;
+  - every other article keeps b: below the top the order is the click score's (and
+    freshness's), which is what the reader's interest says.
+  Within a feed the order is kept (b falls and the loss grows as k grows), so the displayed
+  score is exactly the order, and the spreading is never more than an article's lead over
+  the floor plus 2·BELOW.
 """
 
 from __future__ import annotations
@@ -37,12 +43,12 @@ FRESHNESS_HALF_LIFE_H = 36.0
 FRESHNESS_WEIGHT = 0.6
 """A brand-new article's lift, in spreads (σ) of the pool's click scores."""
 SPREADING = 1.0
-"""The penalty, in spreads of the top (R), of a feed's article with A_f of its own above it."""
+"""The part of its lead over the fair top's floor that a feed's article with A_f of its own
+above it gives up (its first article gives up none)."""
 SPREADING_POWER = 3
-BEYOND = 1.0
-"""The most an article a feed puts past its allowance loses beyond the within-allowance
-penalty, in R: the drop from its score to the fair top's floor (at most R, since the feed's
-own earlier articles are in the fair top)."""
+BELOW = 0.01
+"""How far below the fair top's floor (log-odds) an article past its feed's allowance lands: it
+ranks under every member of the top and above every article of less worth."""
 TOP = 30
 """The length of the top the spreading keeps varied."""
 FAIR_SHARE = 1.0 / 3.0
@@ -104,23 +110,25 @@ def within_feed_rank(base: FloatArray, feeds: IntArray) -> IntArray:
 def penalty(
     k: npt.ArrayLike,
     allowance: npt.ArrayLike,
-    spread: float,
-    base: npt.ArrayLike | None = None,
-    floor: float | None = None,
+    base: npt.ArrayLike,
+    floor: float | None,
+    sigma: float = 1.0,
 ) -> FloatArray:
-    """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N]: ``base``
-    [N] their click score plus freshness and ``floor`` the fair top's lowest (None: the
-    articles past their allowance lose only the within-allowance penalty)."""
+    """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N], ``base``
+    [N] their click score plus freshness, ``floor`` the fair top's lowest (None: an empty
+    pool, no spreading) and ``sigma`` the spread of the pool's click scores."""
+    b = np.asarray(base, np.float64)
+    if floor is None:
+        return np.zeros_like(b)
     ks = np.asarray(k, np.float64)
     allowed = np.asarray(allowance, np.float64)
     past = ks + 1.0 > allowed  # the article that takes the feed past its allowance, and later
-    within = (
-        -SPREADING * spread * np.where(past, 1.0, np.minimum(ks / allowed, 1.0)) ** SPREADING_POWER
-    )
-    if base is None or floor is None:
-        return np.asarray(within)
-    drop = np.maximum(np.asarray(base, np.float64) - floor, 0.0)  # down to the fair top's floor
-    return np.asarray(within - drop * past)
+    lead = b - floor
+    share = np.minimum(ks / allowed, 1.0) ** SPREADING_POWER
+    interleave = -SPREADING * np.maximum(lead, 0.0) * share
+    landing = floor - BELOW * (2.0 - np.tanh(lead / max(sigma, 1e-9)))
+    held = np.minimum(b, landing) - b  # just under the floor, or where it was if lower already
+    return np.asarray(np.where(past, held, interleave))
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,7 @@ class ScoreTable:
         return RankedScore(
             click,
             fresh,
-            float(penalty([k], allowance, self.spread, [click + fresh], self.floor)[0]),
+            float(penalty([k], allowance, [click + fresh], self.floor, self.sigma)[0]),
             k,
             float(allowance[0]),
         )
@@ -207,7 +215,7 @@ def score_table(
         feeds=np.asarray(feeds, np.int64),
         click=clicks,
         fresh=fresh,
-        spreading=penalty(k, allowance, spread, base, floor),
+        spreading=penalty(k, allowance, base, floor, sigma),
         above=k,
         sigma=sigma,
         spread=spread,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.services.score import BEYOND, TOP, ScoreTable, open_shares, score_table
+from app.services.score import BELOW, TOP, ScoreTable, open_shares, score_table
 
 
 def table(
@@ -83,7 +83,8 @@ def test_spreading_keeps_the_order_within_a_feed_and_the_score_is_the_order() ->
     mine = t.total[:3]
     assert list(np.argsort(-mine)) == [0, 1, 2]
     assert list(t.above[:3]) == [0, 1, 2]
-    assert t.spreading[0] == 0.0 > t.spreading[1] > t.spreading[2]
+    assert t.spreading[0] == 0.0 > t.spreading[1]
+    assert t.spreading[2] == 0.0  # at the floor of the top: no lead to give up
 
 
 def test_an_article_outside_the_pool_is_scored_as_if_ranked_among_it() -> None:
@@ -107,7 +108,7 @@ def test_open_shares() -> None:
     assert open_shares([1, 1, 2, 1]) == {1: 0.75, 2: 0.25}
 
 
-def test_the_spreading_is_bounded_so_deep_articles_keep_sane_scores() -> None:
+def test_the_spreading_is_bounded_and_leaves_the_order_below_the_top_alone() -> None:
     click, feeds = crowded_pool(2.0)
     t = score_table(
         np.arange(len(click), dtype=np.int64),
@@ -116,15 +117,19 @@ def test_the_spreading_is_bounded_so_deep_articles_keep_sane_scores() -> None:
         feeds=feeds,
         opens={},
     )
-    assert t.spreading.min() >= -(1.0 + BEYOND) * t.spread - 1e-9
-    assert np.median(t.total) > np.median(t.click) - (1.0 + BEYOND) * t.spread
+    assert t.floor is not None
+    base = t.click + t.fresh
+    lead = np.maximum(base - t.floor, 0.0)
+    assert (t.spreading >= -lead - 2 * BELOW - 1e-9).all()
+    below = base < t.floor - 2 * BELOW
+    assert below.sum() > len(base) / 2
+    assert (t.spreading[below] == 0.0).all()
 
 
 @pytest.mark.parametrize("shift", [1.0, 3.0])
 def test_past_the_top_a_crowded_feed_sinks_no_further_than_the_top_s_floor(shift: float) -> None:
     """An article a feed puts past its allowance drops just below the fair top, not beneath
-    the articles of lower worth: below the top the order is the click score's (up to the
-    fair top's spread R for the crowded feed's articles)."""
+    the articles of lower worth: below the top the order is the click score's."""
     click, feeds = crowded_pool(shift)
     t = score_table(
         np.arange(len(click), dtype=np.int64),
@@ -141,9 +146,13 @@ def test_past_the_top_a_crowded_feed_sinks_no_further_than_the_top_s_floor(shift
     past = np.flatnonzero((feeds == 0) & (t.above >= TOP // 3))
     others = np.flatnonzero(feeds != 0)
     for a in past:
-        # every article of another feed that scores below the top's floor less the spread
-        # (so below where a crowded article can land) still ranks below this one
-        lower = others[base[others] < min(base[a], t.floor) - t.spread - 1e-9]
+        # every article of another feed that scores below the top's floor (less where a
+        # crowded article can land) still ranks below this one
+        lower = others[base[others] < min(base[a], t.floor) - 2 * BELOW - 1e-9]
         assert (rank[lower] > rank[a]).all()
     # and the crowded feed's later articles are not all at the bottom
     assert np.median(rank[past]) < np.median(rank[others]) + len(others) / 4
+    # the top itself: no feed past its allowance, every member above every other article
+    top = order[:TOP]
+    assert (feeds[top] == 0).sum() <= TOP // 3
+    assert t.total[top].min() > t.total[order[TOP:]].max()
