@@ -129,3 +129,14 @@ def test_json_keeps_its_keys_adds_the_parts_and_says_its_version() -> None:
 def test_the_river_number_wins_over_float_rounding() -> None:
     e = dataclasses.replace(make(), ranked_score=1.234)
     assert e.ranked == 1.234 and e.as_dict()["click_score"] == 1.234
+
+
+def test_the_spreading_line_says_where_the_article_stands() -> None:
+    first = make(above=0, spreading=0.0).summary()
+    assert "it is the first of Daily Sport" in first
+    below = make(above=4, spreading=0.0).summary()
+    assert "below your top 30 the river keeps the scores' order" in below
+    within = make(above=4, spreading=-0.4, allowance=10.0).summary()
+    assert "a feed may fill about 10 of your top 30" in within
+    past = make(above=12, spreading=-1.5, allowance=10.0).summary()
+    assert "more than the 10 a feed may fill" in past and "just below the top" in past
