@@ -65,8 +65,8 @@ from bench.simulate import (  # noqa: E402
     write_reader,
 )
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES  # noqa: E402
-from nrms_core.evaluate import EvalData, build_samples, load_data  # noqa: E402
 from nrms_core.explain import Explanation, Method, explain  # noqa: E402
+from nrms_core.mind.protocol import EvalData, build_samples, load_data  # noqa: E402
 from nrms_core.recommender import Recommender  # noqa: E402
 from nrms_core.tokenizer import source_token, tokenize  # noqa: E402
 
@@ -103,7 +103,7 @@ def _base(titles: list[str], feeds: list[str], seed: int) -> Recommender:
 
 
 def _fine_tune(base: Path, data: EvalData, seed: int) -> tuple[Recommender, float | None]:
-    """The personal protocol of nrms_core.evaluate for one reader; (model, holdout AUC)."""
+    """The personal protocol of nrms_core.mind.protocol for one reader; (model, holdout AUC)."""
     rng = random.Random(seed)
     rec = Recommender.load(base, device="cpu")
     samples = build_samples(data.train.behaviors, data.ids, negatives=4, max_history=50, rng=rng)
@@ -352,7 +352,7 @@ def _plot(table: dict[str, Any], path: Path) -> None:
 def main() -> int:
     args = _parse()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("nrms_core.mind").setLevel(logging.ERROR)
+    logging.getLogger("nrms_core.mind.reader").setLevel(logging.ERROR)
     if args.replot is not None:
         saved = json.loads(args.replot.read_text(encoding="utf-8"))
         _plot(saved["table"], args.replot.with_suffix(".png"))

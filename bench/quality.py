@@ -4,7 +4,7 @@ The headlines are real; the readers and their clicks are simulated (see
 bench/simulate.py). For each simulated reader and each click budget N, the
 reader's first N clicks' sessions become a MIND-format train folder and the
 next sessions (those with a click) the dev folder; the personal protocol of
-nrms_core.evaluate then fine-tunes a copy of the reader's base model on that
+nrms_core.mind.protocol then fine-tunes a copy of the reader's base model on that
 reader alone, and the baselines are fitted on the same impressions. The base
 model is built once per reader and shared by all click budgets: GloVe, then the
 click-free warm start on every headline the reader is shown in the benchmark,
@@ -67,8 +67,8 @@ from bench.simulate import (  # noqa: E402
     write_reader,
 )
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig  # noqa: E402
-from nrms_core.evaluate import Options, evaluate_baselines, evaluate_nrms, load_data  # noqa: E402
 from nrms_core.metrics import evaluate_impressions  # noqa: E402
+from nrms_core.mind.protocol import Options, evaluate_baselines, evaluate_nrms, load_data  # noqa: E402
 
 METRICS = ("auc", "mrr", "ndcg5", "ndcg10")
 MODELS = (
@@ -202,7 +202,7 @@ def _base(
 
 
 def _oracle(reader: Reader, dev: Path, by_id: dict[int, Headline]) -> dict[str, float]:
-    from nrms_core.mind import read_mind
+    from nrms_core.mind.reader import read_mind
 
     data = read_mind(dev)
     impressions = [
@@ -300,7 +300,7 @@ def _plot(table: dict[str, Any], path: Path, feeds: str = "topical") -> None:
 def main() -> int:
     args = _parse()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("nrms_core.mind").setLevel(logging.ERROR)
+    logging.getLogger("nrms_core.mind.reader").setLevel(logging.ERROR)
     if args.replot is not None:
         saved = json.loads(args.replot.read_text(encoding="utf-8"))
         feeds = saved["options"].get("feeds", "topical")

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from nrms_core.baseline import stopwords
-from nrms_core.mind import Behavior, NewsItem, write_behaviors, write_news
+from nrms_core.mind.reader import Behavior, NewsItem, write_behaviors, write_news
 from nrms_core.tokenizer import tokenize
 
 TOPIC_OF = {

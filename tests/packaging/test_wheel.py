@@ -91,6 +91,7 @@ def test_the_wheel_carries_the_resources_and_the_entry_points(wheel: Path) -> No
     assert f"app/resources/desktop-entry/{APP_ID}.desktop" in names
     assert f"app/resources/desktop-entry/icons/hicolor/256x256/apps/{APP_ID}.png" in names
     assert "nrms_core/stopwords.txt" in names
+    assert "nrms_core/mind/evaluate.py" in names  # the research tools' own subpackage
     assert "app/ui/launcher.py" in names
     info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     entry_points = zipfile.ZipFile(wheel).read(info).decode()

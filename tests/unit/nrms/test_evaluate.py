@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from nrms_core.evaluate import Options, build_samples, evaluate_baselines, load_data, main
-from nrms_core.mind import Behavior, NewsItem, write_behaviors, write_news
+from nrms_core.mind.evaluate import main
+from nrms_core.mind.protocol import Options, build_samples, evaluate_baselines, load_data
+from nrms_core.mind.reader import Behavior, NewsItem, write_behaviors, write_news
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -145,12 +146,14 @@ def test_no_warm_start_flag(folders: tuple[Path, Path], tmp_path: Path) -> None:
     assert "baselines" not in result
 
 
-def test_missing_folder_exits_1_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("module", ["nrms_core.mind.evaluate", "nrms_core.evaluate"])
+def test_missing_folder_exits_1_with_one_line(tmp_path: Path, module: str) -> None:
+    """The command runs by its own name and by the name it had before it moved."""
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
-            "nrms_core.evaluate",
+            module,
             "--train",
             str(tmp_path / "nope"),
             "--dev",
@@ -245,7 +248,7 @@ def test_baselines_alone(folders: tuple[Path, Path]) -> None:
 def test_pretrain_single_process_writes_a_loadable_checkpoint(
     folders: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    from nrms_core.pretrain import main as pretrain_main
+    from nrms_core.mind.pretrain import main as pretrain_main
     from nrms_core.recommender import Recommender
 
     train, _ = folders
@@ -299,7 +302,7 @@ def test_pretrain_single_process_writes_a_loadable_checkpoint(
 def test_pretrain_missing_folder_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nrms_core.pretrain import main as pretrain_main
+    from nrms_core.mind.pretrain import main as pretrain_main
 
     argv = [
         "--train",
@@ -313,6 +316,18 @@ def test_pretrain_missing_folder_exits_1(
     assert pretrain_main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a folder" in err[0]
+
+
+def test_pretrain_runs_by_the_name_it_had_before_it_moved(tmp_path: Path) -> None:
+    """``torchrun -m nrms_core.pretrain`` launch scripts keep working."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "nrms_core.pretrain", "--train", str(tmp_path / "nope"),
+         "--out", str(tmp_path / "x.ckpt"), "--device", "cpu", "--no-pretrained"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a folder" in lines[0]
 
 
 def test_category_as_source_token(tmp_path: Path) -> None:

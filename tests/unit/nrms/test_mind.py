@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nrms_core.mind import (
+from nrms_core.mind.reader import (
     Behavior,
     NewsItem,
     format_time,
