@@ -11,10 +11,8 @@ __all__ = ["WARM_EPOCHS", "WARM_SAMPLES", "NRMSConfig"]
 
 WARM_EPOCHS = 1
 WARM_SAMPLES = 1000
-"""The click-free warm start's size: one pass over 1,000 pseudo-impressions. Measured with
-``bench/quality.py`` (8 readers, NRMS minus itself with 3 x 4,000): the larger start cost
-0.014 AUC at 100 clicks on topical feeds and 0.008 on general ones, gained 0.008 at 500
-topical clicks, and took eleven times as long (51.9 s against 4.5 s, `bench/train.py`)."""
+"""The click-free warm start's size: one pass over 1,000 pseudo-impressions. Three passes over
+4,000 did worse at 100 clicks and took eleven times as long (``docs/benchmarks/config.md``)."""
 
 
 @dataclass(frozen=True)
@@ -23,39 +21,30 @@ class NRMSConfig:
 
     The news vector size is ``heads * head_dim`` (16 x 16 = 256).
 
-    The fine-tuning defaults are set for one reader's few hundred clicks, measured with
-    ``bench/quality.py`` on both kinds of feeds: a round of 15 steps at 3e-4 barely left the
-    warm start (training loss stayed near ln 5), so a round takes up to 30 epochs at 1e-3 with
-    patience 5, then refits on every click, the held-out latest ones included, for the epoch
-    count the holdout chose.
+    The fine-tuning defaults are set for one reader's few hundred clicks rather than the
+    paper's millions: a round takes up to ``fine_tune_epochs`` at ``fine_tune_lr`` with
+    ``patience``, since shorter, slower rounds barely left the warm start, then (``refit``)
+    trains again on every click, the held-out latest ones included, for the epoch count the
+    holdout chose.
 
     ``feed_bias``: after each fine-tuning round, fit the score's scale and a per-feed click
     bias (:mod:`nrms_core.bias`) with L2 weights ``bias_l2`` and ``scale_l2``. With the feed's
-    click rate in its own term, source tokens start small (0.1): as a token the feed had to
-    be large for topical feeds (2.0) and small for general ones, where at 2.0 it drowned the
-    words (scores in the tens, AUC down by 0.05-0.14); with the bias, topical feeds no longer
-    care and general feeds gain 0.015-0.035 AUC at 50-100 clicks over 0.5.
+    click rate in its own term, source tokens start small (``source_std``): as a token alone
+    the feed had to be large for topical feeds and small for general ones, where it drowned
+    the words.
 
     ``word_bias``: the same fit also gives each content word of the sessions' titles a click
     bias (see :mod:`nrms_core.bias` for why), pulled to 0 by ``word_l2`` times a penalty that
-    is quadratic near 0 and linear beyond ``word_linear`` (0: plain L2). Measured with
-    ``bench/quality.py`` (12 readers, NRMS with the word biases minus NRMS without, AUC at
-    100 / 200 / 500 clicks, plain L2 at 1): +0.010 / +0.007 / +0.012 on general feeds,
-    -0.003 / -0.000 / +0.007 on topical ones. Against plain L2 at 1, both with cross-fitting,
-    4 with the linear tail from 0.25 gave (AUC at 20 / 50 / 100 / 200 / 500 clicks) +0.001 /
-    +0.001 / -0.001 / +0.001 / +0.004 on topical feeds and +0.001 / -0.003 / -0.003 / +0.001
-    / +0.002 on general ones. It was chosen among 11 penalties (plain L2 at 0.5, 1 and 3,
-    pseudo-Huber with slopes 0.5 to 2, IDF and binary word weights) refitted on the same
-    readers' fine-tuned models, so part of that is selection.
+    is quadratic near 0 and linear beyond ``word_linear`` (0: plain L2), so that a keyword the
+    clicks keep confirming is not shrunk as hard.
 
     ``cross_fit``: how many folds the click-bias fit's uᵀr is cross-fitted over (each click
     scored by a model trained, as the round was, on the other folds' clicks; 0 or 1: scored
     by the round's own model, which has learned them). See
-    :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why. Measured with
-    ``bench/quality.py`` (12 readers, 2 folds minus none, word biases under plain L2 at 1,
-    AUC at 20 / 50 / 100 / 200 / 500 clicks): +0.007 / +0.011 / +0.001 / +0.008 / +0.002 on
-    topical feeds, +0.002 / -0.003 / +0.004 / +0.002 / +0.003 on general ones; a round of
-    1,000 clicks takes 18 s instead of 13.
+    :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why.
+
+    The measurements that chose these values (``bench/quality.py``) are in
+    ``docs/benchmarks/config.md``.
     """
 
     embed_dim: int = 50
