@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
 
+from app.storage.error import HeedfulError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
@@ -47,7 +49,7 @@ class Reach(Enum):
     """The name did not resolve here; the request itself will say so."""
 
 
-class AddressRefusedError(Exception):
+class AddressRefusedError(HeedfulError):
     """The policy refuses a hop; ``message`` says why, in one line."""
 
     def __init__(self, message: str) -> None:

@@ -21,9 +21,10 @@ from app.feeds.sanitizer import (
     strip_invisible,
     truncate_words,
 )
+from app.storage.error import HeedfulError
 
 
-class ParseError(Exception):
+class ParseError(HeedfulError):
     """The bytes are not a readable feed (empty, a web page, cut off with no entries).
 
     ``message`` is one sentence fit to show the reader.

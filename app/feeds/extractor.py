@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from app.feeds.sanitizer import html_to_text, sanitize_html
+from app.storage.error import HeedfulError
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class Extracted:
     text: str
 
 
-class ExtractError(Exception):
+class ExtractError(HeedfulError):
     """No article text could be found in a page; the message is for the reader."""
 
 

@@ -37,6 +37,7 @@ import httpx
 from app import __version__
 from app.feeds.address import AddressPolicy, AddressRefusedError, Reach
 from app.feeds.inflater import InflateError, Inflater, SizeExceededError
+from app.storage.error import HeedfulError
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class FetchResult:
     not_modified: bool = False
 
 
-class FetchError(Exception):
+class FetchError(HeedfulError):
     """A known fetch failure, described in ``message`` (one line for the reader).
 
     ``retry_after`` is the server's Retry-After in seconds when it sent one.

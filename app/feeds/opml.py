@@ -37,6 +37,7 @@ from typing import Any
 import listparser
 
 from app.feeds.sanitizer import safe_url
+from app.storage.error import HeedfulError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ _XML_ENCODING_RE = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._
 _SPACE_RE = re.compile(r"\s+")
 
 
-class OpmlError(Exception):
+class OpmlError(HeedfulError):
     """The data is not a readable subscription list; ``message`` says why."""
 
     def __init__(self, message: str) -> None:

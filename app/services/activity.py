@@ -18,11 +18,12 @@ from typing import Any
 
 from app.storage import articles, events
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 
 log = logging.getLogger(__name__)
 
 
-class ActivityError(Exception):
+class ActivityError(HeedfulError):
     """A click or impression could not be recorded; the message is for the reader."""
 
 

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from app import APP_ID
+from app.storage.error import HeedfulError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 """The hicolor sizes shipped as PNG (rendered from heedful.svg), beside the scalable SVG."""
 
 
-class BundleError(Exception):
+class BundleError(HeedfulError):
     """A shipped file is missing, or the desktop entry could not be installed."""
 
 

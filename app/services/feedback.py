@@ -17,6 +17,7 @@ from app.services.explanation import ArticleExplanation, Said
 from app.services.signal import pins_of
 from app.storage import events
 from app.storage.database import Database, NotFoundError
+from app.storage.error import HeedfulError
 from app.storage.record import FeedbackRecord
 from app.storage.schema import Article, Feed
 
@@ -46,7 +47,7 @@ _PHRASES = {
 }
 
 
-class FeedbackError(Exception):
+class FeedbackError(HeedfulError):
     """The feedback could not be recorded; the message is for the reader."""
 
 

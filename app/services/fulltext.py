@@ -19,6 +19,7 @@ from app.feeds.sanitizer import html_to_text
 from app.services import preference
 from app.storage import articles, content
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ PENDING_WINDOW = timedelta(days=2)
 """How far back "always fetch full text" looks for articles still without it."""
 
 
-class FullTextError(Exception):
+class FullTextError(HeedfulError):
     """The full text could not be fetched or found; the message is for the reader."""
 
 

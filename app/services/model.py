@@ -21,6 +21,7 @@ from app.services.profile import Profile
 from app.services.training import source_of
 from app.storage import articles, events
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ ENCODE_CHUNK = 16384
 """Titles encoded at a time, so that a large encode never holds all its float32 output."""
 
 
-class RankingError(Exception):
+class RankingError(HeedfulError):
     """Ranking, training or explaining cannot be done now; the message is for the reader."""
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.feeds.sanitizer import strip_invisible
 from app.storage import events
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ MAX_PATTERN_LENGTH = 200
 MAX_RULES = 500
 
 
-class MuteError(ValueError):
+class MuteError(HeedfulError, ValueError):
     """A rule that cannot be used; the message is for the reader."""
 
 

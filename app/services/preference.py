@@ -8,10 +8,15 @@ from dataclasses import dataclass, fields
 from app.feeds.fetcher import PROXY_SYSTEM, FetchError, FetchLimits, check_proxy
 from app.storage import events
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
+
+
+class PreferenceError(HeedfulError, ValueError):
+    """Settings that cannot be saved (a value out of range); the message is for the reader."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +99,10 @@ def load(db: Database) -> Preferences:
 
 
 def save(db: Database, prefs: Preferences) -> None:
-    """Store ``prefs``; raises ValueError when a value is out of range."""
+    """Store ``prefs``; raises PreferenceError when a value is out of range."""
     found = problems(prefs)
     if found:
-        raise ValueError("; ".join(found))
+        raise PreferenceError("; ".join(found))
     with db.write() as s:
         for f in fields(Preferences):
             value = getattr(prefs, f.name)

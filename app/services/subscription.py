@@ -19,6 +19,7 @@ from app.services.credential import redact
 from app.services.refresh import Outcome, store_outcome
 from app.storage import feeds
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 from app.storage.feeds import DuplicateFeedError
 from app.storage.record import FeedRecord
 
@@ -28,7 +29,7 @@ MAX_OPML_BYTES = 5 * 1024 * 1024
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
 
 
-class SubscriptionError(Exception):
+class SubscriptionError(HeedfulError):
     """A feed could not be added, imported or exported; the message is for the reader."""
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.storage import backup
+from app.storage.error import HeedfulError
 from app.storage.migration import SCHEMA_VERSION, NewerSchemaError, upgrade
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 _BEGIN_OPTION = "heedful_begin"
 
 
-class StorageError(Exception):
+class StorageError(HeedfulError):
     """A known storage failure, told to the reader in words (locked, disk full, corrupt)."""
 
 

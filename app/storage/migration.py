@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
 
+from app.storage.error import HeedfulError
+
 logger = logging.getLogger(__name__)
 
 Migration = Sequence[str]
@@ -201,7 +203,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this code writes."""
 
 
-class NewerSchemaError(Exception):
+class NewerSchemaError(HeedfulError):
     """The profile was written by a newer version of the program."""
 
     def __init__(self, found: int, known: int) -> None:
