@@ -14,14 +14,10 @@ import json
 import logging
 import math
 import os
-import re
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
-
-from sqlalchemy.exc import DBAPIError
 
 from app import __version__
 from app.services import (
@@ -35,26 +31,16 @@ from app.services import (
     story,
     subscription,
 )
+from app.services.failure import clip, reader_message, shown
 from app.services.model import opened_articles
-from app.services.profile import Profile, default_data_dir
+from app.services.profile import Profile, ProfilePaths, default_data_dir
 from app.services.refresh import Refresher
 from app.services.river import RiverFilter
-from app.storage.database import StorageError, storage_error
 
 log = logging.getLogger(__name__)
 
-KNOWN_ERRORS: tuple[type[Exception], ...] = (
-    subscription.SubscriptionError,
-    activity.ActivityError,
-    ranking.RankingError,
-    fulltext.FullTextError,
-    StorageError,
-)
 MAX_ID = 2**63 - 1
 """The largest id or count SQLite can hold (a signed 64-bit integer)."""
-SHOWN_RUN = 120
-"""Longest run of non-space characters (a URL, a path) a message shows in full."""
-_LONG_RUN_RE = re.compile(rf"\S{{{SHOWN_RUN + 1},}}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -191,36 +177,9 @@ def _folder(text: str) -> Path:
     return Path(_text(text))
 
 
-def shown(value: object) -> str:
-    """A name, path or address fit for a one-line message: bytes that are not UTF-8 escaped,
-    controls escaped, long runs clipped."""
-    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
-    try:  # bytes that were not UTF-8 arrive as lone surrogates: show them as \xNN
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return clip(text)
-
-
-def clip(message: str, limit: int = 600) -> str:
-    """``message`` on one line, with each run of more than :data:`SHOWN_RUN` non-space
-    characters (a 100 KB URL) clipped to its start and its length, and at most ``limit``
-    characters in all."""
-    line = " ".join(message.split())
-    line = _LONG_RUN_RE.sub(
-        lambda m: f"{m.group(0)[: SHOWN_RUN - 20]}… ({len(m.group(0))} characters)", line
-    )
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _install_desktop_entry() -> int:
-    try:
-        written = bundle.install_desktop_entry()
-    except bundle.BundleError as exc:
-        return _fail(str(exc))
+def _install_desktop_entry() -> None:
+    written = bundle.install_desktop_entry()
     print(f"installed {written[-1]} and its icons; Heedful is in the application menu")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -232,36 +191,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.install_desktop_entry:
-        return _install_desktop_entry()
+        return _guarded("--install-desktop-entry", _install_desktop_entry, None)
     if args.command is None:
         return _fail("a COMMAND is required (heedful with none opens the window)")
-    if args.command in MAINTENANCE:
-        return _maintain(args)
-    handler = COMMANDS[args.command]
+    root = args.data_dir or default_data_dir()
+    if args.command in MAINTENANCE:  # on the profile's files, without opening it
+        return _guarded(args.command, lambda: MAINTENANCE[args.command](root, args), root)
+
+    def run() -> None:
+        with Profile(root) as profile:
+            COMMANDS[args.command](profile, args)
+
+    return _guarded(args.command, run, root)
+
+
+def _guarded(command: str, run: Callable[[], int | None], root: Path | None) -> int:
+    """The one place the command line tells failures apart: ``run``'s exit status, or that of
+    the failure that ended it: the reader's own problem in one line (status 1), a bug with
+    its traceback (2), an interruption (130) or a reader of the output that went away (141).
+    ``root`` is the profile's folder (None before there is one)."""
     try:
-        with Profile(args.data_dir or default_data_dir()) as profile:
-            handler(profile, args)
+        status = run() or 0
         sys.stdout.flush()  # a closed pipe shows here, not at exit
-    except KNOWN_ERRORS as exc:
-        return _fail(str(exc))
     except KeyboardInterrupt:
         print("heedful: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         _quiet_stdout()
         return 141
-    except OSError as exc:  # the system refused a file: permissions, disk full, a folder
-        log.debug("%s failed", args.command, exc_info=True)
-        return _fail(_os_message(exc))
-    except (DBAPIError, sqlite3.DatabaseError) as exc:
-        message = _database_message(exc, args.data_dir or default_data_dir())
+    except Exception as exc:
+        message = reader_message(exc, None if root is None else ProfilePaths(root).database)
         if message is None:
-            return _bug(args.command)
-        log.debug("%s failed", args.command, exc_info=True)
+            return _bug(command)
+        log.debug("%s failed", command, exc_info=True)
         return _fail(message)
-    except Exception:
-        return _bug(args.command)
-    return 0
+    return status
 
 
 def _fail(message: str) -> int:
@@ -290,36 +254,6 @@ def _quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
-
-
-def _os_message(exc: OSError) -> str:
-    """An OSError in words, naming the file it is about."""
-    why = exc.strerror or str(exc) or type(exc).__name__
-    if exc.filename is None:
-        return why
-    return f"cannot use {shown(exc.filename)}: {why}"
-
-
-def _database_message(exc: Exception, data_dir: Path) -> str | None:
-    """A SQLite failure that means a damaged or mismatched database, in words; None when it
-    looks like a bug. A table that is missing or already there, or a column that is missing,
-    is a profile whose tables do not match its schema version."""
-    path = Path(data_dir) / "heedful.db"
-    known = storage_error(exc, path)
-    if known is not None:
-        return str(known)
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    detail = str(orig)
-    if not isinstance(orig, sqlite3.OperationalError) or not any(
-        phrase in detail for phrase in ("no such table", "already exists", "no such column")
-    ):
-        return None
-    way_out = " (`heedful recover` rebuilds it from what can still be read)"
-    return (
-        f"the database {shown(path)} does not have the tables its schema version promises "
-        f"({detail}); it is damaged or was changed by hand"
-        + (way_out if "recover" in COMMANDS else "")
-    )
 
 
 def _emit(data: Any, as_json: bool, text: Callable[[], str]) -> None:
@@ -498,23 +432,6 @@ COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
 }
 
 
-def _maintain(args: argparse.Namespace) -> int:
-    """``check`` and ``recover`` work on the profile's files without opening it (opening
-    refuses a damaged or missing database, which is what they are for)."""
-    root = args.data_dir or default_data_dir()
-    try:
-        return MAINTENANCE[args.command](root, args)
-    except KNOWN_ERRORS as exc:
-        print(f"heedful: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("heedful: interrupted", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"heedful: {exc.filename or root}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-
-
 def _check(root: Path, args: argparse.Namespace) -> int:
     health = repair.check(root)
     data = {
@@ -555,4 +472,5 @@ MAINTENANCE: dict[str, Callable[[Path, argparse.Namespace], int]] = {
     "check": _check,
     "recover": _recover,
 }
-"""Commands that work on a profile's files rather than on an opened profile."""
+"""Commands that work on a profile's files without opening it: opening refuses a damaged or
+missing database, which is what they are for."""

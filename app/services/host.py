@@ -20,18 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from app.services import heap, lifeline
+from app.services.failure import reader_message
 from app.services.profile import Profile
 from app.services.ranking import Ranker, RankingError
 from app.services.training import TrainProgress
-from app.storage.database import StorageError
 
 log = logging.getLogger(__name__)
 
 REQUESTS = frozenset({"preload", "river", "shown_above", "explain", "word_shares", "scores"})
 """The Ranker methods the host answers."""
-PASSED_ON: tuple[type[Exception], ...] = (RankingError, StorageError, OSError, ValueError)
-"""Failures sent back as they are (the window tells them in words); others become
-:class:`RemoteError` with the host's traceback."""
 
 
 class RemoteError(Exception):
@@ -72,7 +69,7 @@ def serve(root: str, device: str | None, conn: Connection, parent: int) -> None:
                 break
             if not isinstance(request, Request):
                 break
-            reply = answer(ranker, request)
+            reply = answer(ranker, request, profile.paths.database)
             try:
                 conn.send(reply)
             except (BrokenPipeError, EOFError, OSError):
@@ -92,14 +89,15 @@ def ranks(request: Request) -> bool:
     return request.method == "shown_above"
 
 
-def answer(ranker: Ranker, request: Request) -> Reply:
-    """Run one request; every failure becomes part of the reply."""
+def answer(ranker: Ranker, request: Request, database: Path | None = None) -> Reply:
+    """Run one request; every failure becomes part of the reply (``database``, the profile's
+    database file, is named in a reply about a SQLite failure)."""
     if request.method not in REQUESTS:
         return Reply(request.id, error=RemoteError(f"unknown request {request.method!r}"))
     try:
         value = getattr(ranker, request.method)(*request.args, **request.kwargs)
     except Exception as exc:
-        return Reply(request.id, error=passable(exc))
+        return Reply(request.id, error=passable(exc, database))
     return Reply(request.id, value)
 
 
@@ -128,7 +126,7 @@ def train_round(
                 epochs=epochs, device=device, progress=progress, should_stop=stop.is_set
             )
         except Exception as exc:
-            reply = Reply(0, error=passable(exc))
+            reply = Reply(0, error=passable(exc, profile.paths.database))
         else:
             reply = Reply(0, report)
         conn.send(reply)
@@ -147,15 +145,17 @@ def spare_a_core() -> None:
         os.environ["OMP_NUM_THREADS"] = str(cores - 1)
 
 
-def passable(exc: Exception) -> Exception:
-    """``exc`` itself when it is a known failure that survives pickling, else a RemoteError
-    that carries its traceback."""
-    if isinstance(exc, PASSED_ON):
+def passable(exc: Exception, database: Path | None = None) -> Exception:
+    """What the window gets for ``exc``: the reader's failure itself when it survives pickling
+    (else a RankingError with its line), a bug as a RemoteError that carries its traceback.
+    The window tells the two apart as it does for its own failures."""
+    message = reader_message(exc, database)
+    if message is not None:
         try:
             pickle.dumps(exc)
             type(exc)(*exc.args)  # what unpickling it in the window will do
         except Exception:
-            return RankingError(str(exc))
+            return RankingError(message)
         return exc
     details = "".join(traceback.format_exception(exc))
     log.error("unexpected error in a model process:\n%s", details)

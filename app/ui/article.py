@@ -458,8 +458,9 @@ class ArticleDesk(QObject):
 
     @Slot(object)
     def _on_explain_failed(self, failure: JobFailure) -> None:
-        if failure.known:
-            self.w.explanation.show_message(str(failure.error))
+        reader = failure.reader
+        if reader is not None:
+            self.w.explanation.show_message(reader)
         else:
             self.w.explanation.hide()
             report(self.w.runner, failure)

@@ -147,8 +147,9 @@ class FullTextDesk(QObject):
     @Slot(object)
     def _on_fetch_failed(self, failure: JobFailure) -> None:
         self.fetching.clear()
-        if failure.known or isinstance(failure.error, fulltext.FullTextError):
-            self.w.say(f"Could not fetch the full article: {failure.error}")
+        reader = failure.reader
+        if reader is not None:
+            self.w.say(f"Could not fetch the full article: {reader}")
         else:
             report(self.w.runner, failure)
 

@@ -16,8 +16,8 @@ import sys
 import time
 
 from app import APP_ID, __version__
-from app.services.profile import Profile, default_data_dir
-from app.storage.database import StorageError
+from app.services.failure import reader_message
+from app.services.profile import Profile, ProfilePaths, default_data_dir
 
 log = logging.getLogger("heedful")
 
@@ -47,10 +47,13 @@ def run(args: argparse.Namespace) -> int:
     root = args.data_dir or default_data_dir()
     try:
         profile = Profile(root)
-    except StorageError as exc:
-        sys.stderr.write(f"heedful: {exc}\n")
+    except Exception as exc:
+        message = reader_message(exc, ProfilePaths(root).database)
+        if message is None:
+            raise
+        sys.stderr.write(f"heedful: {message}\n")
         if app.platformName() != "offscreen":  # nobody could see (or close) the box
-            QMessageBox.critical(None, "Heedful cannot start", str(exc))
+            QMessageBox.critical(None, "Heedful cannot start", message)
         return 1
     _log_to_profile(profile)
     try:

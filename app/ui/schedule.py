@@ -45,7 +45,7 @@ class Scheduler(QObject):
         self.refresh_progress: tuple[int, int] = (0, 0)
         self._refresh_cancel = threading.Event()
         self.model_dialog: ModelDialog | None = None
-        self.trainer = TrainController(window.ranker, self)
+        self.trainer = TrainController(window.ranker, self, database=window.db.path)
         self.trainer.started.connect(self._on_trainer_started)
         self.trainer.progress.connect(self._on_trainer_progress)
         self.trainer.finished.connect(self._on_trainer_finished)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.services.failure import reader_message
 from app.services.ranking import Ranking, TrainProgress, TrainReport
-from app.ui.worker import KNOWN_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,8 @@ class TrainWorker(QObject):
     """Runs one training round in the thread it is moved to.
 
     Signals: ``started()``, ``progress(TrainProgress)``, ``finished(TrainReport)``,
-    ``errored(str message, bool known)``; ``done()`` always comes last.
+    ``errored(str message, bool known)``; ``done()`` always comes last. ``database`` is the
+    profile's database file, named in a SQLite failure.
     """
 
     started = Signal()
@@ -27,11 +29,19 @@ class TrainWorker(QObject):
     errored = Signal(str, bool)
     done = Signal()
 
-    def __init__(self, ranker: Ranking, *, epochs: int | None, device: str | None) -> None:
+    def __init__(
+        self,
+        ranker: Ranking,
+        *,
+        epochs: int | None,
+        device: str | None,
+        database: Path | None = None,
+    ) -> None:
         super().__init__()
         self._ranker = ranker
         self._epochs = epochs
         self._device = device
+        self._database = database
         self._stop = threading.Event()
 
     def cancel(self) -> None:
@@ -51,13 +61,15 @@ class TrainWorker(QObject):
                 progress=self._report,
                 should_stop=self._stop.is_set,
             )
-        except KNOWN_ERRORS as exc:
-            log.info("training did not run: %s", exc)
-            self.errored.emit(str(exc), True)
-        except Exception:
-            details = traceback.format_exc()
-            log.error("training failed unexpectedly:\n%s", details)
-            self.errored.emit(details, False)
+        except Exception as exc:
+            message = reader_message(exc, self._database)
+            if message is not None:
+                log.info("training did not run: %s", message)
+                self.errored.emit(message, True)
+            else:
+                details = traceback.format_exc()
+                log.error("training failed unexpectedly:\n%s", details)
+                self.errored.emit(details, False)
         else:
             self.finished.emit(report)
         finally:
@@ -74,9 +86,12 @@ class TrainController(QObject):
     errored = Signal(str, bool)
     idle = Signal()
 
-    def __init__(self, ranker: Ranking, parent: QObject | None = None) -> None:
+    def __init__(
+        self, ranker: Ranking, parent: QObject | None = None, *, database: Path | None = None
+    ) -> None:
         super().__init__(parent)
         self._ranker = ranker
+        self._database = database
         self._thread: QThread | None = None
         self._worker: TrainWorker | None = None
 
@@ -90,7 +105,7 @@ class TrainController(QObject):
             return False
         thread = QThread()
         thread.setObjectName("heedful-train")
-        worker = TrainWorker(self._ranker, epochs=epochs, device=device)
+        worker = TrainWorker(self._ranker, epochs=epochs, device=device, database=self._database)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.started.connect(self._on_worker_started)

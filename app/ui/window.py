@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.ranker: Ranking = ranker or RemoteRanker(
             profile, device=None if self.prefs.device == "auto" else self.prefs.device
         )
-        self.runner = JobRunner(self)
+        self.runner = JobRunner(self, database=self.db.path)
         self.scheduler = Scheduler(self)
         self.admin = FeedAdmin(self)
         self.settings = QSettings(

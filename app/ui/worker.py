@@ -11,49 +11,39 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from app.feeds.fetcher import FetchError
-from app.feeds.opml import OpmlError
-from app.services.activity import ActivityError
-from app.services.mute import MuteError
-from app.services.ranking import RankingError
-from app.services.subscription import SubscriptionError
-from app.storage.database import StorageError
+from app.services.failure import reader_message
 
 log = logging.getLogger(__name__)
-
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    StorageError,
-    SubscriptionError,
-    ActivityError,
-    RankingError,
-    MuteError,
-    FetchError,
-    OpmlError,
-    OSError,
-    ValueError,
-)
-"""Failures told to the reader in words; anything else is a bug (traceback and crash dialog)."""
 
 
 @dataclass(frozen=True)
 class JobFailure:
-    """Why a job failed: the exception, its traceback text, and whether it is a known failure."""
+    """Why a job failed: the exception, its traceback text, and (``database``) the profile's
+    database file to name when it is a SQLite failure."""
 
     name: str
     error: BaseException
     details: str
+    database: Path | None = None
+
+    @property
+    def reader(self) -> str | None:
+        """The line for the reader (see :func:`reader_message`); None when it is a bug, told
+        with its traceback and the crash dialog."""
+        return reader_message(self.error, self.database)
 
     @property
     def known(self) -> bool:
-        return isinstance(self.error, KNOWN_ERRORS)
+        return self.reader is not None
 
     def message(self) -> str:
         """A sentence for the status bar."""
-        text = str(self.error) or type(self.error).__name__
+        text = self.reader or str(self.error) or type(self.error).__name__
         return f"{self.name}: {text}"
 
 
@@ -70,7 +60,12 @@ class Job(QRunnable):
     """Runs ``fn(*args)`` on a pool thread; with ``progress=True`` it also gets ``report=``."""
 
     def __init__(
-        self, name: str, fn: Callable[..., Any], *args: Any, with_progress: bool = False
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        with_progress: bool = False,
+        database: Path | None = None,
     ) -> None:
         super().__init__()
         self.name = name
@@ -78,6 +73,7 @@ class Job(QRunnable):
         self._fn = fn
         self._args = args
         self._with_progress = with_progress
+        self._database = database
         self.cancel = threading.Event()
 
     def run(self) -> None:
@@ -87,7 +83,8 @@ class Job(QRunnable):
             else:
                 result = self._fn(*self._args)
         except Exception as exc:
-            self.signals.failed.emit(JobFailure(self.name, exc, traceback.format_exc()))
+            failure = JobFailure(self.name, exc, traceback.format_exc(), self._database)
+            self.signals.failed.emit(failure)
         else:
             self.signals.finished.emit(result)
         finally:
@@ -97,14 +94,18 @@ class Job(QRunnable):
 class JobRunner(QObject):
     """Owns the window's thread pool and the jobs in flight.
 
-    ``problem`` carries known failures in words; ``crashed`` carries bugs (with traceback).
+    ``problem`` carries the reader's failures in words; ``crashed`` carries bugs (with
+    traceback). ``database`` is the profile's database file, named in a SQLite failure.
     """
 
     problem = Signal(str)
     crashed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, *, threads: int = 4) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, threads: int = 4, database: Path | None = None
+    ) -> None:
         super().__init__(parent)
+        self._database = database
         self._pool = QThreadPool(self)
         self._pool.setObjectName("heedful-jobs")
         self._pool.setMaxThreadCount(threads)
@@ -124,7 +125,7 @@ class JobRunner(QObject):
 
         Without ``failed``, failures go to :attr:`problem` or :attr:`crashed`.
         """
-        job = Job(name, fn, *args, with_progress=progress is not None)
+        job = Job(name, fn, *args, with_progress=progress is not None, database=self._database)
         job.setAutoDelete(False)
         if done is not None:
             job.signals.finished.connect(done)
@@ -166,7 +167,7 @@ class JobRunner(QObject):
 
 
 def report(runner: JobRunner, failure: JobFailure) -> None:
-    """Send a failure where it belongs: words for known ones, log and crash dialog for bugs."""
+    """Send a failure where it belongs: words for the reader's, log and crash dialog for bugs."""
     if failure.known:
         log.warning("%s", failure.message())
         runner.problem.emit(failure.message())

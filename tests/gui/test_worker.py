@@ -1,12 +1,18 @@
-"""Background work: known failures in words, bugs as crashes, training on its own thread."""
+"""Background work: the reader's failures in words, bugs as crashes, training on its own
+thread; the window and its trainer tell the two apart as the command line and the model host
+do (tests/unit/services/test_failure.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Slot
 from pytestqt.qtbot import QtBot
 
+from app.services.feedback import FeedbackError
+from app.services.preference import PreferenceError
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage.database import StorageError
@@ -87,3 +93,63 @@ def test_training_without_clicks_is_refused_in_words(profile: Profile, qtbot: Qt
     assert "at least" in message
     qtbot.waitUntil(lambda: not controller.running, timeout=5000)
     assert controller.shutdown()
+
+
+class FailingTrainer:
+    """A ranker whose training round fails with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def train(self, **kwargs: object) -> object:
+        raise self.error
+
+
+def test_the_window_and_its_trainer_agree_on_the_readers_failures(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    database = tmp_path / "heedful.db"
+    cases: list[tuple[Exception, str | None]] = [
+        (FeedbackError("that article is gone"), "that article is gone"),
+        (
+            PreferenceError("refresh minutes must be at least 5"),
+            "refresh minutes must be at least 5",
+        ),
+        (
+            PermissionError(13, "Permission denied", "/p/models"),
+            "cannot use /p/models: Permission denied",
+        ),
+        (sqlite3.OperationalError("database is locked"), str(database)),
+        (KeyError("oops"), None),
+        (ValueError("a bug"), None),
+    ]
+    for error, expected in cases:
+        failure = JobFailure("saving", error, "Traceback ...", database)
+        assert failure.known is (expected is not None), error
+        if expected is not None:
+            assert failure.reader is not None and expected in failure.reader
+            assert failure.message() == f"saving: {failure.reader}"
+        controller = TrainController(FailingTrainer(error), database=database)  # type: ignore[arg-type]
+        with qtbot.waitSignal(controller.errored, timeout=5000) as errored:
+            assert controller.start()
+        message, known = errored.args
+        assert known is (expected is not None), error
+        if expected is not None:
+            assert message == failure.reader
+        else:
+            assert "Traceback" in message and type(error).__name__ in message
+        qtbot.waitUntil(lambda c=controller: not c.running, timeout=5000)  # type: ignore[misc]
+        assert controller.shutdown()
+
+
+def test_a_job_names_the_runners_database_in_a_sqlite_failure(tmp_path: Path, qtbot: QtBot) -> None:
+    database = tmp_path / "heedful.db"
+    runner = JobRunner(database=database)
+
+    def locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with qtbot.waitSignal(runner.problem, timeout=3000) as problem:
+        runner.submit("saving", locked)
+    assert problem.args[0].startswith("saving: ") and str(database) in problem.args[0]
+    assert runner.shutdown()
