@@ -1,10 +1,9 @@
 """The click score's wide terms: how much more (or less) often the reader opens a feed's
 articles, and articles with a given word, than the model's score alone predicts.
 
-The final click score of a candidate c from feed f with content words W_c is
-``a · uᵀr_c + b_f + Σ_{w ∈ W_c} v_w / √|W_c|``: NRMS's score scaled by ``a``, an additive
-bias per feed, and a bias per title word (content words only, each counted once, the sum
-divided by the square root of their number so that long titles do not outweigh short ones).
+The final click score (:func:`nrms_core.click.click_score`, where it is defined) is NRMS's
+score uᵀr scaled by ``a``, plus an additive bias ``b_f`` per feed and a bias ``v_w`` per title
+word (content words only, each counted once, weighted by :func:`nrms_core.click.word_weight`).
 All are fitted after NRMS is trained, by maximising the conditional likelihood of each click
 against everything shown and skipped beside it (one softmax per click, as NRMS is trained,
 but over all its session's skipped articles instead of K of them), with penalties that
@@ -37,6 +36,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from nrms_core.click import click_score, word_weight
+
 __all__ = ["BiasFit", "Group", "click_scores", "fit_bias", "word_weight"]
 
 logger = logging.getLogger(__name__)
@@ -48,11 +49,6 @@ MIN_SCALE = 0.05
 """Floor of the fitted scale ``a``: the model's score may be damped, never turned around."""
 
 _MAX_ITERATIONS = 500
-
-
-def word_weight(count: int) -> float:
-    """The weight of each of a title's ``count`` distinct content words: 1/√count (0 for none)."""
-    return 1.0 / math.sqrt(count) if count > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -141,13 +137,14 @@ def _problem(
 def _logits(
     problem: _Problem, scale: torch.Tensor, bias: torch.Tensor, words: torch.Tensor
 ) -> torch.Tensor:
-    """The click scores ``a·s + b_f + Σ v_w/√|W|`` [G, N] (-inf at padding); ``bias``
-    [n_feeds + 1] ends with the 0 of "no feed", ``words`` is v [n_words]."""
+    """The click scores (:func:`nrms_core.click.click_score`) [G, N] of the padded groups
+    (-inf at padding); ``bias`` [n_feeds + 1] ends with the 0 of "no feed", ``words`` is
+    v [n_words]."""
     grid = problem.scores.shape  # [G, N]
     lexical = torch.zeros(grid.numel(), dtype=torch.float64).index_add(
         0, problem.rows, problem.weights * words[problem.cols]
     )  # [G * N]
-    z = scale * problem.scores + bias[problem.feeds] + lexical.view(grid)  # [G, N]
+    z = click_score(scale, problem.scores, bias[problem.feeds], lexical.view(grid))  # [G, N]
     return z.masked_fill(~problem.mask, -math.inf)
 
 
@@ -285,8 +282,9 @@ def fit_bias(
 
 
 def click_scores(groups: Sequence[Group], fit: BiasFit) -> list[FloatArray]:
-    """The click scores [n] of each group's candidates under a fit, by the formula the fit
-    maximised (:func:`_logits`); a feed or word outside the fit adds nothing."""
+    """The click scores [n] of each group's candidates under a fit
+    (:func:`nrms_core.click.click_score`, as the fit maximised them); a feed or word outside
+    the fit adds nothing."""
     n_feeds, n_words = len(fit.bias), len(fit.words)
     problem = _problem(groups, n_feeds, n_words, informative=False)
     if problem is None:

@@ -15,9 +15,9 @@ same for every title of one reader), and, on the other side, into one share per 
 past read plus c_uᵀr_c (``history_base``: the user value bias, the part of the score no past
 read carries). Pad words and pad history slots get weight 0, so they change no share.
 
-The click score adds the fitted scale, feed bias and word biases (:mod:`nrms_core.bias`):
-ŷ = a·uᵀr_c + b_f + l, where the lexical bias l is split over the title's words (each content
-word's v_w/√|W|, given by the caller). So the words' a-scaled shares with their biases l_j plus
+The click score ŷ (:func:`nrms_core.click.click_score`) adds the fitted scale a, feed bias
+b_f and lexical bias l (:mod:`nrms_core.bias`); l is split over the title's words (each
+content word's part, given by the caller). So the words' a-scaled shares with their biases l_j plus
 ``word_base`` and the feed's b_f, and the past reads' a-scaled shares plus ``history_base``, l
 and b_f, both equal ŷ.
 
@@ -41,6 +41,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from nrms_core.click import click_score
 from nrms_core.model import NRMS, MultiHeadSelfAttention, Trace
 
 __all__ = [
@@ -305,7 +306,7 @@ def explain(
     after_words, after_reads = rescore(
         model, candidate, history, device, erase_words=singles[0], drop_reads=singles[1]
     )
-    raw_value = float(raw)
+    raw_value = float(raw)  # a·uᵀr_c, in the model's precision as the shares are
     word_loo = raw_value - after_words + lexical_loo  # [L]
     hist_loo = raw_value - after_reads  # [H]
     word_np = word_share.double().cpu().numpy()  # [L]
@@ -334,7 +335,7 @@ def explain(
         for i in range(n_hist)
     )
     return Explanation(
-        score=raw_value + feed + float(lexical.sum()),
+        score=click_score(1.0, raw_value, feed, float(lexical.sum())),  # a is in raw_value
         words=words,
         history=past_reads,
         faithfulness_words=spearman(word_np + lexical, word_loo),

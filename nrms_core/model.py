@@ -251,8 +251,8 @@ class UserEncoder(nn.Module):
 
 
 class NRMS(nn.Module):
-    """News and user encoders; the click score is
-    ``a · uᵀr + b[first token] + Σ_w v[w] / √|W|`` over the title's content words W.
+    """News and user encoders, and the fitted terms of the click score
+    (:func:`nrms_core.click.click_score`), with b looked up at a title's first token.
 
     ``score_scale`` (a, a scalar buffer, 1 until fitted), ``source_bias`` (b [V], a buffer,
     0 until fitted) and ``word_bias`` (v [V], likewise) are the click biases of

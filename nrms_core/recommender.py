@@ -16,8 +16,7 @@ explain and word_shares.
 Click biases: a fine-tuning round ends by fitting, on the reader's sessions, a
 scale ``a`` for uᵀr, one bias ``b`` per source and one bias ``v`` per title word
 (:mod:`nrms_core.bias`; uᵀr there is cross-fitted, each click scored by a model that
-did not train on it), so the click score is ``a · uᵀr + b_source + lexical``,
-where a title's lexical bias is ``Σ v_w / √|W|`` over its content words W. The
+did not train on it); the click score they make is defined in :mod:`nrms_core.click`. The
 feed's bias is how often the reader opens a feed beyond what its titles say, a
 word's how often they open titles that carry it; in explanations the feed has
 its own exact share and each word's bias is part of that word's.
@@ -39,7 +38,8 @@ import numpy as np
 import torch
 
 from nrms_core import checkpoint
-from nrms_core.bias import BiasFit, Group, click_scores, fit_bias, word_weight
+from nrms_core.bias import BiasFit, Group, click_scores, fit_bias
+from nrms_core.click import click_score, word_weight
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES, NRMSConfig
 from nrms_core.device import resolve_device
 from nrms_core.explain import Explanation, Method, explain, input_parts, rescore
@@ -243,9 +243,10 @@ class Recommender:
         return self._model.word_bias.detach().double().cpu().numpy()
 
     def _word_biases(self, tokens: Sequence[str], table: np.ndarray) -> list[float]:
-        """Each token's part of the lexical bias under the word biases ``table`` [V]: a content
-        word's first occurrence carries v_w/√|W| (W: the distinct content words, those the
-        vocabulary lacks included, with no bias of their own), every other token 0."""
+        """Each token's part of the lexical bias (:mod:`nrms_core.click`) under the word
+        biases ``table`` [V]: a content word's first occurrence carries its bias times
+        :func:`word_weight` of the title's distinct content words (those the vocabulary lacks
+        included, with no bias of their own), every other token 0."""
         words = content_words(tokens)
         weight = word_weight(len(words))
         row_of = dict(zip(words, self.vocab.ids(words), strict=True))
@@ -260,8 +261,8 @@ class Recommender:
         return float(sum(self._word_biases(tokens, table)))
 
     def lexical(self, titles: Sequence[str]) -> np.ndarray:
-        """The fitted lexical click bias ``Σ v_w / √|W|`` [N] float32 of each title (0 until
-        a round has fitted one)."""
+        """The fitted lexical click bias l [N] float32 of each title (see
+        :mod:`nrms_core.click`; 0 until a round has fitted one)."""
         table = self._word_table()
         out = np.zeros(len(titles), dtype=np.float32)
         if not table.any():
@@ -347,9 +348,9 @@ class Recommender:
         sources: Sequence[str | None] | None = None,
         titles: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Click scores ``a · uᵀr + b + lexical`` [N] of news vectors [N, D] for the user
-        vector [D]; the feed bias b comes from ``sources`` [N] (None: no feed bias), the
-        lexical bias from ``titles`` [N] (None: none)."""
+        """Click scores (:func:`nrms_core.click.click_score`) [N] of news vectors [N, D] for
+        the user vector [D]; the feed bias comes from ``sources`` [N] (None: no feed bias),
+        the lexical bias from ``titles`` [N] (None: none)."""
         matrix = np.asarray(news, dtype=np.float32).reshape(-1, self.config.news_dim)
         raw = matrix @ np.asarray(user, dtype=np.float32)  # [N]
         for given in (sources, titles):
@@ -357,7 +358,7 @@ class Recommender:
                 raise ValueError("news and their sources or titles differ in length")
         bias = self.source_bias(sources) if sources is not None else 0.0
         lexical = self.lexical(titles) if titles is not None else 0.0
-        return np.asarray(self.scale * raw + bias + lexical, dtype=np.float32)
+        return np.asarray(click_score(self.scale, raw, bias, lexical), dtype=np.float32)
 
     @staticmethod
     def _bias_groups(groups: Sequence[Sample], titles: Mapping[int, str]) -> list[Sample]:
@@ -953,8 +954,10 @@ class Recommender:
         feed = float(self._model.source_bias[ids[0]]) if ids else 0.0
         gone = [set(w) for w in words]
         left = [[t for j, t in enumerate(tokens) if j not in g] for g in gone]
-        after_words = after_words + feed + np.array([self._lexical_of(t, table) for t in left])
-        after_reads = after_reads + feed + self._lexical_of(tokens, table)
+        lexical = np.array([self._lexical_of(t, table) for t in left])
+        # rescore's values already carry the scale a
+        after_words = click_score(1.0, after_words, feed, lexical)
+        after_reads = click_score(1.0, after_reads, feed, self._lexical_of(tokens, table))
         return after_words, after_reads
 
     def word_base(self, user: np.ndarray) -> float:

@@ -55,6 +55,7 @@ from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
 from app.storage.record import Candidate, ModelVersionRecord
+from nrms_core.click import click_score
 
 if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
@@ -610,12 +611,12 @@ def check_device(device: str | None) -> None:
 def _click_scores(
     model: Recommender, raw: FloatArray, feeds: npt.NDArray[np.int64], lexical: FloatArray
 ) -> FloatArray:
-    """The model's click scores ``a · uᵀr + b_feed + lexical`` [N] from raw scores uᵀr [N],
-    the articles' feed ids [N] and their cached lexical biases [N]: the feed bias is looked
-    up once per distinct feed."""
+    """The model's click scores (:func:`nrms_core.click.click_score`) [N] from raw scores
+    uᵀr [N], the articles' feed ids [N] and their cached lexical biases [N]: the feed bias is
+    looked up once per distinct feed."""
     distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
     bias = model.source_bias([source_of(int(f)) for f in distinct])  # [F]
-    return np.asarray(model.scale * raw + bias[inverse] + lexical, dtype=np.float32)
+    return np.asarray(click_score(model.scale, raw, bias[inverse], lexical), dtype=np.float32)
 
 
 __all__ = [
