@@ -1,7 +1,7 @@
 """Full-text extraction benchmark: trafilatura against readability-lxml on 30 local pages.
 
 Run: ``python bench/fulltext.py [--pages 30] [--repeat 3]``. Needs ``../shared/data`` (the BBC
-articles the pages are built from, see ``tests/pagegen.py``) and both extractors installed.
+articles the pages are built from, see ``harness/pagegen.py``) and both extractors installed.
 
 Each page is served from 127.0.0.1 and fetched through the app's hardened fetcher, then
 handed to each extractor. Quality is word-level precision and recall of the extracted text
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.feeds.fetcher import Fetcher  # noqa: E402
-from tests.pagegen import Page, bbc_pages, words  # noqa: E402
+from harness.pagegen import Page, bbc_pages, words  # noqa: E402
 
 LEAKS = ("ad blocker", "morning briefing", "use cookies", "share on facebook", "advertisement")
 

@@ -1,7 +1,7 @@
 """Fuzz the feed-bytes → stored-articles path and OPML import for a bounded time.
 
 Seeds are the real files of ../shared/data/feeds (plus built-in samples), mutated by the
-hypothesis strategies of tests/reliability/mutation.py. Each round runs a fresh hypothesis
+hypothesis strategies of harness/mutation.py. Each round runs a fresh hypothesis
 search; a failure is shrunk by hypothesis, saved under bench/out/fuzz/ and reported (add it to
 REGRESSIONS in tests/reliability/test_fuzz.py).
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.reliability.campaign import fuzz
+from harness.campaign import fuzz
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ from app.services.profile import Profile
 from app.storage import articles, backup, events, feeds
 from app.storage.database import Database
 from app.storage.record import IncomingArticle
-from tests.reliability.sample import seed_profile
+from harness.sample import seed_profile
 
 KEPT = {
     "clicks": "SELECT count(*) FROM clicks",

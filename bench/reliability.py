@@ -3,7 +3,7 @@ full disks (tmpfs when mounting is allowed, RLIMIT_FSIZE otherwise), a second in
 locked database, hostile servers with 1 GiB bombs and a 50,000-item feed, hostile checkpoints,
 damaged vector caches, power cuts of the vector cache and of the database (a writer killed
 with SIGKILL before its data was synced, then the file truncated at a random point, then the
-profile opened again: see tests/reliability/powercut.py), and a fuzzing run. Prints one table:
+profile opened again: see harness/powercut.py), and a fuzzing run. Prints one table:
 scenario, trials, failures, data lost.
 
     python bench/reliability.py [--kills 20] [--cuts 20] [--fuzz-seconds 120] [--quick]
@@ -30,10 +30,10 @@ from app.feeds.fetcher import FetchLimits
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage import events
-from tests.e2e.conftest import LocalServer
-from tests.reliability import fault, hostile, powercut, scenario, training
-from tests.reliability.sample import seed_profile
-from tests.reliability.scenario import Trial
+from harness import fault, hostile, powercut, scenario, training
+from harness.sample import seed_profile
+from harness.scenario import Trial
+from harness.server import LocalServer
 
 
 def refresh_kills(work: Path, server: LocalServer, kills: int) -> list[Trial]:
@@ -211,10 +211,10 @@ def checkpoints(work: Path) -> list[Trial]:
 
 
 def damaged_caches(work: Path) -> list[Trial]:
-    """Every kind of cache damage of tests/reliability/test_cache_damage.py, on a profile with
-    a model: "For you" and "Why this?" must work and rebuild the cache."""
+    """Every kind of cache damage of harness/damage.py, on a profile with a model: "For you"
+    and "Why this?" must work and rebuild the cache."""
     from app.services.cache import VectorCache
-    from tests.reliability.test_cache_damage import DAMAGE
+    from harness.damage import DAMAGE
 
     root = work / "damaged-caches"
     seed_profile(root, feed_count=3, per_feed=20, clicks=21)
@@ -255,7 +255,7 @@ def power_cuts(work: Path, cuts: int) -> list[Trial]:
 
 
 def fuzzing(seconds: float) -> list[Trial]:
-    from tests.reliability.campaign import fuzz
+    from harness.campaign import fuzz
 
     trials = []
     for target in ("feeds", "opml"):

@@ -2,7 +2,7 @@
 
 Run: ``python bench/story.py [--articles 100000] [--sample FILE]``. Needs ``../shared/data``.
 
-1. The 200 pairs of ``tests/storypairs.py`` (real feeds captured on one day, labelled by
+1. The 200 pairs of ``harness/storypairs.py`` (real feeds captured on one day, labelled by
    rules on their links): precision and recall of :func:`app.services.story.detect`, and the
    folds across sites (which no rule labels) listed for checking by hand. ``--sample`` writes
    the labelled pairs as TSV.
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.services import story  # noqa: E402
 from app.storage.story import StoryRow  # noqa: E402
-from tests.storypairs import labelled_pairs, load_rows, page_key, write_sample  # noqa: E402
+from harness.storypairs import labelled_pairs, load_rows, page_key, write_sample  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 

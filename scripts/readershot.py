@@ -29,7 +29,7 @@ from app.storage import articles, content, enclosure, feeds  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
 from app.ui.river import Role  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
-from tests.pagegen import bbc_pages  # noqa: E402
+from harness.pagegen import bbc_pages  # noqa: E402
 
 
 def wait(done: Callable[[], bool], seconds: float = 10.0) -> None:

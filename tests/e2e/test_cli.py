@@ -13,7 +13,7 @@ import pytest
 
 from app.cli import main
 from app.services.profile import Profile
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 from tests.e2e.feedgen import rss
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import pytest
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
-from tests.e2e.conftest import LocalServer, Reply, Request
+from harness.server import LocalServer, Reply, Request
 from tests.unit.feeds.hostile import problems, text_problems
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "feeds"

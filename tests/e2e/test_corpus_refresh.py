@@ -16,7 +16,7 @@ from app.feeds.fetcher import FetchLimits
 from app.services.profile import Profile
 from app.services.refresh import Refresher
 from app.storage import articles, feeds
-from tests.e2e.conftest import LocalServer, Reply, Request
+from harness.server import LocalServer, Reply, Request
 from tests.e2e.test_corpus import CORPUS, _file_reply
 from tests.unit.feeds.hostile import problems, text_problems
 

@@ -8,7 +8,7 @@ from app.services import attachment, reading, subscription
 from app.services.profile import Profile
 from app.services.refresh import Refresher
 from app.storage.enclosure import EnclosureRecord
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 
 
 def test_refresh_keeps_enclosures_without_fetching_them(

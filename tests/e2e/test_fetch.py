@@ -15,7 +15,7 @@ import pytest
 
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
-from tests.e2e.conftest import LocalServer, Reply, Request, chunked, gzip_bomb
+from harness.server import LocalServer, Reply, Request, chunked, gzip_bomb
 
 RSS = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Local</title>'

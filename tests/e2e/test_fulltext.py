@@ -11,9 +11,9 @@ from app.cli import main
 from app.services import fulltext, reading
 from app.services.profile import Profile
 from app.services.refresh import Refresher
-from tests.e2e.conftest import LocalServer, Reply
+from harness.pagegen import build_page, split_article
+from harness.server import LocalServer, Reply
 from tests.e2e.feedgen import rss
-from tests.pagegen import build_page, split_article
 from tests.unit.feeds.test_extractor import OTHERS, STORY
 
 

@@ -22,7 +22,7 @@ from app.ui import crash
 from app.ui.river import Role
 from app.ui.sidebar import FOR_YOU, LATEST, Place
 from app.ui.window import QUIET, MainWindow
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 from tests.gui.conftest import TOPICS
 
 pytestmark = pytest.mark.slow

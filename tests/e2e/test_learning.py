@@ -14,7 +14,7 @@ import pytest
 from app.cli import main
 from app.services.profile import Profile
 from app.services.ranking import Ranker
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 from tests.e2e.feedgen import rss
 
 SPORT = [

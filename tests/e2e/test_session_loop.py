@@ -27,7 +27,7 @@ from app.services.profile import Profile
 from app.storage import events, feeds
 from app.ui.window import QUIET, MainWindow
 from bench.hand import Hand, caught_browser, quick_time
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

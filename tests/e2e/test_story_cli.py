@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 
 WIRE = (
     "Rescue teams reached the village cut off by the landslide after crews cleared the "

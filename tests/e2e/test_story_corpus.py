@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.services import story
-from tests.storypairs import DIFFERENT, SAME, labelled_pairs, load_rows, write_sample
+from harness.storypairs import DIFFERENT, SAME, labelled_pairs, load_rows, write_sample
 
 
 @pytest.mark.slow  # parses 65 captured feeds

@@ -20,9 +20,9 @@ from app.ui import article as article_module
 from app.ui.river import Role
 from app.ui.sidebar import FOR_YOU, LATEST, STARRED, Place
 from app.ui.window import QUIET, MainWindow
+from harness.sample import seed_profile
+from harness.training import install_model
 from tests.gui.conftest import fill
-from tests.reliability.sample import seed_profile
-from tests.reliability.training import install_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ import pytest
 
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, check_proxy, system_proxies
 from app.services import preference
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 from tests.e2e.conftest import http_server as http_server  # the fixture
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'

@@ -25,7 +25,8 @@ import pytest
 from app import APP_ID, __version__
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "app", "nrms_core", "resources")
+# harness/ is copied too, to show that the test helpers beside the product stay out of it
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "app", "nrms_core", "resources", "harness")
 
 PURELIB = "import sysconfig; print(sysconfig.get_path('purelib'))"
 
@@ -92,6 +93,7 @@ def test_the_wheel_carries_the_resources_and_the_entry_points(wheel: Path) -> No
     assert f"app/resources/desktop-entry/icons/hicolor/256x256/apps/{APP_ID}.png" in names
     assert "nrms_core/stopwords.txt" in names
     assert "nrms_core/mind/evaluate.py" in names  # the research tools' own subpackage
+    assert not any(n.startswith("harness/") for n in names)
     assert "app/ui/launcher.py" in names
     info = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     entry_points = zipfile.ZipFile(wheel).read(info).decode()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import LocalServer
+from harness.server import LocalServer
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from app.feeds.address import AddressPolicy, Reach, classify
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
-from tests.e2e.conftest import LocalServer, Reply
+from harness.server import LocalServer, Reply
 
 LIMITS = FetchLimits(connect_timeout=2.0, total_timeout=5.0)
 RSS = b"<rss version='2.0'><channel><title>t</title></channel></rss>"

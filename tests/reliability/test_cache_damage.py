@@ -8,12 +8,9 @@ by version number, past version 10.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
-import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,83 +20,9 @@ from app import cli
 from app.services.cache import VectorCache
 from app.services.profile import Profile
 from app.services.tuning import _prune
-from tests.reliability.sample import seed_profile
-from tests.reliability.training import install_model
-
-
-def _good(path: Path, n: int = 40, dim: int = 8) -> None:
-    cache = VectorCache(path)
-    rng = np.random.default_rng(0)
-    cache.add(list(range(1, n + 1)), rng.normal(size=(n, dim)).astype(np.float32))
-
-
-def _truncated(path: Path) -> None:
-    _good(path)
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-
-
-def _bad_crc(path: Path) -> None:
-    _good(path)
-    with zipfile.ZipFile(path) as archive:
-        info = archive.getinfo("vectors.npy")
-    data = bytearray(path.read_bytes())
-    # the member is stored uncompressed: flip a byte of its array data, past its header
-    at = info.header_offset + 30 + len(info.filename) + len(info.extra) + 200
-    data[at] ^= 0x55
-    path.write_bytes(bytes(data))
-
-
-def _empty(path: Path) -> None:
-    path.write_bytes(b"")
-
-
-def _garbage(path: Path) -> None:
-    path.write_bytes(b"PK\x03\x04" + os.urandom(300))
-
-
-def _misshapen(path: Path) -> None:
-    np.savez(path, ids=np.arange(6).reshape(2, 3), vectors=np.zeros((2, 4), np.float16))
-
-
-def _ragged(path: Path) -> None:
-    np.savez(
-        path,
-        ids=np.arange(3),
-        vectors=np.zeros((3, 4), np.float16),
-        lexical=np.zeros(5, np.float32),
-    )
-
-
-def _nan_vectors(path: Path) -> None:
-    vectors = np.ones((3, 4), np.float16)
-    vectors[1, 2] = np.nan
-    np.savez(path, ids=np.arange(3), vectors=vectors, lexical=np.zeros(3, np.float32))
-
-
-def _inf_vectors(path: Path) -> None:
-    vectors = np.ones((3, 4), np.float16)
-    vectors[0, 0] = np.inf
-    np.savez(path, ids=np.arange(3), vectors=vectors, lexical=np.zeros(3, np.float32))
-
-
-def _pickled(path: Path) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, ids=np.array([object()], dtype=object), vectors=np.zeros((1, 4)))
-    path.write_bytes(buffer.getvalue())
-
-
-DAMAGE: dict[str, Callable[[Path], None]] = {
-    "truncated": _truncated,
-    "bad CRC": _bad_crc,
-    "empty": _empty,
-    "garbage": _garbage,
-    "mis-shaped ids": _misshapen,
-    "ragged biases": _ragged,
-    "NaN vectors": _nan_vectors,
-    "Inf vectors": _inf_vectors,
-    "pickled objects": _pickled,
-}
+from harness.damage import DAMAGE, good_cache
+from harness.sample import seed_profile
+from harness.training import install_model
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
@@ -138,7 +61,7 @@ def test_the_cache_is_fsynced_and_renamed_into_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "vectors-1.npz"
-    _good(path)
+    good_cache(path)
     before = path.read_bytes()
     synced: list[int] = []
     real_fsync = os.fsync
@@ -163,7 +86,7 @@ def test_the_cache_is_fsynced_and_renamed_into_place(
 def test_pruning_keeps_the_newest_versions_past_ten(tmp_path: Path) -> None:
     with Profile(tmp_path / "p") as profile:
         for version in range(1, 13):
-            _good(profile.paths.cache / f"vectors-{version}.npz", n=2)
+            good_cache(profile.paths.cache / f"vectors-{version}.npz", n=2)
         _prune(profile, profile.paths.models, keep=set())
         left = sorted(p.name for p in profile.paths.cache.iterdir())
     assert left == ["vectors-10.npz", "vectors-11.npz", "vectors-12.npz"]

@@ -16,9 +16,9 @@ import pytest
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage import events
-from tests.reliability.sample import seed_profile
-from tests.reliability.scenario import ROOT
-from tests.reliability.training import install_model
+from harness.sample import seed_profile
+from harness.scenario import ROOT
+from harness.training import install_model
 
 torch = pytest.importorskip("torch")
 checkpoint = pytest.importorskip("nrms_core.checkpoint")

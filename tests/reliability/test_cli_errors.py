@@ -14,8 +14,8 @@ import pytest
 from app import cli
 from app.services import reading
 from app.services.profile import Profile
-from tests.reliability.sample import seed_profile
-from tests.reliability.scenario import ROOT, child_env
+from harness.sample import seed_profile
+from harness.scenario import ROOT, child_env
 
 BIG = str(2**63)
 
@@ -202,7 +202,7 @@ def test_a_huge_url_is_not_echoed_in_full(root: Path, capsys: pytest.CaptureFixt
 @pytest.mark.slow  # loads torch and a model
 def test_a_damaged_only_checkpoint_is_called_damaged(tmp_path: Path) -> None:
     from app.services.ranking import Ranker
-    from tests.reliability.training import install_model
+    from harness.training import install_model
 
     root = tmp_path / "p"
     seed_profile(root, feed_count=2, per_feed=20, clicks=21)

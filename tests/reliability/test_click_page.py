@@ -10,7 +10,7 @@ from app.cli import main
 from app.services.activity import HEADLESS_PAGE
 from app.services.profile import Profile
 from app.storage import articles, events
-from tests.reliability.sample import seed_profile
+from harness.sample import seed_profile
 
 
 def test_headless_click_records_a_bounded_page(

@@ -20,7 +20,7 @@ from app.cli import main
 from app.services.profile import Profile
 from app.storage import articles, backup, events
 from app.storage.migration import MIGRATIONS
-from tests.reliability.sample import seed_profile
+from harness.sample import seed_profile
 
 COMMANDS = (
     ["stats", "--json"],

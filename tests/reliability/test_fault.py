@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LocalServer
-from tests.reliability.fault import (
+from harness.fault import (
     disk_full_refresh_trial,
     locked_database_trial,
     second_instance_trial,
 )
-from tests.reliability.sample import seed_profile
-from tests.reliability.scenario import FeedFarm, subscribe
+from harness.sample import seed_profile
+from harness.scenario import FeedFarm, subscribe
+from harness.server import LocalServer
 
 
 def test_refresh_on_a_full_disk_fails_clearly_and_keeps_the_data(

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from app.storage import feeds
 from app.storage.database import Database
-from tests.reliability.mutation import corpus, mutated
-from tests.reliability.sample import rss
-from tests.reliability.target import check_feed, check_opml
+from harness.mutation import corpus, mutated
+from harness.sample import rss
+from harness.target import check_feed, check_opml
 
 _SETTINGS = settings(
     max_examples=60,

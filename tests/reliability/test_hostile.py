@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.feeds.fetcher import FetchLimits
-from tests.e2e.conftest import LocalServer
-from tests.reliability.hostile import hostile_batch
+from harness.hostile import hostile_batch
+from harness.server import LocalServer
 
 TOTAL_TIMEOUT = 2.0
 

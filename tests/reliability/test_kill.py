@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LocalServer
-from tests.reliability.sample import seed_profile
-from tests.reliability.scenario import FeedFarm, kill_refresh_trials, subscribe
-from tests.reliability.training import install_model, kill_train_trial
+from harness.sample import seed_profile
+from harness.scenario import FeedFarm, kill_refresh_trials, subscribe
+from harness.server import LocalServer
+from harness.training import install_model, kill_train_trial
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.river import RiverFilter
 from app.storage import articles
-from tests.reliability.sample import seed_profile
+from harness.sample import seed_profile
 
 PAGE = 7
 
@@ -115,7 +115,7 @@ def test_offset_paging_would_have_skipped(profile: Profile) -> None:
 
 def test_for_you_keeps_its_snapshot_while_the_reader_clicks(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    from tests.reliability.training import install_model
+    from harness.training import install_model
 
     root = tmp_path / "ranked"
     seed_profile(root, feed_count=3, per_feed=20, clicks=21)

@@ -18,7 +18,7 @@ from app.services import credential, subscription
 from app.services.profile import Profile
 from app.services.refresh import Refresher
 from app.storage import articles, feeds
-from tests.e2e.conftest import LocalServer, Reply, Request
+from harness.server import LocalServer, Reply, Request
 
 SECRET = "s3cret"
 FAST = FetchLimits(connect_timeout=2.0, total_timeout=2.0)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability import powercut
-from tests.reliability.sample import seed_profile
-from tests.reliability.training import install_model
+from harness import powercut
+from harness.sample import seed_profile
+from harness.training import install_model
 
 
 @pytest.mark.slow  # starts writers and loads torch and a model

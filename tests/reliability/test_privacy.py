@@ -14,9 +14,9 @@ from app.services.image import fetch_images
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.refresh import Refresher
-from tests.e2e.conftest import LocalServer, Reply
+from harness.sample import WORDS
+from harness.server import LocalServer, Reply
 from tests.reliability.guard import network_guard
-from tests.reliability.sample import WORDS
 
 _TRACKERS = (
     '<img src="http://tracker.invalid/pixel.gif?id={n}">'

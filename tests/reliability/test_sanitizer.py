@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.feeds.sanitizer import sanitize_html
-from tests.reliability.target import html_problems
+from harness.target import html_problems
 
 _TAGS = (
     "a", "img", "script", "style", "iframe", "object", "embed", "svg", "math", "form", "input",

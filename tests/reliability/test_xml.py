@@ -11,8 +11,8 @@ import pytest
 from app.feeds.entry import ParseError
 from app.feeds.opml import OpmlError, read_opml
 from app.feeds.parser import parse_feed
-from tests.e2e.conftest import LocalServer, Reply
-from tests.reliability.hostile import MARKER
+from harness.hostile import MARKER
+from harness.server import LocalServer, Reply
 
 _LAUGHS = (
     '<!DOCTYPE rss [<!ENTITY a0 "lol">'

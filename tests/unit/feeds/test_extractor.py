@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.feeds.extractor import MAX_TREE_BYTES, ExtractError, extract
-from tests.pagegen import LAYOUTS, bbc_pages, build_page, split_article, words
+from harness.pagegen import LAYOUTS, bbc_pages, build_page, split_article, words
 
 STORY = (
     "The harbour board voted on Tuesday to rebuild the northern breakwater after two winter "

@@ -13,7 +13,7 @@ from app.services.model import MIN_CLICKS, model_ready
 from app.services.profile import Profile
 from app.services.training import TrainReport
 from app.storage import articles, events
-from tests.reliability.sample import seed_profile
+from harness.sample import seed_profile
 
 ENOUGH = 5 * guard.MIN_HELD_OUT  # candidates of MIN_HELD_OUT clicks with four skipped each
 

@@ -18,8 +18,8 @@ from app.services.profile import Profile
 from app.services.ranking import RankingError, River
 from app.services.remote import ModelHost, RemoteRanker
 from app.storage import events
-from tests.reliability.sample import seed_profile
-from tests.reliability.training import install_model
+from harness.sample import seed_profile
+from harness.training import install_model
 
 ROOT = Path(__file__).resolve().parents[3]
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

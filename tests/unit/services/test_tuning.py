@@ -16,7 +16,7 @@ from app.services.model import checkpoint_path
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage import articles, events
-from tests.reliability.sample import seed_profile
+from harness.sample import seed_profile
 
 CLICKS = 24
 

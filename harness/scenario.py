@@ -23,10 +23,10 @@ from pathlib import Path
 from app.services import activity
 from app.services.profile import Profile
 from app.storage import articles, feeds
-from tests.e2e.conftest import LocalServer, Reply
-from tests.reliability.sample import rss
+from harness.sample import rss
+from harness.server import LocalServer, Reply
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)

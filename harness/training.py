@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app.services.profile import Profile
 from app.storage import articles, events
-from tests.reliability.scenario import (
+from harness.scenario import (
     ROOT,
     Trial,
     child_env,

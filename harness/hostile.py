@@ -20,9 +20,9 @@ from app.services.profile import Profile
 from app.services.refresh import Refresher, RefreshSummary
 from app.storage import articles, feeds
 from app.storage.record import ArticleRecord
-from tests.e2e.conftest import LocalServer, Reply
-from tests.reliability.sample import rss
-from tests.reliability.scenario import Trial
+from harness.sample import rss
+from harness.scenario import Trial
+from harness.server import LocalServer, Reply
 
 MARKER = "HEEDFUL-SECRET-7f3a9c"
 """Text of a local file that hostile documents try to pull into a stored article."""

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from app.storage import feeds
 from app.storage.database import Database
-from tests.reliability.mutation import corpus, mutated
-from tests.reliability.target import check_feed, check_opml
+from harness.mutation import corpus, mutated
+from harness.target import check_feed, check_opml
 
-OUT = Path(__file__).resolve().parents[2] / "bench" / "out" / "fuzz"
+OUT = Path(__file__).resolve().parents[1] / "bench" / "out" / "fuzz"
 """Where failing inputs are saved."""
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from app.services import activity
 from app.services.profile import Profile
 from app.storage.database import ProfileLockedError, StorageError
-from tests.reliability.scenario import (
+from harness.scenario import (
     ROOT,
     FeedFarm,
     Trial,
@@ -39,7 +39,7 @@ from tests.reliability.scenario import (
     traceback_logged,
     wait_for,
 )
-from tests.reliability.training import checkpoint_state, stale_temporaries
+from harness.training import checkpoint_state, stale_temporaries
 
 # -- a small disk ------------------------------------------------------------------------------
 

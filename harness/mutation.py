@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from tests.reliability.sample import rss
+from harness.sample import rss
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TOKENS: tuple[bytes, ...] = (
     b"\x00",
     b"\xff\xfe",

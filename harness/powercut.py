@@ -32,7 +32,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from tests.reliability.scenario import ROOT, Trial, child_env, kill_hard, run_app, wait_for
+from harness.scenario import ROOT, Trial, child_env, kill_hard, run_app, wait_for
 
 _CACHE_WRITER = """
 import os, sys, time, pathlib
@@ -270,7 +270,7 @@ def _readable_clicks(root: Path) -> int:
 
 def seeded_base(work: Path) -> Path:
     """A profile with feeds and articles but no clicks, the start of every database trial."""
-    from tests.reliability.sample import seed_profile
+    from harness.sample import seed_profile
 
     base = work / "powercut-base"
     seed_profile(base, feed_count=4, per_feed=120, clicks=0)
