@@ -1,0 +1,159 @@
+"""The reader's vocabulary and its embedding rows: how a title becomes token ids, how the
+vocabulary grows, and each title's lexical click bias.
+
+Sources: every method that takes titles also takes, optionally, each title's
+source (the feed it came from; in MIND, its category). A known source becomes
+one extra token, ``<src:NAME>``, placed first in the title and never cut off by
+``max_title``; the news encoder attends to it like a word, so explanations give
+it its own exact share. Source rows start random (scale ``config.source_std``,
+never GloVe) and train at ``config.source_lr_scale`` times the learning rate.
+A source the vocabulary lacks is left out, as is None: titles only. Use one
+stable name per feed (e.g. its id) everywhere: warm start, fine-tune, encode,
+explain and word_shares.
+
+New words take their GloVe vector where GloVe has them (the record of which rows came
+from GloVe is kept, so that training can hold them still), small random rows otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nrms_core.click import word_weight
+from nrms_core.config import NRMSConfig
+from nrms_core.glove import GloVe, load_glove
+from nrms_core.model import NRMS
+from nrms_core.tokenizer import SOURCE_PREFIX, content_words, source_token, tokenize
+from nrms_core.vocab import UNK, Vocabulary
+
+__all__ = ["Lexicon"]
+
+logger = logging.getLogger(__name__)
+
+
+class Lexicon:
+    """The vocabulary side of :class:`nrms_core.recommender.Recommender`: tokens and ids of
+    titles, the vocabulary's growth and the lexical bias. A base class, never built alone:
+    the Recommender's constructor sets the attributes below."""
+
+    config: NRMSConfig
+    vocab: Vocabulary
+    _model: NRMS
+    _pretrained: torch.Tensor  # [V] bool: the rows that came from GloVe
+    _glove: bool  # whether new words look for a GloVe vector
+    _cache_dir: Path | None  # where the GloVe word list is cached
+    _rng: np.random.Generator  # draws the random rows of new words and sources
+
+    def _glove_table(self) -> GloVe | None:
+        if not self._glove:
+            return None
+        try:
+            return load_glove(self._cache_dir)
+        except (OSError, ImportError, ValueError) as exc:
+            logger.warning("GloVe unavailable, new words get random vectors: %s", exc)
+            return None
+
+    def add_titles(self, titles: Iterable[str], sources: Iterable[str | None] | None = None) -> int:
+        """Add the titles' unseen words (and sources' tokens) to the vocabulary.
+
+        New word rows come from GloVe when the word is there, else small
+        random vectors; a new source token (see :func:`source_token`) gets a
+        random row of scale ``config.source_std``, never a GloVe vector.
+        Existing rows are untouched. Returns how many tokens were added.
+        """
+        new: list[str] = []
+        for title in titles:
+            new += self.vocab.add(tokenize(title, self.config.max_title))
+        if new:
+            rows = self._rng.normal(0.0, self.config.unk_std, (len(new), self.config.embed_dim))
+            rows = rows.astype(np.float32)
+            found = np.zeros(len(new), dtype=bool)
+            table = self._glove_table()
+            if table is not None:
+                vectors, found = table.lookup(new)
+                if self.config.center_glove:
+                    vectors -= table.mean
+                rows[found] = vectors[found]
+            self._grow(rows, found)
+            logger.debug("vocabulary +%d words (%d from GloVe)", len(new), int(found.sum()))
+        tokens = (source_token(s) for s in (sources or ()))
+        fresh = self.vocab.add(t for t in tokens if t is not None)
+        if fresh:
+            shape = (len(fresh), self.config.embed_dim)
+            rows = self._rng.normal(0.0, self.config.source_std, shape).astype(np.float32)
+            self._grow(rows, np.zeros(len(fresh), dtype=bool))
+            logger.debug("vocabulary +%d sources", len(fresh))
+        return len(new) + len(fresh)
+
+    def _grow(self, rows: np.ndarray, glove: np.ndarray) -> None:
+        """Append embedding rows [n, E] and their from-GloVe flags [n]."""
+        self._model.grow(torch.from_numpy(rows))
+        self._pretrained = torch.cat([self._pretrained, torch.from_numpy(glove)])
+
+    def _tokens(self, title: str, source: str | None = None) -> list[str]:
+        """The title's tokens, led by its source token when that source is known."""
+        words = tokenize(title, self.config.max_title)
+        token = source_token(source)
+        return [token, *words] if token is not None and token in self.vocab else words
+
+    def _ids(self, title: str, source: str | None = None) -> list[int]:
+        return self.vocab.ids(self._tokens(title, source))
+
+    def _source_row(self, source: str | None) -> int | None:
+        """The vocabulary row of ``source``'s token (None: no source, or one not in vocabulary)."""
+        token = source_token(source)
+        if token is None or token not in self.vocab:
+            return None
+        return self.vocab.ids([token])[0]
+
+    def _source_rows(self) -> torch.Tensor:
+        """[V] bool: the rows of source tokens."""
+        flags = [t.startswith(SOURCE_PREFIX) for t in self.vocab.tokens()]
+        return torch.tensor(flags, dtype=torch.bool)
+
+    def _token_ids(
+        self, titles: Sequence[str], sources: Sequence[str | None] | None
+    ) -> list[list[int]]:
+        if sources is None:
+            return [self._ids(t) for t in titles]
+        if len(sources) != len(titles):
+            raise ValueError("titles and sources differ in length")
+        return [self._ids(t, s) for t, s in zip(titles, sources, strict=True)]
+
+    def _word_table(self) -> np.ndarray:
+        """The fitted word biases v [V] float64."""
+        return self._model.word_bias.detach().double().cpu().numpy()
+
+    def _word_biases(self, tokens: Sequence[str], table: np.ndarray) -> list[float]:
+        """Each token's part of the lexical bias (:mod:`nrms_core.click`) under the word
+        biases ``table`` [V]: a content word's first occurrence carries its bias times
+        :func:`word_weight` of the title's distinct content words (those the vocabulary lacks
+        included, with no bias of their own), every other token 0."""
+        words = content_words(tokens)
+        weight = word_weight(len(words))
+        row_of = dict(zip(words, self.vocab.ids(words), strict=True))
+        shares: list[float] = []
+        for token in tokens:
+            row = row_of.pop(token, UNK)  # only a word's first occurrence carries its bias
+            shares.append(0.0 if row == UNK else weight * float(table[row]))
+        return shares
+
+    def _lexical_of(self, tokens: Sequence[str], table: np.ndarray) -> float:
+        """The lexical bias of a token list under the word biases ``table`` [V]."""
+        return float(sum(self._word_biases(tokens, table)))
+
+    def lexical(self, titles: Sequence[str]) -> np.ndarray:
+        """The fitted lexical click bias l [N] float32 of each title (see
+        :mod:`nrms_core.click`; 0 until a round has fitted one)."""
+        table = self._word_table()
+        out = np.zeros(len(titles), dtype=np.float32)
+        if not table.any():
+            return out
+        for i, title in enumerate(titles):
+            out[i] = self._lexical_of(tokenize(title, self.config.max_title), table)
+        return out
