@@ -211,7 +211,7 @@ def _word_said(explanation: ArticleExplanation, token: str) -> Said:
 
 def _rankable(explanation: ArticleExplanation) -> frozenset[str]:
     # nltk takes about half a second to load: only here, on the job pool, never at start-up
-    from nrms_core.tokenizer import content_words
+    from nrms_core import content_words
 
     return frozenset(content_words(w.token for w in explanation.title_words))
 

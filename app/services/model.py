@@ -25,7 +25,7 @@ from app.storage.error import HeedfulError
 from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
-    from nrms_core.recommender import Recommender
+    from nrms_core import Recommender
 
 MIN_CLICKS = 20
 """Distinct articles the reader must have opened before "For you" uses the model (fewer would
@@ -105,14 +105,14 @@ def encode(
 def forget_tokens() -> None:
     """Empty the tokeniser's memo of recent titles (tens of megabytes after a large encode;
     encoded titles are not tokenised again, their vectors are cached)."""
-    from nrms_core import tokenizer
+    from nrms_core import forget_titles
 
-    tokenizer.forget()
+    forget_titles()
 
 
 def source_token(source: str) -> str | None:
     """The vocabulary token the model makes of a source name."""
-    from nrms_core.tokenizer import source_token as token
+    from nrms_core import source_token as token
 
     return token(source)
 

@@ -55,10 +55,10 @@ from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
 from app.storage.record import Candidate, ModelVersionRecord
-from nrms_core.click import click_score
+from nrms_core import click_score
 
 if TYPE_CHECKING:
-    from nrms_core.recommender import Recommender
+    from nrms_core import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Ranker:
         """Import torch and load the current model; meant for a background thread at start-up."""
         if not self._load_models:
             return
-        import nrms_core.recommender  # noqa: F401  (the import is the work)
+        from nrms_core import Recommender  # noqa: F401  (the import is the work)
 
         with self._lock:
             self._current()
@@ -123,8 +123,7 @@ class Ranker:
         usable = [v for v in versions if v.id not in self._unusable]
         if self._loaded is not None and usable and self._loaded.version.id == usable[-1].id:
             return self._loaded
-        from nrms_core.checkpoint import CheckpointError
-        from nrms_core.recommender import Recommender
+        from nrms_core import CheckpointError, Recommender
 
         for version in reversed(usable):
             path = checkpoint_path(self._profile, version)
@@ -600,7 +599,7 @@ def check_device(device: str | None) -> None:
     before a training round loads anything."""
     if (device or "auto").strip().lower() in ("auto", "cpu"):
         return
-    from nrms_core.device import resolve_device
+    from nrms_core import resolve_device
 
     try:
         resolve_device(device)

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nrms_core.sampling import Sample
-    from nrms_core.trainer import Progress
+    from nrms_core import Progress, Sample
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +122,7 @@ def baseline_auc(
     The samples are split as the trainer splits them (the latest ``holdout`` share held out),
     so the figure stands beside the model's held-out AUC. None when nothing is held out.
     """
-    from nrms_core.baseline import TfidfLogistic, document
-    from nrms_core.metrics import auc
-    from nrms_core.trainer import holdout_split
+    from nrms_core import TfidfLogistic, auc, document, holdout_split
 
     train, test = holdout_split(samples, holdout)
     if not test:

@@ -41,8 +41,7 @@ from app.storage import articles, events
 from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
-    from nrms_core.recommender import Recommender
-    from nrms_core.sampling import Sample
+    from nrms_core import Recommender, Sample
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +67,7 @@ def run_round(
     ``current`` gives the model in use (None before the first round); ``install`` swaps the
     new one in once it is saved and recorded.
     """
-    from nrms_core.recommender import Recommender
-    from nrms_core.sampling import Click, Impression, build_groups, build_samples
+    from nrms_core import Click, Impression, Recommender, build_groups, build_samples
 
     started = datetime.now(UTC)
     report = progress or (lambda _p: None)
