@@ -48,7 +48,7 @@ __all__ = [
     "Explanation",
     "HistoryShare",
     "Method",
-    "WordShare",
+    "TokenShare",
     "explain",
     "input_parts",
     "rescore",
@@ -61,12 +61,12 @@ of the self-attention outputs, as before the input-level decomposition."""
 
 
 @dataclass(frozen=True)
-class WordShare:
-    """One title word: additive-attention weight α_j of its position, signed share of the
-    score (a times its part of uᵀr_c), its part l_j of the lexical bias (``bias``), the
-    leave-one-out delta of both together, and ``input_attention``: Σ_j α_j a^{(k)}_{jm}
-    averaged over the heads, the attention that reaches this original word through both
-    layers (the words' values sum to 1)."""
+class TokenShare:
+    """One title token (a word, or the source token that leads the title): additive-attention
+    weight α_j of its position, signed share of the score (a times its part of uᵀr_c), its
+    part l_j of the lexical bias (``bias``), the leave-one-out delta of both together, and
+    ``input_attention``: Σ_j α_j a^{(k)}_{jm} averaged over the heads, the attention that
+    reaches this original word through both layers (the words' values sum to 1)."""
 
     token: str
     attention: float
@@ -110,7 +110,7 @@ class Explanation:
     """
 
     score: float
-    words: tuple[WordShare, ...]
+    words: tuple[TokenShare, ...]
     history: tuple[HistoryShare, ...]
     faithfulness_words: float | None
     faithfulness_history: float | None
@@ -314,7 +314,7 @@ def explain(
     word_reach_np = word_reach.double().cpu().numpy()  # [L]
     hist_reach_np = hist_reach.double().cpu().numpy()  # [H]
     words = tuple(
-        WordShare(
+        TokenShare(
             tokens[j],
             float(alpha[j]),
             float(word_np[j]),
