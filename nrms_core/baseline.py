@@ -36,9 +36,9 @@ from nrms_core.metrics import auc
 from nrms_core.tokenizer import stopwords, tokenize
 
 __all__ = [
+    "Baseline",
     "ClickBias",
     "Doc",
-    "Ranker",
     "Recency",
     "TfidfCentroid",
     "TfidfLogistic",
@@ -65,7 +65,7 @@ def document(title: str, category: str = "") -> Doc:
     return tuple(words)
 
 
-class Ranker(Protocol):
+class Baseline(Protocol):
     """What every baseline offers."""
 
     name: str

@@ -39,9 +39,9 @@ import numpy as np
 import numpy.typing as npt
 
 from nrms_core.baseline import (
+    Baseline,
     ClickBias,
     Doc,
-    Ranker,
     Recency,
     TfidfCentroid,
     TfidfLogistic,
@@ -387,7 +387,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
 # -- baselines --------------------------------------------------------------------------
 
 
-def _rankers(options: Options) -> list[Ranker]:
+def _baselines(options: Options) -> list[Baseline]:
     return [Recency(), TfidfCentroid(), TfidfLogistic(), ClickBias(options.config)]
 
 
@@ -413,7 +413,7 @@ def evaluate_baselines(data: EvalData, options: Options) -> dict[str, dict[str, 
             ([doc(n) for n, _ in b.impressions], [y for _, y in b.impressions])
             for b in train_by_user.get(user, ())
         ]
-        for ranker in _rankers(options):
+        for ranker in _baselines(options):
             ranker.fit(train)
             out = scored.setdefault(ranker.name, [])
             for b in dev_behaviors:
