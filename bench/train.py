@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
 
 from nrms_core.model import NRMS  # noqa: E402
 from nrms_core.recommender import Recommender  # noqa: E402
-from nrms_core.sampling import Click, Impression, Sample, build_samples  # noqa: E402
+from nrms_core.sampling import Click, Exposure, Sample, build_samples  # noqa: E402
 from nrms_core.tokenizer import tokenize  # noqa: E402
 from nrms_core.trainer import Trainer, collate  # noqa: E402
 
@@ -72,19 +72,19 @@ def load_titles() -> tuple[list[str], list[int], str]:
 
 def simulate_reader(
     titles: list[str], labels: list[int], clicks_wanted: int, seed: int = 0
-) -> tuple[list[Click], list[Impression]]:
+) -> tuple[list[Click], list[Exposure]]:
     """A reader who likes class 1 (World) and 'oil'; 12 headlines per session."""
     rng = random.Random(seed)
     order = list(range(len(titles)))
     rng.shuffle(order)
     clicks: list[Click] = []
-    impressions: list[Impression] = []
+    impressions: list[Exposure] = []
     session = 0
     while len(clicks) < clicks_wanted:
         shown = [order[(session * 12 + k) % len(order)] for k in range(12)]
         t0 = 1000.0 * session
         for k, article in enumerate(shown):
-            impressions.append(Impression(article, t0 + k, f"s{session}"))
+            impressions.append(Exposure(article, t0 + k, f"s{session}"))
             liked = labels[article] == 1 or "oil" in tokenize(titles[article])
             if rng.random() < (0.6 if liked else 0.04):
                 clicks.append(Click(article, t0 + 20 + k, f"s{session}"))
@@ -221,9 +221,7 @@ def quality(titles: list[str], labels: list[int], readers: int = 4) -> None:
                 if y
             ]
             imps = [
-                Impression(a, 100.0 * i, f"s{i}")
-                for i, (shown, _) in enumerate(train)
-                for a in shown
+                Exposure(a, 100.0 * i, f"s{i}") for i, (shown, _) in enumerate(train) for a in shown
             ]
             samples = build_samples(clicks, imps)
             history = [c.article_id for c in clicks][-50:]

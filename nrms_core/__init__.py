@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from nrms_core.device import resolve_device
     from nrms_core.metrics import auc
     from nrms_core.recommender import Recommender
-    from nrms_core.sampling import Click, Impression, Sample, build_groups, build_samples
+    from nrms_core.sampling import Click, Exposure, Sample, build_groups, build_samples
     from nrms_core.tokenizer import content_words, source_token
     from nrms_core.tokenizer import forget as forget_titles
     from nrms_core.trainer import Progress, holdout_split
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckpointError",
     "Click",
-    "Impression",
+    "Exposure",
     "Progress",
     "Recommender",
     "Sample",
@@ -49,7 +49,7 @@ __all__ = [
 _HOME: dict[str, tuple[str, str]] = {
     "CheckpointError": ("checkpoint", "CheckpointError"),
     "Click": ("sampling", "Click"),
-    "Impression": ("sampling", "Impression"),
+    "Exposure": ("sampling", "Exposure"),
     "Progress": ("trainer", "Progress"),
     "Recommender": ("recommender", "Recommender"),
     "Sample": ("sampling", "Sample"),

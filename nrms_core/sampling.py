@@ -22,7 +22,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Click", "Impression", "Sample", "Samples", "build_groups", "build_samples"]
+__all__ = ["Click", "Exposure", "Sample", "Samples", "build_groups", "build_samples"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ class Click:
 
 
 @dataclass(frozen=True)
-class Impression:
-    """``article_id`` was shown to the reader at ``time`` in ``session``, at row ``position``."""
+class Exposure:
+    """One exposure of an article: ``article_id`` was shown to the reader at ``time`` in
+    ``session``, at row ``position`` (None: unknown)."""
 
     article_id: int
     time: float
@@ -56,7 +57,7 @@ SCREEN_ABOVE = 3
 class _Screens:
     """Each screen's skipped rows by position, for finding what was passed over beside a click."""
 
-    def __init__(self, impressions: Iterable[Impression], never: set[int]) -> None:
+    def __init__(self, impressions: Iterable[Exposure], never: set[int]) -> None:
         rows: dict[str, dict[int, int]] = {}
         for imp in impressions:
             if imp.article_id in never or imp.position is None:
@@ -132,7 +133,7 @@ def _nearest(
 
 def build_samples(
     clicks: Iterable[Click],
-    impressions: Iterable[Impression],
+    impressions: Iterable[Exposure],
     *,
     negatives: int = 4,
     max_history: int = 50,
@@ -273,7 +274,7 @@ def _histories(
 
 def build_groups(
     clicks: Iterable[Click],
-    impressions: Iterable[Impression],
+    impressions: Iterable[Exposure],
     *,
     max_history: int = 50,
     max_skipped: int = 50,

@@ -67,7 +67,7 @@ def run_round(
     ``current`` gives the model in use (None before the first round); ``install`` swaps the
     new one in once it is saved and recorded.
     """
-    from nrms_core import Click, Impression, Recommender, build_groups, build_samples
+    from nrms_core import Click, Exposure, Recommender, build_groups, build_samples
 
     started = datetime.now(UTC)
     report = progress or (lambda _p: None)
@@ -83,7 +83,7 @@ def run_round(
             f"there are {told.distinct_opened}"
         )
     opened = [Click(c.article_id, c.time, c.session, c.position, c.visible) for c in clicks]
-    seen = [Impression(i.article_id, i.time, i.session, i.position) for i in told.impressions]
+    seen = [Exposure(i.article_id, i.time, i.session, i.position) for i in told.impressions]
     # Negatives and bias groups come from the screen each click was opened on: the rows
     # passed over right beside it, never rows seen only elsewhere (nrms_core.sampling).
     never, unwanted = told.never_negative, told.extra_negatives

@@ -8,20 +8,20 @@ import numpy as np
 
 from nrms_core.bias import Group, fit_bias
 from nrms_core.config import NRMSConfig
-from nrms_core.sampling import Click, Impression, build_groups
+from nrms_core.sampling import Click, Exposure, build_groups
 
 FEEDS = 10
 FAVOURED = (0, 1, 2)
 MISCLICKED = 7
 
 
-def _reader(misclicks: int, seed: int = 0) -> tuple[list[Click], list[Impression], dict[int, int]]:
+def _reader(misclicks: int, seed: int = 0) -> tuple[list[Click], list[Exposure], dict[int, int]]:
     """Ten screens of Latest, 30 rows each from 10 feeds; the reader opens 3 rows of the
     favoured feeds per screen (30 opens) and ``misclicks`` rows of one other feed."""
     rng = random.Random(seed)
     feed_of: dict[int, int] = {}
     clicks: list[Click] = []
-    shown: list[Impression] = []
+    shown: list[Exposure] = []
     article = 0
     t = 0.0
     for screen in range(10):
@@ -31,7 +31,7 @@ def _reader(misclicks: int, seed: int = 0) -> tuple[list[Click], list[Impression
             feed_of[article] = rng.randrange(FEEDS)
             rows.append(article)
             article += 1
-        shown += [Impression(a, t + i, key, i) for i, a in enumerate(rows)]
+        shown += [Exposure(a, t + i, key, i) for i, a in enumerate(rows)]
         liked = [i for i, a in enumerate(rows) if feed_of[a] in FAVOURED][:3]
         if screen < misclicks:
             wrong = [i for i, a in enumerate(rows) if feed_of[a] == MISCLICKED][:1]

@@ -9,7 +9,7 @@ from nrms_core.checkpoint import CheckpointError
 from nrms_core.config import NRMSConfig
 from nrms_core.glove import load_glove
 from nrms_core.recommender import Recommender
-from nrms_core.sampling import Click, Impression, build_samples
+from nrms_core.sampling import Click, Exposure, build_samples
 from nrms_core.trainer import Progress
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -93,13 +93,13 @@ def test_device_choice() -> None:
         Recommender.create(pretrained=False, device="tpu")
 
 
-def _reader_log() -> tuple[list[Click], list[Impression]]:
+def _reader_log() -> tuple[list[Click], list[Exposure]]:
     """A reader who opens sport and skips finance, 4 sessions x 6 shown."""
     clicks, impressions = [], []
     for s in range(8):
         t = 100.0 * s
         shown = [12 + (s + k) % 12 for k in range(2)] + [(s * 3 + k) % 12 for k in range(4)]
-        impressions += [Impression(a, t, f"s{s}") for a in shown]
+        impressions += [Exposure(a, t, f"s{s}") for a in shown]
         clicks += [Click(shown[0], t + 1, f"s{s}"), Click(shown[1], t + 2, f"s{s}")]
     return clicks, impressions
 

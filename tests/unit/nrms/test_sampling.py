@@ -1,10 +1,10 @@
 import pytest
 
-from nrms_core.sampling import Click, Impression, Sample, build_groups, build_samples
+from nrms_core.sampling import Click, Exposure, Sample, build_groups, build_samples
 
 
-def _imps(session: str, time: float, *articles: int) -> list[Impression]:
-    return [Impression(a, time, session) for a in articles]
+def _imps(session: str, time: float, *articles: int) -> list[Exposure]:
+    return [Exposure(a, time, session) for a in articles]
 
 
 def test_negatives_come_from_the_same_session_and_were_never_clicked() -> None:
@@ -47,11 +47,11 @@ def test_history_is_cut_to_max_history_and_drops_the_positive() -> None:
 def test_top_up_from_nearest_skipped_impressions_then_pool() -> None:
     clicks = [Click(1, 100.0, "s")]
     impressions = [
-        Impression(1, 99.0, "s"),
-        Impression(2, 99.0, "s"),
-        Impression(50, 10.0, "old"),
-        Impression(60, 95.0, "near"),
-        Impression(70, 130.0, "later"),
+        Exposure(1, 99.0, "s"),
+        Exposure(2, 99.0, "s"),
+        Exposure(50, 10.0, "old"),
+        Exposure(60, 95.0, "near"),
+        Exposure(70, 130.0, "later"),
     ]
     samples = build_samples(clicks, impressions, negatives=3)
     assert samples[0].candidates == (1, 2, 60, 70)
@@ -62,9 +62,9 @@ def test_top_up_from_nearest_skipped_impressions_then_pool() -> None:
 
 def test_few_negatives_are_repeated_and_none_is_skipped() -> None:
     clicks = [Click(1, 1.0, "a"), Click(2, 2.0, "b")]
-    samples = build_samples(clicks, [Impression(9, 1.0, "a"), Impression(2, 1.0, "a")])
+    samples = build_samples(clicks, [Exposure(9, 1.0, "a"), Exposure(2, 1.0, "a")])
     assert samples == [Sample((), (1, 9, 9, 9, 9)), Sample((1,), (2, 9, 9, 9, 9))]
-    none = build_samples(clicks, [Impression(1, 1.0, "a")])
+    none = build_samples(clicks, [Exposure(1, 1.0, "a")])
     assert none == []
     assert none.skipped == 2
 
@@ -101,7 +101,7 @@ def test_groups_hold_every_skipped_article_of_the_session_and_nothing_else() -> 
 
 
 def test_a_group_keeps_what_was_shown_nearest_the_click() -> None:
-    impressions = [Impression(a, float(a), "window") for a in range(100, 200)]
+    impressions = [Exposure(a, float(a), "window") for a in range(100, 200)]
     groups = build_groups([Click(1, 150.2, "window")], impressions, max_skipped=4)
     assert groups[0].candidates == (1, 150, 151, 149, 152)
     with pytest.raises(ValueError):

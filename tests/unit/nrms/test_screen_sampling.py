@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from nrms_core.sampling import Click, Impression, build_groups, build_samples
+from nrms_core.sampling import Click, Exposure, build_groups, build_samples
 
 
-def _scroll(session: str, ids: list[int], t0: float = 0.0) -> list[Impression]:
+def _scroll(session: str, ids: list[int], t0: float = 0.0) -> list[Exposure]:
     """One full scroll of a view: every row logged with its position."""
-    return [Impression(a, t0 + i, session, i) for i, a in enumerate(ids)]
+    return [Exposure(a, t0 + i, session, i) for i, a in enumerate(ids)]
 
 
 def test_pattern_one_scroll_latest_then_open_feed_by_feed() -> None:
@@ -93,7 +93,7 @@ def test_by_screen_is_deterministic() -> None:
 def test_click_alone_on_its_screen_is_skipped(negatives: int) -> None:
     samples = build_samples(
         [Click(1, 1.0, "s", 0, (1,))],
-        [Impression(1, 1.0, "s", 0)],
+        [Exposure(1, 1.0, "s", 0)],
         negatives=negatives,
         screens=True,
     )
