@@ -66,7 +66,7 @@ from bench.simulate import (  # noqa: E402
 )
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES  # noqa: E402
 from nrms_core.explain import Explanation, Method, explain  # noqa: E402
-from nrms_core.mind.protocol import EvalData, build_samples, load_data  # noqa: E402
+from nrms_core.mind.protocol import EvalData, behavior_samples, load_data  # noqa: E402
 from nrms_core.recommender import Recommender  # noqa: E402
 from nrms_core.tokenizer import source_token, tokenize  # noqa: E402
 
@@ -106,8 +106,8 @@ def _fine_tune(base: Path, data: EvalData, seed: int) -> tuple[Recommender, floa
     """The personal protocol of nrms_core.mind.protocol for one reader; (model, holdout AUC)."""
     rng = random.Random(seed)
     rec = Recommender.load(base, device="cpu")
-    samples = build_samples(data.train.behaviors, data.ids, negatives=4, max_history=50, rng=rng)
-    sessions = build_samples(
+    samples = behavior_samples(data.train.behaviors, data.ids, negatives=4, max_history=50, rng=rng)
+    sessions = behavior_samples(
         data.train.behaviors, data.ids, negatives=None, max_history=50, rng=rng
     )
     result = rec.fine_tune(samples, data.titles, data.sources, sessions=sessions, seed=seed)

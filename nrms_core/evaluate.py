@@ -10,11 +10,11 @@ from nrms_core.mind.protocol import (
     EvalData,
     EvalError,
     Options,
-    build_samples,
     evaluate_baselines,
     evaluate_nrms,
     load_data,
 )
+from nrms_core.mind.protocol import behavior_samples as build_samples
 
 __all__ = [
     "EvalData",

@@ -29,7 +29,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from nrms_core.checkpoint import CheckpointError
 from nrms_core.config import NRMSConfig
-from nrms_core.mind.protocol import build_samples
+from nrms_core.mind.protocol import behavior_samples
 from nrms_core.mind.reader import read_mind
 from nrms_core.recommender import Recommender
 from nrms_core.tokenizer import tokenize
@@ -97,7 +97,7 @@ def pretrain(
     titles = [item.title for item in data.news.values()]
     rng = random.Random(seed)
     config = NRMSConfig(negatives=negatives)
-    samples = build_samples(
+    samples = behavior_samples(
         data.behaviors, ids, negatives=negatives, max_history=config.max_history, rng=rng
     )
     if not samples:

@@ -62,7 +62,7 @@ __all__ = [
     "EvalData",
     "EvalError",
     "Options",
-    "build_samples",
+    "behavior_samples",
     "evaluate_baselines",
     "evaluate_nrms",
     "load_data",
@@ -173,7 +173,7 @@ def load_data(train_dir: Path, dev_dir: Path) -> EvalData:
     return EvalData(train, dev)
 
 
-def build_samples(
+def behavior_samples(
     behaviors: Iterable[Behavior],
     ids: Mapping[str, int],
     *,
@@ -181,7 +181,9 @@ def build_samples(
     max_history: int,
     rng: random.Random,
 ) -> list[Sample]:
-    """One sample per click: (history [<= max_history], candidates [1 + negatives]).
+    """One sample per click of MIND's behaviors: (history [<= max_history], candidates
+    [1 + negatives]); the reader's own clicks become samples in
+    :func:`nrms_core.sampling.build_samples`.
 
     Negatives come from the same impression's skipped news, without replacement
     unless there are fewer than ``negatives``; ``negatives=None`` takes all of them,
@@ -320,7 +322,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
     fits: list[TrainResult] = []
 
     def samples_of(behaviors: Iterable[Behavior]) -> list[Sample]:
-        return build_samples(
+        return behavior_samples(
             behaviors,
             data.ids,
             negatives=options.negatives,
@@ -329,7 +331,7 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
         )
 
     def sessions_of(behaviors: Iterable[Behavior]) -> list[Sample]:
-        return build_samples(
+        return behavior_samples(
             behaviors, data.ids, negatives=None, max_history=options.max_history, rng=rng
         )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nrms_core.mind.evaluate import main
-from nrms_core.mind.protocol import Options, build_samples, evaluate_baselines, load_data
+from nrms_core.mind.protocol import Options, behavior_samples, evaluate_baselines, load_data
 from nrms_core.mind.reader import Behavior, NewsItem, write_behaviors, write_news
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -225,16 +225,16 @@ def test_bad_checkpoint_exits_1(
 def test_samples_take_negatives_from_the_same_impression() -> None:
     ids = {f"N{i}": i for i in range(6)}
     b = Behavior("1", "U", None, ("N5",) * 60, (("N0", 1), ("N1", 0), ("N2", 1), ("N3", 0)))
-    samples = build_samples([b], ids, negatives=4, max_history=50, rng=random.Random(0))
+    samples = behavior_samples([b], ids, negatives=4, max_history=50, rng=random.Random(0))
     assert [s.candidates[0] for s in samples] == [0, 2]
     for s in samples:
         assert set(s.candidates[1:]) <= {1, 3}  # too few skipped: drawn with replacement
         assert len(s.candidates) == 5
         assert len(s.history) == 50
-    few = build_samples([b], ids, negatives=2, max_history=50, rng=random.Random(0))
+    few = behavior_samples([b], ids, negatives=2, max_history=50, rng=random.Random(0))
     assert all(sorted(s.candidates[1:]) == [1, 3] for s in few)
     none = Behavior("2", "U", None, (), (("N0", 1),))
-    assert build_samples([none], ids, negatives=4, max_history=50, rng=random.Random(0)) == []
+    assert behavior_samples([none], ids, negatives=4, max_history=50, rng=random.Random(0)) == []
 
 
 def test_baselines_alone(folders: tuple[Path, Path]) -> None:
