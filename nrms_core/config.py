@@ -41,7 +41,7 @@ class NRMSConfig:
     ``cross_fit``: how many folds the click-bias fit's uᵀr is cross-fitted over (each click
     scored by a model trained, as the round was, on the other folds' clicks; 0 or 1: scored
     by the round's own model, which has learned them). See
-    :meth:`nrms_core.recommender.Recommender._cross_fitted_scores` for why.
+    :meth:`nrms_core.rounds.Rounds._cross_fitted_scores` for why.
 
     The measurements that chose these values (``bench/quality.py``) are in
     ``docs/benchmarks/config.md``.
