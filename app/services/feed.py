@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.services import credential
@@ -63,3 +64,21 @@ def delete(db: Database, feed_id: int) -> None:
     with db.write() as s:
         feeds.delete_feed(s, feed_id)
     log.info("feed %d deleted", feed_id)
+
+
+def failing(records: Sequence[FeedRecord]) -> list[FeedRecord]:
+    """The feeds whose last refresh failed (the sidebar marks them in red)."""
+    return [f for f in records if f.error_count > 0 and f.last_error is not None]
+
+
+def delete_many(db: Database, feed_ids: Sequence[int]) -> int:
+    """Unsubscribe from several feeds in one transaction, each as :func:`delete` does; feeds
+    already gone are passed over. Returns how many were deleted."""
+    deleted = 0
+    with db.write() as s:
+        for feed_id in feed_ids:
+            if feeds.get_feed(s, feed_id) is not None:
+                feeds.delete_feed(s, feed_id)
+                deleted += 1
+    log.info("%d feeds deleted", deleted)
+    return deleted
