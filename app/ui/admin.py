@@ -13,13 +13,14 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app.services import feed as feed_service
 from app.services import mute, preference, subscription
 from app.services.highlight import highlight_rule
+from app.storage.record import FeedRecord
 from app.ui import task
 from app.ui.delegate import RiverDelegate
 from app.ui.help import HelpDialog
 from app.ui.mute import MuteDialog
 from app.ui.preference import SettingsDialog
 from app.ui.sidebar import LATEST
-from app.ui.subscription import AddFeedDialog, FeedPropertiesDialog
+from app.ui.subscription import AddFeedDialog, FailedFeedsDialog, FeedPropertiesDialog
 
 if TYPE_CHECKING:
     from app.ui.window import MainWindow
@@ -124,9 +125,14 @@ class FeedAdmin(QObject):
             )
 
     @Slot(object)
-    def _on_feed_saved(self, feed: object) -> None:
+    def _on_feed_saved(self, feed: FeedRecord) -> None:
+        before = self.w.sidebar.feeds.get(feed.id)
         self.w.say("Feed saved.")
-        self.w.reload_sidebar()
+        self.w.river.rename_feed(feed.id, feed.title)
+        if before is not None and before.folder != feed.folder:
+            self.w.after_feeds_moved()
+        else:
+            self.w.reload_sidebar()
 
     def delete_feed(self, feed_id: int) -> None:
         self.w.runner.submit(
@@ -153,6 +159,33 @@ class FeedAdmin(QObject):
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.delete_feed(feed.id)
+
+    @Slot()
+    def ask_delete_failed(self) -> None:
+        failing = feed_service.failing(list(self.w.sidebar.feeds.values()))
+        if not failing:
+            self.w.say("No feed failed at its last refresh.")
+            return
+        dialog = FailedFeedsDialog(failing, self.w)
+        if dialog.exec() == FailedFeedsDialog.DialogCode.Accepted and dialog.chosen():
+            self.delete_feeds(dialog.chosen())
+
+    def delete_feeds(self, feed_ids: list[int]) -> None:
+        """Unsubscribe from several feeds at once, each as deleting one feed does."""
+        self.w.runner.submit(
+            "deleting feeds",
+            feed_service.delete_many,
+            self.w.db,
+            feed_ids,
+            done=self._on_feeds_deleted,
+        )
+        if self.w.current_feed_id() in feed_ids:
+            self.w.show_place(LATEST)
+
+    @Slot(object)
+    def _on_feeds_deleted(self, count: int) -> None:
+        self.w.say(f"Deleted {count} feed{'' if count == 1 else 's'}.")
+        self.w.reload_sidebar()
 
     @Slot()
     def edit_mute_rules(self) -> None:

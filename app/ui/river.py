@@ -275,6 +275,17 @@ class RiverModel(QAbstractListModel):
         index = self.index(row)
         self.dataChanged.emit(index, index)
 
+    def rename_feed(self, feed_id: int, title: str) -> None:
+        """Show the feed's new name on its loaded rows."""
+        changed = [r for r, row in enumerate(self._rows) if row.article.feed_id == feed_id]
+        for r in changed:
+            row = self._rows[r]
+            if row.article.feed_title != title:
+                article = dataclasses.replace(row.article, feed_title=title)
+                self._rows[r] = dataclasses.replace(row, article=article)
+        if changed:
+            self.dataChanged.emit(self.index(changed[0]), self.index(changed[-1]))
+
     def mark_all_shown_read(self) -> None:
         """Show every loaded row as read."""
         if not self._rows:

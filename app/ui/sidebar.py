@@ -1,4 +1,9 @@
-"""The sidebar: smart views, then folders and feeds with unread counts and error markers."""
+"""The sidebar: smart views, then folders and feeds with unread counts and error markers.
+
+Feeds can be dragged onto a folder (or between top-level rows, for no folder); the model
+does not move the row itself but asks for the move (:attr:`SidebarModel.move_requested`), and
+is rebuilt from storage once the move is stored.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtCore import (
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QStandardItem, QStandardItemModel
 
 from app.storage.record import FeedRecord
@@ -16,6 +29,11 @@ from app.ui import resource
 log = logging.getLogger(__name__)
 
 ERROR_COLOR = QColor(214, 39, 40)
+
+FEED_MIME = "application/x-heedful-feed-ids"
+"""The drag payload: the dragged feeds' ids, comma-separated."""
+
+Index = QModelIndex | QPersistentModelIndex
 
 
 class SidebarRole(IntEnum):
@@ -48,7 +66,12 @@ SMART = ((FOR_YOU, "For you", "foryou"), (LATEST, "Latest", "latest"), (STARRED,
 
 
 class SidebarModel(QStandardItemModel):
-    """Two columns (name, unread count), rebuilt from plain feed records."""
+    """Two columns (name, unread count), rebuilt from plain feed records.
+
+    ``move_requested(list[int], str | None)`` asks to file feeds under a folder (None: none).
+    """
+
+    move_requested = Signal(list, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(0, 2, parent)
@@ -92,6 +115,9 @@ class SidebarModel(QStandardItemModel):
         count = QStandardItem(str(unread) if unread else "")
         count.setData(place, SidebarRole.KEY)
         count.setEditable(False)
+        for cell in (name, count):
+            cell.setDragEnabled(place.kind == "feed")
+            cell.setDropEnabled(place.kind == "folder")
         count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if unread:
             font = QFont()
@@ -127,3 +153,59 @@ class SidebarModel(QStandardItemModel):
         """What the item at ``index`` stands for."""
         value = index.data(SidebarRole.KEY)
         return value if isinstance(value, Place) else None
+
+    # -- drag and drop ---------------------------------------------------------------------
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [FEED_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
+        """The dragged feeds' ids (rows that are not feeds are left out)."""
+        ids: list[int] = []
+        for index in indexes:
+            place = self.place_at(index)
+            if place is not None and place.feed_id is not None and place.feed_id not in ids:
+                ids.append(place.feed_id)
+        data = QMimeData()
+        data.setData(FEED_MIME, QByteArray(",".join(map(str, ids)).encode()))
+        return data
+
+    @staticmethod
+    def dragged_feeds(data: QMimeData) -> list[int]:
+        """The feed ids a drag carries (none when it carries something else)."""
+        if not data.hasFormat(FEED_MIME):
+            return []
+        text = bytes(data.data(FEED_MIME).data()).decode(errors="replace")
+        return [int(part) for part in text.split(",") if part.isdigit()]
+
+    def drop_target(self, parent: Index) -> tuple[bool, str | None]:
+        """Where a drop under ``parent`` files feeds: (allowed, folder). Between top-level rows
+        means no folder; on a folder, or between its feeds, that folder; elsewhere nowhere."""
+        if not parent.isValid():
+            return True, None
+        place = self.place_at(self.index(parent.row(), 0, parent.parent()))
+        if place is not None and place.folder is not None:
+            return True, place.folder
+        return False, None
+
+    def canDropMimeData(  # noqa: N802
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
+    ) -> bool:
+        return bool(self.dragged_feeds(data)) and self.drop_target(parent)[0]
+
+    def dropMimeData(  # noqa: N802
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
+    ) -> bool:
+        """Ask for the move, and answer False: the rows stay until the sidebar is rebuilt
+        from storage, and the view must not remove the dragged row itself."""
+        ids = self.dragged_feeds(data)
+        allowed, folder = self.drop_target(parent)
+        if ids and allowed and action != Qt.DropAction.IgnoreAction:
+            self.move_requested.emit(ids, folder)
+        return False

@@ -1,10 +1,12 @@
-"""Dialogs for subscriptions: adding a feed, and a feed's properties with its fetch log."""
+"""Dialogs for subscriptions: adding a feed, a feed's properties with its fetch log, and the
+failed feeds to delete together."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,6 +15,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QSpinBox,
     QVBoxLayout,
@@ -160,3 +164,52 @@ class FeedPropertiesDialog(QDialog):
             update_interval=self.interval.value() * 60,
             enabled=self.enabled_box.isChecked(),
         )
+
+
+class FailedFeedsDialog(QDialog):
+    """Lists the feeds whose last refresh failed, each with its error and ticked, so the reader
+    can unsubscribe from the dead ones in one go (and untick those to keep)."""
+
+    def __init__(self, feeds: Sequence[FeedRecord], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Delete failed feeds")
+        self.list = QListWidget()
+        for feed in feeds:
+            item = QListWidgetItem(f"{feed.title or feed.url} — {feed.last_error}")
+            item.setToolTip(f"{feed.url}\n{feed.total} articles")
+            item.setData(Qt.ItemDataRole.UserRole, feed.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.list.addItem(item)
+        self.summary = QLabel()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.delete_button = self.buttons.addButton(
+            "Delete", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("These feeds failed at their last refresh:"))
+        layout.addWidget(self.list)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.buttons)
+        self._totals = {feed.id: feed.total for feed in feeds}
+        self.list.itemChanged.connect(self._on_list_item_changed)
+        self._on_list_item_changed(None)
+        self.resize(560, 360)
+
+    def _on_list_item_changed(self, item: QListWidgetItem | None) -> None:
+        chosen = self.chosen()
+        articles = sum(self._totals[i] for i in chosen)
+        feeds = f"{len(chosen)} feed" + ("" if len(chosen) == 1 else "s")
+        self.summary.setText(f"Unsubscribe from {feeds} and delete their {articles} articles.")
+        self.delete_button.setEnabled(bool(chosen))
+
+    def chosen(self) -> list[int]:
+        """The ids of the ticked feeds."""
+        out: list[int] = []
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(int(item.data(Qt.ItemDataRole.UserRole)))
+        return out

@@ -42,6 +42,7 @@ from app.ui.catchup import CatchUp
 from app.ui.delegate import RiverDelegate
 from app.ui.explanation import ExplanationPanel
 from app.ui.feedback import FeedbackDialog
+from app.ui.folder import FolderDesk
 from app.ui.fulltext import FullTextDesk
 from app.ui.impression import ImpressionTracker
 from app.ui.reader import ReaderView
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.explanation.feedback_asked.connect(self.desk.feedback_on_explained)
         self._build_actions()
         self._build_status()
+        self.folders = FolderDesk(self)  # the folder rows' menu and the sidebar's drag and drop
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
         self.catchup = CatchUp(self)
         self.tray = TrayIcon(self)
@@ -256,6 +258,7 @@ class MainWindow(QMainWindow):
         self.act_quit = a("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_props = a("Feed properties…", self.admin.edit_feed)
         self.act_delete = a("Delete feed…", self.admin.ask_delete_feed)
+        self.act_delete_failed = a("Delete failed feeds…", self.admin.ask_delete_failed)
         self.act_refresh_feed = a("Refresh this feed", self.scheduler.refresh_selected_feed)
         self.act_mute = a("Mute rules…", self.admin.edit_mute_rules)
         self.act_log = a("Activity log…", self.admin.show_activity_log)
@@ -298,6 +301,7 @@ class MainWindow(QMainWindow):
             self.act_props,
             self.act_refresh_feed,
             self.act_delete,
+            self.act_delete_failed,
             self.act_mute,
             self.act_log,
         ):
@@ -497,7 +501,8 @@ class MainWindow(QMainWindow):
             return
         if place != self.place:
             self.show_place(place)
-        self.sidebar_menu.popup(self.sidebar_view.viewport().mapToGlobal(pos))
+        menu = self.folders.menu if place.kind == "folder" else self.sidebar_menu
+        menu.popup(self.sidebar_view.viewport().mapToGlobal(pos))
 
     @Slot()
     def show_feedback(self) -> None:
@@ -552,6 +557,12 @@ class MainWindow(QMainWindow):
         self.desk.leave()
         self.river.set_query(self._query())
         self.reader.show_placeholder()
+
+    def after_feeds_moved(self) -> None:
+        """Show feeds where they were filed: the sidebar, and a folder's river at once."""
+        self.reload_sidebar()
+        if self.place.kind == "folder":
+            self.show_place(self.place)
 
     def current_feed_id(self) -> int | None:
         """The feed selected in the sidebar, if any."""
