@@ -126,7 +126,7 @@ def test_many_clicks_on_one_article_do_not_unlock_for_you(profile: Profile) -> N
         assert events.clicks_since(s, 0) == 25 and events.clicked_articles(s) == 1
     for a in ids[1 : MIN_CLICKS - 1]:
         click(profile, a)
-    assert not guard.round_due(profile.db, 1)  # 19 distinct articles
+    assert not guard.round_due(profile.db, 1)  # one short of MIN_CLICKS distinct articles
     click(profile, ids[MIN_CLICKS])
     assert guard.round_due(profile.db, 5)  # the first round: as soon as the threshold is met
     assert not model_ready(profile.db)  # no model yet, whatever the clicks
