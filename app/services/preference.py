@@ -43,6 +43,9 @@ class Preferences:
     """At most this many title words are tinted per row (:mod:`app.services.highlight`)."""
     highlight_percent: int = 15
     """A tinted word carries at least this share, in percent, of the title's total |share|."""
+    notify_top: bool = False
+    """After a refresh, a desktop notification when new articles reach the top 5 of "For you"
+    (:mod:`app.ui.notification`); nothing while For you has no trained model to rank by."""
 
 
 LIMITS: dict[str, tuple[int, int]] = {

@@ -51,6 +51,8 @@ class SettingsDialog(QDialog):
         self.retention = _spin("retention_days", prefs.retention_days, " days")
         self.images = QCheckBox("Load remote images in articles without asking")
         self.images.setChecked(prefs.remote_images)
+        self.notify = QCheckBox("Notify me when new articles reach the top 5 of “For you”")
+        self.notify.setChecked(prefs.notify_top)
         self.network = ProxyBox(prefs.proxy)
         self.highlight_words = _spin("highlight_words", prefs.highlight_words, " words", "None")
         self.highlight_percent = _spin("highlight_percent", prefs.highlight_percent, " %")
@@ -74,6 +76,8 @@ class SettingsDialog(QDialog):
                 "while you type a search."
             ),
         )
+        model_form.addRow("", self.notify)
+        model_form.addRow("", QLabel("Notices start once a trained model ranks “For you”."))
         model_form.addRow("Device:", self.device)
         model_form.addRow("CPU threads:", self.threads)
         model_form.addRow("", QLabel("CPU threads take effect at the next start."))
@@ -113,6 +117,7 @@ class SettingsDialog(QDialog):
             proxy=self.network.value(),
             highlight_words=self.highlight_words.value(),
             highlight_percent=self.highlight_percent.value(),
+            notify_top=self.notify.isChecked(),
         )
 
     def _on_buttons_accepted(self) -> None:

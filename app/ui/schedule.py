@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.services.ranking import TrainProgress, TrainReport
 from app.services.refresh import RefreshProgress, RefreshSummary
@@ -36,13 +37,20 @@ SEARCH_IDLE_MS = 3000
 
 
 class Scheduler(QObject):
-    """Refreshes and trains for a :class:`MainWindow`, on timers and on request."""
+    """Refreshes and trains for a :class:`MainWindow`, on timers and on request.
+
+    ``refreshed(RefreshSummary)`` is emitted when a refresh ends (not when it fails);
+    :attr:`refresh_started` is when it began.
+    """
+
+    refreshed = Signal(object)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
         self.refreshing = False
         self.refresh_progress: tuple[int, int] = (0, 0)
+        self.refresh_started: datetime | None = None
         self._refresh_cancel = threading.Event()
         self.model_dialog: ModelDialog | None = None
         self.trainer = TrainController(window.ranker, self, database=window.db.path)
@@ -97,6 +105,7 @@ class Scheduler(QObject):
             self.w.say("A refresh is already running.")
             return False
         self.refreshing = True
+        self.refresh_started = datetime.now(UTC)
         self._refresh_cancel = threading.Event()
         self.w.act_refresh.setEnabled(False)
         self.w.progress_label.setText("Refreshing…")
@@ -138,6 +147,7 @@ class Scheduler(QObject):
         self.w.reload_sidebar()
         if summary.new:
             self.w.reload_river_if_idle()
+        self.refreshed.emit(summary)
 
     @Slot(object)
     def _on_refresh_failed(self, failure: JobFailure) -> None:

@@ -45,6 +45,7 @@ from app.ui.feedback import FeedbackDialog
 from app.ui.folder import FolderDesk
 from app.ui.fulltext import FullTextDesk
 from app.ui.impression import ImpressionTracker
+from app.ui.notification import Notifier
 from app.ui.reader import ReaderView
 from app.ui.river import RiverModel, RiverQuery
 from app.ui.schedule import Scheduler
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
         self.catchup = CatchUp(self)
         self.tray = TrayIcon(self)
+        self.notifier = Notifier(self)
         self.activity_dock = ActivityDock(self)
         access.name_widgets(self)
         self.impressions = ImpressionTracker(
