@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPointF, Qt
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -234,3 +235,21 @@ def test_the_failed_feeds_dialog_deletes_only_the_ticked(win: MainWindow, qtbot:
     assert "from 1 feed and delete their 10 articles" in dialog.summary.text()
     dialog.list.item(1).setCheckState(Qt.CheckState.Unchecked)
     assert not dialog.delete_button.isEnabled()
+
+
+def test_a_drop_on_the_sidebar_view_reaches_the_folder(win: MainWindow, qtbot: QtBot) -> None:
+    view, model = win.sidebar_view, win.sidebar
+    feed_id = feed_named(win, "Feed 1")
+    data = model.mimeData([model.index_of(Place("feed", feed_id))])
+    where = QPointF(view.visualRect(model.index_of(NEWS)).center())
+    drop = QDropEvent(
+        where,
+        Qt.DropAction.MoveAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    assert view.acceptDrops() and view.dragEnabled()
+    view.dropEvent(drop)
+    assert not drop.isAccepted()  # the view must not remove the dragged row itself
+    qtbot.waitUntil(lambda: win.sidebar.feeds[feed_id].folder == "News", timeout=5000)
