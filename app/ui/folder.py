@@ -111,7 +111,7 @@ class FolderDesk(QObject):
         self.w.say(f"Folder {result.old} is now {result.new}.")
         place = self.w.place
         if place.folder is not None and folder.holds(result.old, place.folder):
-            self.w.place = Place("folder", result.new + place.folder[len(result.old) :])
+            self.w.show_place(Place("folder", result.new + place.folder[len(result.old) :]))
         self.w.reload_sidebar()
 
     # -- delete ----------------------------------------------------------------------------

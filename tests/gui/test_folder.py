@@ -67,6 +67,8 @@ def test_renaming_a_folder_files_its_feeds_under_the_new_name(
     assert {f.folder for f in win.sidebar.feeds.values()} == {"World", None}
     assert win.place == world
     assert win.sidebar_view.currentIndex() == win.sidebar.index_of(world)
+    assert win.river.query.view.folder == "World"
+    qtbot.waitUntil(lambda: win.river.rowCount() == 20, timeout=5000)
 
 
 def test_a_folder_name_with_nothing_in_it_is_refused_in_words(win: MainWindow) -> None:
