@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.cli import main
+from app.services.model import MIN_CLICKS
 from app.services.profile import Profile
 from harness.server import LocalServer, Reply
 from tests.e2e.feedgen import rss
@@ -135,7 +136,7 @@ def test_opml_round_trip_and_refresh(
         (["import-opml", "/nonexistent/file.opml"], "cannot read"),
         (["click", "424242"], "no article 424242"),
         (["explain", "1"], "no trained model"),
-        (["train"], "at least 20"),
+        (["train"], f"at least {MIN_CLICKS} opened articles"),
     ],
 )
 def test_user_errors_exit_1_with_one_line(
