@@ -50,7 +50,10 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["published_below_chance"] = sum(
             1
             for r in at
-            if r["guard"].get("published") and (r["guard"].get("holdout_click_auc") or 1.0) < 0.5
+            # the round's own model ranks only when it was published: a rejected round that
+            # hands For you to ClickBias publishes the biases, not the round
+            if r["guard"].get("decision", "published") == "published"
+            and (r["guard"].get("holdout_click_auc") or 1.0) < 0.5
         )
         table.append(entry)
     return table
