@@ -14,10 +14,10 @@ what counts as a positive, a negative or a pin are in one place and can be teste
 - "Less like this" takes back any open of that article (a misclick stays a misclick) and
   makes it a negative of the clicks nearest in time.
 - How often the reader opens a feed's articles among all of them they were shown, on any
-  screen they opened something on, is where the feed's bias starts (:func:`feed_prior`).
-  Opens inside a feed's own view say nothing about the feed when its rows are compared with
-  each other, but choosing that view and opening there again and again does; one misclick in
-  Latest, against a handful of consistent opens elsewhere, does not.
+  screen, is where the feed's bias starts (:func:`feed_prior`). Opens inside a feed's own
+  view say nothing about the feed when its rows are compared with each other, but choosing
+  that view and opening there again and again does; one misclick in Latest, against a handful
+  of consistent opens elsewhere, does not.
 - "More / fewer from this feed" and "don't rank on this word" are pins on the click score's
   biases, set after each round's fit (:meth:`nrms_core.recommender.Recommender.pin_biases`).
 """
@@ -192,22 +192,15 @@ def feed_prior(
 
     ``m_f = log((n_f + 1) / (E_f · r + 1))``, kept within ±:data:`PRIOR_LIMIT`, where
     ``n_f`` is the distinct articles of feed f the reader opened, ``E_f`` the distinct
-    articles of f they were shown on a screen where they opened something (any view, opened
-    ones included) and ``r`` the overall open rate Σn/ΣE. A screen the reader opened nothing
-    on (Latest glanced at before a search, a feed passed through) says they were not reading
-    there, not that they turned its feeds down: as with a click's negatives, only the screens
-    of the reader's opens count, so a feed they never came to read stays at no prior instead
-    of sinking. The +1s shrink small counts: one open of a feed whose 28 rows were all
+    articles of f they were shown (on any screen, opened ones included) and ``r`` the overall
+    open rate Σn/ΣE. The +1s shrink small counts: one open of a feed whose 28 rows were all
     shown scores below a feed opened 13 times out of 28. Only what happened before ``before``
     (epoch seconds) counts, so that a round's held-out clicks do not inform the prior it is
     judged with.
     """
     shown: dict[int, set[int]] = {}
     opened: dict[int, set[int]] = {}
-    read_on = {c.session for c in signal.clicks if before is None or c.time < before}
     for imp in signal.impressions:
-        if imp.session not in read_on:
-            continue  # a screen the reader opened nothing on: passed through, not turned down
         if (before is None or imp.time < before) and imp.article_id in feed_of:
             shown.setdefault(feed_of[imp.article_id], set()).add(imp.article_id)
     for click in signal.clicks:
