@@ -21,6 +21,14 @@ def _mean(values: list[float]) -> float:
     return sum(kept) / len(kept) if kept else math.nan
 
 
+def judged(guard: dict[str, Any]) -> bool:
+    """Whether the guard judged the round on enough held-out clicks for its figure to mean
+    anything (the app's ``too_few_held_out``; older reports say so only in the reason)."""
+    if "too_few_held_out" in guard:
+        return not guard["too_few_held_out"]
+    return "too few held-out" not in str(guard.get("reason", ""))
+
+
 def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per pattern and day: mean AUC and nDCG@10 of each ranker over readers, the worst
     favoured-feed rank, the largest top-30 share and opens share, rejected rounds."""
@@ -47,13 +55,16 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rejected = [r["guard"]["rejected"] for r in at]
         entry["rejected"] = "n/a" if "n/a" in rejected else sum(rejected)
         entry["rounds"] = sum(1 for r in at if r["guard"]["round"])
+        # the round's own model ranks only when it was published: a rejected round that hands
+        # For you to ClickBias publishes the biases, not the round
+        published = [r for r in at if r["guard"].get("decision", "published") == "published"]
         entry["published_below_chance"] = sum(
             1
-            for r in at
-            # the round's own model ranks only when it was published: a rejected round that
-            # hands For you to ClickBias publishes the biases, not the round
-            if r["guard"].get("decision", "published") == "published"
-            and (r["guard"].get("holdout_click_auc") or 1.0) < 0.5
+            for r in published
+            if judged(r["guard"]) and (r["guard"].get("holdout_click_auc") or 1.0) < 0.5
+        )
+        entry["published_unjudged"] = sum(
+            1 for r in published if r["guard"]["round"] and not judged(r["guard"])
         )
         table.append(entry)
     return table
@@ -63,8 +74,8 @@ def markdown(table: list[dict[str, Any]]) -> str:
     head = " | ".join(f"{r} AUC / nDCG@10" for r in RANKERS)
     lines = [
         f"| pattern | day | readers | {head} | worst favoured rank | top-30 largest feed "
-        "| opens largest feed | rounds | rejected | published below 0.5 |",
-        "|---|---:|---:|" + "---|" * len(RANKERS) + "---:|---:|---:|---:|---:|---:|",
+        "| opens largest feed | rounds | rejected | published below 0.5 | published unjudged |",
+        "|---|---:|---:|" + "---|" * len(RANKERS) + "---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in table:
         cells = " | ".join(f"{fmt(e[f'{r}:auc'])} / {fmt(e[f'{r}:ndcg10'])}" for r in RANKERS)
@@ -72,7 +83,7 @@ def markdown(table: list[dict[str, Any]]) -> str:
             f"| {e['pattern']} | {e['day']} | {e['readers']} | {cells} | "
             f"{fmt(e['worst_favoured_rank'], 'd')} | {fmt(e['top30_share'], '.0%')} | "
             f"{fmt(e['opens_share'], '.0%')} | {e['rounds']} | {e['rejected']} | "
-            f"{e['published_below_chance']} |"
+            f"{e['published_below_chance']} | {e.get('published_unjudged', 0)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -122,7 +133,10 @@ favoured feeds, of the rank in For you of the feed's best unread article (a favo
 at least half its stories are liked; keyword readers have none); "top-30 largest feed" is the
 largest single feed's share of For you's top 30 and "opens largest feed" the largest single
 feed's share of the reader's own opens (both the maximum over readers); rounds rejected and
-rounds published with a held-out click AUC below 0.5 come from the app's own training report.
+rounds published with a held-out click AUC below 0.5 come from the app's own training report
+("published unjudged": first models published on fewer held-out clicks than the guard needs to
+judge, whose figure means nothing either way; the guard publishes those only when no model is
+in use and the round fits its own clicks better than chance).
 The window's dwell times were shortened (a read counts after 50 ms in the pane, an impression
 after 30 ms on screen); training rounds ran at full length.
 """

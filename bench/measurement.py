@@ -135,6 +135,7 @@ def guard(report: Any, versions: Sequence[Any]) -> dict[str, Any]:
         "published": bool(published),
         "ranking_mode": fields.get("ranking_mode"),
         "holdout_click_auc": fields.get("holdout_click_auc"),
+        "too_few_held_out": bool(fields.get("too_few_held_out", False)),
         "current_auc": fields.get("current_auc"),
         "clickbias_auc": fields.get("clickbias_auc"),
         "baseline_auc": fields.get("baseline_auc"),

@@ -55,7 +55,7 @@ from app.storage import articles, events, feeds  # noqa: E402
 from app.ui.sidebar import FOR_YOU  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
 from bench import measurement  # noqa: E402
-from bench.digest import aggregate, document, fmt, markdown, plot  # noqa: E402
+from bench.digest import aggregate, document, fmt, judged, markdown, plot  # noqa: E402
 from bench.hand import Hand, Visit, caught_browser, quick_time  # noqa: E402
 from bench.measurement import RANKERS, Shown  # noqa: E402
 from bench.newsroom import FeedServer, Newsroom  # noqa: E402
@@ -272,13 +272,14 @@ def _print_row(pattern: str, rid: int, row: dict[str, Any]) -> None:
     q = m["quality"]
     cells = "  ".join(f"{r} {fmt(q[r]['auc'])}/{fmt(q[r]['ndcg10'])}" for r in RANKERS)
     ranks = ", ".join(f"{f} {fmt(v, 'd')}" for f, v in m["favoured_ranks"].items()) or "-"
+    unjudged = "" if judged(row["guard"]) else " (too few held out to judge)"
     print(
         f"[{pattern} r{rid}] day {row['day']} ({row['opens_today']} opens, app logged "
         f"{row['clicks_logged']} clicks in all; round: {row['guard']['decision']}, click AUC "
-        f"{fmt(row['guard'].get('holdout_click_auc'))}) next morning, {m['candidates']} new of "
-        f"{m['unread']} unread ({m['mode']}): AUC/nDCG@10 {cells}; favoured best ranks: "
-        f"{ranks}; top-30 largest feed {fmt(m['top30_share'], '.0%')} ({m['top30_feed']}), "
-        f"opens {fmt(m['opens_share'], '.0%')}",
+        f"{fmt(row['guard'].get('holdout_click_auc'))}{unjudged}) next morning, "
+        f"{m['candidates']} new of {m['unread']} unread ({m['mode']}): AUC/nDCG@10 {cells}; "
+        f"favoured best ranks: {ranks}; top-30 largest feed {fmt(m['top30_share'], '.0%')} "
+        f"({m['top30_feed']}), opens {fmt(m['opens_share'], '.0%')}",
         flush=True,
     )
     if m.get("parts"):
@@ -311,6 +312,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.replot is not None:
         saved = json.loads(args.replot.read_text(encoding="utf-8"))
+        saved["table"] = aggregate(saved["rows"])  # with today's digest rules
         plot(saved["table"], args.replot.with_suffix(".png"))
         args.replot.with_suffix(".md").write_text(document(saved), encoding="utf-8")
         return 0
