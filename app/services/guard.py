@@ -9,11 +9,14 @@ biases fitted the same way), ClickBias (the feed and word biases alone) and the 
 logistic regression. The decision (:func:`judge`):
 
 - fewer than :data:`MIN_HELD_OUT` held-out clicks or :data:`MIN_CANDIDATES` candidates is
-  "too few held-out clicks" to mean anything, for or against the round: the model in use
-  stays ("kept"); with no model in use the round is published if it passes the in-sample
-  check (its training loss is below that of a ranker at chance, ln of the candidates per
-  click: it learned something and did not diverge), because "For you" needs a first model
-  and the following rounds judge it properly;
+  "too few held-out clicks" to mean anything, for or against the round. Nothing then says
+  the model in use is better, so, as within the noise below, the round is published if it
+  passes the in-sample check (its training loss is below that of a ranker at chance, ln of
+  the candidates per click: it learned something and did not diverge): it has learned from
+  the newest clicks, "For you" needs a first model, and the rounds that follow judge it
+  properly. One that fails the check is rejected when no model is in use and leaves the
+  model in use in place ("kept") otherwise. (Keeping every round with too few held-out
+  clicks froze a first model trained on 10 clicks until the reader had opened about 34.)
 - a figure not above 0.5 (chance) is rejected;
 - a figure below the model in use's by more than the noise (:data:`NOISE_Z` standard errors
   of the difference, estimated by a paired bootstrap over the held-out clicks with a fixed
@@ -161,7 +164,11 @@ def judge(
                 return verdict(REJECTED, reason, None, LATEST)
             reason = f"published: {few}; no model was in use and it fits its clicks"
             return verdict(PUBLISHED, reason, "round", MODEL)
-        return verdict(KEPT, f"kept: {few}; the model in use stays", None, current_mode)
+        if not in_sample:
+            reason = f"kept: {few}, and it fits its own clicks no better than chance"
+            return verdict(KEPT, reason, None, current_mode)
+        reason = f"published: {few}; it learned from the newest clicks and fits them"
+        return verdict(PUBLISHED, reason, "round", MODEL)
     assert figure is not None  # not too few, so there are held-out clicks
     if current is not None and now is not None:
         margin = NOISE_Z * noise(new, current)

@@ -67,9 +67,12 @@ def test_a_clearly_better_round_is_published() -> None:
     assert "better than the model in use" in verdict.reason
 
 
-def test_too_few_held_out_clicks_keep_the_model_in_use_or_publish_a_first_one() -> None:
-    few = [1.0] * (guard.MIN_HELD_OUT - 1)  # a "perfect" figure from a handful of clicks
-    kept = guard.judge(few, candidates=ENOUGH, current=spread(0.6))
+def test_too_few_held_out_clicks_publish_a_round_that_fits_its_clicks() -> None:
+    few = [0.0] * (guard.MIN_HELD_OUT - 1)  # a "hopeless" figure from a handful of clicks
+    newer = guard.judge(few, candidates=ENOUGH, current=spread(0.6))
+    assert newer.too_few and newer.decision == guard.PUBLISHED and newer.publish == "round"
+    assert "too few held-out clicks" in newer.reason
+    kept = guard.judge(few, candidates=ENOUGH, current=spread(0.6), in_sample=False)
     assert kept.too_few and kept.decision == guard.KEPT and kept.publish is None
     assert "too few held-out clicks" in kept.reason
     first = guard.judge(few, candidates=ENOUGH, current=None)

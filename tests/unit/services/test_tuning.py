@@ -124,14 +124,16 @@ def test_when_no_model_earns_its_keep_for_you_ranks_by_clickbias_and_says_so(
     assert all(h.share == 0.0 for h in explained.history)
 
 
-def test_a_round_with_too_few_held_out_clicks_keeps_the_model_in_use(profile: Profile) -> None:
+def test_a_round_with_too_few_held_out_clicks_that_fits_its_clicks_is_published(
+    profile: Profile,
+) -> None:
     ranker = Ranker(profile)
     report = ranker.train(epochs=1)  # 24 clicks hold out 4: too few to judge
-    assert report.too_few_held_out and report.decision == guard.KEPT
+    assert report.too_few_held_out and report.decision == guard.PUBLISHED
     assert "too few held-out clicks" in report.summary()
-    assert versions(profile) == [1]
+    assert versions(profile) == [1, 2]
     (logged,) = guard.rounds(profile.db)
-    assert logged.too_few and logged.decision == guard.KEPT
+    assert logged.too_few and logged.decision == guard.PUBLISHED
 
 
 def test_latest_mode_shows_latest_with_its_line(profile: Profile) -> None:
