@@ -66,9 +66,14 @@ def delete(db: Database, feed_id: int) -> None:
     log.info("feed %d deleted", feed_id)
 
 
+def is_failing(feed: FeedRecord) -> bool:
+    """Whether the feed's last refresh failed (the sidebar marks it in red)."""
+    return feed.error_count > 0 and feed.last_error is not None
+
+
 def failing(records: Sequence[FeedRecord]) -> list[FeedRecord]:
-    """The feeds whose last refresh failed (the sidebar marks them in red)."""
-    return [f for f in records if f.error_count > 0 and f.last_error is not None]
+    """The feeds whose last refresh failed."""
+    return [f for f in records if is_failing(f)]
 
 
 def delete_many(db: Database, feed_ids: Sequence[int]) -> int:

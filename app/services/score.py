@@ -143,7 +143,6 @@ class ScoreTable:
     spreading: FloatArray  # [N]
     above: IntArray  # [N]
     sigma: float
-    spread: float
     opens: Mapping[int, float]
     now: datetime | None = None
     """The moment the ages were taken at (articles outside the pool are aged at it too)."""
@@ -209,7 +208,6 @@ def score_table(
     allowance = allowances(feeds, opens)
     fair = np.sort(base[k + 1 <= allowance])[::-1]  # a top where no feed exceeds its allowance
     floor = float(fair[min(TOP, len(fair)) - 1]) if len(fair) else None
-    spread = float(fair[0]) - floor if floor is not None else 0.0
     return ScoreTable(
         ids=np.asarray(ids, np.int64),
         feeds=np.asarray(feeds, np.int64),
@@ -218,7 +216,6 @@ def score_table(
         spreading=penalty(k, allowance, base, floor, sigma),
         above=k,
         sigma=sigma,
-        spread=spread,
         opens=dict(opens),
         now=now,
         floor=floor,

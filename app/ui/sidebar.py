@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QStandardItem, QStandardItemModel
 
+from app.services.feed import is_failing
 from app.storage.record import FeedRecord
 from app.ui import resource
 
@@ -127,7 +128,7 @@ class SidebarModel(QStandardItemModel):
         return [name, count]
 
     def _feed_row(self, feed: FeedRecord) -> list[QStandardItem]:
-        failing = feed.error_count > 0 and feed.last_error is not None
+        failing = is_failing(feed)
         icon = resource.icon("error" if failing else "feed")
         cells = self._row(Place("feed", feed.id), feed.title or feed.url, feed.unread, icon)
         tip = [feed.title or feed.url, feed.url]
