@@ -235,28 +235,50 @@ def test_rows_visible_a_second_become_impressions(win: MainWindow, qtbot: QtBot)
     assert sorted(i.position for i in shown) == list(range(count))  # type: ignore[type-var]
 
 
+class DeskClock:
+    """The reading timer's clock, moved by the test alone, so that a loaded machine's pauses
+    between key presses never count as reading."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def read_for(self, qtbot: QtBot, seconds: float) -> None:
+        """Let ``seconds`` pass and the timer tick on them."""
+        self.now += seconds
+        qtbot.wait(article_module.DWELL_TICK_MS * 2)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> DeskClock:
+    fake = DeskClock()
+    monkeypatch.setattr(article_module, "clock", fake)
+    return fake
+
+
 def test_reading_long_enough_records_a_click(
-    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    win: MainWindow, qtbot: QtBot, clock: DeskClock
 ) -> None:
-    monkeypatch.setattr(article_module, "CLICK_DWELL_S", 0.3)
     win.river_view.setFocus()
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
-    qtbot.keyClick(win.river_view, Qt.Key.Key_J)  # rows 0 and 1 were passed too fast
+    qtbot.keyClick(win.river_view, Qt.Key.Key_J)  # rows 0 and 1 were passed at once
     clicked = win.river.index(2).data(Role.ARTICLE_ID)
     above = [win.river.index(r).data(Role.ARTICLE_ID) for r in range(2)]
-    qtbot.wait(400)
+    clock.read_for(qtbot, article_module.CLICK_DWELL_S + 1)
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
 
     def history() -> list[int]:
         with win.db.read() as s:
             return [c.article_id for c in events.click_history(s)]
 
-    qtbot.waitUntil(lambda: history()[:1] == [clicked], timeout=5000)  # rows 0, 1: never
+    qtbot.waitUntil(lambda: history() == [clicked], timeout=5000)  # rows 0, 1: never
     with win.db.read() as s:
         click = events.click_history(s)[0]
         shown = {i.article_id for i in events.impressions(s)}
-    assert click.dwell is not None and click.dwell >= 0.3
+    assert click.dwell is not None and click.dwell >= article_module.CLICK_DWELL_S
     assert click.session == win.impressions.session
     assert click.position == 2
     assert clicked in click.visible
@@ -269,33 +291,34 @@ def _clicks(win: MainWindow) -> list[int]:
 
 
 def test_inspecting_an_article_is_not_opening_it(
-    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    win: MainWindow, qtbot: QtBot, clock: DeskClock
 ) -> None:
-    monkeypatch.setattr(article_module, "CLICK_DWELL_S", 0.3)
+    long_read = article_module.CLICK_DWELL_S + 1
     win.river_view.setFocus()
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
     qtbot.keyClick(win.river_view, Qt.Key.Key_W)  # Why this?
-    qtbot.wait(600)
+    clock.read_for(qtbot, long_read)
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
     qtbot.keyClick(win.river_view, Qt.Key.Key_S)  # selected to star it
-    qtbot.wait(600)
+    clock.read_for(qtbot, long_read)
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
     qtbot.keyClick(win.river_view, Qt.Key.Key_Minus)  # less like this
-    qtbot.wait(600)
+    clock.read_for(qtbot, long_read)
     qtbot.wait(300)
     assert _clicks(win) == []
 
 
 def test_reading_counts_only_while_the_window_is_active(
-    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    win: MainWindow, qtbot: QtBot, clock: DeskClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(article_module, "CLICK_DWELL_S", 0.3)
     monkeypatch.setattr(win.desk, "_window_active", lambda: False)
     win.river_view.setFocus()
     qtbot.keyClick(win.river_view, Qt.Key.Key_J)
-    qtbot.wait(700)
+    clock.read_for(qtbot, article_module.CLICK_DWELL_S + 1)
+    qtbot.wait(300)
     assert _clicks(win) == []
     monkeypatch.setattr(win.desk, "_window_active", lambda: True)
+    clock.read_for(qtbot, article_module.CLICK_DWELL_S + 1)
     qtbot.waitUntil(lambda: len(_clicks(win)) == 1, timeout=5000)
     assert "Counted as opened" in win.statusBar().currentMessage()
 
