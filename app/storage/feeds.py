@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Row, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.storage.database import NotFoundError, StorageError
@@ -75,11 +75,25 @@ def _check_interval(update_interval: int) -> int:
     return int(update_interval)
 
 
+FOLDER_SEPARATOR = "/"
+"""Between the parts of a nested folder's path: "News/Tech" is the folder Tech inside News."""
+
+
 def _clean_folder(folder: str | None) -> str | None:
+    """A folder path with blanks around its parts and empty parts dropped (None: no folder)."""
     if folder is None:
         return None
-    folder = folder.strip()
-    return folder or None
+    parts = [part.strip() for part in folder.split(FOLDER_SEPARATOR)]
+    return FOLDER_SEPARATOR.join(part for part in parts if part) or None
+
+
+def in_folder(folder: str) -> ColumnElement[bool]:
+    """True for a feed filed in ``folder`` or in a folder inside it, at any depth.
+
+    Case-sensitive, as folder names are ("news" is not inside "News"), so not ``LIKE``.
+    """
+    prefix = folder + FOLDER_SEPARATOR
+    return or_(Feed.folder == folder, func.substr(Feed.folder, 1, len(prefix)) == prefix)
 
 
 def add_feed(
@@ -142,14 +156,16 @@ def list_feeds(s: Session) -> list[FeedRecord]:
 
 
 def folders(s: Session) -> list[str]:
-    """The distinct folder names, sorted case-insensitively."""
-    query = (
-        select(Feed.folder)
-        .where(Feed.folder.is_not(None))
-        .distinct()
-        .order_by(func.lower(Feed.folder))
-    )
-    return [folder for folder in s.scalars(query) if folder is not None]
+    """Every folder path in use, the folders that only hold folders included ("News" for a
+    feed filed in "News/Tech"), sorted case-insensitively."""
+    query = select(Feed.folder).where(Feed.folder.is_not(None)).distinct()
+    found: set[str] = set()
+    for folder in s.scalars(query):
+        if folder is None:
+            continue
+        parts = folder.split(FOLDER_SEPARATOR)
+        found.update(FOLDER_SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts) + 1))
+    return sorted(found, key=lambda name: (name.lower(), name))
 
 
 def due_feeds(s: Session, now: datetime) -> list[FeedRecord]:

@@ -2,7 +2,8 @@
 a folder by dragging them there.
 
 The sidebar's folder rows get their own context menu; dropping a feed on a folder (or between
-top-level rows, for no folder) files it there. Every change is stored on the job pool, then the
+top-level rows, for no folder) files it there. A folder inside another is renamed where it is:
+the dialog edits its own name, not its parent's. Every change is stored on the job pool, then the
 sidebar is reloaded and a river showing a folder is shown again, so both follow at once.
 """
 
@@ -87,11 +88,13 @@ class FolderDesk(QObject):
         if name is None:
             self.w.say("Select a folder in the sidebar first.")
             return
+        parent, _, leaf = name.rpartition(folder.SEPARATOR)
+        label = f"New name (inside {parent}):" if parent else "New name:"
         text, ok = QInputDialog.getText(
-            self.w, "Rename folder", "New name:", QLineEdit.EchoMode.Normal, name
+            self.w, "Rename folder", label, QLineEdit.EchoMode.Normal, leaf
         )
         if ok:
-            self.rename(name, text)
+            self.rename(name, f"{parent}{folder.SEPARATOR}{text}" if parent else text)
 
     def rename(self, old: str, new: str) -> None:
         """File the folder's feeds under ``new``; a name that cannot be used is told."""

@@ -1,5 +1,9 @@
 """The sidebar: smart views, then folders and feeds with unread counts and error markers.
 
+A folder is the path stored on its feeds ("News/Tech", as OPML import writes it), so folders
+nest: "Tech" is shown inside "News", and a folder's unread count is that of its own feeds and of
+every folder inside it. Inside a folder its folders come first, by name, then its feeds.
+
 Feeds can be dragged onto a folder (or between top-level rows, for no folder); the model
 does not move the row itself but asks for the move (:attr:`SidebarModel.move_requested`), and
 is rebuilt from storage once the move is stored.
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from PySide6.QtCore import (
@@ -22,8 +26,10 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView
 
 from app.services.feed import is_failing
+from app.services.folder import SEPARATOR
 from app.storage.record import FeedRecord
 from app.ui import resource
 
@@ -66,6 +72,38 @@ STARRED = Place("smart", "starred")
 SMART = ((FOR_YOU, "For you", "foryou"), (LATEST, "Latest", "latest"), (STARRED, "Starred", "star"))
 
 
+@dataclass
+class FolderNode:
+    """A folder of the sidebar's tree: its path, the name shown, the unread count of all it
+    holds, its folders by name, and its own feeds in the order given."""
+
+    path: str
+    label: str
+    unread: int = 0
+    folders: dict[str, FolderNode] = field(default_factory=dict)
+    feeds: list[FeedRecord] = field(default_factory=list)
+
+
+def folder_tree(feeds: Sequence[FeedRecord]) -> FolderNode:
+    """The folders of ``feeds`` as a tree under a nameless root, which holds the feeds filed
+    nowhere. Each part of a feed's folder path is a folder ("News/Tech": "Tech" inside "News"),
+    and every folder on the path counts the feed's unread articles."""
+    root = FolderNode("", "")
+    for feed in feeds:
+        node = root
+        if feed.folder:
+            parts = feed.folder.split(SEPARATOR)
+            for depth, part in enumerate(parts, 1):
+                child = node.folders.get(part)
+                if child is None:
+                    path = SEPARATOR.join(parts[:depth])
+                    child = node.folders[part] = FolderNode(path, part.strip() or path)
+                child.unread += feed.unread
+                node = child
+        node.feeds.append(feed)
+    return root
+
+
 class SidebarModel(QStandardItemModel):
     """Two columns (name, unread count), rebuilt from plain feed records.
 
@@ -89,25 +127,24 @@ class SidebarModel(QStandardItemModel):
         counts = {FOR_YOU: total_unread, LATEST: total_unread, STARRED: starred}
         for place, label, icon in SMART:
             root.appendRow(self._row(place, label, counts[place], resource.icon(icon)))
-        folders: dict[str, QStandardItem] = {}
-        folder_unread: dict[str, int] = {}
-        for feed in feeds:
-            if feed.folder:
-                folder_unread[feed.folder] = folder_unread.get(feed.folder, 0) + feed.unread
-        for feed in feeds:
-            row = self._feed_row(feed)
-            if feed.folder:
-                parent = folders.get(feed.folder)
-                if parent is None:
-                    place = Place("folder", feed.folder)
-                    cells = self._row(
-                        place, feed.folder, folder_unread[feed.folder], resource.icon("folder")
-                    )
-                    root.appendRow(cells)
-                    parent = folders[feed.folder] = cells[0]
-                parent.appendRow(row)
-            else:
-                root.appendRow(row)
+        # Iterative, not recursive: a folder path typed by hand may be deeper than the stack.
+        stack: list[tuple[FolderNode, QStandardItem]] = [(folder_tree(feeds), root)]
+        while stack:
+            node, item = stack.pop()
+            for child in sorted(node.folders.values(), key=lambda n: (n.label.lower(), n.path)):
+                cells = self._row(
+                    Place("folder", child.path), child.label, child.unread, resource.icon("folder")
+                )
+                for cell in cells:
+                    cell.setToolTip(child.path)
+                item.appendRow(cells)
+                stack.append((child, cells[0]))
+            for feed in node.feeds:
+                item.appendRow(self._feed_row(feed))
+
+    def folder_places(self) -> list[Place]:
+        """Every folder shown, at any depth."""
+        return [place for place in self._items if place.kind == "folder"]
 
     def _row(self, place: Place, label: str, unread: int, icon: QIcon) -> list[QStandardItem]:
         name = QStandardItem(icon, label)
@@ -210,3 +247,27 @@ class SidebarModel(QStandardItemModel):
         if ids and allowed and action != Qt.DropAction.IgnoreAction:
             self.move_requested.emit(ids, folder)
         return False
+
+
+def highlight(
+    view: QAbstractItemView, model: SidebarModel, place: Place, *, scroll: bool = True
+) -> None:
+    """Highlight ``place`` in the sidebar ``view``: its row becomes the current and only selected
+    one, or no row is selected while it is not shown. With ``scroll`` the view scrolls to the row
+    (opening its folders); without, it stays where the reader left it.
+
+    The selection's signals are left on so that the view repaints both rows; a handler that
+    shows the selected place must therefore ignore the place already shown.
+    """
+    index = model.index_of(place)
+    if not index.isValid():
+        view.clearSelection()
+        return
+    bar = view.verticalScrollBar()
+    top = bar.value()
+    if view.currentIndex() != index or not view.selectionModel().isSelected(index):
+        view.setCurrentIndex(index)
+    if scroll:
+        view.scrollTo(index)
+    else:
+        bar.setValue(top)

@@ -49,7 +49,7 @@ from app.ui.notification import Notifier
 from app.ui.reader import ReaderView
 from app.ui.river import RiverModel, RiverQuery
 from app.ui.schedule import Scheduler
-from app.ui.sidebar import FOR_YOU, STARRED, Place, SidebarModel
+from app.ui.sidebar import FOR_YOU, STARRED, Place, SidebarModel, highlight
 from app.ui.tray import TrayIcon
 from app.ui.welcome import WelcomeDialog, show_welcome
 from app.ui.worker import JobRunner
@@ -464,13 +464,11 @@ class MainWindow(QMainWindow):
     def _on_overview_loaded(self, overview: task.Overview) -> None:
         self.tray.set_unread(overview.stats.unread)
         selection = self.sidebar_view.selectionModel()
-        collapsed = set()
-        for row in range(self.sidebar.rowCount()):
-            index = self.sidebar.index(row, 0)
-            place = self.sidebar.place_at(index)
-            folder = place is not None and place.kind == "folder"
-            if folder and place is not None and not self.sidebar_view.isExpanded(index):
-                collapsed.add(place)
+        collapsed = [
+            place
+            for place in self.sidebar.folder_places()
+            if not self.sidebar_view.isExpanded(self.sidebar.index_of(place))
+        ]
         selection.blockSignals(True)
         try:
             self.sidebar.update(
@@ -479,11 +477,9 @@ class MainWindow(QMainWindow):
             self.sidebar_view.expandAll()
             for place in collapsed:
                 self.sidebar_view.setExpanded(self.sidebar.index_of(place), False)
-            index = self.sidebar.index_of(self.place)
-            if index.isValid():
-                self.sidebar_view.setCurrentIndex(index)
         finally:
             selection.blockSignals(False)
+        highlight(self.sidebar_view, self.sidebar, self.place, scroll=False)
         self.sidebar_view.viewport().update()
 
     @Slot(QItemSelection, QItemSelection)
@@ -530,11 +526,7 @@ class MainWindow(QMainWindow):
         self.place = place
         for action in (self.act_refresh_feed, self.act_props, self.act_delete):
             action.setEnabled(place.kind == "feed")
-        index = self.sidebar.index_of(place)
-        if index.isValid() and self.sidebar_view.currentIndex() != index:
-            self.sidebar_view.selectionModel().blockSignals(True)
-            self.sidebar_view.setCurrentIndex(index)
-            self.sidebar_view.selectionModel().blockSignals(False)
+        highlight(self.sidebar_view, self.sidebar, place)
         self.river.set_query(self._query())
         self.impressions.forget()
         self.reader.show_placeholder()

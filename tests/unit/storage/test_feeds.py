@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from app.storage.articles import list_articles, set_read, upsert_articles
 from app.storage.database import Database, NotFoundError
@@ -17,12 +17,15 @@ from app.storage.feeds import (
     delete_feed,
     due_feeds,
     feed_by_url,
+    folders,
     get_feed,
+    in_folder,
     list_feeds,
     record_fetch_failure,
     record_fetch_success,
     update_feed,
 )
+from app.storage.schema import Feed
 from tests.unit.storage.sample import NOW, item
 
 URL = "https://example.org/feed.xml"
@@ -186,3 +189,39 @@ def test_delete_feed_takes_its_articles_and_events(db: Database) -> None:
         assert [c.article_id for c in click_history(s)] == list(kept_ids)
         assert [i.article_id for i in impressions(s)] == list(kept_ids)
         assert list_articles(s, search="Title") == list_articles(s)
+
+
+def test_a_nested_folder_path_is_stored_without_blanks_or_empty_parts(db: Database) -> None:
+    with db.write() as s:
+        feed = add_feed(s, URL, folder=" News / Tech/ ")
+        assert feed.folder == "News/Tech"
+        assert update_feed(s, feed.id, folder="//").folder is None
+        assert update_feed(s, feed.id, folder="A//B").folder == "A/B"
+
+
+def test_folders_lists_the_folders_that_only_hold_folders(db: Database) -> None:
+    with db.write() as s:
+        add_feed(s, "https://a.example/rss", folder="News/Tech/AI")
+        add_feed(s, "https://b.example/rss", folder="news")
+        add_feed(s, "https://c.example/rss", folder="News/Tech")
+        add_feed(s, "https://d.example/rss")
+    with db.read() as s:
+        assert folders(s) == ["News", "news", "News/Tech", "News/Tech/AI"]
+
+
+def test_in_folder_holds_the_folders_inside_it_and_is_case_sensitive(db: Database) -> None:
+    names = ["News", "News/Tech", "News/Tech/AI", "news/x", "Newsroom", "Old/News", None]
+    with db.write() as s:
+        ids = {
+            name: add_feed(s, f"https://{n}.example/rss", folder=name).id
+            for n, name in enumerate(names)
+        }
+    with db.read() as s:
+
+        def under(folder: str) -> set[int]:
+            return set(s.scalars(select(Feed.id).where(in_folder(folder))))
+
+        assert under("News") == {ids["News"], ids["News/Tech"], ids["News/Tech/AI"]}
+        assert under("News/Tech") == {ids["News/Tech"], ids["News/Tech/AI"]}
+        assert under("news") == {ids["news/x"]}
+        assert under("Old") == {ids["Old/News"]}

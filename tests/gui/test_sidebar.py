@@ -1,0 +1,269 @@
+"""The sidebar's tree: nested folders shown inside their parents with summed unread counts,
+feeds dropped into a nested folder, folders kept folded across reloads, a nested folder renamed
+where it is, an OPML list's nesting kept both ways, and the highlighted row following the place
+shown, however it was shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtWidgets import QInputDialog
+from pytestqt.qtbot import QtBot
+
+from app.feeds.opml import read_opml
+from app.services import folder, subscription
+from app.services.profile import Profile
+from app.storage import feeds
+from app.storage.record import FeedRecord
+from app.ui.sidebar import FOR_YOU, LATEST, Place, SidebarModel, folder_tree
+from app.ui.window import QUIET, MainWindow
+from tests.gui.conftest import fill
+
+NEWS = Place("folder", "News")
+TECH = Place("folder", "News/Tech")
+
+
+@pytest.fixture
+def win(profile: Profile, qtbot: QtBot) -> Iterator[MainWindow]:
+    fill(profile, 30)  # Feed 0 and Feed 2 in News, Feed 1 in no folder; 10 articles each
+    with profile.db.read() as s:
+        feed_2 = next(f.id for f in feeds.list_feeds(s) if f.title == "Feed 2")
+    folder.move(profile.db, [feed_2], "News/Tech")
+    w = MainWindow(profile, options=QUIET)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.sidebar.index_of(TECH).isValid(), timeout=5000)
+    qtbot.waitUntil(lambda: w.river.rowCount() == 30, timeout=5000)
+    yield w
+    w.close()
+
+
+def feed_named(w: MainWindow, title: str) -> int:
+    return next(f.id for f in w.sidebar.feeds.values() if f.title == title)
+
+
+def record(feed_id: int, folder: str | None, unread: int) -> FeedRecord:
+    return FeedRecord(
+        id=feed_id,
+        url=f"https://example.org/{feed_id}.xml",
+        title=f"Feed {feed_id}",
+        site_url=None,
+        folder=folder,
+        etag=None,
+        last_modified=None,
+        last_fetch=None,
+        next_fetch=None,
+        error_count=0,
+        last_error=None,
+        update_interval=1800,
+        enabled=True,
+        unread=unread,
+        total=unread,
+    )
+
+
+def rows(model: SidebarModel, parent: Place | None = None) -> list[tuple[str, str]]:
+    """(name, unread) of the rows directly under ``parent`` (None: the top level)."""
+    index = model.index_of(parent) if parent is not None else None
+    out = []
+    for row in range(model.rowCount(index) if index is not None else model.rowCount()):
+        if index is None:
+            name, count = model.index(row, 0), model.index(row, 1)
+        else:
+            name, count = model.index(row, 0, index), model.index(row, 1, index)
+        out.append((name.data(), count.data()))
+    return out
+
+
+def test_folders_nest_by_path_and_their_unread_counts_add_up(qtbot: QtBot) -> None:
+    model = SidebarModel()
+    model.update(
+        [
+            record(1, "News", 3),
+            record(2, "News/Tech", 4),
+            record(3, "News/Tech/AI", 5),
+            record(4, "News/Arts", 0),
+            record(5, None, 7),
+        ],
+        total_unread=19,
+        starred=0,
+    )
+    assert rows(model) == [
+        ("For you", "19"),
+        ("Latest", "19"),
+        ("Starred", ""),
+        ("News", "12"),
+        ("Feed 5", "7"),
+    ]
+    assert rows(model, NEWS) == [("Arts", ""), ("Tech", "9"), ("Feed 1", "3")]
+    assert rows(model, TECH) == [("AI", "5"), ("Feed 2", "4")]
+    ai = model.index_of(Place("folder", "News/Tech/AI"))
+    assert model.place_at(ai.parent()) == TECH
+    assert model.place_at(ai.parent().parent()) == NEWS
+    assert ai.data(Qt.ItemDataRole.ToolTipRole) == "News/Tech/AI"
+    assert model.folder_places() == [
+        NEWS,
+        Place("folder", "News/Arts"),
+        TECH,
+        Place("folder", "News/Tech/AI"),
+    ]
+
+
+def test_a_folder_tree_thousands_of_levels_deep_is_built_without_recursion() -> None:
+    path = "/".join(f"L{n}" for n in range(5000))
+    node = folder_tree([record(1, path, 1)])
+    depth = 0
+    while node.folders:
+        (node,) = node.folders.values()
+        depth += 1
+        assert node.unread == 1
+    assert depth == 5000 and node.path == path and node.label == "L4999"
+
+
+def test_the_window_shows_a_nested_folder_inside_its_parent(win: MainWindow) -> None:
+    model = win.sidebar
+    assert model.place_at(model.index_of(TECH).parent()) == NEWS
+    assert rows(model, NEWS) == [("Tech", "10"), ("Feed 0", "10")]
+    assert model.index(model.index_of(NEWS).row(), 1).data() == "20"
+    assert win.sidebar_view.isExpanded(model.index_of(TECH))
+
+
+def test_a_feed_dropped_on_a_nested_folder_is_filed_there(win: MainWindow, qtbot: QtBot) -> None:
+    model = win.sidebar
+    feed_id = feed_named(win, "Feed 1")
+    data = model.mimeData([model.index_of(Place("feed", feed_id))])
+    target = model.index_of(TECH)
+    assert model.canDropMimeData(data, Qt.DropAction.MoveAction, -1, -1, target)
+    model.dropMimeData(data, Qt.DropAction.MoveAction, -1, -1, target)
+    qtbot.waitUntil(lambda: win.sidebar.feeds[feed_id].folder == "News/Tech", timeout=5000)
+    qtbot.waitUntil(lambda: rows(win.sidebar, TECH) == [("Feed 1", "10"), ("Feed 2", "10")])
+    assert win.sidebar.index(win.sidebar.index_of(NEWS).row(), 1).data() == "30"
+
+
+def test_a_folded_nested_folder_stays_folded_when_the_sidebar_reloads(
+    win: MainWindow, qtbot: QtBot
+) -> None:
+    win.sidebar_view.setExpanded(win.sidebar.index_of(TECH), False)
+    before = win.sidebar.index_of(TECH)
+    win.reload_sidebar()
+    qtbot.waitUntil(lambda: win.sidebar.index_of(TECH) != before, timeout=5000)
+    assert not win.sidebar_view.isExpanded(win.sidebar.index_of(TECH))
+    assert win.sidebar_view.isExpanded(win.sidebar.index_of(NEWS))
+
+
+def test_renaming_a_nested_folder_keeps_it_in_its_parent(
+    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win.show_place(TECH)
+    asked: list[tuple[str, str]] = []
+
+    def answer(parent: object, title: str, label: str, mode: object, text: str) -> tuple[str, bool]:
+        asked.append((label, text))
+        return "Science", True
+
+    monkeypatch.setattr(QInputDialog, "getText", answer)
+    win.folders.ask_rename()
+    assert asked == [("New name (inside News):", "Tech")]
+    science = Place("folder", "News/Science")
+    qtbot.waitUntil(lambda: win.sidebar.index_of(science).isValid(), timeout=5000)
+    assert win.sidebar.place_at(win.sidebar.index_of(science).parent()) == NEWS
+    assert win.place == science
+    assert win.sidebar_view.selectionModel().selectedRows() == [win.sidebar.index_of(science)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="storage.query.feed_scope matches a folder's own feeds only; it needs "
+    "storage.feeds.in_folder (owned by the storage split, not changed here)",
+)
+def test_a_parent_folder_lists_the_articles_of_the_folders_inside_it(
+    win: MainWindow, qtbot: QtBot
+) -> None:
+    win.show_place(NEWS)
+    qtbot.waitUntil(lambda: not win.river.loading, timeout=5000)
+    qtbot.wait(200)
+    assert win.river.rowCount() == 20
+
+
+def test_an_opml_list_nests_in_the_sidebar_and_exports_its_nesting(
+    profile: Profile, qtbot: QtBot, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.opml"
+    source.write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="News"><outline text="a" xmlUrl="https://a.example/rss"/>'
+        '<outline text="Tech"><outline text="b" xmlUrl="https://b.example/rss"/></outline>'
+        '</outline><outline text="c" xmlUrl="https://c.example/rss"/></body></opml>'
+    )
+    subscription.import_opml(profile.db, source)
+    w = MainWindow(profile, options=QUIET)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.sidebar.index_of(TECH).isValid(), timeout=5000)
+    assert rows(w.sidebar, NEWS) == [("Tech", ""), ("a", "")]
+    assert rows(w.sidebar, TECH) == [("b", "")]
+    w.close()
+    out = tmp_path / "out.opml"
+    subscription.export_opml(profile.db, out)
+    text = out.read_text()
+    assert text.index('text="News"') < text.index('text="Tech"') < text.index("b.example")
+    again = {f.url: f.folder for f in read_opml(out.read_bytes()).feeds}
+    assert again == {
+        "https://a.example/rss": "News",
+        "https://b.example/rss": "News/Tech",
+        "https://c.example/rss": None,
+    }
+
+
+def selected(w: MainWindow) -> list[Place | None]:
+    return [w.sidebar.place_at(i) for i in w.sidebar_view.selectionModel().selectedRows()]
+
+
+def test_the_highlighted_row_follows_a_place_shown_by_code(win: MainWindow, qtbot: QtBot) -> None:
+    win.show_place(FOR_YOU)
+    assert selected(win) == [FOR_YOU]
+    told: list[QItemSelection] = []
+    win.sidebar_view.selectionModel().selectionChanged.connect(lambda s, d: told.append(d))
+    win.show_place(TECH)
+    assert selected(win) == [TECH]
+    assert win.sidebar_view.currentIndex() == win.sidebar.index_of(TECH)
+    # the view was told, so it repaints the row it highlighted before ("For you")
+    assert told and win.sidebar.place_at(told[-1].indexes()[0]) == FOR_YOU
+    assert win.place == TECH
+
+
+def test_a_place_the_sidebar_does_not_show_yet_leaves_no_row_highlighted(
+    win: MainWindow, qtbot: QtBot
+) -> None:
+    win.show_place(FOR_YOU)
+    later = Place("folder", "Later")
+    win.show_place(later)
+    assert selected(win) == []
+    assert win.place == later
+    folder.move(win.db, [feed_named(win, "Feed 1")], "Later")
+    win.reload_sidebar()
+    qtbot.waitUntil(lambda: selected(win) == [later], timeout=5000)
+
+
+def test_the_highlight_survives_a_reload_without_showing_the_place_again(
+    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win.show_place(TECH)
+    shown: list[Place] = []
+    original = win.show_place
+
+    def spy(place: Place) -> None:
+        shown.append(place)
+        original(place)
+
+    monkeypatch.setattr(win, "show_place", spy)
+    before = win.sidebar.index_of(TECH)
+    win.reload_sidebar()
+    qtbot.waitUntil(lambda: win.sidebar.index_of(TECH) != before, timeout=5000)
+    assert selected(win) == [TECH]
+    assert shown == []
+    win.show_place(LATEST)
+    assert selected(win) == [LATEST]
