@@ -1,9 +1,13 @@
 """Ranking the river by the reader's model, training it on their clicks, and explaining it.
 
-This module holds :class:`Ranker` (loading the newest checkpoint, ranking the river, explaining
-scores) and the score :func:`blend`. The training round itself is :mod:`app.services.tuning`;
-checkpoint paths, encoding and :class:`RankingError` are in :mod:`app.services.model`; the river
-records and the :class:`Ranking` protocol the window uses are in :mod:`app.services.river`.
+This module holds :class:`Ranker`: the river's pages (Latest, or "For you" ranked once per view
+and paged from that order), training rounds and explanations. It builds on
+:class:`app.services.scorer.Scorer` (the pool's score table and each article's ranked score),
+which builds on :class:`app.services.loader.ModelLoader` (the newest usable checkpoint, the
+article vectors and the reader vector). The training round itself is
+:mod:`app.services.tuning`; checkpoint paths, encoding and :class:`RankingError` are in
+:mod:`app.services.model`; the river records and the :class:`Ranking` protocol the window uses
+are in :mod:`app.services.river`.
 
 torch loads lazily: nothing here imports ``nrms_core`` modules that need it until a ranked view,
 a training round or an explanation is asked for (or :meth:`Ranker.preload` runs in the
@@ -13,26 +17,20 @@ background), so the window appears first.
 from __future__ import annotations
 
 import dataclasses
-import logging
-import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from app.services import guard, heap, mute, preference
-from app.services.cache import VectorCache
+from app.services import guard, mute, preference
 from app.services.explanation import ArticleExplanation, FeedShare, PastShare, WordShare
 from app.services.highlight import highlight_rule
 from app.services.model import (
     MIN_CLICKS,
     Loaded,
     RankingError,
-    article_texts,
-    cache_path,
-    checkpoint_path,
     encode,
     file_sha256,
     forget_tokens,
@@ -50,28 +48,11 @@ from app.services.river import (
     RiverItem,
     TimeKey,
 )
-from app.services.score import RankedScore, ScoreTable, open_shares, score_table
+from app.services.scorer import TABLE_TTL, Scorer, hours_old
 from app.services.training import TrainProgress, TrainReport, source_of
 from app.services.tuning import run_round
 from app.storage import articles, events
 from app.storage.record import Candidate, ModelVersionRecord
-from nrms_core import click_score
-
-if TYPE_CHECKING:
-    from nrms_core import Recommender
-
-log = logging.getLogger(__name__)
-
-HISTORY = 50
-TABLE_TTL = timedelta(minutes=10)
-"""How long one moment's freshness stands for the river's scores while nothing else changes."""
-BY_ROW_CHUNK = 4096
-"""Articles scored one by one (:meth:`Ranker._click_of`) are taken this many at a time."""
-TRIM_AFTER = 4096
-"""Encodes of at least this many titles hand their freed memory back to the system."""
-
-FloatArray = npt.NDArray[np.float32]
-
 
 _Order = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]
 """Ranked ids, their ranked scores and whether each is muted, all in "For you" order."""
@@ -83,7 +64,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
-class Ranker:
+class Ranker(Scorer):
     """The reader's model in use: loads the newest checkpoint, caches article vectors per model
     version, ranks, trains and explains. Thread-safe; share one per profile."""
 
@@ -92,124 +73,10 @@ class Ranker:
     ) -> None:
         """``load_models=False`` makes a ranker that never loads a model (nor torch): it serves
         Latest and the "For you" notices, for a process that leaves the model to a helper."""
-        self._profile = profile
-        self._device = device
-        self._load_models = load_models
-        self._lock = threading.RLock()
-        self._loaded: Loaded | None = None
-        self._unusable: set[int] = set()
+        # The clock looks _now up at each call, so that replacing it (as tests do to hold
+        # freshness at one moment) reaches the scores.
+        super().__init__(profile, device=device, load_models=load_models, clock=lambda: _now())
         self._last_order: tuple[Hashable, _Order] | None = None
-        self._table: tuple[Hashable, ScoreTable] | None = None
-
-    # -- loading ---------------------------------------------------------------------------
-
-    def preload(self) -> None:
-        """Import torch and load the current model; meant for a background thread at start-up."""
-        if not self._load_models:
-            return
-        from nrms_core import Recommender  # noqa: F401  (the import is the work)
-
-        with self._lock:
-            self._current()
-
-    def _current(self) -> Loaded | None:
-        """The newest loadable model (reloaded when training made a newer one)."""
-        if not self._load_models:
-            return None
-        with self._profile.db.read() as s:
-            versions = events.list_model_versions(s)
-        if not versions:
-            return None
-        usable = [v for v in versions if v.id not in self._unusable]
-        if self._loaded is not None and usable and self._loaded.version.id == usable[-1].id:
-            return self._loaded
-        from nrms_core import CheckpointError, Recommender
-
-        for version in reversed(usable):
-            path = checkpoint_path(self._profile, version)
-            try:
-                if file_sha256(path) != version.sha256:
-                    raise CheckpointError(f"{path.name} is not the file that training wrote")
-                model = Recommender.load(
-                    path, device=self._device, cache_dir=self._profile.paths.glove
-                )
-            except (CheckpointError, OSError) as exc:
-                log.warning("model version %d is unusable: %s", version.id, exc)
-                self._unusable.add(version.id)
-                continue
-            self._loaded = Loaded(
-                version, model, VectorCache.load(cache_path(self._profile, version.id))
-            )
-            return self._loaded
-        return None
-
-    def _no_model_notice(self, *, explain: bool = False) -> str:
-        """Why no model is in use: none trained yet, or every recorded one is damaged (a
-        reader told "no model yet" after training would look for the wrong cause)."""
-        with self._profile.db.read() as s:
-            versions = events.list_model_versions(s)
-        then = "nothing to explain" if explain else "showing Latest"
-        if not versions or not self._load_models:
-            if explain:
-                return "there is no trained model yet, so nothing to explain"
-            return "No model trained yet; showing Latest until the first training round."
-        newest = checkpoint_path(self._profile, versions[-1])
-        return (
-            f"The model file {newest} is damaged or missing, and no earlier one can be used; "
-            f"{then} until the next training round writes a new one."
-        )
-
-    def _texts(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """(title, source) of each known article; the source is its feed, as the model sees it."""
-        return article_texts(self._profile.db, ids)
-
-    def _vectors_for(
-        self,
-        loaded: Loaded,
-        ids: Sequence[int],
-        texts: Mapping[int, tuple[str, str]] | None = None,
-    ) -> FloatArray:
-        """Vectors [len(ids), D] of these articles, encoding (and caching) the missing ones.
-
-        ``texts`` gives (title, source) by id when the caller has them already.
-        """
-        self._encode_missing(loaded, ids, texts)
-        rows = loaded.cache.rows(ids)
-        if rows is None:
-            raise RankingError("some articles are gone; refresh the view")
-        return rows
-
-    def _encode_missing(
-        self,
-        loaded: Loaded,
-        ids: Sequence[int],
-        texts: Mapping[int, tuple[str, str]] | None = None,
-    ) -> None:
-        """Encode and cache the articles among ``ids`` that have no vector yet."""
-        missing = loaded.cache.missing(ids)
-        if not missing:
-            return
-        if texts is None:
-            texts = self._texts(missing)
-        missing = [a for a in missing if a in texts]
-        if missing:
-            loaded.cache.add(missing, *encode(loaded.model, [texts[a] for a in missing]))
-            if len(missing) >= TRIM_AFTER:
-                forget_tokens()
-                heap.trim()
-
-    def _user_vector(
-        self, loaded: Loaded
-    ) -> tuple[FloatArray, list[int], dict[int, tuple[str, str]]]:
-        """The reader vector u [D], the ids of the past reads it is built from (oldest first,
-        at most HISTORY) and their (title, source)."""
-        with self._profile.db.read() as s:
-            history = [c.article_id for c in events.click_history(s)]
-        recent = list(dict.fromkeys(reversed(history)))[:HISTORY][::-1]  # oldest first
-        texts = self._texts(recent)
-        recent = [a for a in recent if a in texts]
-        vectors = self._vectors_for(loaded, recent, texts)
-        return loaded.model.user_vector(vectors), recent, texts
 
     # -- the river -------------------------------------------------------------------------
 
@@ -321,128 +188,6 @@ class Ranker:
         order = np.lexsort((-totals, muted))  # unmuted first, then by score
         return ids[order], totals[order], muted[order]
 
-    # -- the one score ---------------------------------------------------------------------
-
-    def _score_table(self, loaded: Loaded) -> ScoreTable:
-        """The ranked scores of the unread river (For you's pool), which every view's scores
-        are read from; recomputed when the model, the clicks or the pool change, or when it is
-        TABLE_TTL old (freshness moves slowly), so views asked minutes apart agree."""
-        with self._profile.db.read() as s:
-            pool = articles.list_candidates(s, unread_only=True)
-            clicks = events.clicks_since(s, 0)
-        ids = np.asarray([c.id for c in pool], np.int64)
-        key = (loaded.version.id, clicks, len(ids), hash(ids.tobytes()))
-        now = _now()
-        with self._lock:
-            if self._table is not None and self._table[0] == key:
-                then = self._table[1].now
-                if then is not None and now - then < TABLE_TTL:
-                    return self._table[1]
-        user, history, _ = self._user_vector(loaded)
-        click = self._click_of(loaded, pool, user)
-        with self._profile.db.read() as s:
-            read = articles.list_articles(s, ids=history, limit=len(history), unread_only=False)
-        table = score_table(
-            ids,
-            click,
-            ages_hours=_ages(pool, now),
-            feeds=np.asarray([c.feed_id for c in pool], np.int64),
-            opens=open_shares([a.feed_id for a in read]),
-            now=now,
-        )
-        with self._lock:
-            self._table = (key, table)
-        return table
-
-    def _click_of(
-        self,
-        loaded: Loaded,
-        candidates: Sequence[Candidate],
-        user: FloatArray,
-        *,
-        by_row: bool = False,
-    ) -> FloatArray:
-        """The model's click scores [N] of these articles for the reader vector ``user``.
-
-        ``by_row`` computes each article's uᵀr on its own (in float64), so that its value does
-        not depend on which other articles were scored with it: for articles outside the pool,
-        which different views score in different company.
-        """
-        ids = [c.id for c in candidates]
-        if not ids:
-            return np.zeros(0, np.float32)
-        if loaded.cache.missing(ids):
-            texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
-            self._encode_missing(loaded, ids, texts)
-            del texts
-        raw: FloatArray | None
-        if by_row:
-            raw = np.zeros(len(ids), np.float32)
-            u = np.asarray(user, np.float64)
-            for start in range(0, len(ids), BY_ROW_CHUNK):
-                rows = loaded.cache.rows(ids[start : start + BY_ROW_CHUNK])  # [n, D]
-                if rows is None:
-                    raw = None
-                    break
-                raw[start : start + len(rows)] = (rows.astype(np.float64) * u).sum(axis=1)
-        else:
-            raw = loaded.cache.scores(ids, user)  # [N] uᵀr
-        lexical = loaded.cache.lexical(ids)  # [N]
-        if raw is None or lexical is None:
-            raise RankingError("some articles are gone; refresh the view")
-        feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
-        return _click_scores(loaded.model, raw, feeds, lexical)
-
-    def _ranked_scores(self, loaded: Loaded, candidates: Sequence[Candidate]) -> list[RankedScore]:
-        """The ranked score, in parts, of each candidate: read from the pool's table, or, for
-        an article outside the pool (a read one), scored as if it were ranked among it."""
-        table = self._score_table(loaded)
-        row = table.position()
-        outside = [c for c in candidates if c.id not in row]
-        extra: dict[int, RankedScore] = {}
-        if outside:
-            user, _, _ = self._user_vector(loaded)
-            click = self._click_of(loaded, outside, user, by_row=True)
-            ages = _ages(outside, table.now or _now())
-            for c, value, age in zip(outside, click.tolist(), ages.tolist(), strict=True):
-                extra[c.id] = table.outsider(value, age, c.feed_id)
-        return [table.get(row[c.id]) if c.id in row else extra[c.id] for c in candidates]
-
-    def scores(self, article_ids: Sequence[int]) -> dict[int, float]:
-        """The ranked score of each article, as For you shows it, for the rows of another view
-        (Latest, a feed); {} while For you has no model or too few clicks."""
-        db = self._profile.db
-        if not article_ids or not model_ready(db) or guard.mode(db) == guard.LATEST:
-            return {}
-        with self._lock:
-            loaded = self._current()
-            if loaded is None:
-                return {}
-            with self._profile.db.read() as s:
-                records = articles.list_articles(
-                    s, ids=list(article_ids), limit=len(article_ids), unread_only=False
-                )
-            candidates = [
-                Candidate(a.id, a.feed_id, a.title, articles.sort_time(a)) for a in records
-            ]
-            parts = self._ranked_scores(loaded, candidates)
-        return {c.id: p.total for c, p in zip(candidates, parts, strict=True)}
-
-    def ranked_score(self, article_id: int) -> tuple[RankedScore, float | None]:
-        """One article's ranked score in parts, and the median score of For you's river."""
-        with self._lock:
-            loaded = self._current()
-            if loaded is None:
-                raise RankingError("there is no trained model yet, so nothing to score")
-            with self._profile.db.read() as s:
-                record = articles.get_article(s, article_id)
-            if record is None:
-                raise RankingError(f"there is no article {article_id}")
-            candidate = Candidate(
-                record.id, record.feed_id, record.title, articles.sort_time(record)
-            )
-            return self._ranked_scores(loaded, [candidate])[0], self._score_table(loaded).median
-
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
         """The unread articles the river lists above ``article_id`` (for headless clicks)."""
         loaded = None
@@ -484,15 +229,6 @@ class Ranker:
             progress=progress,
             should_stop=should_stop,
         )
-
-    def _locked_current(self) -> Loaded | None:
-        with self._lock:
-            return self._current()
-
-    def _install(self, loaded: Loaded) -> None:
-        """Rank by a newly trained model from now on."""
-        with self._lock:
-            self._loaded = loaded
 
     def model_versions(self) -> list[ModelVersionRecord]:
         """Every training round so far, oldest first."""
@@ -565,7 +301,7 @@ class Ranker:
             median=table.median,
             base=float(getattr(explanation, "word_base", 0.0)),
             history_base=float(getattr(explanation, "history_base", 0.0)),
-            age_hours=float(_ages([candidate], table.now or _now())[0]),
+            age_hours=float(hours_old([candidate], table.now or _now())[0]),
             ranked_score=ranked.total,
         ).with_highlights(rule)
 
@@ -589,11 +325,6 @@ class Ranker:
         }
 
 
-def _ages(candidates: Sequence[Candidate], now: datetime) -> npt.NDArray[np.float64]:
-    """Each article's age in hours at ``now`` [N]."""
-    return np.asarray([(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float64)
-
-
 def check_device(device: str | None) -> None:
     """Refuse, in words, a device that cannot be used (``cuda`` on a machine without CUDA)
     before a training round loads anything."""
@@ -607,19 +338,9 @@ def check_device(device: str | None) -> None:
         raise RankingError(f"cannot train on {device!r}: {exc}; use --device auto or cpu") from exc
 
 
-def _click_scores(
-    model: Recommender, raw: FloatArray, feeds: npt.NDArray[np.int64], lexical: FloatArray
-) -> FloatArray:
-    """The model's click scores (:func:`nrms_core.click.click_score`) [N] from raw scores
-    uᵀr [N], the articles' feed ids [N] and their cached lexical biases [N]: the feed bias is
-    looked up once per distinct feed."""
-    distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
-    bias = model.source_bias([source_of(int(f)) for f in distinct])  # [F]
-    return np.asarray(click_score(model.scale, raw, bias[inverse], lexical), dtype=np.float32)
-
-
 __all__ = [
     "MIN_CLICKS",
+    "TABLE_TTL",
     "ArticleExplanation",
     "FeedShare",
     "PastShare",

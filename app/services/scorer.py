@@ -1,0 +1,188 @@
+"""The one score: the ranked scores of the unread river (the pool's :class:`ScoreTable`),
+which every view's scores are read from, and the model's click scores behind them.
+
+:class:`Scorer` is the middle of :class:`app.services.ranking.Ranker`: it adds the score table
+to :class:`app.services.loader.ModelLoader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from app.services import guard
+from app.services.loader import FloatArray, ModelLoader
+from app.services.model import Loaded, RankingError, model_ready
+from app.services.profile import Profile
+from app.services.score import RankedScore, ScoreTable, open_shares, score_table
+from app.services.training import source_of
+from app.storage import articles, events
+from app.storage.record import Candidate
+from nrms_core import click_score
+
+if TYPE_CHECKING:
+    from nrms_core import Recommender
+
+TABLE_TTL = timedelta(minutes=10)
+"""How long one moment's freshness stands for the river's scores while nothing else changes."""
+BY_ROW_CHUNK = 4096
+"""Articles scored one by one (:meth:`Scorer._click_of`) are taken this many at a time."""
+
+
+class Scorer(ModelLoader):
+    """The reader's model in use, scoring: For you's score table, recomputed when the model,
+    the clicks or the pool change or when it is TABLE_TTL old, and each article's ranked score
+    read from it (or, for an article outside the pool, scored as if ranked among it)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        device: str | None = None,
+        load_models: bool = True,
+        clock: Callable[[], datetime],
+    ) -> None:
+        """``clock`` gives the moment scores are computed for (to the minute)."""
+        super().__init__(profile, device=device, load_models=load_models)
+        self._clock = clock
+        self._table: tuple[Hashable, ScoreTable] | None = None
+
+    def _score_table(self, loaded: Loaded) -> ScoreTable:
+        """The ranked scores of the unread river (For you's pool), which every view's scores
+        are read from; recomputed when the model, the clicks or the pool change, or when it is
+        TABLE_TTL old (freshness moves slowly), so views asked minutes apart agree."""
+        with self._profile.db.read() as s:
+            pool = articles.list_candidates(s, unread_only=True)
+            clicks = events.clicks_since(s, 0)
+        ids = np.asarray([c.id for c in pool], np.int64)
+        key = (loaded.version.id, clicks, len(ids), hash(ids.tobytes()))
+        now = self._clock()
+        with self._lock:
+            if self._table is not None and self._table[0] == key:
+                then = self._table[1].now
+                if then is not None and now - then < TABLE_TTL:
+                    return self._table[1]
+        user, history, _ = self._user_vector(loaded)
+        click = self._click_of(loaded, pool, user)
+        with self._profile.db.read() as s:
+            read = articles.list_articles(s, ids=history, limit=len(history), unread_only=False)
+        table = score_table(
+            ids,
+            click,
+            ages_hours=hours_old(pool, now),
+            feeds=np.asarray([c.feed_id for c in pool], np.int64),
+            opens=open_shares([a.feed_id for a in read]),
+            now=now,
+        )
+        with self._lock:
+            self._table = (key, table)
+        return table
+
+    def _click_of(
+        self,
+        loaded: Loaded,
+        candidates: Sequence[Candidate],
+        user: FloatArray,
+        *,
+        by_row: bool = False,
+    ) -> FloatArray:
+        """The model's click scores [N] of these articles for the reader vector ``user``.
+
+        ``by_row`` computes each article's uᵀr on its own (in float64), so that its value does
+        not depend on which other articles were scored with it: for articles outside the pool,
+        which different views score in different company.
+        """
+        ids = [c.id for c in candidates]
+        if not ids:
+            return np.zeros(0, np.float32)
+        if loaded.cache.missing(ids):
+            texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
+            self._encode_missing(loaded, ids, texts)
+            del texts
+        raw: FloatArray | None
+        if by_row:
+            raw = np.zeros(len(ids), np.float32)
+            u = np.asarray(user, np.float64)
+            for start in range(0, len(ids), BY_ROW_CHUNK):
+                rows = loaded.cache.rows(ids[start : start + BY_ROW_CHUNK])  # [n, D]
+                if rows is None:
+                    raw = None
+                    break
+                raw[start : start + len(rows)] = (rows.astype(np.float64) * u).sum(axis=1)
+        else:
+            raw = loaded.cache.scores(ids, user)  # [N] uᵀr
+        lexical = loaded.cache.lexical(ids)  # [N]
+        if raw is None or lexical is None:
+            raise RankingError("some articles are gone; refresh the view")
+        feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
+        return _click_scores(loaded.model, raw, feeds, lexical)
+
+    def _ranked_scores(self, loaded: Loaded, candidates: Sequence[Candidate]) -> list[RankedScore]:
+        """The ranked score, in parts, of each candidate: read from the pool's table, or, for
+        an article outside the pool (a read one), scored as if it were ranked among it."""
+        table = self._score_table(loaded)
+        row = table.position()
+        outside = [c for c in candidates if c.id not in row]
+        extra: dict[int, RankedScore] = {}
+        if outside:
+            user, _, _ = self._user_vector(loaded)
+            click = self._click_of(loaded, outside, user, by_row=True)
+            ages = hours_old(outside, table.now or self._clock())
+            for c, value, age in zip(outside, click.tolist(), ages.tolist(), strict=True):
+                extra[c.id] = table.outsider(value, age, c.feed_id)
+        return [table.get(row[c.id]) if c.id in row else extra[c.id] for c in candidates]
+
+    def scores(self, article_ids: Sequence[int]) -> dict[int, float]:
+        """The ranked score of each article, as For you shows it, for the rows of another view
+        (Latest, a feed); {} while For you has no model or too few clicks."""
+        db = self._profile.db
+        if not article_ids or not model_ready(db) or guard.mode(db) == guard.LATEST:
+            return {}
+        with self._lock:
+            loaded = self._current()
+            if loaded is None:
+                return {}
+            with self._profile.db.read() as s:
+                records = articles.list_articles(
+                    s, ids=list(article_ids), limit=len(article_ids), unread_only=False
+                )
+            candidates = [
+                Candidate(a.id, a.feed_id, a.title, articles.sort_time(a)) for a in records
+            ]
+            parts = self._ranked_scores(loaded, candidates)
+        return {c.id: p.total for c, p in zip(candidates, parts, strict=True)}
+
+    def ranked_score(self, article_id: int) -> tuple[RankedScore, float | None]:
+        """One article's ranked score in parts, and the median score of For you's river."""
+        with self._lock:
+            loaded = self._current()
+            if loaded is None:
+                raise RankingError("there is no trained model yet, so nothing to score")
+            with self._profile.db.read() as s:
+                record = articles.get_article(s, article_id)
+            if record is None:
+                raise RankingError(f"there is no article {article_id}")
+            candidate = Candidate(
+                record.id, record.feed_id, record.title, articles.sort_time(record)
+            )
+            return self._ranked_scores(loaded, [candidate])[0], self._score_table(loaded).median
+
+
+def hours_old(candidates: Sequence[Candidate], now: datetime) -> npt.NDArray[np.float64]:
+    """Each article's age in hours at ``now`` [N]."""
+    return np.asarray([(now - c.time).total_seconds() / 3600.0 for c in candidates], np.float64)
+
+
+def _click_scores(
+    model: Recommender, raw: FloatArray, feeds: npt.NDArray[np.int64], lexical: FloatArray
+) -> FloatArray:
+    """The model's click scores (:func:`nrms_core.click.click_score`) [N] from raw scores
+    uᵀr [N], the articles' feed ids [N] and their cached lexical biases [N]: the feed bias is
+    looked up once per distinct feed."""
+    distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
+    bias = model.source_bias([source_of(int(f)) for f in distinct])  # [F]
+    return np.asarray(click_score(model.scale, raw, bias[inverse], lexical), dtype=np.float32)
