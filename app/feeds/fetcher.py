@@ -16,28 +16,32 @@ address to a private or loopback one is refused.
 
 from __future__ import annotations
 
-import ast
-import email.utils
-import functools
 import logging
-import shutil
-import socket
-import ssl
-import subprocess
-import sys
 import time
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from app import __version__
 from app.feeds.address import AddressPolicy, AddressRefusedError, Reach
+from app.feeds.error import FetchError, describe_network_error, parse_retry_after, redact
 from app.feeds.inflater import InflateError, Inflater, SizeExceededError
-from app.storage.error import HeedfulError
+from app.feeds.proxy import proxy_mounts
+
+__all__ = [
+    "FetchError",
+    "FetchLimits",
+    "FetchResult",
+    "Fetcher",
+    "check_url",
+    "describe_network_error",
+    "parse_retry_after",
+    "redact",
+    "redirect_target",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +49,13 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = (
     "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
-_MAX_RETRY_AFTER = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
 class FetchLimits:
     """Bounds on one fetch (seconds, decoded bytes, redirect hops), the User-Agent, and the
-    proxy: ``"system"``, ``"none"`` or a manual proxy URL (see :func:`proxy_mounts`)."""
+    proxy: ``"system"``, ``"none"`` or a manual proxy URL (see
+    :func:`app.feeds.proxy.proxy_mounts`)."""
 
     connect_timeout: float = 10.0
     total_timeout: float = 30.0
@@ -76,34 +80,6 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False
-
-
-class FetchError(HeedfulError):
-    """A known fetch failure, described in ``message`` (one line for the reader).
-
-    ``retry_after`` is the server's Retry-After in seconds when it sent one.
-    ``status`` is the HTTP status when the server answered with an error.
-    """
-
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, status: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
-        self.status = status
-
-
-def redact(url: str) -> str:
-    """Return ``url`` without user name or password, fit for logs and messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid address>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
 
 
 def _credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
@@ -136,23 +112,6 @@ def check_url(url: str) -> str:
     return candidate
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta seconds or an HTTP date)."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return min(float(text), _MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    delta = (when - (now or datetime.now(UTC))).total_seconds()
-    return min(max(delta, 0.0), _MAX_RETRY_AFTER)
-
-
 def redirect_target(current: str, location: str) -> str:
     """The absolute http(s) URL a redirect from ``current`` to ``location`` leads to."""
     try:
@@ -183,167 +142,6 @@ def _lower_headers(headers: httpx.Headers) -> Mapping[str, str]:
         name = key.lower()
         merged[name] = f"{merged[name]}, {value}" if name in merged else value
     return types.MappingProxyType(merged)
-
-
-def describe_network_error(exc: httpx.HTTPError) -> str:
-    """Put an httpx transport failure into words."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "the server did not answer in time"
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, socket.gaierror):
-            return "the server's name could not be resolved"
-        if isinstance(cause, ConnectionRefusedError):
-            return "the server refused the connection"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"the server's certificate is not valid ({cause.verify_message})"
-        if isinstance(cause, ssl.SSLError):
-            return "the secure connection failed"
-        cause = cause.__cause__ or cause.__context__
-    text = str(exc).lower()
-    if "name or service not known" in text or "nodename nor servname" in text:
-        return "the server's name could not be resolved"
-    if "connection refused" in text:
-        return "the server refused the connection"
-    if "ssl" in text or "certificate" in text:
-        return "the secure connection failed"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "the server sent an invalid response"
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return "the address is not valid"
-    return "the connection failed"
-
-
-PROXY_SYSTEM = "system"
-PROXY_NONE = "none"
-_PROXY_SCHEMES = ("http", "https")
-_LOOPBACK = ("all://localhost", "all://127.0.0.1", "all://[::1]")
-
-
-def check_proxy(setting: str) -> str:
-    """``setting`` stripped when it is "system", "none" or an http(s) proxy URL with a host;
-    else raise FetchError saying why."""
-    text = setting.strip()
-    if text in (PROXY_SYSTEM, PROXY_NONE):
-        return text
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-        port = parts.port
-    except ValueError as exc:
-        raise FetchError("the proxy address is not valid") from exc
-    if parts.scheme.lower() not in _PROXY_SCHEMES or not host:
-        raise FetchError("the proxy must be an http:// or https:// address with a host name")
-    if port == 0:
-        raise FetchError("the proxy address has no valid port")
-    return text
-
-
-def desktop_proxies() -> dict[str, str]:
-    """The GNOME desktop's manual proxy settings (read with ``gsettings``) in the form of
-    ``urllib.request.getproxies``; empty when there is no such desktop, or it says "none" or
-    "auto" (a PAC script, which is not supported)."""
-    exe = shutil.which("gsettings") if sys.platform.startswith("linux") else None
-    if exe is None:
-        return {}
-
-    def get(schema: str, key: str) -> str:
-        try:
-            out = subprocess.run(  # noqa: S603 - a fixed tool with fixed arguments
-                [exe, "get", f"org.gnome.system.proxy{schema}", key],
-                capture_output=True,
-                text=True,
-                timeout=2,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return out.stdout.strip().strip("'") if out.returncode == 0 else ""
-
-    if get("", "mode") != "manual":
-        return {}
-    found: dict[str, str] = {}
-    for scheme in _PROXY_SCHEMES:
-        host, port = get(f".{scheme}", "host"), get(f".{scheme}", "port")
-        if host and port.isdigit() and int(port) > 0:
-            found[scheme] = f"http://{host}:{port}"
-    try:
-        ignore = ast.literal_eval(get("", "ignore-hosts") or "[]")
-    except (ValueError, SyntaxError):
-        ignore = []
-    if isinstance(ignore, list):
-        found["no"] = ",".join(str(h) for h in ignore)
-    return found
-
-
-@functools.lru_cache(maxsize=1)
-def _recent_desktop_proxies(minute: int) -> dict[str, str]:
-    """:func:`desktop_proxies`, asked at most once a minute (each fetcher would ask again)."""
-    del minute
-    return desktop_proxies()
-
-
-def system_proxies() -> dict[str, str | None]:
-    """httpx mount patterns from the environment's proxy variables (``HTTPS_PROXY``,
-    ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), on Windows and macOS the system's settings
-    (as Python's ``urllib.request.getproxies`` reads them), and when none of those name a proxy,
-    the GNOME desktop's (:func:`desktop_proxies`). A pattern maps to a proxy URL, or to None for
-    a direct connection. Loopback addresses are always reached directly; a SOCKS proxy (not
-    supported) is skipped with a log line, and so is a no-proxy entry in CIDR form."""
-    from urllib.request import getproxies
-
-    found = getproxies()
-    if not any(found.get(k) for k in ("http", "https", "all")):
-        found = _recent_desktop_proxies(int(time.monotonic() // 60))
-    mounts: dict[str, str | None] = {}
-    for scheme in _PROXY_SCHEMES:
-        url = found.get(scheme) or found.get("all")
-        if not url:
-            continue
-        url = url if "://" in url else f"http://{url}"
-        try:
-            check_proxy(url)
-        except FetchError as exc:
-            logger.warning("ignoring the %s proxy %s: %s", scheme, redact(url)[:200], exc)
-            continue
-        mounts[f"{scheme}://"] = url
-    if not mounts:
-        return {}
-    for host in (h.strip() for h in found.get("no", "").split(",")):
-        if host == "*":
-            return {}
-        if not host or "/" in host.split("://")[-1]:
-            continue
-        if "://" in host:
-            mounts[host] = None
-        elif ":" in host and not host.startswith("["):  # a bare IPv6 address
-            mounts[f"all://[{host}]"] = None
-        elif host[0].isdigit() or host.startswith("[") or host.lower() == "localhost":
-            mounts[f"all://{host}"] = None
-        else:  # a domain: itself and its subdomains
-            mounts[f"all://*{host.lstrip('.')}"] = None
-    for pattern in _LOOPBACK:
-        mounts[pattern] = None
-    return mounts
-
-
-def proxy_mounts(setting: str) -> dict[str, httpx.BaseTransport | None]:
-    """The client's transports for a proxy setting: "none" connects directly, "system" follows
-    :func:`system_proxies`, anything else is a proxy URL used for every request (loopback
-    included). An invalid manual URL raises FetchError. Redirects, the size cap, the deadline
-    and the scheme checks are this module's own, so they hold through a proxy as without one;
-    https is tunnelled (CONNECT), so the proxy never sees the feed or its certificate check."""
-    choice = check_proxy(setting)
-    if choice == PROXY_NONE:
-        return {}
-    targets = system_proxies() if choice == PROXY_SYSTEM else {"all://": choice}
-    mounts: dict[str, httpx.BaseTransport | None] = {}
-    for pattern, url in targets.items():
-        mounts[pattern] = None if url is None else httpx.HTTPTransport(proxy=url)
-    if targets:
-        shown = {k: None if v is None else redact(v) for k, v in targets.items()}
-        logger.debug("proxy setting %r: %s", redact(choice), shown)
-    return mounts
 
 
 class Fetcher:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 
-from app.feeds.fetcher import PROXY_SYSTEM, FetchError, FetchLimits, check_proxy
+from app.feeds.fetcher import FetchError, FetchLimits
+from app.feeds.proxy import PROXY_SYSTEM, check_proxy
 from app.storage import events
 from app.storage.database import Database
 from app.storage.error import HeedfulError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QWidget
 
-from app.feeds.fetcher import PROXY_NONE, PROXY_SYSTEM
+from app.feeds.proxy import PROXY_NONE, PROXY_SYSTEM
 
 CHOICES = (
     (PROXY_SYSTEM, "System settings (proxy variables, the desktop's proxy)"),

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.feeds.fetcher import Fetcher, FetchError, FetchLimits, check_proxy, system_proxies
+from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
+from app.feeds.proxy import check_proxy, system_proxies
 from app.services import preference
 from harness.server import LocalServer, Reply
 from tests.e2e.conftest import http_server as http_server  # the fixture
@@ -197,7 +198,7 @@ esac
 def test_the_system_setting_reads_the_gnome_desktop_when_the_environment_has_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_env_proxy: None
 ) -> None:
-    from app.feeds import fetcher
+    from app.feeds import proxy as fetcher  # the proxy settings left the fetcher
 
     tool = tmp_path / "gsettings"
     tool.write_text(GSETTINGS, encoding="utf-8")
