@@ -2,8 +2,11 @@
 
 Run by scripts/screenshots.sh under a virtual X server. The profile is filled with real
 headlines (AG News, from ../shared/data/headlines, when present) through the storage API,
-a simulated reader opens Sci/Tech stories, and one training round runs, so that "For you",
-the highlights and "Why this?" show real output. Screens are captured with ImageMagick's
+filed in nested folders (World and Business inside News, Technology inside Science), a
+simulated reader opens Sci/Tech stories, and one training round runs, so that "For you",
+the highlights and "Why this?" show real output. Three more feeds are served by a local HTTP
+server (one well, one answering 503, one gone with 410) and refreshed for real, so that the
+activity panel shows real fetches and errors. Screens are captured with ImageMagick's
 ``import -window root``.
 """
 
@@ -24,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QObject, QTimer, Slot  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QObject, Qt, QTimer, Slot  # noqa: E402
+from PySide6.QtWidgets import QApplication, QSplitter  # noqa: E402
 
 import app.ui  # noqa: E402, F401
 from app.services import activity, preference  # noqa: E402
@@ -35,17 +38,22 @@ from app.storage import articles, feeds  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
 from app.ui import theme  # noqa: E402
 from app.ui.preference import SettingsDialog  # noqa: E402
-from app.ui.sidebar import FOR_YOU  # noqa: E402
+from app.ui.sidebar import FOR_YOU, Place  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
+from harness.server import LocalServer, Reply  # noqa: E402
 
 log = logging.getLogger("screenshot")
 
 AG_NEWS = ROOT.parent / "shared" / "data" / "headlines" / "ag_news" / "test.csv"
-FEEDS = {
-    1: [("Reuters World", "World"), ("BBC News World", "World")],
+FEEDS: dict[int, list[tuple[str, str | None]]] = {
+    1: [("Reuters World", "News/World"), ("BBC News World", "News/World")],
     2: [("ESPN Top Headlines", "Sport"), ("The Guardian Sport", "Sport")],
-    3: [("Financial Wire", "Business"), ("NPR Business", None)],
-    4: [("Ars Technica", "Technology"), ("Nature News", "Science"), ("Hacker News", None)],
+    3: [("Financial Wire", "News/Business"), ("NPR Business", "News")],
+    4: [
+        ("Ars Technica", "Science/Technology"),
+        ("Nature News", "Science"),
+        ("Hacker News", None),
+    ],
 }
 PER_CLASS = 150
 
@@ -128,6 +136,43 @@ def simulate_reader(profile: Profile, topic: dict[int, int], clicks: int) -> Non
             shown.append(a.id)
 
 
+def rss(title: str, items: list[tuple[str, str]]) -> bytes:
+    """A small RSS 2.0 document of (title, description) items, newest first."""
+    now = datetime.now(UTC)
+    entries = "".join(
+        f"<item><title>{html.escape(t)}</title><description>{html.escape(d)}</description>"
+        f"<link>https://local.example/{n}</link><guid>local-{n}</guid>"
+        f"<pubDate>{(now - timedelta(minutes=7 * n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        "</pubDate></item>"
+        for n, (t, d) in enumerate(items)
+    )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>{html.escape(title)}</title><link>https://local.example/</link>{entries}"
+        "</channel></rss>"
+    ).encode()
+
+
+def serve_live_feeds(profile: Profile, server: LocalServer) -> list[int]:
+    """Three feeds on the local server: one that answers, one busy (503), one gone (410)."""
+    headlines = stories()[4][PER_CLASS * 2 : PER_CLASS * 2 + 8]
+    server.route(
+        "/wire.xml",
+        Reply(body=rss("Local Wire", headlines), content_type="application/rss+xml"),
+    )
+    server.route("/busy.xml", Reply(status=503, headers={"Retry-After": "120"}))
+    server.route("/gone.xml", Reply(status=410, body=b"Gone"))
+    with profile.db.write() as s:
+        return [
+            feeds.add_feed(s, server.url(path), title=title, folder=folder).id
+            for path, title, folder in (
+                ("/wire.xml", "Local Wire", "Science/Technology"),
+                ("/busy.xml", "Busy Radio", None),
+                ("/gone.xml", "Gone Gazette", None),
+            )
+        ]
+
+
 class Director(QObject):
     """Runs the steps one after another, each when its condition holds."""
 
@@ -184,6 +229,8 @@ def main() -> int:
             simulate_reader(profile, topic, round_clicks)
             log.info("training…")
             log.info(ranker.train(epochs=args.epochs).summary())
+        server = LocalServer()
+        live = serve_live_feeds(profile, server)
         window = MainWindow(profile, options=QUIET, ranker=ranker)
         window.setGeometry(0, 0, 1440, 900)
         window.show()
@@ -212,6 +259,31 @@ def main() -> int:
             dialog.open()
             state["settings"] = dialog
 
+        def refresh_live() -> None:
+            dialog = state.get("settings")
+            if isinstance(dialog, SettingsDialog):
+                dialog.close()
+            window.show_place(Place("folder", "Science/Technology"))
+            window.refresh(live)
+
+        def refreshed() -> bool:
+            known = window.sidebar.feeds
+            return not window.scheduler.refreshing and all(
+                i in known and known[i].last_fetch is not None for i in live
+            )
+
+        def open_activity() -> None:
+            window.activity_dock.open()
+            window.resizeDocks([window.activity_dock], [330], Qt.Orientation.Vertical)
+            dock = window.activity_dock
+            split = dock.findChild(QSplitter)
+            if split is not None:
+                split.setSizes([150, 60, 100])  # the feeds, the selected one's error, events
+            for row in range(dock.table.rowCount()):
+                item = dock.table.item(row, 0)
+                if item is not None and item.text() == "Busy Radio":
+                    dock.table.selectRow(row)
+
         steps: list[tuple[str, Callable[[], bool], Callable[[], None]]] = [
             ("for you", lambda: bool(window.sidebar.feeds), lambda: window.show_place(FOR_YOU)),
             ("river", river_ready, select_third),
@@ -238,11 +310,19 @@ def main() -> int:
                 lambda: "settings" in state,
                 lambda: capture(args.out, "settings"),
             ),
+            ("refresh the served feeds", lambda: True, refresh_live),
+            ("activity", refreshed, open_activity),
+            (
+                "capture activity",
+                lambda: bool(window.activity_dock.detail.toPlainText()),
+                lambda: capture(args.out, "activity"),
+            ),
         ]
         director = Director(steps)
         director.timer.start()
         qapp.exec()
         window.close()
+        server.stop()
     return 0
 
 
