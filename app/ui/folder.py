@@ -2,8 +2,9 @@
 a folder by dragging them there.
 
 The sidebar's folder rows get their own context menu; dropping a feed on a folder (or between
-top-level rows, for no folder) files it there. A folder inside another is renamed where it is:
-the dialog edits its own name, not its parent's. Every change is stored on the job pool, then the
+top-level rows, for no folder) files it there, and dropping a folder moves it there with all it
+holds. A folder inside another is renamed where it is: the dialog edits its own name, not its
+parent's. Every change is stored on the job pool, then the
 sidebar is reloaded and a river showing a folder is shown again, so both follow at once.
 """
 
@@ -56,6 +57,7 @@ class FolderDesk(QObject):
         view.setDropIndicatorShown(True)
         view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         window.sidebar.move_requested.connect(self._on_sidebar_move_requested)
+        window.sidebar.folder_move_requested.connect(self._on_sidebar_folder_move_requested)
 
     def current(self) -> str | None:
         """The folder selected in the sidebar, if any."""
@@ -166,6 +168,12 @@ class FolderDesk(QObject):
             self.w.runner.submit(
                 "moving feeds", folder.move, self.w.db, moving, target, done=self._on_moved
             )
+
+    @Slot(str, str)
+    def _on_sidebar_folder_move_requested(self, old: str, new: str) -> None:
+        """A folder dragged into another (or to the top level) is renamed to its new path,
+        everything inside it going along; onto a folder of the same name, the two merge."""
+        self.rename(old, new)
 
     @Slot(object)
     def _on_moved(self, moved: list[FeedRecord]) -> None:

@@ -4,13 +4,15 @@ A folder is the path stored on its feeds ("News/Tech", as OPML import writes it)
 nest: "Tech" is shown inside "News", and a folder's unread count is that of its own feeds and of
 every folder inside it. Inside a folder its folders come first, by name, then its feeds.
 
-Feeds can be dragged onto a folder (or between top-level rows, for no folder); the model
-does not move the row itself but asks for the move (:attr:`SidebarModel.move_requested`), and
-is rebuilt from storage once the move is stored.
+Feeds can be dragged onto a folder (or between top-level rows, for no folder), and so can a
+folder, with everything inside it (never into itself or a folder inside it); the model does not
+move the row itself but asks for the move (:attr:`SidebarModel.move_requested`,
+:attr:`SidebarModel.folder_move_requested`), and is rebuilt from storage once it is stored.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +40,9 @@ log = logging.getLogger(__name__)
 ERROR_COLOR = QColor(214, 39, 40)
 
 FEED_MIME = "application/x-heedful-feed-ids"
-"""The drag payload: the dragged feeds' ids, comma-separated."""
+"""The drag payload of feeds: the dragged feeds' ids, comma-separated."""
+FOLDER_MIME = "application/x-heedful-folders"
+"""The drag payload of folders: their paths as a JSON array."""
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -107,10 +111,12 @@ def folder_tree(feeds: Sequence[FeedRecord]) -> FolderNode:
 class SidebarModel(QStandardItemModel):
     """Two columns (name, unread count), rebuilt from plain feed records.
 
-    ``move_requested(list[int], str | None)`` asks to file feeds under a folder (None: none).
+    ``move_requested(list[int], str | None)`` asks to file feeds under a folder (None: none);
+    ``folder_move_requested(str, str)`` asks to move a folder to a new path.
     """
 
     move_requested = Signal(list, object)
+    folder_move_requested = Signal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(0, 2, parent)
@@ -154,7 +160,7 @@ class SidebarModel(QStandardItemModel):
         count.setData(place, SidebarRole.KEY)
         count.setEditable(False)
         for cell in (name, count):
-            cell.setDragEnabled(place.kind == "feed")
+            cell.setDragEnabled(place.kind in ("feed", "folder"))
             cell.setDropEnabled(place.kind == "folder")
         count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if unread:
@@ -201,18 +207,35 @@ class SidebarModel(QStandardItemModel):
         return Qt.DropAction.MoveAction
 
     def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [FEED_MIME]
+        return [FEED_MIME, FOLDER_MIME]
 
     def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802
-        """The dragged feeds' ids (rows that are not feeds are left out)."""
+        """The dragged feeds' ids and folders' paths (smart views are left out)."""
         ids: list[int] = []
+        paths: list[str] = []
         for index in indexes:
             place = self.place_at(index)
             if place is not None and place.feed_id is not None and place.feed_id not in ids:
                 ids.append(place.feed_id)
+            if place is not None and place.folder is not None and place.folder not in paths:
+                paths.append(place.folder)
         data = QMimeData()
         data.setData(FEED_MIME, QByteArray(",".join(map(str, ids)).encode()))
+        data.setData(FOLDER_MIME, QByteArray(json.dumps(paths).encode()))
         return data
+
+    @staticmethod
+    def dragged_folders(data: QMimeData) -> list[str]:
+        """The folder paths a drag carries (none when it carries something else)."""
+        if not data.hasFormat(FOLDER_MIME):
+            return []
+        try:
+            paths = json.loads(bytes(data.data(FOLDER_MIME).data()).decode())
+        except ValueError:
+            return []
+        if not isinstance(paths, list):
+            return []
+        return [path for path in paths if isinstance(path, str) and path]
 
     @staticmethod
     def dragged_feeds(data: QMimeData) -> list[int]:
@@ -232,21 +255,44 @@ class SidebarModel(QStandardItemModel):
             return True, place.folder
         return False, None
 
+    def _folder_moves(self, data: QMimeData, parent: Index) -> list[tuple[str, str]]:
+        allowed, target = self.drop_target(parent)
+        if not allowed:
+            return []
+        moves = [(path, moved_folder(path, target)) for path in self.dragged_folders(data)]
+        return [(old, new) for old, new in moves if new is not None]
+
     def canDropMimeData(  # noqa: N802
         self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
     ) -> bool:
-        return bool(self.dragged_feeds(data)) and self.drop_target(parent)[0]
+        if self.dragged_feeds(data):
+            return self.drop_target(parent)[0]
+        return bool(self._folder_moves(data, parent))
 
     def dropMimeData(  # noqa: N802
         self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
     ) -> bool:
         """Ask for the move, and answer False: the rows stay until the sidebar is rebuilt
         from storage, and the view must not remove the dragged row itself."""
+        if action == Qt.DropAction.IgnoreAction:
+            return False
         ids = self.dragged_feeds(data)
         allowed, folder = self.drop_target(parent)
-        if ids and allowed and action != Qt.DropAction.IgnoreAction:
+        if ids and allowed:
             self.move_requested.emit(ids, folder)
+        for old, new in self._folder_moves(data, parent):
+            self.folder_move_requested.emit(old, new)
         return False
+
+
+def moved_folder(path: str, target: str | None) -> str | None:
+    """The path the folder ``path`` gets when dropped into ``target`` (None: the top level),
+    or None when that drop moves nothing or cannot be done: into its own parent, into
+    itself, or into a folder inside it."""
+    leaf = path.rpartition(SEPARATOR)[2]
+    new = f"{target}{SEPARATOR}{leaf}" if target else leaf
+    inside = target is not None and (target == path or target.startswith(path + SEPARATOR))
+    return None if inside or new == path else new
 
 
 def highlight(

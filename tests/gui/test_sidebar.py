@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt
 from PySide6.QtWidgets import QInputDialog
 from pytestqt.qtbot import QtBot
 
@@ -18,7 +18,7 @@ from app.services import folder, subscription
 from app.services.profile import Profile
 from app.storage import feeds
 from app.storage.record import FeedRecord
-from app.ui.sidebar import FOR_YOU, LATEST, Place, SidebarModel, folder_tree
+from app.ui.sidebar import FOR_YOU, LATEST, Place, SidebarModel, folder_tree, moved_folder
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
 
@@ -141,6 +141,48 @@ def test_a_feed_dropped_on_a_nested_folder_is_filed_there(win: MainWindow, qtbot
     qtbot.waitUntil(lambda: win.sidebar.feeds[feed_id].folder == "News/Tech", timeout=5000)
     qtbot.waitUntil(lambda: rows(win.sidebar, TECH) == [("Feed 1", "10"), ("Feed 2", "10")])
     assert win.sidebar.index(win.sidebar.index_of(NEWS).row(), 1).data() == "30"
+
+
+def test_where_a_dropped_folder_goes() -> None:
+    assert moved_folder("News/Tech", None) == "Tech"
+    assert moved_folder("News/Tech", "Sport") == "Sport/Tech"
+    assert moved_folder("News", "Sport/Europe") == "Sport/Europe/News"
+    assert moved_folder("News/Tech", "News") is None  # already there
+    assert moved_folder("News", None) is None
+    assert moved_folder("News", "News") is None  # into itself
+    assert moved_folder("News", "News/Tech") is None  # into a folder inside it
+    assert moved_folder("News", "Newsroom") == "Newsroom/News"
+
+
+def test_a_folder_dragged_out_of_its_parent_takes_its_feeds_along(
+    win: MainWindow, qtbot: QtBot
+) -> None:
+    model = win.sidebar
+    win.show_place(TECH)
+    data = model.mimeData(
+        [model.index_of(TECH), model.index(model.index_of(TECH).row(), 1, model.index_of(NEWS))]
+    )
+    assert model.flags(model.index_of(TECH)) & Qt.ItemFlag.ItemIsDragEnabled
+    move = Qt.DropAction.MoveAction
+    assert not model.canDropMimeData(data, move, -1, -1, model.index_of(NEWS))  # its parent
+    assert not model.canDropMimeData(data, move, -1, -1, model.index_of(TECH))  # itself
+    assert not model.canDropMimeData(data, move, -1, -1, model.index_of(FOR_YOU))
+    assert model.canDropMimeData(data, move, 0, 0, QModelIndex())
+    model.dropMimeData(data, move, 0, 0, QModelIndex())
+    tech = Place("folder", "Tech")
+    qtbot.waitUntil(lambda: win.sidebar.index_of(tech).isValid(), timeout=5000)
+    assert not win.sidebar.index_of(tech).parent().isValid()
+    assert win.sidebar.feeds[feed_named(win, "Feed 2")].folder == "Tech"
+    assert win.place == tech
+    assert selected(win) == [tech]
+
+
+def test_a_folder_is_never_dropped_into_a_folder_inside_it(win: MainWindow) -> None:
+    model = win.sidebar
+    data = model.mimeData([model.index_of(NEWS)])
+    assert not model.canDropMimeData(data, Qt.DropAction.MoveAction, -1, -1, model.index_of(TECH))
+    assert SidebarModel.dragged_folders(data) == ["News"]
+    assert SidebarModel.dragged_feeds(data) == []
 
 
 def test_a_folded_nested_folder_stays_folded_when_the_sidebar_reloads(
