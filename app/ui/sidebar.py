@@ -143,6 +143,11 @@ class SidebarModel(QStandardItemModel):
                 )
                 for cell in cells:
                     cell.setToolTip(child.path)
+                where = f"folder inside {node.label}" if node.path else "folder"
+                cells[0].setData(
+                    f"{child.label}, {where}, {child.unread} unread",
+                    Qt.ItemDataRole.AccessibleTextRole,
+                )
                 item.appendRow(cells)
                 stack.append((child, cells[0]))
             for feed in node.feeds:

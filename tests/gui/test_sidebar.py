@@ -104,6 +104,9 @@ def test_folders_nest_by_path_and_their_unread_counts_add_up(qtbot: QtBot) -> No
     assert model.place_at(ai.parent()) == TECH
     assert model.place_at(ai.parent().parent()) == NEWS
     assert ai.data(Qt.ItemDataRole.ToolTipRole) == "News/Tech/AI"
+    assert ai.data(Qt.ItemDataRole.AccessibleTextRole) == "AI, folder inside Tech, 5 unread"
+    news = model.index_of(NEWS).data(Qt.ItemDataRole.AccessibleTextRole)
+    assert news == "News, folder, 12 unread"
     assert model.folder_places() == [
         NEWS,
         Place("folder", "News/Arts"),
