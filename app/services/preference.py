@@ -39,7 +39,7 @@ class Preferences:
     remote_images: bool = False
     proxy: str = PROXY_SYSTEM
     """How feeds are fetched: "system" (the environment's and the desktop's proxy settings),
-    "none" (directly) or an http(s) proxy URL (:func:`app.feeds.fetcher.proxy_mounts`)."""
+    "none" (directly) or an http(s) proxy URL (:func:`app.feeds.proxy.proxy_mounts`)."""
     highlight_words: int = 3
     """At most this many title words are tinted per row (:mod:`app.services.highlight`)."""
     highlight_percent: int = 15

@@ -198,20 +198,20 @@ esac
 def test_the_system_setting_reads_the_gnome_desktop_when_the_environment_has_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_env_proxy: None
 ) -> None:
-    from app.feeds import proxy as fetcher  # the proxy settings left the fetcher
+    from app.feeds import proxy
 
     tool = tmp_path / "gsettings"
     tool.write_text(GSETTINGS, encoding="utf-8")
     tool.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(fetcher.sys, "platform", "linux")
-    assert fetcher.desktop_proxies() == {
+    monkeypatch.setattr(proxy.sys, "platform", "linux")
+    assert proxy.desktop_proxies() == {
         "http": "http://proxy.lan:3128",
         "no": "localhost,127.0.0.0/8,intra.lan",
     }
-    fetcher._recent_desktop_proxies.cache_clear()
+    proxy._recent_desktop_proxies.cache_clear()
     mounts = system_proxies()
-    fetcher._recent_desktop_proxies.cache_clear()
+    proxy._recent_desktop_proxies.cache_clear()
     assert mounts["http://"] == "http://proxy.lan:3128"
     assert "https://" not in mounts
     assert mounts["all://*intra.lan"] is None and mounts["all://localhost"] is None
