@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.storage import story
 from app.storage.batch import chunks, id_list
+from app.storage.feeds import in_folder
 from app.storage.record import ArticleRecord, Candidate
 from app.storage.schema import SORT_TIME, Article, Feed, UTCDateTime, to_utc
 
@@ -87,7 +88,7 @@ def feed_scope(feed_id: int | None, folder: str | None) -> list[ColumnElement[bo
     if feed_id is not None:
         conditions.append(Article.feed_id == feed_id)
     if folder is not None:
-        conditions.append(Article.feed_id.in_(select(Feed.id).where(Feed.folder == folder)))
+        conditions.append(Article.feed_id.in_(select(Feed.id).where(in_folder(folder))))
     return conditions
 
 

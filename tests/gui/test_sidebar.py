@@ -219,11 +219,6 @@ def test_renaming_a_nested_folder_keeps_it_in_its_parent(
     assert win.sidebar_view.selectionModel().selectedRows() == [win.sidebar.index_of(science)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage.query.feed_scope matches a folder's own feeds only; it needs "
-    "storage.feeds.in_folder (owned by the storage split, not changed here)",
-)
 def test_a_parent_folder_lists_the_articles_of_the_folders_inside_it(
     win: MainWindow, qtbot: QtBot
 ) -> None:
