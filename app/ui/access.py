@@ -4,14 +4,10 @@ and toolbar buttons (which otherwise read as "button" or nothing)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QToolBar, QWidget
 
 from app.storage.record import ArticleRecord
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
 
 
 def age(when: datetime, now: datetime | None = None) -> str:
@@ -47,7 +43,7 @@ PANES = {
 }
 
 
-def name_widgets(window: MainWindow) -> None:
+def name_widgets(window: QWidget) -> None:
     """Give the panes and every toolbar button an accessible name (a button takes its
     action's text, without the mnemonic ampersand and the trailing ellipsis)."""
     for attribute, name in PANES.items():

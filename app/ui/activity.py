@@ -4,9 +4,12 @@ error in full, failing feeds alone on demand, "Retry now", and this session's ev
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -23,9 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.storage.record import FeedRecord
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.sidebar import SidebarModel
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,25 @@ def _when(value: object) -> str:
     return value.astimezone().strftime("%d %b %H:%M:%S") if hasattr(value, "astimezone") else ""
 
 
-class ActivityDock(QDockWidget):
-    """Feeds and events of a :class:`MainWindow`, read from what the window already holds."""
+class Host(Protocol):
+    """What the panel reads of the window (its feeds and its events) and asks of it."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__("Activity", window)
+    sidebar: SidebarModel
+    act_log: QAction
+
+    @property
+    def activity(self) -> Sequence[tuple[datetime, int | None, str]]: ...
+    def window(self) -> QWidget: ...
+    def say(self, text: str) -> None: ...
+    def refresh(self, feed_ids: list[int] | None = None, *, due_only: bool = False) -> bool: ...
+
+
+class ActivityDock(QDockWidget):
+    """Feeds and events of the window, read from what the window already holds; the window
+    docks it."""
+
+    def __init__(self, window: Host) -> None:
+        super().__init__("Activity", window.window())
         self.w = window
         self.setObjectName("activity-dock")
         self.failing_only = QCheckBox("Only failing feeds")
@@ -100,7 +115,6 @@ class ActivityDock(QDockWidget):
         self.visibilityChanged.connect(self._on_visibility_changed)
         window.act_log.triggered.disconnect()
         window.act_log.triggered.connect(self.open)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self)
         self.hide()
 
     @Slot()

@@ -4,35 +4,65 @@ mute rules, the settings dialog, the activity log, help and about."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QListView, QMessageBox, QWidget
 
 from app.services import feed as feed_service
 from app.services import mute, preference, subscription
 from app.services.highlight import highlight_rule
+from app.services.profile import Profile
+from app.storage.database import Database
 from app.storage.record import FeedRecord
 from app.ui import task
 from app.ui.delegate import RiverDelegate
 from app.ui.help import HelpDialog
 from app.ui.mute import MuteDialog
 from app.ui.preference import SettingsDialog
-from app.ui.sidebar import LATEST
+from app.ui.river import RiverModel
+from app.ui.schedule import Options, Scheduler
+from app.ui.sidebar import LATEST, Place, SidebarModel
 from app.ui.subscription import AddFeedDialog, FailedFeedsDialog, FeedPropertiesDialog
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
+
+
+class Host(Protocol):
+    """What the admin uses of the window: its feeds, river, schedules and preferences."""
+
+    profile: Profile
+    db: Database
+    runner: JobRunner
+    prefs: preference.Preferences
+    sidebar: SidebarModel
+    river: RiverModel
+    river_view: QListView
+    scheduler: Scheduler
+
+    @property
+    def options(self) -> Options: ...
+    @property
+    def activity(self) -> Sequence[tuple[datetime, int | None, str]]: ...
+    def window(self) -> QWidget: ...
+    def say(self, text: str) -> None: ...
+    def log_activity(self, feed_id: int | None, text: str) -> None: ...
+    def show_place(self, place: Place) -> None: ...
+    def current_feed_id(self) -> int | None: ...
+    def reload_sidebar(self) -> None: ...
+    def reload_river_if_idle(self) -> None: ...
+    def after_feeds_moved(self) -> None: ...
 
 
 class FeedAdmin(QObject):
     """The window's commands that manage subscriptions and preferences."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: Host) -> None:
+        super().__init__(window.window())
         self.w = window
 
     def add_feed(self, url: str, folder: str | None = None) -> None:
@@ -52,7 +82,7 @@ class FeedAdmin(QObject):
     @Slot()
     def ask_add_feed(self) -> None:
         dialog = AddFeedDialog(
-            sorted({f.folder for f in self.w.sidebar.feeds.values() if f.folder}), self.w
+            sorted({f.folder for f in self.w.sidebar.feeds.values() if f.folder}), self.w.window()
         )
         if dialog.exec() == AddFeedDialog.DialogCode.Accepted:
             self.add_feed(dialog.url(), dialog.folder())
@@ -77,7 +107,7 @@ class FeedAdmin(QObject):
     @Slot()
     def ask_import(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
-            self.w,
+            self.w.window(),
             "Import subscriptions",
             str(Path.home()),
             "OPML files (*.opml *.xml);;All files (*)",
@@ -97,7 +127,10 @@ class FeedAdmin(QObject):
     @Slot()
     def ask_export(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
-            self.w, "Export subscriptions", str(Path.home() / "heedful.opml"), "OPML files (*.opml)"
+            self.w.window(),
+            "Export subscriptions",
+            str(Path.home() / "heedful.opml"),
+            "OPML files (*.opml)",
         )
         if name:
             self.export_opml(Path(name))
@@ -113,7 +146,7 @@ class FeedAdmin(QObject):
             f"{when:%H:%M:%S}  {text}" for when, fid, text in self.w.activity if fid == feed.id
         ]
         folders = sorted({f.folder for f in self.w.sidebar.feeds.values() if f.folder})
-        dialog = FeedPropertiesDialog(feed, folders, lines, self.w)
+        dialog = FeedPropertiesDialog(feed, folders, lines, self.w.window())
         if dialog.exec() == FeedPropertiesDialog.DialogCode.Accepted:
             self.w.runner.submit(
                 "saving the feed",
@@ -153,7 +186,7 @@ class FeedAdmin(QObject):
             self.w.say("Select a feed in the sidebar first.")
             return
         answer = QMessageBox.question(
-            self.w,
+            self.w.window(),
             "Delete feed",
             f"Unsubscribe from {feed.title} and delete its {feed.total} articles?",
         )
@@ -166,7 +199,7 @@ class FeedAdmin(QObject):
         if not failing:
             self.w.say("No feed failed at its last refresh.")
             return
-        dialog = FailedFeedsDialog(failing, self.w)
+        dialog = FailedFeedsDialog(failing, self.w.window())
         if dialog.exec() == FailedFeedsDialog.DialogCode.Accepted and dialog.chosen():
             self.delete_feeds(dialog.chosen())
 
@@ -189,7 +222,7 @@ class FeedAdmin(QObject):
 
     @Slot()
     def edit_mute_rules(self) -> None:
-        dialog = MuteDialog(mute.load(self.w.db), self.w)
+        dialog = MuteDialog(mute.load(self.w.db), self.w.window())
         if dialog.exec() == MuteDialog.DialogCode.Accepted:
             self.w.runner.submit(
                 "saving mute rules", mute.save, self.w.db, dialog.rules(), done=self._on_mute_saved
@@ -207,7 +240,7 @@ class FeedAdmin(QObject):
             f"{when:%H:%M:%S}  {names.get(fid, '') + ': ' if fid in names else ''}{text}"
             for when, fid, text in self.w.activity
         ]
-        box = QMessageBox(self.w)
+        box = QMessageBox(self.w.window())
         box.setWindowTitle("Activity log")
         box.setText(f"{len(lines)} events this session.")
         box.setDetailedText("\n".join(reversed(lines)) or "Nothing yet.")
@@ -215,7 +248,7 @@ class FeedAdmin(QObject):
 
     @Slot()
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.w.prefs, self.w)
+        dialog = SettingsDialog(self.w.prefs, self.w.window())
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             self.apply_preferences(dialog.preferences())
 
@@ -231,12 +264,12 @@ class FeedAdmin(QObject):
 
     @Slot()
     def show_help(self) -> None:
-        HelpDialog(self.w).open()
+        HelpDialog(self.w.window()).open()
 
     @Slot()
     def show_about(self) -> None:
         QMessageBox.about(
-            self.w,
+            self.w.window(),
             "About Heedful",
             "<b>Heedful</b> — a news reader that learns, on your machine, what you heed.<br>"
             f"Profile: {self.w.profile.paths.root}<br>"

@@ -17,21 +17,24 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QObject, QTimer, QUrl, Signal, Slot
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QListView, QMessageBox, QWidget
 
 from app.services import feedback, image
-from app.services.ranking import ArticleExplanation
+from app.services.preference import Preferences
+from app.services.ranking import ArticleExplanation, Ranking
+from app.storage.database import Database
 from app.storage.record import ArticleRecord
 from app.ui import task
-from app.ui.reader import open_external
-from app.ui.river import Role
-from app.ui.worker import JobFailure, report
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.explanation import ExplanationPanel
+from app.ui.impression import ImpressionTracker
+from app.ui.reader import ReaderView, open_external
+from app.ui.river import RiverModel, Role
+from app.ui.sidebar import Place
+from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +65,39 @@ class Reading:
     counted: bool = False
 
 
+class Host(Protocol):
+    """What the desk uses of the window: its river, reader and explanation panel, the
+    actions it enables, and the background."""
+
+    db: Database
+    runner: JobRunner
+    ranker: Ranking
+    prefs: Preferences
+    river: RiverModel
+    river_view: QListView
+    reader: ReaderView
+    explanation: ExplanationPanel
+    impressions: ImpressionTracker
+    act_open: QAction
+    act_read: QAction
+    act_star: QAction
+    act_why: QAction
+    act_more: QAction
+    act_less: QAction
+    act_fewer: QAction
+    act_images: QAction
+
+    @property
+    def place(self) -> Place: ...
+    def window(self) -> QWidget: ...
+    def say(self, text: str) -> None: ...
+    def reload_sidebar(self) -> None: ...
+    def selected_index(self) -> QModelIndex: ...
+
+
 class ArticleDesk(QObject):
-    """Acts on the selected article for a :class:`MainWindow`; owns the reading timer that
-    turns a long enough read into a click."""
+    """Acts on the selected article for the window (its :class:`Host`); owns the reading timer
+    that turns a long enough read into a click."""
 
     clicked_recorded = Signal(int)
     """An open was recorded (article id), for the training schedule."""
@@ -72,8 +105,8 @@ class ArticleDesk(QObject):
     feedback_given = Signal(str)
     """The reader gave explicit feedback (its kind), for the training schedule."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: Host) -> None:
+        super().__init__(window.window())
         self.w = window
         self.reading: Reading | None = None
         self.clicked: set[int] = set()
@@ -143,7 +176,8 @@ class ArticleDesk(QObject):
             self.reading.inspected = True
 
     def _window_active(self) -> bool:
-        return self.w.isActiveWindow() and not self.w.isMinimized()
+        window = self.w.window()
+        return window.isActiveWindow() and not window.isMinimized()
 
     @Slot()
     def _on_dwell_timeout(self) -> None:
@@ -361,7 +395,7 @@ class ArticleDesk(QObject):
         feed_id, folder = self.w.place.feed_id, self.w.place.folder
         if confirm and feed_id is None and folder is None:
             answer = QMessageBox.question(
-                self.w, "Mark all as read", "Mark every unread article as read?"
+                self.w.window(), "Mark all as read", "Mark every unread article as read?"
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return

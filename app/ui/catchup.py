@@ -7,17 +7,18 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Slot
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox, QPushButton
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMenuBar, QMessageBox, QPushButton, QStatusBar, QWidget
 
 from app.services import reading
 from app.storage.database import Database
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui import menu
+from app.ui.river import RiverModel
+from app.ui.sidebar import Place
+from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -27,35 +28,49 @@ UNDO_SECONDS = 120
 """How long the last bulk mark stays undoable (Ctrl+Z, or "Undo" in the status bar)."""
 
 
-def find_menu(window: MainWindow, title: str) -> QMenu | None:
-    """The window's menu whose title, without its ``&`` accelerator, is ``title``."""
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if isinstance(menu, QMenu) and menu.title().replace("&", "") == title:
-            return menu
-    return None
+class Host(Protocol):
+    """What catching up uses of the window: the river, the menus and status bar it joins."""
+
+    db: Database
+    runner: JobRunner
+    river: RiverModel
+    act_all_read: QAction
+    sidebar_menu: QMenu
+
+    @property
+    def place(self) -> Place: ...
+    def window(self) -> QWidget: ...
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802
+    def say(self, text: str) -> None: ...
+    def reload_sidebar(self) -> None: ...
 
 
 class CatchUp(QObject):
-    """Bulk marking for a :class:`MainWindow`: scope, confirmation, the mark, and its undo.
+    """Bulk marking for the window: scope, confirmation, the mark, and its undo.
 
     ``confirm(count, what)`` asks the reader; tests replace it.
     """
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: Host) -> None:
+        super().__init__(window.window())
         self.w = window
         self.confirm: Callable[[int, str], bool] = self._ask
         self.undo_ids: tuple[int, ...] = ()
         self.undo_until = 0.0
         self._what = ""
         self._reload_river = False
-        self.act_undo = window._action(
-            "Undo mark as read", self.undo, QKeySequence.StandardKey.Undo
+        parent = window.window()
+        self.act_undo = menu.action(
+            parent, "Undo mark as read", self.undo, QKeySequence.StandardKey.Undo
         )
         self.act_undo.setEnabled(False)
-        self.act_day = window._action("Mark older than a day as read", self.mark_older_than_day)
-        self.act_week = window._action("Mark older than a week as read", self.mark_older_than_week)
+        self.act_day = menu.action(
+            parent, "Mark older than a day as read", self.mark_older_than_day
+        )
+        self.act_week = menu.action(
+            parent, "Mark older than a week as read", self.mark_older_than_week
+        )
         window.act_all_read.triggered.disconnect()
         window.act_all_read.triggered.connect(self.mark_all_read)
         self.undo_button = QPushButton("Undo")
@@ -68,7 +83,7 @@ class CatchUp(QObject):
         self.expiry = QTimer(self)
         self.expiry.setSingleShot(True)
         self.expiry.timeout.connect(self._on_expiry_timeout)
-        article_menu = find_menu(window, "Article")
+        article_menu = menu.find_menu(window.menuBar(), "Article")
         if article_menu is not None:
             article_menu.addAction(self.act_day)
             article_menu.addAction(self.act_week)
@@ -135,7 +150,7 @@ class CatchUp(QObject):
 
     def _ask(self, count: int, what: str) -> bool:
         answer = QMessageBox.question(
-            self.w,
+            self.w.window(),
             "Mark as read",
             f"Mark {what} as read? That is {count} articles. You can undo it for "
             f"{UNDO_SECONDS // 60} minutes.",

@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QInputDialog, QLineEdit, QMenu, QMessageBox
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QTreeView,
+    QWidget,
+)
 
 from app.services import folder
+from app.storage.database import Database
 from app.storage.record import FeedRecord
-from app.ui.sidebar import LATEST, Place
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.sidebar import LATEST, Place, SidebarModel
+from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +43,39 @@ def _articles(count: int) -> str:
     return f"{count} article" if count == 1 else f"{count} articles"
 
 
-class FolderDesk(QObject):
-    """The folder commands of a :class:`MainWindow` and the sidebar's drag and drop."""
+class Host(Protocol):
+    """What the folder commands use of the window: the sidebar, and showing a place."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    db: Database
+    runner: JobRunner
+    sidebar: SidebarModel
+    sidebar_view: QTreeView
+    act_all_read: QAction
+
+    @property
+    def place(self) -> Place: ...
+    def window(self) -> QWidget: ...
+    def say(self, text: str) -> None: ...
+    def show_place(self, place: Place) -> None: ...
+    def reload_sidebar(self) -> None: ...
+    def after_feeds_moved(self) -> None: ...
+    def refresh(self, feed_ids: list[int] | None = None, *, due_only: bool = False) -> bool: ...
+
+
+class FolderDesk(QObject):
+    """The folder commands of the window and the sidebar's drag and drop."""
+
+    def __init__(self, window: Host) -> None:
+        parent = window.window()
+        super().__init__(parent)
         self.w = window
-        self.act_refresh = QAction("Refresh this folder", window)
+        self.act_refresh = QAction("Refresh this folder", parent)
         self.act_refresh.triggered.connect(self.refresh_current)
-        self.act_rename = QAction("Rename folder…", window)
+        self.act_rename = QAction("Rename folder…", parent)
         self.act_rename.triggered.connect(self.ask_rename)
-        self.act_delete = QAction("Delete folder…", window)
+        self.act_delete = QAction("Delete folder…", parent)
         self.act_delete.triggered.connect(self.ask_delete)
-        self.menu = QMenu(window)
+        self.menu = QMenu(parent)
         for action in (self.act_refresh, self.act_rename, window.act_all_read, self.act_delete):
             self.menu.addAction(action)
         view = window.sidebar_view
@@ -93,7 +120,7 @@ class FolderDesk(QObject):
         parent, _, leaf = name.rpartition(folder.SEPARATOR)
         label = f"New name (inside {parent}):" if parent else "New name:"
         text, ok = QInputDialog.getText(
-            self.w, "Rename folder", label, QLineEdit.EchoMode.Normal, leaf
+            self.w.window(), "Rename folder", label, QLineEdit.EchoMode.Normal, leaf
         )
         if ok:
             self.rename(name, f"{parent}{folder.SEPARATOR}{text}" if parent else text)
@@ -129,7 +156,7 @@ class FolderDesk(QObject):
             return
         found = folder.contents_of(name, self._records())
         answer = QMessageBox.question(
-            self.w,
+            self.w.window(),
             "Delete folder",
             f"Delete the folder {name}: unsubscribe from its {_feeds(len(found.feed_ids))} "
             f"and delete their {_articles(found.articles)}?",

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar, QWidget
 
 from app.services import attachment, fulltext, story
 from app.services.attachment import Attachment
 from app.storage.database import Database
 from app.storage.record import ArticleRecord
-from app.ui.catchup import find_menu
-from app.ui.worker import JobFailure, report
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui import menu
+from app.ui.article import ArticleDesk
+from app.ui.reader import ReaderView
+from app.ui.sidebar import Place
+from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
 
@@ -62,27 +63,47 @@ def write_option(db: Database, feed_id: int, on: bool) -> FeedOption:
     return FeedOption(feed_id, on)
 
 
-class FullTextDesk(QObject):
-    """Fetches and shows full text and attachments for a :class:`MainWindow`'s reader."""
+class Host(Protocol):
+    """What the full-text desk uses of the window: its reader and the menus it joins."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    db: Database
+    runner: JobRunner
+    reader: ReaderView
+    reader_bar: QToolBar
+    sidebar_menu: QMenu
+    desk: ArticleDesk
+
+    @property
+    def place(self) -> Place: ...
+    def window(self) -> QWidget: ...
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802
+    def say(self, text: str) -> None: ...
+
+
+class FullTextDesk(QObject):
+    """Fetches and shows full text and attachments for the window's reader."""
+
+    def __init__(self, window: Host) -> None:
+        super().__init__(window.window())
         self.w = window
         self.fetching: set[int] = set()
-        self.act_fetch = window._action("Fetch full article", self.fetch_current, "F", "browser")
+        parent = window.window()
+        self.act_fetch = menu.action(
+            parent, "Fetch full article", self.fetch_current, "F", "browser"
+        )
         self.act_fetch.setEnabled(False)
-        self.act_always = window._action("Always fetch full text", self._on_always_triggered)
+        self.act_always = menu.action(parent, "Always fetch full text", self._on_always_triggered)
         self.act_always.setCheckable(True)
         self.act_always.setEnabled(False)
         window.reader_bar.addAction(self.act_fetch)
-        article_menu = find_menu(window, "Article")
+        article_menu = menu.find_menu(window.menuBar(), "Article")
         if article_menu is not None:
             article_menu.addAction(self.act_fetch)
-        feeds_menu = find_menu(window, "Feeds")
-        for menu in (feeds_menu, window.sidebar_menu):
-            if menu is not None:
-                menu.addAction(self.act_always)
-                menu.aboutToShow.connect(self._on_menu_about_to_show)
+        feeds_menu = menu.find_menu(window.menuBar(), "Feeds")
+        for shown in (feeds_menu, window.sidebar_menu):
+            if shown is not None:
+                shown.addAction(self.act_always)
+                shown.aboutToShow.connect(self._on_menu_about_to_show)
         window.reader.article_shown.connect(self._on_reader_article_shown)
 
     # -- when an article opens ---------------------------------------------------------------

@@ -12,18 +12,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
+from app.services.preference import Preferences
 from app.services.ranking import Ranking
 from app.services.refresh import RefreshSummary
 from app.services.river import UNREAD
-from app.ui.worker import JobFailure, report
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.schedule import Scheduler
+from app.ui.tray import TrayIcon
+from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,23 @@ def message(found: TopNew) -> tuple[str, str]:
     return f"{head} in your top {TOP}", found.titles[0]
 
 
+class Host(Protocol):
+    """What the notifier uses of the window: its refreshes, its ranker and its tray."""
+
+    runner: JobRunner
+    ranker: Ranking
+    prefs: Preferences
+    scheduler: Scheduler
+    tray: TrayIcon
+
+    def window(self) -> QWidget: ...
+
+
 class Notifier(QObject):
     """Tells the reader, through the tray, of new articles high in For you after a refresh."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: Host) -> None:
+        super().__init__(window.window())
         self.w = window
         self.asking = False
         """A question for the top articles is on the pool (one per refresh at most)."""

@@ -15,20 +15,22 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtWidgets import QLineEdit, QWidget
 
-from app.services.ranking import TrainProgress, TrainReport
+from app.services.preference import Preferences
+from app.services.ranking import Ranking, TrainProgress, TrainReport
 from app.services.refresh import RefreshProgress, RefreshSummary
+from app.storage.database import Database
 from app.ui import crash, task
-from app.ui.sidebar import FOR_YOU
+from app.ui.article import ArticleDesk
+from app.ui.sidebar import FOR_YOU, Place, SidebarModel
+from app.ui.state import REFRESH, TRAIN, ViewState
 from app.ui.trainer import TrainController
 from app.ui.training import ModelDialog
-from app.ui.worker import JobFailure, report
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,39 @@ SEARCH_IDLE_MS = 3000
 """How long the search box must be left alone before a due training round starts."""
 
 
+class Options(Protocol):
+    """Which schedules run (the window's options)."""
+
+    @property
+    def auto_refresh(self) -> bool: ...
+    @property
+    def train_schedule(self) -> bool: ...
+
+
+class Host(Protocol):
+    """What the scheduler uses of the window."""
+
+    db: Database
+    runner: JobRunner
+    ranker: Ranking
+    prefs: Preferences
+    state: ViewState[Place]
+    sidebar: SidebarModel
+    search: QLineEdit
+    desk: ArticleDesk
+
+    @property
+    def options(self) -> Options: ...
+    def window(self) -> QWidget: ...
+    def say(self, text: str) -> None: ...
+    def log_activity(self, feed_id: int | None, text: str) -> None: ...
+    def reload_sidebar(self) -> None: ...
+    def reload_river_if_idle(self) -> None: ...
+    def current_feed_id(self) -> int | None: ...
+
+
 class Scheduler(QObject):
-    """Refreshes and trains for a :class:`MainWindow`, on timers and on request.
+    """Refreshes and trains for the window (its :class:`Host`), on timers and on request.
 
     ``refreshed(RefreshSummary)`` is emitted when a refresh ends (not when it fails);
     :attr:`refresh_started` is when it began.
@@ -45,10 +78,10 @@ class Scheduler(QObject):
 
     refreshed = Signal(object)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: Host) -> None:
+        super().__init__(window.window())
         self.w = window
-        self.refreshing = False
+        self.state = window.state
         self.refresh_progress: tuple[int, int] = (0, 0)
         self.refresh_started: datetime | None = None
         self._refresh_cancel = threading.Event()
@@ -74,6 +107,11 @@ class Scheduler(QObject):
         self._wired = False
         self._again: int | None = None
         """The threshold of a check asked for while another was on the pool."""
+
+    @property
+    def refreshing(self) -> bool:
+        """A refresh runs (kept in the window's state)."""
+        return self.state.is_busy(REFRESH)
 
     def apply_timers(self) -> None:
         self.refresh_timer.setInterval(self.w.prefs.refresh_minutes * 60_000)
@@ -104,13 +142,11 @@ class Scheduler(QObject):
         if self.refreshing:
             self.w.say("A refresh is already running.")
             return False
-        self.refreshing = True
+        self.state.start(REFRESH)
         self.refresh_started = datetime.now(UTC)
         self._refresh_cancel = threading.Event()
-        self.w.act_refresh.setEnabled(False)
-        self.w.progress_label.setText("Refreshing…")
-        self.w.progress_bar.setRange(0, 0)
-        self.w.progress_bar.show()
+        self.state.progress_text = "Refreshing…"
+        self.state.progress_bar = (0, 0)
         self.w.runner.submit(
             "refreshing",
             task.refresh,
@@ -127,9 +163,8 @@ class Scheduler(QObject):
     @Slot(object)
     def _on_refresh_progress(self, progress: RefreshProgress) -> None:
         self.refresh_progress = (progress.done, progress.total)
-        self.w.progress_label.setText(f"{progress.done} of {progress.total} feeds")
-        self.w.progress_bar.setRange(0, progress.total)
-        self.w.progress_bar.setValue(progress.done)
+        self.state.progress_text = f"{progress.done} of {progress.total} feeds"
+        self.state.progress_bar = (progress.done, progress.total)
         feed = self.w.sidebar.feeds.get(progress.feed_id)
         name = feed.title if feed is not None else f"feed {progress.feed_id}"
         self.w.log_activity(progress.feed_id, f"{name}: {'fetched' if progress.ok else 'failed'}")
@@ -155,10 +190,9 @@ class Scheduler(QObject):
         report(self.w.runner, failure)
 
     def _end_refresh(self) -> None:
-        self.refreshing = False
-        self.w.act_refresh.setEnabled(True)
-        self.w.progress_label.setText("")
-        self.w.progress_bar.hide()
+        self.state.finish(REFRESH)
+        self.state.progress_text = ""
+        self.state.progress_bar = None
 
     @Slot()
     def refresh_all(self) -> None:
@@ -197,7 +231,7 @@ class Scheduler(QObject):
             again = self._again
             self._again = min_new_clicks if again is None else min(again, min_new_clicks)
             return
-        if self.trainer.running or self.w._closed:
+        if self.trainer.running or self.state.closed:
             return
         self.checking = True
         self._again = None
@@ -228,7 +262,7 @@ class Scheduler(QObject):
     def _on_training_due(self, due: bool) -> None:
         self.checking = False
         again, self._again = self._again, None
-        if due and not self.w._closed:
+        if due and not self.state.closed:
             self._start_when_idle()
         elif again is not None:
             self.check_due(again)
@@ -254,16 +288,17 @@ class Scheduler(QObject):
 
     @Slot()
     def _on_typing_timer_timeout(self) -> None:
-        if self.pending and not self.w._closed:
+        if self.pending and not self.state.closed:
             self._start_when_idle()
 
     @Slot()
     def _on_trainer_idle(self) -> None:
-        if self.w.options.train_schedule and not self.w._closed:
+        if self.w.options.train_schedule and not self.state.closed:
             self.check_due(self.w.prefs.train_min_clicks)  # clicks that came during the round
 
     @Slot()
     def _on_trainer_started(self) -> None:
+        self.state.start(TRAIN)
         self.w.say("Training the model on your clicks…")
         if self.model_dialog is not None:
             self.model_dialog.set_training(True, "Training…", 0.0)
@@ -273,35 +308,37 @@ class Scheduler(QObject):
         text = f"Training: {progress.stage}"
         if progress.loss is not None:
             text += f" (loss {progress.loss:.3f})"
-        self.w.progress_label.setText(text)
+        self.state.progress_text = text
         if self.model_dialog is not None:
             self.model_dialog.set_training(True, text, progress.fraction)
 
     @Slot(object)
     def _on_trainer_finished(self, result: TrainReport) -> None:
-        self.w.progress_label.setText("")
+        self.state.finish(TRAIN)
+        self.state.progress_text = ""
         self.w.say(result.summary())
         self.w.log_activity(None, result.summary())
         if self.model_dialog is not None:
             self.model_dialog.set_training(False, result.summary())
             self._load_versions()
-        if not result.cancelled and self.w.place == FOR_YOU:
+        if not result.cancelled and self.state.place == FOR_YOU:
             self.w.reload_river_if_idle()
 
     @Slot(str, bool)
     def _on_trainer_errored(self, message: str, known: bool) -> None:
-        self.w.progress_label.setText("")
+        self.state.finish(TRAIN)
+        self.state.progress_text = ""
         if self.model_dialog is not None:
             self.model_dialog.set_training(False, message if known else "Training failed.")
         if known:
             self.w.say(f"Training: {message}")
         else:
-            crash.show_crash(message, self.w)
+            crash.show_crash(message, self.w.window())
 
     @Slot()
     def show_model_page(self) -> None:
         if self.model_dialog is None:
-            dialog = ModelDialog(self.w)
+            dialog = ModelDialog(self.w.window())
             dialog.train_requested.connect(self.train_now)
             dialog.cancel_requested.connect(self._on_model_cancel_requested)
             self.model_dialog = dialog

@@ -4,18 +4,16 @@ click away. Shown only where the desktop has a system tray."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from app.services import reading
+from app.storage.database import Database
 from app.storage.record import Stats
 from app.ui import resource
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +46,22 @@ def badge(base: QIcon, count: int, size: int = 64) -> QIcon:
 
 
 class TrayIcon(QObject):
-    """A :class:`MainWindow`'s tray icon with its unread count."""
+    """The window's tray icon with its unread count; its menu shows ``window`` and holds the
+    window's ``refresh`` and ``quit`` actions, and the count is read from ``db`` on ``runner``."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(
+        self,
+        window: QWidget,
+        db: Database,
+        runner: JobRunner,
+        *,
+        refresh: QAction,
+        quit: QAction,
+    ) -> None:
         super().__init__(window)
-        self.w = window
+        self.window = window
+        self.db = db
+        self.runner = runner
         self.unread: int | None = None
         self._base = resource.icon("heedful")
         self.icon = QSystemTrayIcon(self._base, self)
@@ -61,9 +70,9 @@ class TrayIcon(QObject):
         self.act_show = QAction("Show Heedful", self.menu)
         self.act_show.triggered.connect(self.show_window)
         self.menu.addAction(self.act_show)
-        self.menu.addAction(window.act_refresh)
+        self.menu.addAction(refresh)
         self.menu.addSeparator()
-        self.menu.addAction(window.act_quit)
+        self.menu.addAction(quit)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_icon_activated)
         self.timer = QTimer(self)
@@ -77,7 +86,7 @@ class TrayIcon(QObject):
     @Slot()
     def update_count(self) -> None:
         """Read the unread count in the background and show it."""
-        self.w.runner.submit("counting unread", reading.stats, self.w.db, done=self._on_stats)
+        self.runner.submit("counting unread", reading.stats, self.db, done=self._on_stats)
 
     @Slot(object)
     def _on_stats(self, stats: Stats) -> None:
@@ -93,9 +102,9 @@ class TrayIcon(QObject):
 
     @Slot()
     def show_window(self) -> None:
-        self.w.showNormal()
-        self.w.raise_()
-        self.w.activateWindow()
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
 
     @Slot(QSystemTrayIcon.ActivationReason)
     def _on_icon_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:

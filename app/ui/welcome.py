@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
@@ -19,13 +18,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QVBoxLayout,
+    QWidget,
 )
 
 from app.services import bundle
 from app.ui import resource
-
-if TYPE_CHECKING:
-    from app.ui.window import MainWindow
+from app.ui.admin import FeedAdmin
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +60,11 @@ class WelcomeDialog(QDialog):
 
     STARTER, IMPORT, NOTHING = "starter", "import", "nothing"
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QWidget, admin: FeedAdmin) -> None:
         super().__init__(window)
         self.setObjectName("welcome")
         self.setWindowTitle("Welcome to Heedful")
-        self._main = window
+        self._admin = admin
         self.choice: str | None = None
         self.feeds = bundle.starter_feeds()
 
@@ -121,12 +119,12 @@ class WelcomeDialog(QDialog):
     @Slot()
     def _on_starter_clicked(self) -> None:
         self._choose(self.STARTER)
-        self._main.admin.import_opml(bundle.default_feeds())
+        self._admin.import_opml(bundle.default_feeds())
 
     @Slot()
     def _on_import_clicked(self) -> None:
         self._choose(self.IMPORT)
-        self._main.admin.ask_import()
+        self._admin.ask_import()
 
     @Slot()
     def _on_nothing_clicked(self) -> None:
@@ -139,8 +137,9 @@ class WelcomeDialog(QDialog):
         super().reject()
 
 
-def show_welcome(window: MainWindow) -> WelcomeDialog:
-    """Open the welcome over ``window`` (window-modal, non-blocking) and return it."""
-    dialog = WelcomeDialog(window)
+def show_welcome(window: QWidget, admin: FeedAdmin) -> WelcomeDialog:
+    """Open the welcome over ``window`` (window-modal, non-blocking) and return it; the
+    reader's choice subscribes through ``admin``."""
+    dialog = WelcomeDialog(window, admin)
     dialog.open()
     return dialog

@@ -4,52 +4,33 @@ that tie them to the services."""
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QListView,
-    QMainWindow,
-    QMenu,
-    QProgressBar,
-    QSplitter,
-    QToolBar,
-    QTreeView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar
 
 from app.services import preference
-from app.services.highlight import highlight_rule
 from app.services.profile import Profile
 from app.services.ranking import Ranking, River
-from app.services.remote import RemoteRanker
 from app.services.river import RiverFilter
-from app.ui import access, crash, resource, task
+from app.ui import access, crash, menu, pane, resource, task, wiring
 from app.ui.activity import ActivityDock
 from app.ui.admin import FeedAdmin
 from app.ui.article import ArticleDesk
 from app.ui.catchup import CatchUp
-from app.ui.delegate import RiverDelegate
-from app.ui.explanation import ExplanationPanel
 from app.ui.feedback import FeedbackDialog
 from app.ui.folder import FolderDesk
 from app.ui.fulltext import FullTextDesk
 from app.ui.impression import ImpressionTracker
 from app.ui.notification import Notifier
-from app.ui.reader import ReaderView
-from app.ui.river import RiverModel, RiverQuery
+from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
-from app.ui.sidebar import FOR_YOU, STARRED, Place, SidebarModel, highlight
+from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight
+from app.ui.state import REFRESH, ViewState
 from app.ui.tray import TrayIcon
 from app.ui.welcome import WelcomeDialog, show_welcome
 from app.ui.worker import JobRunner
@@ -74,7 +55,12 @@ QUIET = WindowOptions(preload=False, auto_refresh=False, first_run=False, train_
 
 
 class MainWindow(QMainWindow):
-    """Three panes: sidebar (views, folders, feeds), river (articles), reader (one article)."""
+    """Three panes: sidebar (views, folders, feeds), river (articles), reader (one article).
+
+    What it shows and does, apart from the widgets, is in :attr:`state` (a Qt-free
+    :class:`~app.ui.state.ViewState`); its helpers (the desks, the scheduler, the admin) each
+    see it through a protocol of the few parts they use, and never import this module.
+    """
 
     def __init__(
         self,
@@ -88,12 +74,9 @@ class MainWindow(QMainWindow):
         self.db = profile.db
         self.options = options or WindowOptions()
         self.prefs = preference.load(self.db)
-        if self.prefs.cpu_threads and "torch" not in sys.modules:
-            os.environ.setdefault("OMP_NUM_THREADS", str(self.prefs.cpu_threads))
+        self.state: ViewState[Place] = ViewState(FOR_YOU)
         self._owns_ranker = ranker is None
-        self.ranker: Ranking = ranker or RemoteRanker(
-            profile, device=None if self.prefs.device == "auto" else self.prefs.device
-        )
+        self.ranker: Ranking = ranker or wiring.model_proxy(profile, self.prefs)
         self.runner = JobRunner(self, database=self.db.path)
         self.scheduler = Scheduler(self)
         self.admin = FeedAdmin(self)
@@ -101,11 +84,9 @@ class MainWindow(QMainWindow):
             str(profile.paths.root / "window.ini"), QSettings.Format.IniFormat, self
         )
         self.activity: deque[tuple[datetime, int | None, str]] = deque(maxlen=LOG_LINES)
-        self.place: Place = FOR_YOU
         self.feedback_dialog: FeedbackDialog | None = None
         self.welcome: WelcomeDialog | None = None
         self._started = False
-        self._closed = False
 
         self.setWindowTitle("Heedful")
         self.setWindowIcon(resource.icon("heedful"))
@@ -114,12 +95,16 @@ class MainWindow(QMainWindow):
         self.explanation.feedback_asked.connect(self.desk.feedback_on_explained)
         self._build_actions()
         self._build_status()
+        self.state.observe(self._on_state_changed)
         self.folders = FolderDesk(self)  # the folder rows' menu and the sidebar's drag and drop
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
         self.catchup = CatchUp(self)
-        self.tray = TrayIcon(self)
+        self.tray = TrayIcon(
+            self, self.db, self.runner, refresh=self.act_refresh, quit=self.act_quit
+        )
         self.notifier = Notifier(self)
         self.activity_dock = ActivityDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity_dock)
         access.name_widgets(self)
         self.impressions = ImpressionTracker(
             self.river_view, self.river, self.db, self.runner, parent=self
@@ -131,111 +116,53 @@ class MainWindow(QMainWindow):
         self.sidebar_timer.setInterval(150)
         self.sidebar_timer.timeout.connect(self._on_sidebar_timer_timeout)
         self.scheduler.apply_timers()
-        self._restore_layout()
+        pane.restore_layout(self, self.panes, self.settings)
         self.reload_sidebar()
         self.show_place(FOR_YOU)
+
+    @property
+    def place(self) -> Place:
+        """What the river shows (kept in :attr:`state`)."""
+        return self.state.place
+
+    @place.setter
+    def place(self, place: Place) -> None:
+        self.state.place = place
 
     # -- construction ----------------------------------------------------------------------
 
     def _build_panes(self) -> None:
-        self.sidebar = SidebarModel(self)
-        self.sidebar_view = QTreeView()
-        self.sidebar_view.setObjectName("sidebar")
-        self.sidebar_view.setModel(self.sidebar)
-        self.sidebar_view.setHeaderHidden(True)
-        self.sidebar_view.setRootIsDecorated(True)
-        self.sidebar_view.setUniformRowHeights(True)
-        self.sidebar_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.panes = panes = pane.build(self, self.ranker, self.runner, self.prefs)
+        self.sidebar, self.sidebar_view = panes.sidebar, panes.sidebar_view
+        self.river, self.river_view = panes.river, panes.river_view
+        self.search, self.notice = panes.search, panes.notice
+        self.reader, self.reader_bar = panes.reader, panes.reader_bar
+        self.explanation, self.right, self.splitter = panes.explanation, panes.right, panes.splitter
         self.sidebar_view.customContextMenuRequested.connect(
             self._on_sidebar_view_custom_context_menu_requested
         )
-        self.sidebar_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.sidebar_view.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.sidebar_view.selectionModel().selectionChanged.connect(
             self._on_sidebar_selection_changed
         )
-
-        self.river = RiverModel(self.ranker, self.runner, self)
         self.river.loaded.connect(self._on_river_loaded)
-        self.river_view = QListView()
-        self.river_view.setObjectName("river")
-        self.river_view.setModel(self.river)
-        self.river_view.setItemDelegate(RiverDelegate(self.river_view, highlight_rule(self.prefs)))
-        self.river_view.setUniformItemSizes(True)
-        self.river_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.river_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.notice = QLabel()
-        self.notice.setObjectName("notice")
-        self.notice.setWordWrap(True)
-        self.notice.hide()
-        self.search = QLineEdit()
-        self.search.setObjectName("search")
-        self.search.setPlaceholderText("Search all articles  ( / )")
-        self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self._on_search_return_pressed)
         self.search.textChanged.connect(self._on_search_text_changed)
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(350)
         self.search_timer.timeout.connect(self._on_search_return_pressed)
-        river_pane = QWidget()
-        river_layout = QVBoxLayout(river_pane)
-        river_layout.setContentsMargins(0, 0, 0, 0)
-        river_layout.setSpacing(0)
-        river_layout.addWidget(self.search)
-        river_layout.addWidget(self.notice)
-        river_layout.addWidget(self.river_view)
-
-        self.reader = ReaderView()
-        self.reader_bar = QToolBar()
-        self.reader_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.explanation = ExplanationPanel()
-        self.explanation.hide()
-        reader_pane = QWidget()
-        reader_layout = QVBoxLayout(reader_pane)
-        reader_layout.setContentsMargins(0, 0, 0, 0)
-        reader_layout.setSpacing(0)
-        reader_layout.addWidget(self.reader_bar)
-        reader_layout.addWidget(self.reader)
-        self.right = QSplitter(Qt.Orientation.Vertical)
-        self.right.addWidget(reader_pane)
-        self.right.addWidget(self.explanation)
-        self.right.setStretchFactor(0, 3)
-        self.right.setStretchFactor(1, 2)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar_view)
-        self.splitter.addWidget(river_pane)
-        self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 2)
-        self.splitter.setSizes([260, 430, 590])
         self.setCentralWidget(self.splitter)
         self.resize(1280, 800)
 
-    def _action(
-        self,
-        text: str,
-        slot: object,
-        shortcut: str | QKeySequence.StandardKey | None = None,
-        icon: str | None = None,
-    ) -> QAction:
-        action = QAction(text, self)
-        if icon:
-            action.setIcon(resource.icon(icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
-        a = self._action
+        def a(
+            text: str,
+            slot: Callable[[], object],
+            key: menu.Shortcut = None,
+            icon: str | None = None,
+        ) -> QAction:
+            return menu.action(self, text, slot, key, icon)
+
         self.act_next = a("Next article", self.desk.next_article, "J")
         self.act_prev = a("Previous article", self.desk.previous_article, "K")
         self.act_space = a("Scroll or next", self.desk.scroll_or_next, "Space")
@@ -246,7 +173,7 @@ class MainWindow(QMainWindow):
         self.act_more = a("More like this", self.desk.more_like_this, "+")
         self.act_less = a("Less like this", self.desk.less_like_this, "-")
         self.act_fewer = a("Fewer from this feed", self.desk.fewer_from_feed)
-        self.act_refresh = a("Refresh", self.scheduler.refresh_all, "R", "refresh")
+        self.act_refresh: QAction = a("Refresh", self.scheduler.refresh_all, "R", "refresh")
         self.act_search = a("Search", self._on_search_triggered, "/")
         self.act_all_read = a("Mark all as read", self.desk.mark_all_read, "Shift+A")
         self.act_help = a("Keyboard shortcuts", self.admin.show_help, "?")
@@ -257,7 +184,7 @@ class MainWindow(QMainWindow):
         self.act_settings = a(
             "Settings…", self.admin.edit_settings, QKeySequence.StandardKey.Preferences
         )
-        self.act_quit = a("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_quit: QAction = a("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_props = a("Feed properties…", self.admin.edit_feed)
         self.act_delete = a("Delete feed…", self.admin.ask_delete_feed)
         self.act_delete_failed = a("Delete failed feeds…", self.admin.ask_delete_failed)
@@ -277,86 +204,11 @@ class MainWindow(QMainWindow):
         enter.setContext(Qt.ShortcutContext.WidgetShortcut)
         enter.activated.connect(self.desk.open_in_browser)
 
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        for action in (self.act_import, self.act_export, self.act_settings, self.act_quit):
-            file_menu.addAction(action)
-        article_menu = menu.addMenu("&Article")
-        for action in (
-            self.act_next,
-            self.act_prev,
-            self.act_open,
-            self.act_read,
-            self.act_star,
-            self.act_why,
-            self.act_more,
-            self.act_less,
-            self.act_fewer,
-            self.act_images,
-            self.act_all_read,
-        ):
-            article_menu.addAction(action)
-        feeds_menu = menu.addMenu("F&eeds")
-        for action in (
-            self.act_refresh,
-            self.act_add,
-            self.act_props,
-            self.act_refresh_feed,
-            self.act_delete,
-            self.act_delete_failed,
-            self.act_mute,
-            self.act_log,
-        ):
-            feeds_menu.addAction(action)
-        view_menu = menu.addMenu("&View")
-        view_menu.addAction(self.act_show_read)
-        model_menu = menu.addMenu("&Model")
-        model_menu.addAction(self.act_train)
-        model_menu.addAction(self.act_model)
-        model_menu.addAction(self.act_feedback)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.act_help)
-        help_menu.addAction(self.act_about)
-
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addAction(self.act_refresh)
-        toolbar.addAction(self.act_add)
-        toolbar.addSeparator()
-        toolbar.addAction(self.act_model)
-        for action in (
-            self.act_open,
-            self.act_star,
-            self.act_why,
-            self.act_more,
-            self.act_less,
-            self.act_images,
-        ):
-            self.reader_bar.addAction(action)
-        self.river_menu = QMenu(self)
-        for action in (
-            self.act_open,
-            self.act_star,
-            self.act_why,
-            self.act_more,
-            self.act_less,
-            self.act_fewer,
-        ):
-            self.river_menu.addAction(action)
+        self.river_menu, self.sidebar_menu = menu.lay_out(self, self.reader_bar)
         self.river_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.river_view.customContextMenuRequested.connect(
             self._on_river_view_custom_context_menu_requested
         )
-        self.sidebar_menu = QMenu(self)
-        for action in (
-            self.act_refresh_feed,
-            self.act_props,
-            self.act_all_read,
-            self.act_delete,
-        ):
-            self.sidebar_menu.addAction(action)
         self.desk.update_actions()
 
     def _build_status(self) -> None:
@@ -368,21 +220,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress_label)
         self.statusBar().addPermanentWidget(self.progress_bar)
 
-    def _restore_layout(self) -> None:
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        for key, splitter in (("splitter", self.splitter), ("right", self.right)):
-            state = self.settings.value(key)
-            if state is not None:
-                splitter.restoreState(state)
-
-    def _save_layout(self) -> None:
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("splitter", self.splitter.saveState())
-        self.settings.setValue("right", self.right.saveState())
-        self.settings.sync()
-
     # -- life cycle ------------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
@@ -393,7 +230,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_first_paint(self) -> None:
-        if self._closed:
+        if self.state.closed:
             return
         if self.options.preload:
             self.runner.submit("loading the model", task.preload, self.ranker)
@@ -407,7 +244,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_startup_done(self, result: task.Startup) -> None:
         if result.first_run:
-            self.welcome = show_welcome(self)  # subscribes to nothing until the reader chooses
+            # the welcome subscribes to nothing until the reader chooses
+            self.welcome = show_welcome(self, self.admin)
             self.reload_sidebar()
         if self.options.auto_refresh:
             self.scheduler.refresh(due_only=True)
@@ -418,9 +256,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Record the open article, stop timers and background work, save the layout."""
-        if self._closed:
+        if self.state.closed:
             return
-        self._closed = True
+        self.state.close()
         self.desk.leave()
         self.impressions.stop()
         self.search_timer.stop()
@@ -429,13 +267,29 @@ class MainWindow(QMainWindow):
         if self._owns_ranker:
             self.ranker.close()  # ends the model's helper processes; calls in flight fail fast
         self.runner.shutdown()
-        self._save_layout()
+        pane.save_layout(self, self.panes, self.settings)
 
     # -- status ----------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        """A message in the status bar."""
-        self.statusBar().showMessage(text, STATUS_MS)
+        """A message in the status bar (through :attr:`state`)."""
+        self.state.say(text)
+
+    def _on_state_changed(self, name: str) -> None:
+        state = self.state
+        if name == "status":
+            self.statusBar().showMessage(state.status, STATUS_MS)
+        elif name == "busy":
+            self.act_refresh.setEnabled(not state.is_busy(REFRESH))
+        elif name == "progress":
+            self.progress_label.setText(state.progress_text)
+            if state.progress_bar is None:
+                self.progress_bar.hide()
+            else:
+                done, total = state.progress_bar
+                self.progress_bar.setRange(0, total)
+                self.progress_bar.setValue(done)
+                self.progress_bar.show()
 
     def log_activity(self, feed_id: int | None, text: str) -> None:
         self.activity.append((datetime.now().astimezone(), feed_id, text))
@@ -453,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def reload_sidebar(self) -> None:
         """Reload feeds and counts soon (off the GUI thread); bursts of calls load once."""
-        if not self._closed:
+        if not self.state.closed:
             self.sidebar_timer.start()
 
     @Slot()
@@ -499,8 +353,8 @@ class MainWindow(QMainWindow):
             return
         if place != self.place:
             self.show_place(place)
-        menu = self.folders.menu if place.kind == "folder" else self.sidebar_menu
-        menu.popup(self.sidebar_view.viewport().mapToGlobal(pos))
+        shown = self.folders.menu if place.kind == "folder" else self.sidebar_menu
+        shown.popup(self.sidebar_view.viewport().mapToGlobal(pos))
 
     @Slot()
     def show_feedback(self) -> None:
@@ -534,11 +388,11 @@ class MainWindow(QMainWindow):
         self.desk.update_actions()
 
     def _query(self) -> RiverQuery:
-        search = self.search.text().strip() or None
+        search = self.state.search or None
         place = self.place
         starred = place == STARRED
         view = RiverFilter(
-            include_read=self.act_show_read.isChecked() or starred,  # starred: read ones too
+            include_read=self.state.show_read or starred,  # starred: read ones too
             feed_id=place.feed_id,
             folder=place.folder,
             starred_only=starred,
@@ -548,6 +402,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_show_read_toggled(self) -> None:
+        self.state.show_read = self.act_show_read.isChecked()
         self.desk.leave()
         self.river.set_query(self._query())
         self.reader.show_placeholder()
@@ -576,7 +431,7 @@ class MainWindow(QMainWindow):
         self.notice.setVisible(bool(notice))
         if self.river.rowCount() == 0 and not self.river.loading:
             text = "Nothing unread here."
-            if self.search.text().strip():
+            if self.state.search:
                 text = "No article matches the search."
             self.reader.show_placeholder(text)
 
@@ -598,6 +453,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_search_text_changed(self, text: str) -> None:
+        self.state.search = text
         self.search_timer.start()
 
     @Slot()
