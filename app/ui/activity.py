@@ -4,7 +4,7 @@ error in full, failing feeds alone on demand, "Retry now", and this session's ev
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -44,6 +44,14 @@ def status(feed: FeedRecord) -> str:
     if feed.last_fetch is None:
         return "not fetched yet"
     return "ok"
+
+
+def event_line(when: datetime, feed_id: int | None, text: str, names: Mapping[int, str]) -> str:
+    """One line of the event log: the time, the feed's name when the event is a feed's (the
+    event's text never carries it, so a renamed feed shows its new name), and the text."""
+    if feed_id is None:
+        return f"{when:%H:%M:%S}  {text}"
+    return f"{when:%H:%M:%S}  {names.get(feed_id, f'feed {feed_id}')}: {text}"
 
 
 def _when(value: object) -> str:
@@ -155,8 +163,7 @@ class ActivityDock(QDockWidget):
             self._events_seen = len(self.w.activity)
             names = {f.id: f.title for f in self.w.sidebar.feeds.values()}
             lines = [
-                f"{when:%H:%M:%S}  {names[fid] + ': ' if fid in names else ''}{text}"
-                for when, fid, text in reversed(self.w.activity)
+                event_line(when, fid, text, names) for when, fid, text in reversed(self.w.activity)
             ]
             self.events.setPlainText("\n".join(lines) or "Nothing yet this session.")
 

@@ -19,6 +19,7 @@ from app.services.profile import Profile
 from app.storage.database import Database
 from app.storage.record import FeedRecord
 from app.ui import task
+from app.ui.activity import event_line
 from app.ui.delegate import RiverDelegate
 from app.ui.help import HelpDialog
 from app.ui.mute import MuteDialog
@@ -236,10 +237,7 @@ class FeedAdmin(QObject):
     @Slot()
     def show_activity_log(self) -> None:
         names = {f.id: f.title for f in self.w.sidebar.feeds.values()}
-        lines = [
-            f"{when:%H:%M:%S}  {names.get(fid, '') + ': ' if fid in names else ''}{text}"
-            for when, fid, text in self.w.activity
-        ]
+        lines = [event_line(when, fid, text, names) for when, fid, text in self.w.activity]
         box = QMessageBox(self.w.window())
         box.setWindowTitle("Activity log")
         box.setText(f"{len(lines)} events this session.")

@@ -165,15 +165,14 @@ class Scheduler(QObject):
         self.refresh_progress = (progress.done, progress.total)
         self.state.progress_text = f"{progress.done} of {progress.total} feeds"
         self.state.progress_bar = (progress.done, progress.total)
-        feed = self.w.sidebar.feeds.get(progress.feed_id)
-        name = feed.title if feed is not None else f"feed {progress.feed_id}"
-        self.w.log_activity(progress.feed_id, f"{name}: {'fetched' if progress.ok else 'failed'}")
+        # the feed's name is not in the text: whoever shows the line puts it before it
+        self.w.log_activity(progress.feed_id, "fetched" if progress.ok else "failed")
 
     @Slot(object)
     def _on_refresh_done(self, summary: RefreshSummary) -> None:
         self._end_refresh()
         for failure in summary.failures:
-            self.w.log_activity(failure.feed_id, f"{failure.url}: {failure.message}")
+            self.w.log_activity(failure.feed_id, failure.message)
         text = f"Refreshed {summary.feeds} feeds: {summary.new} new articles"
         if summary.failed:
             text += f", {summary.failed} failed (see Feeds → Activity log)"

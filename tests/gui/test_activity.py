@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.services.profile import Profile
 from app.storage import feeds
+from app.ui.state import REFRESH
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
 
@@ -51,3 +52,20 @@ def test_retry_now_refreshes_the_failing_feed(
     failing = [f.id for f in win.sidebar.feeds.values() if f.error_count]
     assert asked == [failing]
     assert "Retrying 1 feed" in win.statusBar().currentMessage()
+
+
+def test_a_feeds_event_names_it_once(win: MainWindow, qtbot: QtBot) -> None:
+    from app.services.refresh import FeedFailure, RefreshProgress, RefreshSummary
+
+    broken = next(f for f in win.sidebar.feeds.values() if f.error_count)
+    win.scheduler._on_refresh_progress(RefreshProgress(1, 1, broken.id, False))
+    failure = FeedFailure(broken.id, broken.url, "the server answered 503 Service Unavailable")
+    win.scheduler.state.start(REFRESH)
+    win.scheduler._on_refresh_done(RefreshSummary(1, 0, 0, 1, 0, 0, (failure,), 0.1))
+    win.act_log.trigger()
+    lines = win.activity_dock.events.toPlainText().splitlines()
+    feed_lines = [line for line in lines if broken.title in line]
+    assert len(feed_lines) == 2  # "failed" and the error, each naming the feed once
+    assert all(line.count(broken.title) == 1 for line in feed_lines)
+    assert any(line.endswith(f"{broken.title}: failed") for line in feed_lines)
+    assert not any(broken.url in line for line in feed_lines)
