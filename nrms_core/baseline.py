@@ -409,6 +409,7 @@ class ClickBias:
             len(self._feed_of),
             len(self._word_of),
             prior=None,
+            word_prior=None,
             **self.config.bias_penalties(),
         )
 

@@ -7,7 +7,8 @@ word (content words only, each counted once, weighted by :func:`nrms_core.click.
 All are fitted after NRMS is trained, by maximising the conditional likelihood of each click
 against everything shown and skipped beside it (one softmax per click, as NRMS is trained,
 but over all its session's skipped articles instead of K of them), with penalties that
-pull every ``b_f`` and ``v_w`` to 0 and ``a`` to 1: L2 for ``b`` and ``a``, and for ``v`` a
+pull every ``b_f`` and ``v_w`` to its prior (0 unless the caller gives one: what the reader's
+opens say across all screens) and ``a`` to 1: L2 for ``b`` and ``a``, and for ``v`` a
 pseudo-Huber penalty, quadratic near 0 and linear beyond ``word_linear`` (see
 :func:`fit_bias`). The problem is concave; L-BFGS finds its one optimum, and ``a`` is
 floored at :data:`MIN_SCALE` (the model's score may be damped, never turned around). The
@@ -38,7 +39,7 @@ import torch
 
 from nrms_core.click import click_score, word_weight
 
-__all__ = ["BiasFit", "Group", "click_scores", "fit_bias", "word_weight"]
+__all__ = ["BiasFit", "Group", "click_scores", "fit_bias", "word_penalty", "word_weight"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def _logits(
     return z.masked_fill(~problem.mask, -math.inf)
 
 
-def _word_penalty(words: torch.Tensor, linear: float) -> torch.Tensor:
+def word_penalty(words: torch.Tensor, linear: float) -> torch.Tensor:
     """Σ ρ(v) over v [n_words]: ρ(v) = v²/2 with ``linear`` 0, else the pseudo-Huber
     ``linear² (√(1 + (v/linear)²) - 1)``, which is v²/2 near 0 and grows as ``linear·|v|``
     beyond ``linear``."""
@@ -168,16 +169,20 @@ def _solve(
     word_linear: float,
     fixed_scale: float | None,
     prior: torch.Tensor | None = None,
+    word_prior: torch.Tensor | None = None,
 ) -> tuple[float, torch.Tensor, torch.Tensor, float]:
     """Maximise the penalised log-likelihood; ``a`` free unless ``fixed_scale`` is given, each
-    ``b_f`` pulled to ``prior`` [n_feeds] (0 when None).
-    Returns a, b [n_feeds], v [n_words] and the penalised log-likelihood (summed)."""
+    ``b_f`` pulled to ``prior`` [n_feeds] and each ``v_w`` to ``word_prior`` [n_words] (0 when
+    None). Returns a, b [n_feeds], v [n_words] and the penalised log-likelihood (summed)."""
     scale = torch.tensor(1.0 if fixed_scale is None else fixed_scale, dtype=torch.float64)
     centre = torch.zeros(n_feeds + 1, dtype=torch.float64)  # the last slot: no feed
     if prior is not None:
         centre[:n_feeds] = prior
     bias = centre.clone()  # the last slot: no feed, stays 0
-    words = torch.zeros(n_words, dtype=torch.float64)
+    word_centre = (
+        torch.zeros(n_words, dtype=torch.float64) if word_prior is None else word_prior.clone()
+    )
+    words = word_centre.clone()
     params = [bias, words] if fixed_scale is not None else [scale, bias, words]
     for p in params:
         p.requires_grad_(True)
@@ -189,7 +194,9 @@ def _solve(
         z = _logits(problem, scale, b, words)  # [G, N]
         log_lik = (z[:, 0] - torch.logsumexp(z, dim=1)).sum()
         off = b - centre
-        penalty = 0.5 * l2 * (off * off).sum() + word_l2 * _word_penalty(words, word_linear)
+        penalty = 0.5 * l2 * (off * off).sum() + word_l2 * word_penalty(
+            words - word_centre, word_linear
+        )
         if fixed_scale is None:
             penalty = penalty + 0.5 * scale_l2 * (scale - 1.0) ** 2
         return log_lik - penalty
@@ -226,13 +233,17 @@ def fit_bias(
     word_l2: float = 1.0,
     word_linear: float = 0.0,
     prior: FloatArray | None = None,
+    word_prior: FloatArray | None = None,
 ) -> BiasFit:
     """Fit ``a``, ``b`` [n_feeds] and ``v`` [n_words] on the groups; see the module docstring.
 
     ``prior`` [n_feeds] is where ``l2`` pulls each ``b_f`` instead of 0: what the reader's
     opens say about each feed beyond the groups (for example how often they open its
     articles among all they are shown, or choose its own view). The groups move ``b`` from
-    there; without any usable group ``b`` is the prior.
+    there; without any usable group ``b`` is the prior. ``word_prior`` [n_words] is the same
+    for the words: where their pull centres (what the reader's opens say about titles that
+    carry a word on every screen, for example the word a search filtered on, which every
+    candidate of a search screen's groups carries, so that the groups cannot move it).
 
     ``l2`` pulls each ``b_f`` to 0, ``word_l2`` each ``v_w`` to 0 and ``scale_l2`` pulls ``a``
     to 1 (all per unit of the log-likelihood summed over clicks). With ``word_linear`` > 0
@@ -242,8 +253,8 @@ def fit_bias(
     many small biases are held near 0 as firmly as by L2, while a keyword the clicks keep
     confirming may grow large, where L2 would have cost it quadratically. Groups with a single
     candidate or a non-finite score carry no information and are ignored; feeds and words
-    out of range get no term. Without any usable group the result is ``a = 1``, ``b = 0``,
-    ``v = 0``.
+    out of range get no term. Without any usable group the result is ``a = 1`` and ``b``
+    and ``v`` at their priors (0 when none).
     """
     if n_feeds < 0 or n_words < 0 or l2 <= 0 or scale_l2 <= 0 or word_l2 <= 0:
         raise ValueError("n_feeds, n_words >= 0 and l2, scale_l2, word_l2 > 0 are required")
@@ -252,23 +263,32 @@ def fit_bias(
     centre = np.zeros(n_feeds) if prior is None else np.asarray(prior, np.float64)
     if centre.shape != (n_feeds,) or not np.isfinite(centre).all():
         raise ValueError("prior must be n_feeds finite numbers")
+    word_centre = np.zeros(n_words) if word_prior is None else np.asarray(word_prior, np.float64)
+    if word_centre.shape != (n_words,) or not np.isfinite(word_centre).all():
+        raise ValueError("word_prior must be n_words finite numbers")
     problem = _problem(groups, n_feeds, n_words)
     if problem is None:
-        return BiasFit(1.0, centre.copy(), float("nan"), 0, np.zeros(n_words))
+        return BiasFit(1.0, centre.copy(), float("nan"), 0, word_centre.copy())
     penalties = {
         "l2": float(l2),
         "scale_l2": float(scale_l2),
         "word_l2": float(word_l2),
         "word_linear": float(word_linear),
     }
-    at = torch.from_numpy(centre)
+    at, word_at = torch.from_numpy(centre), torch.from_numpy(word_centre)
     with torch.enable_grad():
         scale, bias, words, value = _solve(
-            problem, n_feeds, n_words, **penalties, fixed_scale=None, prior=at
+            problem, n_feeds, n_words, **penalties, fixed_scale=None, prior=at, word_prior=word_at
         )
         if scale < MIN_SCALE:  # the optimum on the floor: solve again with a held there
             scale, bias, words, value = _solve(
-                problem, n_feeds, n_words, **penalties, fixed_scale=MIN_SCALE, prior=at
+                problem,
+                n_feeds,
+                n_words,
+                **penalties,
+                fixed_scale=MIN_SCALE,
+                prior=at,
+                word_prior=word_at,
             )
     clicks = int(problem.scores.shape[0])
     logger.debug(

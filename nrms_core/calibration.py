@@ -12,7 +12,7 @@ that word's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch
 from nrms_core.bias import BiasFit, Group, click_scores, fit_bias
 from nrms_core.inference import Inference
 from nrms_core.metrics import auc
+from nrms_core.prior import PriorFit, fit_prior
 from nrms_core.sampling import Sample
 from nrms_core.tokenizer import content_words, tokenize
 from nrms_core.trainer import holdout_split
@@ -38,6 +39,52 @@ class Calibration(Inference):
     feed_prior: dict[str, float]
     """Where the click-bias fit pulls each source's bias (0 for any not given): what the
     reader's opens say about each feed beyond the groups (see :func:`fit_bias`)."""
+
+    word_prior: dict[str, float]
+    """Where the fit pulls each title word's bias (0 for any not given; keys as
+    :meth:`title_words` gives them): what the reader's opens say about titles carrying the
+    word on every screen, which the groups of one screen cannot say when every row of it
+    carries the word (a search)."""
+
+    def title_words(self, title: str) -> list[str]:
+        """The words of ``title`` that carry a word bias (its distinct content words)."""
+        return content_words(tokenize(title, self.config.max_title))
+
+    def fit_priors(
+        self,
+        shown: Iterable[int],
+        opened: Collection[int],
+        titles: Mapping[int, str],
+        sources: Mapping[int, str],
+    ) -> PriorFit:
+        """Set :attr:`feed_prior` and :attr:`word_prior` from every article the reader was
+        shown on any screen (``shown``, opened ones included) and which of them they opened
+        (:func:`nrms_core.prior.fit_prior`, with this model's bias penalties). Untitled
+        articles are left out; without ``config.word_bias`` the words get no prior."""
+        articles = [a for a in dict.fromkeys(shown) if a in titles]
+        feed_index: dict[str, int] = {}
+        word_index: dict[str, int] = {}
+        feeds: list[int] = []
+        words: list[list[int]] = []
+        for a in articles:
+            source = sources.get(a)
+            feeds.append(-1 if source is None else feed_index.setdefault(source, len(feed_index)))
+            content = self.title_words(titles[a]) if self.config.word_bias else []
+            words.append([word_index.setdefault(w, len(word_index)) for w in content])
+        penalties = self.config.bias_penalties()
+        fit = fit_prior(
+            feeds,
+            words,
+            [a in opened for a in articles],
+            len(feed_index),
+            len(word_index),
+            l2=penalties["l2"],
+            word_l2=penalties["word_l2"],
+            word_linear=penalties["word_linear"],
+        )
+        self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}
+        self.word_prior = {w: float(fit.words[i]) for w, i in word_index.items() if fit.words[i]}
+        return fit
 
     @staticmethod
     def _bias_groups(groups: Sequence[Sample], titles: Mapping[int, str]) -> list[Sample]:
@@ -75,7 +122,7 @@ class Calibration(Inference):
         for a in sorted({c for g in groups for c in g.candidates}):
             source_row = self._source_row(sources.get(a))
             feeds[a] = -1 if source_row is None else feed_of.setdefault(source_row, len(feed_of))
-            content = content_words(tokenize(titles[a], self.config.max_title))
+            content = self.title_words(titles[a])
             if not self.config.word_bias:
                 content = []
             words[a] = np.asarray(  # a word the vocabulary could not take (-1) counts, no bias
@@ -96,16 +143,33 @@ class Calibration(Inference):
                 rows[row] = float(value)
         return rows
 
+    def _word_prior_rows(self) -> dict[int, float]:
+        """:attr:`word_prior` by the vocabulary row of each word (words the vocabulary lacks,
+        and all of them without ``config.word_bias``, are left out)."""
+        if not self.config.word_bias:
+            return {}
+        words = [w for w, v in self.word_prior.items() if w in self.vocab and np.isfinite(v)]
+        return {
+            row: float(self.word_prior[w])
+            for w, row in zip(words, self.vocab.ids(words), strict=True)
+            if row != UNK
+        }
+
     def _fit_bias(self, groups: Sequence[Group], index: _BiasIndex) -> BiasFit:
         by_row = self._prior_rows()
         prior = np.zeros(len(index.feed_of))
         for row, at in index.feed_of.items():
             prior[at] = by_row.get(row, 0.0)
+        by_word = self._word_prior_rows()
+        word_prior = np.zeros(len(index.word_of))
+        for row, at in index.word_of.items():
+            word_prior[at] = by_word.get(row, 0.0)
         return fit_bias(
             groups,
             len(index.feed_of),
             len(index.word_of),
             prior=prior,
+            word_prior=word_prior,
             **self.config.bias_penalties(),
         )
 
@@ -149,6 +213,8 @@ class Calibration(Inference):
                 table[at] = torch.from_numpy(fit.bias[list(feed_of.values())]).to(table)
             self._model.source_bias.copy_(table)
             words = torch.zeros_like(self._model.word_bias)  # [V]
+            for row, value in self._word_prior_rows().items():  # words no group saw: prior
+                words[row] = value
             if word_of:
                 at = torch.tensor(list(word_of), dtype=torch.long, device=words.device)
                 words[at] = torch.from_numpy(fit.words[list(word_of.values())]).to(words)

@@ -60,6 +60,7 @@ class Recommender(Rounds):
         self._meta: dict[str, object] = dict(meta or {})
         self._rng = np.random.default_rng(seed)
         self.feed_prior = {}
+        self.word_prior = {}
         model.eval()
 
     @classmethod

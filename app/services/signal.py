@@ -13,18 +13,19 @@ what counts as a positive, a negative or a pin are in one place and can be teste
   negative.
 - "Less like this" takes back any open of that article (a misclick stays a misclick) and
   makes it a negative of the clicks nearest in time.
-- How often the reader opens a feed's articles among all of them they were shown, on any
-  screen, is where the feed's bias starts (:func:`feed_prior`). Opens inside a feed's own
-  view say nothing about the feed when its rows are compared with each other, but choosing
-  that view and opening there again and again does; one misclick in Latest, against a handful
-  of consistent opens elsewhere, does not.
+- How often the reader opens a feed's articles, and titles with a given word, among all they
+  were shown on any screen, is where the feed's and the word's biases start
+  (:func:`exposures`, fitted by :meth:`nrms_core.Recommender.fit_priors`). Opens inside a
+  feed's own view say nothing about the feed when its rows are compared with each other, nor
+  a search screen's about the searched word, which all its rows carry; but choosing that
+  view, or that search, and opening there again and again does; one misclick in Latest,
+  against a handful of consistent opens elsewhere, does not.
 - "More / fewer from this feed" and "don't rank on this word" are pins on the click score's
   biases, set after each round's fit (:meth:`nrms_core.recommender.Recommender.pin_biases`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -39,14 +40,11 @@ __all__ = [
     "Signal",
     "TrainClick",
     "TrainImpression",
-    "feed_prior",
+    "exposures",
     "holdout_start",
     "load",
     "pins_of",
 ]
-
-PRIOR_LIMIT = 2.0
-"""The feed prior is kept within ±this (logits)."""
 
 FEED_CEILING = -2.0
 """The highest bias a feed the reader wants fewer of may keep."""
@@ -182,43 +180,14 @@ def load(db: Database, titled: Mapping[int, object] | set[int]) -> Signal:
     return build(clicks, shown, given, titled)
 
 
-def feed_prior(
-    signal: Signal,
-    feed_of: Mapping[int, int],
-    *,
-    before: float | None = None,
-) -> dict[int, float]:
-    """Each shown feed's open rate against the reader's overall rate, as a log ratio.
-
-    ``m_f = log((n_f + 1) / (E_f · r + 1))``, kept within ±:data:`PRIOR_LIMIT`, where
-    ``n_f`` is the distinct articles of feed f the reader opened, ``E_f`` the distinct
-    articles of f they were shown (on any screen, opened ones included) and ``r`` the overall
-    open rate Σn/ΣE. The +1s shrink small counts: one open of a feed whose 28 rows were all
-    shown scores below a feed opened 13 times out of 28. Only what happened before ``before``
-    (epoch seconds) counts, so that a round's held-out clicks do not inform the prior it is
-    judged with.
-    """
-    shown: dict[int, set[int]] = {}
-    opened: dict[int, set[int]] = {}
-    for imp in signal.impressions:
-        if (before is None or imp.time < before) and imp.article_id in feed_of:
-            shown.setdefault(feed_of[imp.article_id], set()).add(imp.article_id)
-    for click in signal.clicks:
-        if (before is None or click.time < before) and click.article_id in feed_of:
-            feed = feed_of[click.article_id]
-            opened.setdefault(feed, set()).add(click.article_id)
-            shown.setdefault(feed, set()).add(click.article_id)
-    total_shown = sum(len(v) for v in shown.values())
-    total_opened = sum(len(v) for v in opened.values())
-    if not total_shown or not total_opened:
-        return {}
-    rate = total_opened / total_shown
-    prior: dict[int, float] = {}
-    for feed, articles in shown.items():
-        n = len(opened.get(feed, ()))
-        value = math.log((n + 1.0) / (len(articles) * rate + 1.0))
-        prior[feed] = max(-PRIOR_LIMIT, min(PRIOR_LIMIT, value))
-    return prior
+def exposures(signal: Signal, *, before: float | None = None) -> tuple[list[int], set[int]]:
+    """The distinct articles the reader was shown on any screen (opened ones included), in
+    the order first shown, and those they opened; only what happened before ``before`` (epoch
+    seconds), so that a round's held-out clicks do not inform the priors it is judged with.
+    What the click biases start from (:meth:`nrms_core.Recommender.fit_priors`)."""
+    shown = [i.article_id for i in signal.impressions if before is None or i.time < before]
+    opened = {c.article_id for c in signal.clicks if before is None or c.time < before}
+    return list(dict.fromkeys([*shown, *sorted(opened - set(shown))])), opened
 
 
 def holdout_start(signal: Signal, share: float) -> float | None:

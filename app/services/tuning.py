@@ -125,8 +125,14 @@ def run_round(
     model.add_titles(titles[a] for a in used)
     texts = {a: titles[a] for a in used}
     sources = {a: source_of(feeds_of[a]) for a in used if a in feeds_of}
-    prior = signal.feed_prior(told, feeds_of, before=signal.holdout_start(told, HOLDOUT))
-    model.feed_prior = {source_of(f): m for f, m in prior.items()}
+    shown, opened_early = signal.exposures(told, before=signal.holdout_start(told, HOLDOUT))
+    prior = model.fit_priors(
+        shown,
+        opened_early,
+        titles,
+        {a: source_of(feeds_of[a]) for a in shown if a in feeds_of},
+    )
+    log.info("priors from %d shown articles, %d opened", prior.articles, prior.opened)
     result = model.fine_tune(
         samples,
         texts,
@@ -174,6 +180,7 @@ def run_round(
     )
     if in_use is not None:  # its biases are refitted below on the same prior as the round's
         in_use.feed_prior = dict(model.feed_prior)
+        in_use.word_prior = dict(model.word_prior)
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
     bias_only = model.held_out_click_aucs(
         samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True

@@ -140,12 +140,12 @@ def test_the_linear_tail_lets_a_strong_keyword_grow_and_holds_the_rest() -> None
 
 
 def test_the_word_penalty_is_quadratic_near_zero_and_linear_far_out() -> None:
-    from nrms_core.bias import _word_penalty
+    from nrms_core.bias import word_penalty
 
     small, large = torch.tensor([0.01], dtype=torch.float64), torch.tensor([40.0])
-    assert float(_word_penalty(small, 0.25)) == pytest.approx(0.5 * 0.01**2, rel=1e-3)
-    assert float(_word_penalty(large, 0.25)) == pytest.approx(0.25 * 40.0, rel=0.01)
-    assert float(_word_penalty(large, 0.0)) == pytest.approx(0.5 * 40.0**2)
+    assert float(word_penalty(small, 0.25)) == pytest.approx(0.5 * 0.01**2, rel=1e-3)
+    assert float(word_penalty(large, 0.25)) == pytest.approx(0.25 * 40.0, rel=0.01)
+    assert float(word_penalty(large, 0.0)) == pytest.approx(0.5 * 40.0**2)
 
 
 def test_a_checkpoint_config_from_before_the_linear_tail_keeps_plain_l2() -> None:
@@ -358,3 +358,23 @@ def test_a_word_the_vocabulary_cannot_take_still_counts_in_the_weight(rec: Recom
     titles = {0: title, 1: "Shares slide", 2: "Bonds fall"}
     rec.fit_bias([Sample((), (0, 1, 2))] * 5, titles)  # the fit weighs it the same way
     assert np.isfinite(rec.lexical([title])).all()
+
+
+def test_a_word_every_candidate_carries_keeps_its_prior() -> None:
+    # Word 0 is in every candidate of every group (the word a search screen filtered on):
+    # the groups cannot move it, so it sits at its prior; word 2 is in no group at all.
+    groups = []
+    for _ in range(40):
+        words = tuple(np.array([0, 1]) if k == 0 else np.array([0, 3]) for k in range(6))
+        groups.append(Group(np.zeros(6), np.full(6, -1), words))
+    prior = np.array([1.2, 0.0, -0.7, 0.0])
+    fit = fit_bias(groups, 0, 4, word_prior=prior, word_linear=0.25)
+    assert fit.words[0] == pytest.approx(1.2, abs=1e-3)
+    assert fit.words[2] == pytest.approx(-0.7, abs=1e-6)
+    assert fit.words[1] > 1.0  # the clicked rows' own word: learned from the groups
+    plain = fit_bias(groups, 0, 4, word_linear=0.25)
+    assert plain.words[0] == pytest.approx(0.0, abs=1e-3)
+    empty = fit_bias([], 0, 4, word_prior=prior)
+    assert np.array_equal(empty.words, prior)
+    with pytest.raises(ValueError):
+        fit_bias(groups, 0, 4, word_prior=np.array([0.0, np.nan, 0.0, 0.0]))

@@ -1,8 +1,10 @@
-"""The reader's pins on the click score's biases, and the feed prior the fit starts from."""
+"""The reader's pins on the click score's biases, and the feed and word priors the fit starts
+from."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nrms_core.recommender import Recommender
 from nrms_core.sampling import Sample
@@ -47,3 +49,17 @@ def test_the_fit_starts_from_the_feed_prior() -> None:
     b_leaning = leaning.source_bias(["markets"])[0]
     assert b_leaning > b_plain + 0.5
     assert np.isfinite(b_leaning)
+
+
+def test_the_fit_starts_from_the_word_prior() -> None:
+    rec = Recommender.create(pretrained=False, seed=0)
+    rec.add_titles([*TITLES.values(), "Blair speaks"], SOURCES.values())
+    assert rec.title_words("Blair speaks to the nation") == ["blair", "speaks", "nation"]
+    rec.word_prior = {"blair": 1.1, "orbit": -0.5, "never seen": 2.0}
+    groups = [Sample((), (1, 2, 3)), Sample((), (1, 3, 4)), Sample((), (3, 2, 4))]
+    rec.fit_bias(groups, TITLES, SOURCES)
+    assert float(rec.lexical(["blair"])[0]) == pytest.approx(1.1)  # in no group: its prior
+    plain = _fitted()
+    assert float(rec.lexical(["orbit"])[0]) < float(plain.lexical(["orbit"])[0]) - 0.2
+    rec.pin_biases(words_off=["blair"])
+    assert float(rec.lexical(["blair"])[0]) == 0.0

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from app.services.signal import (
     FEED_CEILING,
     FEED_FLOOR,
-    PRIOR_LIMIT,
     build,
-    feed_prior,
+    exposures,
     holdout_start,
     pins_of,
 )
@@ -82,20 +81,14 @@ def test_pins_latest_word_on_a_feed_wins() -> None:
     assert pins.words_off == frozenset({"trump"})
 
 
-def test_feed_prior_weighs_consistent_opens_over_a_misclick() -> None:
-    # Three feeds of 28 articles, all shown in one scroll of Latest; the reader then opens
-    # 13 of feed 1's in its own view, and once, by mistake, one of feed 2's.
-    feed_of = {a: a // 28 for a in range(84)}
-    shown = [ImpressionRecord(a, T0, "latest", a) for a in range(84)]
-    clicks = [_click(i, a, i) for i, a in enumerate(range(28, 41))]
-    clicks.append(_click(20, 60, 3))
-    told = build(clicks, shown, [], set(feed_of))
-    prior = feed_prior(told, feed_of)
-    assert prior[1] > 0.5
-    assert prior[0] < prior[2] < 0.0 < prior[1]
-    assert all(abs(v) <= PRIOR_LIMIT for v in prior.values())
-    cut = holdout_start(told, 0.15)
+def test_exposures_are_every_shown_article_and_the_opens_before_the_held_out_ones() -> None:
+    shown = [ImpressionRecord(a, T0, "latest", a) for a in range(10)]
+    clicks = [_click(i, a, a) for i, a in enumerate((2, 5, 7))]
+    clicks.append(_click(9, 40, 0))  # opened from a screen whose impression was never logged
+    told = build(clicks, shown, [], set(range(50)))
+    seen, opened = exposures(told)
+    assert seen == [*range(10), 40] and opened == {2, 5, 7, 40}
+    cut = holdout_start(told, 0.25)
     assert cut is not None
-    early = feed_prior(told, feed_of, before=cut)
-    assert early[2] < prior[2]  # the misclick came last: held out, it informs nothing
-    assert feed_prior(build([], shown, [], set(feed_of)), feed_of) == {}
+    early_seen, early_opened = exposures(told, before=cut)
+    assert early_opened == {2, 5, 7} and 40 not in early_seen
