@@ -6,10 +6,11 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from app.feeds.entry import ParsedFeed, ParseError
@@ -38,12 +39,33 @@ class FeedFailure:
 
 @dataclass(frozen=True)
 class RefreshProgress:
-    """Reported after each feed finishes: ``done`` of ``total``."""
+    """Reported after each feed finishes: ``done`` of ``total``, and how that feed's fetch went
+    (what the activity log lists for each refresh of a feed).
+
+    ``at`` is when it was stored; ``http_status`` the server's answer (None when none came:
+    no connection, a refused address, a cancelled refresh); ``seconds`` the time from the
+    request to the parsed feed; ``new`` and ``updated`` the articles it stored; ``error`` the
+    failure in words, in full.
+    """
 
     done: int
     total: int
     feed_id: int
     ok: bool
+    at: datetime | None = None
+    http_status: int | None = None
+    seconds: float = 0.0
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    not_modified: bool = False
+
+    @property
+    def status(self) -> str:
+        """ "ok", "not modified" or "failed"."""
+        if not self.ok:
+            return "failed"
+        return "not modified" if self.not_modified else "ok"
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,10 @@ class Outcome:
     last_modified: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    http_status: int | None = None
+    """The server's HTTP status, when it answered."""
+    seconds: float = 0.0
+    """From the request to the parsed feed."""
 
 
 class Parsers:
@@ -189,7 +215,8 @@ class Refresher:
                 ]
                 for done, future in enumerate(as_completed(pending), start=1):
                     outcome = future.result()
-                    result = store_outcome(self._db, outcome, datetime.now(UTC))
+                    stored_at = datetime.now(UTC)
+                    result = store_outcome(self._db, outcome, stored_at)
                     if outcome.error is not None:
                         failed += 1
                         failures.append(
@@ -203,7 +230,19 @@ class Refresher:
                     updated += result[1]
                     if progress is not None:
                         progress(
-                            RefreshProgress(done, total, outcome.feed.id, outcome.error is None)
+                            RefreshProgress(
+                                done,
+                                total,
+                                outcome.feed.id,
+                                outcome.error is None,
+                                at=stored_at,
+                                http_status=outcome.http_status,
+                                seconds=outcome.seconds,
+                                new=result[0],
+                                updated=result[1],
+                                error=outcome.error,
+                                not_modified=outcome.not_modified,
+                            )
                         )
         seconds = (datetime.now(UTC) - started).total_seconds()
         log.info(
@@ -230,28 +269,46 @@ def fetch_and_parse(
     url: str | None = None,
 ) -> Outcome:
     """Network and parsing for one feed; every known failure becomes an outcome, never a raise.
-    ``url`` is the address to fetch when it is not the stored one (with its password)."""
+    ``url`` is the address to fetch when it is not the stored one (with its password). The
+    outcome carries the server's HTTP status and the seconds it took."""
     if cancel is not None and cancel.is_set():
         return Outcome(feed, error="refresh cancelled")
+    started = time.monotonic()
+    outcome = _fetch_and_parse(fetcher, parsers, feed, url or feed.url)
+    return replace(outcome, seconds=time.monotonic() - started)
+
+
+def _fetch_and_parse(fetcher: Fetcher, parsers: Parsers, feed: FeedRecord, url: str) -> Outcome:
     try:
-        fetched = fetcher.fetch(url or feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        fetched = fetcher.fetch(url, etag=feed.etag, last_modified=feed.last_modified)
     except FetchError as exc:
-        return Outcome(feed, error=exc.message, retry_after=exc.retry_after)
+        return Outcome(feed, error=exc.message, retry_after=exc.retry_after, http_status=exc.status)
     if fetched.not_modified or fetched.body is None:
         return Outcome(
             feed,
             not_modified=True,
             etag=fetched.etag or feed.etag,
             last_modified=fetched.last_modified or feed.last_modified,
+            http_status=fetched.status,
         )
     try:
         parsed = parsers.parse(fetched.body, fetched.headers, fetched.url)
     except ParseError as exc:
-        return Outcome(feed, error=str(exc))
+        return Outcome(feed, error=str(exc), http_status=fetched.status)
     except Exception as exc:  # a parser bug must not stop the batch; it is logged with a traceback
         log.exception("unexpected error parsing %s", feed.url)
-        return Outcome(feed, error=f"could not read the feed ({type(exc).__name__})")
-    return Outcome(feed, parsed=parsed, etag=fetched.etag, last_modified=fetched.last_modified)
+        return Outcome(
+            feed,
+            error=f"could not read the feed ({type(exc).__name__})",
+            http_status=fetched.status,
+        )
+    return Outcome(
+        feed,
+        parsed=parsed,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        http_status=fetched.status,
+    )
 
 
 def _attachments(parsed: ParsedFeed) -> dict[str, list[EnclosureRecord]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from app.services.ranking import Ranking, TrainProgress, TrainReport
 from app.services.refresh import RefreshProgress, RefreshSummary
 from app.storage.database import Database
 from app.ui import crash, task
+from app.ui.activity import fetch_text
 from app.ui.article import ArticleDesk
 from app.ui.sidebar import FOR_YOU, Place, SidebarModel
 from app.ui.state import REFRESH, TRAIN, ViewState
@@ -33,6 +35,9 @@ from app.ui.training import ModelDialog
 from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
+
+FETCH_HISTORY = 5000
+"""How many refreshes of single feeds this session's activity log keeps (the oldest go)."""
 
 SEARCH_IDLE_MS = 3000
 """How long the search box must be left alone before a due training round starts."""
@@ -84,6 +89,8 @@ class Scheduler(QObject):
         self.state = window.state
         self.refresh_progress: tuple[int, int] = (0, 0)
         self.refresh_started: datetime | None = None
+        self.fetches: deque[RefreshProgress] = deque(maxlen=FETCH_HISTORY)
+        """Each feed's refreshes this session, oldest first (the activity panel lists them)."""
         self._refresh_cancel = threading.Event()
         self.model_dialog: ModelDialog | None = None
         self.trainer = TrainController(window.ranker, self, database=window.db.path)
@@ -165,14 +172,13 @@ class Scheduler(QObject):
         self.refresh_progress = (progress.done, progress.total)
         self.state.progress_text = f"{progress.done} of {progress.total} feeds"
         self.state.progress_bar = (progress.done, progress.total)
+        self.fetches.append(progress)
         # the feed's name is not in the text: whoever shows the line puts it before it
-        self.w.log_activity(progress.feed_id, "fetched" if progress.ok else "failed")
+        self.w.log_activity(progress.feed_id, fetch_text(progress))
 
     @Slot(object)
     def _on_refresh_done(self, summary: RefreshSummary) -> None:
-        self._end_refresh()
-        for failure in summary.failures:
-            self.w.log_activity(failure.feed_id, failure.message)
+        self._end_refresh()  # each failure's error is in its feed's line (see fetch_text)
         text = f"Refreshed {summary.feeds} feeds: {summary.new} new articles"
         if summary.failed:
             text += f", {summary.failed} failed (see Feeds → Activity log)"

@@ -12,7 +12,7 @@ import pytest
 from app.feeds.fetcher import FetchLimits
 from app.services import reading
 from app.services.profile import Profile
-from app.services.refresh import Refresher
+from app.services.refresh import Refresher, RefreshProgress
 from app.storage import articles, feeds
 from harness.server import LocalServer, Reply, Request
 from tests.e2e.feedgen import rss
@@ -151,3 +151,31 @@ def test_retry_after_defers_the_next_fetch(http_server: LocalServer, profile: Pr
         feed = feeds.get_feed(s, feed_id)
     assert feed is not None and feed.next_fetch is not None
     assert feed.next_fetch >= before + timedelta(seconds=7200)
+
+
+def test_each_feeds_progress_says_how_its_fetch_went(
+    http_server: LocalServer, profile: Profile
+) -> None:
+    state = {"body": rss("News", [("a", "Alpha"), ("b", "Beta")])}
+    http_server.route("/feed.xml", _etag_handler(state))  # type: ignore[arg-type]
+    http_server.route("/gone.xml", Reply(status=503, body=b"busy"))
+    good, gone = _subscribe(profile, http_server.url("/feed.xml"), http_server.url("/gone.xml"))
+    refresher = Refresher(profile.db, limits=FAST)
+    seen: list[RefreshProgress] = []
+
+    refresher.refresh(progress=seen.append)
+    first = {p.feed_id: p for p in seen}
+    assert (first[good].status, first[good].http_status) == ("ok", 200)
+    assert (first[good].new, first[good].updated, first[good].error) == (2, 0, None)
+    assert first[good].seconds > 0 and first[good].at is not None
+    assert (first[gone].status, first[gone].http_status) == ("failed", 503)
+    assert "503" in str(first[gone].error)
+
+    seen.clear()
+    refresher.refresh([good], progress=seen.append)
+    assert (seen[0].status, seen[0].http_status, seen[0].new) == ("not modified", 304, 0)
+
+    seen.clear()
+    state["body"] = rss("News", [("a", "Alpha"), ("b", "Beta, corrected"), ("c", "Gamma")])
+    refresher.refresh([good], progress=seen.append)
+    assert (seen[0].status, seen[0].new, seen[0].updated) == ("ok", 1, 1)
