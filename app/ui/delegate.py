@@ -1,6 +1,8 @@
 """How a river row is drawn: the title (bold while unread) with the few words that carry a real
 part of its score tinted (:func:`app.services.highlight.highlight`: green lifts, red pulls
-down, stronger for a larger share), and a line of feed, age, score and star below it."""
+down, stronger for a larger share), and a line of feed, age, score and star below it; a folded
+story's line names the other feeds that carry it ("also in BBC, Reuters"), which the model
+brings with the row's page."""
 
 from __future__ import annotations
 
@@ -65,6 +67,28 @@ def tints(
         if weight:
             spans.append((match.start(), match.end(), weight))
     return spans
+
+
+def meta_line(
+    article: ArticleRecord,
+    score: object,
+    also_in: Sequence[str] = (),
+    muted: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """The line under a row's title: feed, the other feeds of a folded story ("also in BBC,
+    Reuters"), age, score, starred and muted; from the row's data, never the database."""
+    parts = [article.feed_title]
+    if also_in:
+        parts.append("also in " + ", ".join(also_in))
+    parts.append(age(article.published or article.fetched, now))
+    if isinstance(score, float):
+        parts.append(f"score {score:+.2f}")
+    if article.starred:
+        parts.append("★ starred")
+    if muted:
+        parts.append("muted")
+    return "  ·  ".join(p for p in parts if p)
 
 
 class RiverDelegate(QStyledItemDelegate):
@@ -150,16 +174,15 @@ class RiverDelegate(QStyledItemDelegate):
             title,
         )
         meta_metrics = QFontMetrics(meta_font)
-        parts = [article.feed_title, age(article.published or article.fetched)]
-        score = index.data(Role.SCORE)
-        if isinstance(score, float):
-            parts.append(f"score {score:+.2f}")
-        if article.starred:
-            parts.append("★ starred")
-        if index.data(Role.MUTED):
-            parts.append("muted")
         meta = meta_metrics.elidedText(
-            "  ·  ".join(p for p in parts if p), Qt.TextElideMode.ElideRight, width
+            meta_line(
+                article,
+                index.data(Role.SCORE),
+                index.data(Role.ALSO_IN) or (),
+                bool(index.data(Role.MUTED)),
+            ),
+            Qt.TextElideMode.ElideRight,
+            width,
         )
         painter.setFont(meta_font)
         painter.setPen(dim)

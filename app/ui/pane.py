@@ -4,6 +4,7 @@ the splitters' sizes kept between sessions."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings, Qt
@@ -21,9 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services import story
 from app.services.highlight import highlight_rule
 from app.services.preference import Preferences
 from app.services.ranking import Ranking
+from app.storage.database import Database
 from app.ui.delegate import RiverDelegate
 from app.ui.explanation import ExplanationPanel
 from app.ui.reader import ReaderView
@@ -49,8 +52,15 @@ class Panes:
     splitter: QSplitter
 
 
-def build(parent: QObject, ranker: Ranking, runner: JobRunner, prefs: Preferences) -> Panes:
-    """The panes, their models owned by ``parent``; nothing is connected to the window yet."""
+def build(
+    parent: QObject,
+    ranker: Ranking,
+    runner: JobRunner,
+    prefs: Preferences,
+    db: Database | None = None,
+) -> Panes:
+    """The panes, their models owned by ``parent``; nothing is connected to the window yet.
+    With ``db`` the river's folded rows say which other feeds carry their story."""
     sidebar = SidebarModel(parent)
     sidebar_view = QTreeView()
     sidebar_view.setObjectName("sidebar")
@@ -65,7 +75,8 @@ def build(parent: QObject, ranker: Ranking, runner: JobRunner, prefs: Preference
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
 
-    river = RiverModel(ranker, runner, parent)
+    stories = functools.partial(story.also_in, db) if db is not None else None
+    river = RiverModel(ranker, runner, parent, stories=stories)
     river_view = QListView()
     river_view.setObjectName("river")
     river_view.setModel(river)

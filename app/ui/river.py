@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -47,6 +48,12 @@ class Role(IntEnum):
     SHARES = Qt.ItemDataRole.UserRole + 5
     READ = Qt.ItemDataRole.UserRole + 6
     STARRED = Qt.ItemDataRole.UserRole + 7
+    ALSO_IN = Qt.ItemDataRole.UserRole + 8
+
+
+Stories = Callable[[Sequence[int]], Mapping[int, Sequence[str]]]
+"""For article ids, the titles of the other feeds whose copies were folded into each (see
+:func:`app.services.story.also_in`); ids without copies are left out."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class RiverPage:
     after: PageKey | None
     river: River
     shares: dict[int, tuple[tuple[str, float], ...]]
+    also_in: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,9 +85,16 @@ class Row:
 
 
 def load_page(
-    ranker: Ranking, query: RiverQuery, generation: int, after: PageKey | None, limit: int
+    ranker: Ranking,
+    query: RiverQuery,
+    generation: int,
+    after: PageKey | None,
+    limit: int,
+    stories: Stories | None = None,
 ) -> RiverPage:
-    """Fetch the page after ``after`` (the first when None); runs on a pool thread."""
+    """Fetch the page after ``after`` (the first when None); runs on a pool thread. With
+    ``stories``, each folded row's "also in" feeds come with the page (one query a page), so
+    painting a row never asks the database."""
     river = ranker.river(ranked=query.ranked, limit=limit, view=query.view, after=after)
     if river.mode != "ranked" and river.items:
         river = with_scores(ranker, river)
@@ -89,7 +104,14 @@ def load_page(
             shares = ranker.word_shares([i.article.id for i in river.items])
         except Exception:  # highlights are a nicety: the page is shown without them
             log.exception("word shares for the river failed")
-    return RiverPage(generation, after, river, shares)
+    also_in: dict[int, tuple[str, ...]] = {}
+    if stories is not None and river.items:
+        try:
+            found = stories([i.article.id for i in river.items])
+            also_in = {k: tuple(v) for k, v in found.items() if v}
+        except Exception:  # "also in" is a nicety: the page is shown without it
+            log.exception("the river's folded stories could not be read")
+    return RiverPage(generation, after, river, shares, also_in)
 
 
 def with_scores(ranker: Ranking, river: River) -> River:
@@ -112,7 +134,8 @@ class RiverModel(QAbstractListModel):
     """Articles of the current view; pages of :data:`PAGE_SIZE` are loaded as the view scrolls.
 
     ``loaded(River)`` is emitted after each page arrives; ``notice`` is the ranker's sentence
-    (for example how many clicks "For you" still needs), or "".
+    (for example how many clicks "For you" still needs), or "". ``stories`` gives the folded
+    rows' "also in" feeds with each page (:data:`Role.ALSO_IN`).
     """
 
     loaded = Signal(object)
@@ -124,9 +147,12 @@ class RiverModel(QAbstractListModel):
         parent: QObject | None = None,
         *,
         page_size: int = PAGE_SIZE,
+        stories: Stories | None = None,
     ) -> None:
         super().__init__(parent)
         self._ranker = ranker
+        self._stories = stories
+        self._also_in: dict[int, tuple[str, ...]] = {}
         self._runner = runner
         self._page_size = page_size
         self._rows: list[Row] = []
@@ -162,6 +188,7 @@ class RiverModel(QAbstractListModel):
         self._rows = []
         self._index = {}
         self._shares = {}
+        self._also_in = {}
         self._exhausted = False
         self._loading = False
         self._next = None
@@ -178,6 +205,7 @@ class RiverModel(QAbstractListModel):
             self._generation,
             after,
             self._page_size,
+            self._stories,
             done=self._on_page_loaded,
             failed=self._on_page_failed,
         )
@@ -200,6 +228,7 @@ class RiverModel(QAbstractListModel):
                 self._index[item.article.id] = len(self._rows)
                 self._rows.append(Row(item.article, item.score, item.muted))
             self._shares.update(page.shares)
+            self._also_in.update(page.also_in)
             self.endInsertRows()
         self.loaded.emit(page.river)
 
@@ -229,7 +258,9 @@ class RiverModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return article.title
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{article.title}\n{article.feed_title}"
+            also = self._also_in.get(article.id)
+            feeds = article.feed_title + (f" (also in {', '.join(also)})" if also else "")
+            return f"{article.title}\n{feeds}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return access.row_name(article, row.score)
         if role == Role.ARTICLE:
@@ -246,6 +277,8 @@ class RiverModel(QAbstractListModel):
             return article.read
         if role == Role.STARRED:
             return article.starred
+        if role == Role.ALSO_IN:
+            return self._also_in.get(article.id, ())
         return None
 
     # -- rows ------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
     # -- construction ----------------------------------------------------------------------
 
     def _build_panes(self) -> None:
-        self.panes = panes = pane.build(self, self.ranker, self.runner, self.prefs)
+        self.panes = panes = pane.build(self, self.ranker, self.runner, self.prefs, self.db)
         self.sidebar, self.sidebar_view = panes.sidebar, panes.sidebar_view
         self.river, self.river_view = panes.river, panes.river_view
         self.search, self.notice = panes.search, panes.notice
