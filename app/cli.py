@@ -122,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fulltext", help="fetch, store and print an article's full text")
     p.add_argument("article_id", type=_article_id)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "unfold",
+        help="show a folded story's copies as separate articles again",
+        description="Unfold the story an article belongs to: each copy from another feed shows "
+        "as its own row again and is never folded again; no article is deleted or changes its "
+        "read state. The window's Article menu can fold it back right after.",
+    )
+    p.add_argument("article_id", type=_article_id)
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("check", help="check the profile's database in full (writes nothing)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser(
@@ -418,6 +427,20 @@ def _fulltext(profile: Profile, args: argparse.Namespace) -> None:
     _emit(data, args.json, lambda: found.text)
 
 
+def _unfold(profile: Profile, args: argparse.Namespace) -> None:
+    done = story.unfold(profile.db, args.article_id)
+    data = {
+        "article_id": done.article_id,
+        "articles": list(done.article_ids),
+        "before": [{"article_id": a, "story_id": b} for a, b in done.before],
+    }
+    _emit(
+        data,
+        args.json,
+        lambda: f"unfolded: articles {', '.join(map(str, done.article_ids))} show apart again",
+    )
+
+
 COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
     "import-opml": _import_opml,
     "export-opml": _export_opml,
@@ -429,6 +452,7 @@ COMMANDS: dict[str, Callable[[Profile, argparse.Namespace], None]] = {
     "explain": _explain,
     "stats": _stats,
     "fulltext": _fulltext,
+    "unfold": _unfold,
 }
 
 

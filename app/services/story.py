@@ -10,7 +10,8 @@ and only articles sharing a bucket are compared exactly.
 
 Folding gives each copy ``story_id`` = the canonical article's id (an existing story keeps its
 canonical; a new one takes its earliest article). Copies are kept, never deleted, and the
-reader can separate a story again (:func:`separate`), after which it is never refolded.
+reader can separate a story again (:func:`separate`, or :func:`unfold`, which says what it
+changed so that :func:`refold` can put it back), after which it is never refolded.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from app.storage import articles
 from app.storage import story as stories
 from app.storage.database import Database
+from app.storage.error import HeedfulError
 from app.storage.story import StoryRow
 
 logger = logging.getLogger(__name__)
@@ -263,3 +265,41 @@ def separate(db: Database, article_id: int) -> list[int]:
     """Unfold a story for good: each copy shows as its own row again."""
     with db.write() as s:
         return stories.separate(s, article_id)
+
+
+class StoryError(HeedfulError):
+    """A story could not be unfolded (no such article, or it is not folded); the message is
+    for the reader."""
+
+
+@dataclass(frozen=True)
+class Unfolded:
+    """What :func:`unfold` did: the story's articles, each now its own row, and their
+    ``story_id`` before, which :func:`refold` puts back."""
+
+    article_id: int
+    article_ids: tuple[int, ...]
+    before: tuple[tuple[int, int | None], ...]
+
+
+def unfold(db: Database, article_id: int) -> Unfolded:
+    """Unfold the story ``article_id`` belongs to (as :func:`separate`), for good unless
+    :func:`refold` undoes it; no article is deleted and none changes its read state.
+
+    Raises StoryError for an unknown article or one not folded with another."""
+    with db.write() as s:
+        if articles.get_article(s, article_id) is None:
+            raise StoryError(f"there is no article {article_id}")
+        group = sorted(stories.members(s, [article_id]))
+        if len(group) < 2:
+            raise StoryError(f"article {article_id} is not folded with another")
+        before = stories.story_ids(s, group)
+        stories.set_stories(s, [(i, i) for i in group])
+    logger.info("unfolded the story of article %d (%d articles)", article_id, len(group))
+    return Unfolded(article_id, tuple(group), tuple(sorted(before.items())))
+
+
+def refold(db: Database, unfolded: Unfolded) -> int:
+    """Fold an unfolded story back as it was; returns how many articles changed."""
+    with db.write() as s:
+        return stories.set_stories(s, list(unfolded.before))

@@ -140,6 +140,15 @@ def also_in(s: Session, ids: Sequence[int]) -> dict[int, list[str]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
+def story_ids(s: Session, ids: Sequence[int]) -> dict[int, int | None]:
+    """``story_id`` of each existing article of ``ids``."""
+    found: dict[int, int | None] = {}
+    for chunk in _chunks(list(dict.fromkeys(int(i) for i in ids))):
+        query = select(Article.id, Article.story_id).where(Article.id.in_(chunk))
+        found.update({int(a): (None if b is None else int(b)) for a, b in s.execute(query)})
+    return found
+
+
 def separate(s: Session, article_id: int) -> list[int]:
     """Unfold the story ``article_id`` belongs to: every member becomes its own story and is
     never folded again. Returns the members' ids."""

@@ -17,6 +17,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("r", "refresh feeds"),
     ("/", "search"),
     ("Shift+A", "mark all shown as read"),
+    ("u", "unfold a folded story: its copies show as their own rows"),
     ("Esc", "leave the search box"),
     ("?", "this help"),
 )

@@ -31,6 +31,7 @@ from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight
 from app.ui.state import REFRESH, ViewState
+from app.ui.story import StoryDesk
 from app.ui.tray import TrayIcon
 from app.ui.welcome import WelcomeDialog, show_welcome
 from app.ui.worker import JobRunner
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.state.observe(self._on_state_changed)
         self.folders = FolderDesk(self)  # the folder rows' menu and the sidebar's drag and drop
         self.fulltext = FullTextDesk(self)  # adds its actions to the menus built above
+        self.stories = StoryDesk(self)  # "Unfold story" and "Fold story again"
         self.catchup = CatchUp(self)
         self.tray = TrayIcon(
             self, self.db, self.runner, refresh=self.act_refresh, quit=self.act_quit

@@ -54,3 +54,28 @@ def test_list_json_carries_also_in(
     other = "Reuters" if folded["feed"] == "BBC" else "BBC"
     assert folded["also_in"] == [other]
     assert by_title["Markets"]["also_in"] == []
+
+
+def test_unfold_shows_the_copies_apart(
+    http_server: LocalServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    http_server.route(
+        "/bbc.xml", Reply(body=_feed("BBC", [("a", "Landslide village reached", WIRE)]))
+    )
+    reuters = [("b", "Rescuers reach landslide village", WIRE)]
+    http_server.route("/reuters.xml", Reply(body=_feed("Reuters", reuters)))
+    home = ["--data-dir", str(tmp_path)]
+    for path in ("/bbc.xml", "/reuters.xml"):
+        assert main([*home, "add", http_server.url(path)]) == 0
+    assert main([*home, "refresh"]) == 0
+    capsys.readouterr()
+    assert main([*home, "list", "--json"]) == 0
+    [folded] = json.loads(capsys.readouterr().out)
+    assert main([*home, "unfold", str(folded["id"]), "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["article_id"] == folded["id"] and len(done["articles"]) == 2
+    assert main([*home, "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and all(row["also_in"] == [] for row in rows)
+    assert main([*home, "unfold", str(folded["id"])]) == 1  # not folded any more
+    assert "not folded" in capsys.readouterr().err

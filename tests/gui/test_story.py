@@ -131,3 +131,53 @@ def test_the_windows_river_names_the_other_feeds(
     row = w.river.row_of(canonical)
     assert row is not None
     assert w.river.index(row).data(Role.ALSO_IN) == ("Feed 1",)
+
+
+def test_unfold_with_u_shows_the_copies_apart_and_folds_back(
+    folded: tuple[MainWindow, int, int], qtbot: QtBot
+) -> None:
+    w, canonical, copy = folded
+    assert not w.stories.act_unfold.isEnabled()  # nothing open yet
+    with qtbot.waitSignal(w.river.loaded, timeout=5000):
+        w.act_show_read.trigger()  # opening the story marks both copies read
+    row = w.river.row_of(canonical)
+    assert row is not None
+    w.river_view.setFocus()
+    w.river_view.setCurrentIndex(w.river.index(row))
+    qtbot.waitUntil(lambda: w.reader.article is not None, timeout=5000)
+    assert w.reader.article is not None and w.reader.article.id == canonical
+    qtbot.waitUntil(lambda: w.reader.also_in == ("Feed 1",), timeout=5000)
+    assert w.stories.act_unfold.isEnabled()
+    assert w.stories.act_unfold in w.river_menu.actions()
+    with qtbot.waitSignal(w.river.loaded, timeout=5000):
+        qtbot.keyClick(w.river_view, Qt.Key.Key_U)
+    qtbot.waitUntil(lambda: w.river.row_of(copy) is not None, timeout=5000)
+    assert "Unfolded: 2 articles" in w.statusBar().currentMessage()
+    assert w.reader.also_in == ()
+    new_row = w.river.row_of(canonical)
+    assert new_row is not None and w.river.index(new_row).data(Role.ALSO_IN) == ()
+    with w.db.read() as s:  # both copies kept
+        assert all(articles.get_article(s, i) is not None for i in (canonical, copy))
+    assert w.stories.act_refold.isEnabled()
+    with qtbot.waitSignal(w.river.loaded, timeout=5000):
+        w.stories.act_refold.trigger()
+    qtbot.waitUntil(lambda: w.river.row_of(copy) is None, timeout=5000)
+    assert w.river.row_of(canonical) is not None
+    assert not w.stories.act_refold.isEnabled()
+    assert "folded again" in w.statusBar().currentMessage()
+
+
+def test_unfolding_an_article_that_is_not_folded_says_so(
+    folded: tuple[MainWindow, int, int], qtbot: QtBot
+) -> None:
+    w, canonical, _ = folded
+    other = next(
+        w.river.index(r)
+        for r in range(w.river.rowCount())
+        if w.river.index(r).data(Role.ARTICLE_ID) != canonical
+    )
+    w.river_view.setCurrentIndex(other)
+    qtbot.waitUntil(lambda: w.reader.article is not None, timeout=5000)
+    w.stories.act_unfold.trigger()
+    qtbot.waitUntil(lambda: "not folded" in w.statusBar().currentMessage(), timeout=5000)
+    assert w.stories.last is None

@@ -89,3 +89,25 @@ def test_fold_lists_once_reads_together_and_unfolds(db: Database) -> None:
     assert story.fold_recent(db, now=NOW) == 0  # never refolded
     with db.read() as s:
         assert {a.id for a in articles.list_articles(s)} == {bbc, reuters, other}
+
+
+def test_unfold_says_what_it_changed_and_refold_puts_it_back(db: Database) -> None:
+    [bbc] = _add(db, "https://bbc.example/rss", "BBC", [("a", "Landslide village reached", WIRE)])
+    [reuters] = _add(
+        db, "https://reuters.example/rss", "Reuters", [("b", "Rescuers reach the village", WIRE)]
+    )
+    assert story.fold_recent(db, now=NOW) == 1
+    unfolded = story.unfold(db, reuters)  # from the copy as from the canonical article
+    assert unfolded.article_ids == (bbc, reuters)
+    assert dict(unfolded.before) == {bbc: None, reuters: bbc}
+    assert story.also_in(db, [bbc]) == {}
+    assert story.fold_recent(db, now=NOW) == 0  # unfolded for good
+    with pytest.raises(story.StoryError, match="not folded"):
+        story.unfold(db, bbc)
+    with pytest.raises(story.StoryError, match="no article"):
+        story.unfold(db, 999)
+    assert story.refold(db, unfolded) == 2
+    assert story.also_in(db, [bbc]) == {bbc: ["Reuters"]}
+    with db.read() as s:  # nothing deleted; the river shows the story once again
+        assert all(articles.get_article(s, i) is not None for i in (bbc, reuters))
+        assert [a.id for a in articles.list_articles(s)] == [bbc]
