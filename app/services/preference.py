@@ -47,6 +47,11 @@ class Preferences:
     notify_top: bool = False
     """After a refresh, a desktop notification when new articles reach the top 5 of "For you"
     (:mod:`app.ui.notification`); nothing while For you has no trained model to rank by."""
+    mark_read_on_scroll: bool = False
+    """Rows the reader scrolls past (seen in the river, then above its top edge) are marked
+    read (:mod:`app.ui.scroll`). Off by default: such a row is neither a click nor a negative
+    for training (the model learns from impressions and clicks, which are logged as ever), but
+    read rows leave the unread views and For you's candidates."""
 
 
 LIMITS: dict[str, tuple[int, int]] = {

@@ -19,6 +19,13 @@ from PySide6.QtWidgets import (
 from app.services.preference import DEVICES, LIMITS, Preferences, problems
 from app.ui.network import ProxyBox
 
+SCROLL_READ_TIP = (
+    "A row you have seen in the list is marked read once it scrolls above the list's top "
+    "edge (rows jumped over with the scroll bar are not). For learning this is not a click "
+    "and adds no skips: “For you” learns from the articles you open and from the rows it "
+    "logged as shown, as it does with this off; but a row marked read leaves the unread "
+    "views and is no longer ranked in “For you”."
+)
 DEVICE_LABELS = {"auto": "Automatic (CUDA when available)", "cpu": "CPU", "cuda": "CUDA (GPU)"}
 
 
@@ -51,6 +58,10 @@ class SettingsDialog(QDialog):
         self.retention = _spin("retention_days", prefs.retention_days, " days")
         self.images = QCheckBox("Load remote images in articles without asking")
         self.images.setChecked(prefs.remote_images)
+        self.scroll_read = QCheckBox("Mark articles as read when I scroll past them")
+        self.scroll_read.setObjectName("mark_read_on_scroll")
+        self.scroll_read.setChecked(prefs.mark_read_on_scroll)
+        self.scroll_read.setToolTip(SCROLL_READ_TIP)
         self.notify = QCheckBox("Notify me when new articles reach the top 5 of “For you”")
         self.notify.setChecked(prefs.notify_top)
         self.network = ProxyBox(prefs.proxy)
@@ -63,6 +74,7 @@ class SettingsDialog(QDialog):
         feeds_form.addRow("Keep read articles for:", self.retention)
         feeds_form.addRow("", QLabel("Starred and opened articles are always kept."))
         feeds_form.addRow("", self.images)
+        feeds_form.addRow("", self.scroll_read)
 
         model = QGroupBox("Learning")
         model_form = QFormLayout(model)
@@ -118,6 +130,7 @@ class SettingsDialog(QDialog):
             highlight_words=self.highlight_words.value(),
             highlight_percent=self.highlight_percent.value(),
             notify_top=self.notify.isChecked(),
+            mark_read_on_scroll=self.scroll_read.isChecked(),
         )
 
     def _on_buttons_accepted(self) -> None:

@@ -29,6 +29,7 @@ from app.ui.impression import ImpressionTracker
 from app.ui.notification import Notifier
 from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
+from app.ui.scroll import ScrollReader
 from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight
 from app.ui.state import REFRESH, ViewState
 from app.ui.story import StoryDesk
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.impressions = ImpressionTracker(
             self.river_view, self.river, self.db, self.runner, parent=self
         )
+        self.scroll_reader = ScrollReader(self)  # "mark as read on scroll past", when chosen
         self.runner.problem.connect(self._on_runner_problem)
         self.runner.crashed.connect(self._on_runner_crashed)
         self.sidebar_timer = QTimer(self)
