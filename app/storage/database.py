@@ -152,13 +152,43 @@ class Database:
 
     def _quick_check(self) -> None:
         """Refuse a damaged file before anything writes into it (PRAGMA quick_check: the
-        b-tree structure and page bookkeeping, without the cost of comparing indexes)."""
-        with self._engine.connect() as conn:
-            problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
-            conn.rollback()
+        b-tree structure and page bookkeeping, without the cost of comparing indexes).
+
+        Where the file has a write-ahead log, the check runs on a read-only connection of its
+        own: a read-write one, closing as the file's last connection, would checkpoint the
+        log into the damaged file and delete the log, and with it the older frames that
+        ``recover`` reads lost pages from. Where there is no log (nothing to lose that way),
+        or a read-only connection cannot be had, the engine's connection is used."""
+        if not self._path.exists():
+            return  # a new file: nothing to check
+        conn: sqlite3.Connection | None = None
+        with suppress(OSError, sqlite3.OperationalError):
+            if self._path.with_name(self._path.name + "-wal").stat().st_size:
+                conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True)
+        if conn is None:
+            problems = self._engine_check()
+        else:
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+                problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
+            except sqlite3.DatabaseError as exc:
+                if "unable to open" not in str(exc):
+                    known = storage_error(exc, self._path)
+                    if known is None:
+                        raise
+                    raise known from exc
+                problems = self._engine_check()
+            finally:
+                conn.close()
         if problems != ["ok"]:
             logger.error("%s failed its integrity check: %s", self._path, problems)
             raise DamagedDatabaseError(self._path, "; ".join(problems))
+
+    def _engine_check(self) -> list[str]:
+        with self._engine.connect() as conn:
+            problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+            conn.rollback()
+        return problems
 
     def _backup_before_migration(self, folder: Path) -> None:
         """Back the file up when a migration is about to change it (not a new, empty one)."""
