@@ -66,8 +66,20 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry["published_unjudged"] = sum(
             1 for r in published if r["guard"]["round"] and not judged(r["guard"])
         )
+        for key in EXPLAINED:
+            values = [
+                r["next_morning"].get("explained", {}).get(key)
+                for r in at
+                if r["next_morning"].get("explained")
+            ]
+            kept = [v for v in values if v is not None]
+            entry[f"explain:{key}"] = _mean(kept) if kept else None
         table.append(entry)
     return table
+
+
+EXPLAINED = ("loo_words", "loo_reads", "tinted", "covered")
+"""The explanation figures of For you's top rows (bench/session.py), averaged over readers."""
 
 
 def markdown(table: list[dict[str, Any]]) -> str:
@@ -85,6 +97,23 @@ def markdown(table: list[dict[str, Any]]) -> str:
             f"{fmt(e['opens_share'], '.0%')} | {e['rounds']} | {e['rejected']} | "
             f"{e['published_below_chance']} | {e.get('published_unjudged', 0)} |"
         )
+    if any(e.get("explain:loo_words") is not None for e in table):
+        lines += [
+            "",
+            "Explanations of For you's top 20 the next morning (means over readers): median "
+            "leave-one-out agreement of the word and past-read shares (goals >= 0.8, >= 0.7), "
+            "and the river's highlights: fraction of a title's words tinted (goal <= 30 %) "
+            "and of its |share| they cover (goal >= 60 %).",
+            "",
+            "| pattern | day | LOO words | LOO past reads | words tinted | share covered |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for e in table:
+            lines.append(
+                f"| {e['pattern']} | {e['day']} | {fmt(e.get('explain:loo_words'))} | "
+                f"{fmt(e.get('explain:loo_reads'))} | {fmt(e.get('explain:tinted'), '.0%')} | "
+                f"{fmt(e.get('explain:covered'), '.0%')} |"
+            )
     return "\n".join(lines) + "\n"
 
 

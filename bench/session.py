@@ -133,6 +133,7 @@ def _morning(
     labels = [int(interest.likes(a.story)) for a in fresh]
     by_ranker = measurement.scores(order, fresh, visits, known, opened)
     parts = _parts(profile, fresh)
+    explained = _explained(profile, ids[:EXPLAINED])
     feed_top, share_top = measurement.top_share([a.feed for a in order[: measurement.TOP]])
     feed_opens, share_opens = measurement.top_share([known[a].feed for a in opened if a in known])
     return {
@@ -142,6 +143,7 @@ def _morning(
         "liked": sum(labels),
         "quality": measurement.quality(labels, by_ranker),
         "parts": measurement.quality(labels, parts) if parts else {},
+        "explained": explained,
         "favoured_ranks": measurement.favoured_ranks(order, reader["favoured"], interest.likes),
         "top30_feed": feed_top,
         "top30_share": share_top,
@@ -191,6 +193,56 @@ def _parts(profile: Profile, fresh: list[Shown]) -> dict[str, list[float]]:
         }
     except Exception:  # a diagnostic: never the reason a reader's run fails
         log.exception("could not take the score apart")
+        return {}
+    finally:
+        ranker.close()
+
+
+EXPLAINED = 20
+"""For you's top rows whose explanations the morning measures."""
+
+
+def _explained(profile: Profile, ids: list[int]) -> dict[str, Any]:
+    """How For you's top rows are explained, by the same services the window uses: the
+    median leave-one-out agreement (Spearman) of the word shares and of the past-read
+    shares, and the river's highlights on those rows (mean fraction of a title's words
+    tinted, mean fraction of its |share| they cover; issue 14's goals: >= 0.8, >= 0.7,
+    <= 30 %, >= 60 %)."""
+    import statistics
+
+    from app.services.highlight import highlight_stats
+    from app.services.ranking import Ranker
+
+    ranker = Ranker(profile)
+    try:
+        loaded = ranker._current()
+        if loaded is None or not ids:
+            return {}
+        _, recent, texts = ranker._user_vector(loaded)
+        history = [texts[h][0] for h in recent]
+        sources = [texts[h][1] for h in recent]
+        shown = ranker._texts(ids)
+        words: list[float] = []
+        reads: list[float] = []
+        for a in ids:
+            if a not in shown:
+                continue
+            e = loaded.model.explain(shown[a][0], history, shown[a][1], sources)
+            if e.faithfulness_words is not None:
+                words.append(e.faithfulness_words)
+            if e.faithfulness_history is not None:
+                reads.append(e.faithfulness_history)
+        shares = ranker.word_shares(ids)
+        tinted, covered = highlight_stats([[v for _, v in row] for row in shares.values()])
+        return {
+            "rows": len(shares),
+            "loo_words": statistics.median(words) if words else None,
+            "loo_reads": statistics.median(reads) if reads else None,
+            "tinted": tinted,
+            "covered": covered,
+        }
+    except Exception:  # a diagnostic: never the reason a reader's run fails
+        log.exception("could not measure the explanations")
         return {}
     finally:
         ranker.close()
@@ -282,6 +334,14 @@ def _print_row(pattern: str, rid: int, row: dict[str, Any]) -> None:
         f"({m['top30_feed']}), opens {fmt(m['opens_share'], '.0%')}",
         flush=True,
     )
+    if m.get("explained"):
+        e = m["explained"]
+        print(
+            f"[{pattern} r{rid}]   explanations of For you's top {e['rows']}: LOO words "
+            f"{fmt(e['loo_words'])}, past reads {fmt(e['loo_reads'])}; tinted "
+            f"{fmt(e['tinted'], '.0%')} of words, covering {fmt(e['covered'], '.0%')} of |share|",
+            flush=True,
+        )
     if m.get("parts"):
         cells = "  ".join(f"{r} {fmt(v['auc'])}/{fmt(v['ndcg10'])}" for r, v in m["parts"].items())
         print(f"[{pattern} r{rid}]   For you's parts, AUC/nDCG@10: {cells}", flush=True)
