@@ -1,9 +1,10 @@
 """The helper processes that own the reader's model, so that the window's process never loads
 torch: a long-lived model host that ranks and explains, and one process per training round.
 
-Both are started with the "spawn" method by :mod:`app.services.remote`, open the profile
-without its lock (the window holds it), end themselves when the window's process dies, and
-talk to it over a pipe. Only our own plain-data objects cross the pipe.
+Both run :func:`serve`, are started with the "spawn" method by :mod:`app.services.remote`, open
+the profile without its lock (the window holds it), end themselves when the window's process
+dies, and talk to it over a pipe in the messages of :mod:`app.services.message`: each request
+is answered by the handler its type maps to in :data:`HANDLERS`, and anything else is refused.
 """
 
 from __future__ import annotations
@@ -13,22 +14,19 @@ import logging
 import os
 import pickle
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-from app.services import heap, lifeline
+from app.services import heap, lifeline, message
 from app.services.failure import reader_message
+from app.services.message import Failed, Refused, Reply, read
 from app.services.profile import Profile
 from app.services.ranking import Ranker, RankingError
-from app.services.training import TrainProgress
 
 log = logging.getLogger(__name__)
-
-REQUESTS = frozenset({"preload", "river", "shown_above", "explain", "word_shares", "scores"})
-"""The Ranker methods the host answers."""
 
 
 class RemoteError(Exception):
@@ -36,40 +34,106 @@ class RemoteError(Exception):
 
 
 @dataclass(frozen=True)
-class Request:
-    """A call of ``Ranker.<method>(*args, **kwargs)`` in the host."""
+class Session:
+    """What a handler works with: the helper's ranker, the profile's database file (named in a
+    reply about a SQLite failure), where a training round's progress goes, and whether the
+    window asked it to stop."""
 
-    id: int
-    method: str
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The answer to request ``id``: its value, or the exception to raise in the caller."""
-
-    id: int
-    value: Any = None
-    error: Exception | None = None
+    ranker: Ranker
+    database: Path | None = None
+    send: Callable[[Reply], None] = lambda reply: None
+    cancelled: Callable[[], bool] = lambda: False
 
 
-def serve(root: str, device: str | None, conn: Connection, parent: int) -> None:
-    """The model host's main loop: answer requests until told to stop (``None``), until the
-    pipe closes, or until the parent process dies."""
-    _begin("model host", parent)
+def _preload(session: Session, request: message.Preload) -> message.Ready:
+    session.ranker.preload()
+    return message.Ready()
+
+
+def _river(session: Session, request: message.RankRiver) -> message.Ranked:
+    return message.Ranked(
+        session.ranker.river(
+            ranked=request.ranked, limit=request.limit, offset=request.offset, view=request.view
+        )
+    )
+
+
+def _shown_above(session: Session, request: message.ShownAbove) -> message.Above:
+    return message.Above(session.ranker.shown_above(request.article_id, ranked=True))
+
+
+def _explain(session: Session, request: message.Explain) -> message.Explained:
+    return message.Explained(session.ranker.explain(request.article_id))
+
+
+def _word_shares(session: Session, request: message.WordShares) -> message.Shares:
+    return message.Shares(session.ranker.word_shares(request.article_ids))
+
+
+def _scores(session: Session, request: message.Scores) -> message.Scored:
+    return message.Scored(session.ranker.scores(request.article_ids))
+
+
+def _train(session: Session, request: message.Train) -> message.Trained:
+    report = session.ranker.train(
+        epochs=request.epochs,
+        device=request.device,
+        progress=lambda p: session.send(message.Progress(p)),
+        should_stop=session.cancelled,
+    )
+    return message.Trained(report)
+
+
+HANDLERS: dict[type[Any], Callable[[Session, Any], Reply]] = {
+    message.Preload: _preload,
+    message.RankRiver: _river,
+    message.ShownAbove: _shown_above,
+    message.Explain: _explain,
+    message.WordShares: _word_shares,
+    message.Scores: _scores,
+    message.Train: _train,
+}
+"""The handler of each request a helper answers."""
+
+
+def answer(session: Session, request: object) -> Reply:
+    """Run one request; every failure becomes part of the reply."""
+    handler = HANDLERS.get(type(request))
+    if handler is None:
+        log.warning("refused a request: %s is no request", type(request).__name__)
+        return Failed(RemoteError(f"unknown request {type(request).__name__}"))
+    try:
+        return handler(session, request)
+    except Exception as exc:
+        return Failed(passable(exc, session.database))
+
+
+def serve(root: str, device: str | None, conn: Connection, parent: int, role: str) -> None:
+    """A helper's main loop: answer requests until told to ``Stop``, until the pipe closes, or
+    until the parent process dies. ``role`` is "model" (the long-lived host) or "training"
+    (one round, on all cores but one)."""
+    _begin(role, parent)
+    if role == "training":
+        spare_a_core()
     profile = Profile(Path(root), locked=False)
-    ranker = Ranker(profile, device=device)
+    session = Session(
+        Ranker(profile, device=device), profile.paths.database, conn.send, _watch(conn)
+    )
     try:
         while True:
             try:
-                request = conn.recv()
+                request = _receive(conn)
             except (EOFError, OSError):
                 log.info("the window's end of the pipe closed")
                 break
-            if not isinstance(request, Request):
+            if isinstance(request, message.Stop):
                 break
-            reply = answer(ranker, request, profile.paths.database)
+            if isinstance(request, message.Cancel):
+                continue  # the round it meant has ended
+            if isinstance(request, Refused):
+                reply: Reply = Failed(RemoteError(f"the {role} process refused it: {request}"))
+            else:
+                reply = answer(session, request)
             try:
                 conn.send(reply)
             except (BrokenPipeError, EOFError, OSError):
@@ -79,62 +143,40 @@ def serve(root: str, device: str | None, conn: Connection, parent: int) -> None:
                 heap.trim()
     finally:
         profile.close()
-    log.info("model host stopped")
+    log.info("%s process stopped", role)
 
 
-def ranks(request: Request) -> bool:
-    """Whether ``request`` ranks every candidate (a later page of a view reuses the order)."""
-    if request.method == "river":
-        return bool(request.kwargs.get("ranked")) and not request.kwargs.get("offset")
-    return request.method == "shown_above"
-
-
-def answer(ranker: Ranker, request: Request, database: Path | None = None) -> Reply:
-    """Run one request; every failure becomes part of the reply (``database``, the profile's
-    database file, is named in a reply about a SQLite failure)."""
-    if request.method not in REQUESTS:
-        return Reply(request.id, error=RemoteError(f"unknown request {request.method!r}"))
+def _receive(conn: Connection) -> message.Incoming | Refused:
+    """The next message, or why it was refused (told in one log line)."""
     try:
-        value = getattr(ranker, request.method)(*request.args, **request.kwargs)
-    except Exception as exc:
-        return Reply(request.id, error=passable(exc, database))
-    return Reply(request.id, value)
+        return read(conn.recv_bytes())
+    except Refused as exc:
+        log.warning("refused a message: %s", exc)
+        return exc
 
 
-def train_round(
-    root: str,
-    device: str | None,
-    epochs: int | None,
-    conn: Connection,
-    stop: Event,
-    parent: int,
-) -> None:
-    """One training round in its own process: progress messages, then one :class:`Reply`.
+def _watch(conn: Connection) -> Callable[[], bool]:
+    """``cancelled()`` for a training round: whether ``Cancel`` (or ``Stop``, or the end of the
+    pipe) has come; polled at each batch, it never waits."""
+    seen = False
 
-    The process ends with the round, which hands all of its memory back to the system.
-    """
-    _begin("training", parent)
-    spare_a_core()
-    profile = Profile(Path(root), locked=False)
-
-    def progress(p: TrainProgress) -> None:
-        conn.send(p)
-
-    try:
+    def cancelled() -> bool:
+        nonlocal seen
         try:
-            report = Ranker(profile, device=device).train(
-                epochs=epochs, device=device, progress=progress, should_stop=stop.is_set
-            )
-        except Exception as exc:
-            reply = Reply(0, error=passable(exc, profile.paths.database))
-        else:
-            reply = Reply(0, report)
-        conn.send(reply)
-    except (BrokenPipeError, EOFError, OSError):
-        log.info("the window went away during training")
-    finally:
-        profile.close()
-        conn.close()
+            while not seen and conn.poll():
+                seen = isinstance(_receive(conn), (message.Cancel, message.Stop))
+        except (EOFError, OSError):
+            seen = True
+        return seen
+
+    return cancelled
+
+
+def ranks(request: object) -> bool:
+    """Whether ``request`` ranks every candidate (a later page of a view reuses the order)."""
+    if isinstance(request, message.RankRiver):
+        return request.ranked and not request.offset
+    return isinstance(request, message.ShownAbove)
 
 
 def spare_a_core() -> None:

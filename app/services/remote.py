@@ -1,12 +1,14 @@
 """The reader's model behind a process boundary: :class:`RemoteRanker` has the interface of
-:class:`~app.services.ranking.Ranker`, answers what needs no model itself, and sends the rest
-to a model host process (ranking, explanations, word shares) or to a process per training
-round. The window's process therefore never imports torch, whose import and long calls hold
-the GIL and would stall the event loop.
+:class:`~app.services.ranking.Ranker`, answers what needs no model itself, and sends the rest as
+the messages of :mod:`app.services.message` to a :class:`Helper` process: the long-lived model
+host (ranking, explanations, word shares), or a helper per training round. The window's process
+therefore never imports torch, whose import and long calls hold the GIL and would stall the
+event loop.
 
-Calls block their caller (a worker thread, never the GUI thread) until the answer comes. A
-helper that dies or stops answering is reported as a :class:`RankingError` and started anew at
-the next call; none of them outlives the window's process.
+Every request takes one path, :meth:`Helper.ask`, which blocks its caller (a worker thread,
+never the GUI thread) until the typed reply comes. A helper that dies or stops answering is
+reported there as a :class:`RankingError` and started anew at the next request; none of them
+outlives the window's process.
 """
 
 from __future__ import annotations
@@ -18,13 +20,28 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from multiprocessing.synchronize import Event
-from typing import Any
+from typing import TypeVar, cast
 
 from app.services import host
 from app.services.explanation import ArticleExplanation
+from app.services.message import (
+    Cancel,
+    Explain,
+    Failed,
+    Preload,
+    Progress,
+    RankRiver,
+    Reply,
+    Request,
+    Scores,
+    ShownAbove,
+    Stop,
+    Train,
+    WordShares,
+)
 from app.services.profile import Profile
 from app.services.ranking import Ranker, RankingError, River, model_ready
 from app.services.river import UNREAD, PageKey, RiverFilter
@@ -35,7 +52,7 @@ log = logging.getLogger(__name__)
 
 SPAWN = multiprocessing.get_context("spawn")
 POLL_S = 0.1
-"""How often a waiting call checks that its helper is alive and that nobody cancelled."""
+"""How often a waiting request checks that its helper is alive and that nobody cancelled."""
 REQUEST_TIMEOUT_S = 900.0
 """The longest a model host may take over one request (ranking encodes every new article)."""
 STOP_GRACE_S = 5.0
@@ -43,91 +60,143 @@ STOP_GRACE_S = 5.0
 CANCEL_GRACE_S = 60.0
 """How long a cancelled training round gets to stop at a batch boundary before it is killed."""
 
+R = TypeVar("R", bound=Reply)
 
-class ModelHost:
-    """One model host process and its pipe; started at the first call, restarted after a
-    crash. Thread-safe: calls from several threads are answered one at a time."""
+
+@dataclass(frozen=True)
+class Role:
+    """What a helper is for: ``name`` in its process's name and in what the reader is told,
+    and what follows when it dies under a request."""
+
+    name: str
+    aftermath: str
+
+
+MODEL = Role("model", "it restarts at the next request")
+TRAINING = Role("training", "the previous model stays in use")
+
+
+class Helper:
+    """One helper process and its pipe; started at the first request, restarted after a
+    crash. Thread-safe: requests from several threads are answered one at a time."""
 
     def __init__(
-        self, root: str, device: str | None, *, timeout_s: float = REQUEST_TIMEOUT_S
+        self,
+        root: str,
+        device: str | None,
+        *,
+        role: Role = MODEL,
+        timeout_s: float | None = REQUEST_TIMEOUT_S,
     ) -> None:
+        """``timeout_s``: the longest one request may take (None: no limit)."""
         self._root = root
         self._device = device
+        self._role = role
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
         self._process: SpawnProcess | None = None
         self._conn: Connection | None = None
-        self._next_id = 0
         self._closed = False
 
     @property
     def pid(self) -> int | None:
-        """The running host's process id, None when none runs."""
+        """The running helper's process id, None when none runs."""
         process = self._process
         return process.pid if process is not None and process.is_alive() else None
 
-    def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
-        """``Ranker.<method>(*args, **kwargs)`` in the host; raises what it raised there."""
+    def ask(
+        self,
+        request: Request[R],
+        *,
+        progress: Callable[[TrainProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> R:
+        """Send ``request`` and return its reply; raises what the helper raised. ``progress``
+        gets a training round's progress; when ``should_stop()`` (or the helper is closed) the
+        round is cancelled, and ended if it does not stop within CANCEL_GRACE_S."""
         with self._lock:
             if self._closed:
                 raise RankingError("the model is shut down")
             process, conn = self._started()
-            self._next_id += 1
-            request = host.Request(self._next_id, method, args, kwargs)
             try:
                 conn.send(request)
-                reply = self._wait(process, conn, request.id)
+                reply = self._wait(process, conn, progress, should_stop)
             except (EOFError, OSError) as exc:
-                self._discard()
-                raise RankingError(
-                    f"the model process stopped unexpectedly ({_exit(process)}); "
-                    "it restarts at the next request"
-                ) from exc
-        if reply.error is not None:
+                raise self._died(process) from exc
+        if isinstance(reply, Failed):
             raise reply.error
-        return reply.value
+        if not isinstance(reply, request.reply):
+            raise host.RemoteError(f"{type(request).__name__} got {type(reply).__name__}")
+        return cast(R, reply)
 
     def _started(self) -> tuple[SpawnProcess, Connection]:
         if self._process is not None and self._conn is not None:
             if self._process.is_alive():
                 return self._process, self._conn
-            log.warning("the model process had stopped (%s); restarting it", _exit(self._process))
+            log.warning(
+                "the %s process had stopped (%s); restarting it",
+                self._role.name,
+                _exit(self._process),
+            )
             self._discard()
         ours, theirs = SPAWN.Pipe()
         process = SPAWN.Process(
             target=host.serve,
-            args=(self._root, self._device, theirs, os.getpid()),
-            name="heedful-model",
+            args=(self._root, self._device, theirs, os.getpid(), self._role.name),
+            name=f"heedful-{self._role.name}",
             daemon=True,
         )
         process.start()
         theirs.close()
-        log.info("started the model process %d", process.pid)
+        log.info("started the %s process %d", self._role.name, process.pid)
         self._process, self._conn = process, ours
         return process, ours
 
-    def _wait(self, process: SpawnProcess, conn: Connection, request_id: int) -> host.Reply:
-        deadline = time.monotonic() + self._timeout_s
+    def _wait(
+        self,
+        process: SpawnProcess,
+        conn: Connection,
+        progress: Callable[[TrainProgress], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> Reply:
+        """The reply, relaying progress on the way; the one place a dead helper is noticed."""
+        deadline = None if self._timeout_s is None else time.monotonic() + self._timeout_s
+        cancelled: float | None = None
         while True:
+            if should_stop is None and self._closed:
+                raise RankingError("the model was shut down")
+            if should_stop is not None and cancelled is None and (self._closed or should_stop()):
+                conn.send(Cancel())
+                cancelled = time.monotonic()
             if conn.poll(POLL_S):
                 reply = conn.recv()
-                if isinstance(reply, host.Reply) and reply.id == request_id:
+                if isinstance(reply, Progress):
+                    if progress is not None:
+                        progress(reply.progress)
+                    continue
+                if isinstance(reply, Reply):
                     return reply
-                continue  # the late answer to an abandoned request
-            if self._closed:
-                raise RankingError("the model was shut down")
+                raise host.RemoteError(f"the {self._role.name} process sent {reply!r}")
             if not process.is_alive():
+                raise self._died(process)
+            if deadline is not None and time.monotonic() > deadline:
                 self._discard()
                 raise RankingError(
-                    f"the model process stopped unexpectedly ({_exit(process)}); "
-                    "it restarts at the next request"
+                    f"the {self._role.name} did not answer within {self._timeout_s:.0f} s; "
+                    f"{self._role.aftermath}"
                 )
-            if time.monotonic() > deadline:
+            if cancelled is not None and time.monotonic() - cancelled > CANCEL_GRACE_S:
                 self._discard()
-                raise RankingError(
-                    f"the model did not answer within {self._timeout_s:.0f} s; "
-                    "it restarts at the next request"
-                )
+                raise RankingError(f"{self._role.name} did not stop in time and was ended")
+
+    def _died(self, process: SpawnProcess) -> RankingError:
+        """Forget a helper that stopped under a request, and say so."""
+        process.join(POLL_S)
+        self._discard()
+        return RankingError(
+            f"the {self._role.name} process stopped unexpectedly ({_exit(process)}); "
+            f"{self._role.aftermath}"
+        )
 
     def _discard(self) -> None:
         """Forget the current process, ending it if it still runs."""
@@ -138,11 +207,12 @@ class ModelHost:
         if process is not None:
             stop(process, grace_s=0.0)
 
-    def close(self) -> None:
-        """Ask the host to stop and wait for it (terminating it if it does not); later calls
-        raise RankingError. A call in flight ends at once with RankingError."""
+    def close(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Ask the helper to stop and wait for it (terminating it if it does not); later
+        requests raise RankingError. A request in flight ends at once with RankingError, a
+        training round is cancelled and gets ``grace_s`` to stop."""
         self._closed = True
-        if not self._lock.acquire(timeout=STOP_GRACE_S):
+        if not self._lock.acquire(timeout=grace_s):
             process = self._process
             if process is not None:
                 stop(process, grace_s=0.0)
@@ -152,11 +222,11 @@ class ModelHost:
             self._process = self._conn = None
             if conn is not None:
                 with contextlib.suppress(OSError):
-                    conn.send(None)
+                    conn.send(Stop())
                 conn.close()
             if process is not None:
                 stop(process, grace_s=STOP_GRACE_S)
-                log.info("the model process ended (%s)", _exit(process))
+                log.info("the %s process ended (%s)", self._role.name, _exit(process))
         finally:
             self._lock.release()
 
@@ -180,7 +250,8 @@ def _exit(process: SpawnProcess) -> str:
 
 
 class RemoteRanker:
-    """A :class:`Ranker` whose model lives in helper processes (see the module docstring)."""
+    """A :class:`Ranker` whose model lives in helper processes (see the module docstring).
+    Its methods answer locally what needs no model and otherwise build one message."""
 
     def __init__(
         self,
@@ -192,16 +263,14 @@ class RemoteRanker:
         self._profile = profile
         self._device = device
         self._local = Ranker(profile, device=device, load_models=False)
-        self.host = ModelHost(str(profile.paths.root), device, timeout_s=timeout_s)
+        self.host = Helper(str(profile.paths.root), device, timeout_s=timeout_s)
         self._train_lock = threading.Lock()
-        self._training: SpawnProcess | None = None
+        self._training: Helper | None = None
         self._closed = False
-
-    # -- what the host answers -------------------------------------------------------------
 
     def preload(self) -> None:
         """Start the model process and load torch and the current model there."""
-        self.host.call("preload")
+        self.host.ask(Preload())
 
     def river(
         self,
@@ -214,53 +283,37 @@ class RemoteRanker:
     ) -> River:
         """See :meth:`Ranker.river`; only a view the model orders goes to the model process
         (a later page is cut from the snapshot its first page returned, without the model)."""
-        query: dict[str, Any] = {
-            "ranked": ranked,
-            "limit": limit,
-            "offset": offset,
-            "view": view,
-            "after": after,
-        }
         if ranked and after is None and model_ready(self._profile.db):
-            river: River = self.host.call("river", **query)
-            return river
-        return self._local.river(**query)
+            return self.host.ask(RankRiver(ranked, limit, offset, view)).river
+        return self._local.river(ranked=ranked, limit=limit, offset=offset, view=view, after=after)
 
     def shown_above(self, article_id: int, *, ranked: bool) -> list[int]:
         """See :meth:`Ranker.shown_above`."""
         if ranked and model_ready(self._profile.db):
-            above: list[int] = self.host.call("shown_above", article_id, ranked=True)
-            return above
+            return self.host.ask(ShownAbove(article_id)).ids
         return self._local.shown_above(article_id, ranked=ranked)
 
     def explain(self, article_id: int) -> ArticleExplanation:
         """See :meth:`Ranker.explain`."""
         if not model_ready(self._profile.db, ranked=False):
             return self._local.explain(article_id)  # says that there is no model yet
-        explanation: ArticleExplanation = self.host.call("explain", article_id)
-        return explanation
+        return self.host.ask(Explain(article_id)).explanation
 
     def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
         """See :meth:`Ranker.word_shares`."""
         if not model_ready(self._profile.db, ranked=False):
             return {}
-        shares: dict[int, tuple[tuple[str, float], ...]] = self.host.call(
-            "word_shares", list(article_ids)
-        )
-        return shares
+        return self.host.ask(WordShares(tuple(article_ids))).shares
 
     def scores(self, article_ids: Sequence[int]) -> dict[int, float]:
         """See :meth:`Ranker.scores`."""
         if not article_ids or not model_ready(self._profile.db):
             return {}
-        scores: dict[int, float] = self.host.call("scores", list(article_ids))
-        return scores
+        return self.host.ask(Scores(tuple(article_ids))).scores
 
     def model_versions(self) -> list[ModelVersionRecord]:
         """Every training round so far, oldest first."""
         return self._local.model_versions()
-
-    # -- training --------------------------------------------------------------------------
 
     def train(
         self,
@@ -270,81 +323,25 @@ class RemoteRanker:
         progress: Callable[[TrainProgress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainReport:
-        """One training round (see :meth:`Ranker.train`) in a process of its own, which
-        reports progress, stops at a batch boundary when ``should_stop()``, and is ended if it
-        does not. The model host picks up the new model at its next request."""
+        """One training round (see :meth:`Ranker.train`) in a helper of its own, which reports
+        progress, stops at a batch boundary when ``should_stop()``, is ended if it does not,
+        and ends with the round (handing its memory back). The model host picks up the new
+        model at its next request."""
+        device = device or self._device
         with self._train_lock:
             if self._closed:
                 raise RankingError("the model is shut down")
             if self._training is not None:
                 raise RankingError("a training round is already running")
-            stop_event = SPAWN.Event()
-            ours, theirs = SPAWN.Pipe(duplex=False)
-            process = SPAWN.Process(
-                target=host.train_round,
-                args=(
-                    str(self._profile.paths.root),
-                    device or self._device,
-                    epochs,
-                    theirs,
-                    stop_event,
-                    os.getpid(),
-                ),
-                name="heedful-training",
-                daemon=True,
-            )
-            process.start()
-            theirs.close()
-            self._training = process
-        log.info("started training process %d", process.pid)
+            helper = Helper(str(self._profile.paths.root), device, role=TRAINING, timeout_s=None)
+            self._training = helper
         try:
-            reply = self._follow(process, ours, stop_event, progress, should_stop)
+            stopping = should_stop or (lambda: False)
+            return helper.ask(Train(epochs, device), progress=progress, should_stop=stopping).report
         finally:
-            ours.close()
-            stop(process, grace_s=STOP_GRACE_S)
+            helper.close()
             with self._train_lock:
                 self._training = None
-        if reply.error is not None:
-            raise reply.error
-        report: TrainReport = reply.value
-        return report
-
-    def _follow(
-        self,
-        process: SpawnProcess,
-        conn: Connection,
-        stop_event: Event,
-        progress: Callable[[TrainProgress], None] | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> host.Reply:
-        """Relay a training process's progress until its reply comes."""
-        stopping_since: float | None = None
-        while True:
-            if stopping_since is None and (self._closed or (should_stop and should_stop())):
-                stop_event.set()
-                stopping_since = time.monotonic()
-            try:
-                ready = conn.poll(POLL_S)
-                message = conn.recv() if ready else None
-            except (EOFError, OSError):
-                ready, message = False, None
-                process.join(POLL_S)
-            if isinstance(message, host.Reply):
-                return message
-            if isinstance(message, TrainProgress):
-                if progress is not None:
-                    progress(message)
-                continue
-            if not ready and not process.is_alive():
-                raise RankingError(
-                    f"the training process stopped unexpectedly ({_exit(process)}); "
-                    "the previous model stays in use"
-                )
-            if stopping_since is not None and time.monotonic() - stopping_since > CANCEL_GRACE_S:
-                stop(process, grace_s=0.0)
-                raise RankingError("training did not stop in time and was ended")
-
-    # -- life cycle ------------------------------------------------------------------------
 
     def close(self) -> None:
         """Stop the helper processes: a training round is cancelled, the host asked to exit."""
@@ -353,6 +350,4 @@ class RemoteRanker:
         with self._train_lock:
             training = self._training
         if training is not None:
-            training.join(CANCEL_GRACE_S)  # the round sees ``_closed`` and stops at a batch
-            if training.is_alive():
-                stop(training, grace_s=0.0)
+            training.close(CANCEL_GRACE_S)

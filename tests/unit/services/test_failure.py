@@ -18,6 +18,7 @@ from app.feeds.fetcher import FetchError
 from app.services import host, preference, reading, repair
 from app.services.failure import reader_message
 from app.services.feedback import FeedbackError
+from app.services.message import Failed, RankRiver
 from app.services.mute import MuteError
 from app.services.profile import Profile
 from app.services.ranking import RankingError
@@ -29,10 +30,11 @@ INTERNAL = {
     "app.feeds.inflater.SizeExceededError",
     "app.feeds.opml._TooManyOutlinesError",
     "app.services.host.RemoteError",
+    "app.services.message.Refused",
 }
 """Exceptions the app defines that never reach the reader as they are: the fetcher turns the
-inflater's into a FetchError, the OPML walker stops itself with its own, and a RemoteError is
-a bug in a helper process by definition."""
+inflater's into a FetchError, the OPML walker stops itself with its own, a RemoteError is
+a bug in a helper process by definition, and a helper answers a message it refuses with one."""
 
 
 def _defined_errors() -> list[type[BaseException]]:
@@ -204,7 +206,8 @@ class _Broken:
 
 
 def _answer(error: Exception) -> Exception | None:
-    reply = host.answer(_Broken(error), host.Request(1, "river"))  # type: ignore[arg-type]
+    reply = host.answer(host.Session(_Broken(error)), RankRiver(ranked=False))  # type: ignore[arg-type]
+    assert isinstance(reply, Failed)
     return reply.error
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from app.services import host
+from app.services.message import RankRiver
 from app.services.profile import Profile
 from app.services.ranking import RankingError, River
-from app.services.remote import ModelHost, RemoteRanker
+from app.services.remote import Helper, RemoteRanker
 from app.storage import events
 from harness.sample import seed_profile
 from harness.training import install_model
@@ -44,14 +45,14 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @posix_only
 def test_requests_round_trip_and_a_dead_host_is_reported_then_replaced(seeded: Path) -> None:
-    host = ModelHost(str(seeded), None)
+    host = Helper(str(seeded), None)
     try:
-        river = host.call("river", ranked=False, limit=5)
+        river = host.ask(RankRiver(ranked=False, limit=5)).river
         assert isinstance(river, River) and len(river.items) == 5
         answers: dict[int, int] = {}
 
         def page(limit: int) -> None:
-            answers[limit] = len(host.call("river", ranked=False, limit=limit).items)
+            answers[limit] = len(host.ask(RankRiver(ranked=False, limit=limit)).river.items)
 
         callers = [threading.Thread(target=page, args=(n,)) for n in (1, 2, 3, 4)]
         for caller in callers:
@@ -67,7 +68,7 @@ def test_requests_round_trip_and_a_dead_host_is_reported_then_replaced(seeded: P
 
         def ask() -> None:
             try:
-                host.call("river", ranked=False, limit=5)
+                host.ask(RankRiver(ranked=False, limit=5))
             except RankingError as exc:
                 failures.append(exc)
 
@@ -79,7 +80,7 @@ def test_requests_round_trip_and_a_dead_host_is_reported_then_replaced(seeded: P
         assert not caller.is_alive()
         assert len(failures) == 1 and "stopped unexpectedly" in str(failures[0])
 
-        again = host.call("river", ranked=False, limit=3)  # a new host answers
+        again = host.ask(RankRiver(ranked=False, limit=3)).river  # a new host answers
         assert len(again.items) == 3
         second = host.pid
         assert second is not None and second != first
@@ -88,17 +89,18 @@ def test_requests_round_trip_and_a_dead_host_is_reported_then_replaced(seeded: P
     assert host.pid is None
     assert not alive(second), "the host did not exit when asked"
     with pytest.raises(RankingError, match="shut down"):
-        host.call("river", ranked=False)
+        host.ask(RankRiver(ranked=False))
 
 
 @posix_only
 def test_a_host_ends_with_the_process_that_started_it(seeded: Path) -> None:
     script = (
         "import os, sys\n"
-        "from app.services.remote import ModelHost\n"
+        "from app.services.message import RankRiver\n"
+        "from app.services.remote import Helper\n"
         "if __name__ == '__main__':\n"
-        f"    host = ModelHost({str(seeded)!r}, None)\n"
-        "    host.call('river', ranked=False, limit=1)\n"
+        f"    host = Helper({str(seeded)!r}, None)\n"
+        "    host.ask(RankRiver(ranked=False, limit=1))\n"
         "    print(host.pid, flush=True)\n"
         "    os._exit(0)  # no clean-up: as if the window were killed\n"
     )
