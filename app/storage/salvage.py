@@ -282,12 +282,13 @@ def _rebuild_from_indexes(
     columns = {str(row[1]) for row in info}
     needed = [str(row[1]) for row in info if row[3] and row[4] is None and not row[5]]
     complete = _COMPLETERS[table](dst, listed) if table in _COMPLETERS else None
-    rebuilt = unplaced = 0
+    rebuilt = unplaced = short = 0
     for rowid in sorted(set(entries) - have):
         values = {c: v for c, v in entries[rowid].items() if c in columns and c != key}
         if complete is not None:
             values = complete(values)
         if any(values.get(c) is None for c in needed):
+            short += 1
             continue
         quoted = ", ".join(f'"{c}"' for c in [key, *values])
         marks = ", ".join("?" * (len(values) + 1))
@@ -295,13 +296,17 @@ def _rebuild_from_indexes(
         added = _insert(dst, insert, [(rowid, *values.values())])[0]
         rebuilt += added
         unplaced += added and values.get("session") == LOST_SESSION
-    if not rebuilt:
+    if not rebuilt and not short:
         return report
-    rebuilt_note = f"{rebuilt} rebuilt from its indexes"
+    notes = [report.note]
+    if rebuilt:
+        notes.append(f"{rebuilt} rebuilt from its indexes")
     if unplaced:
-        rebuilt_note += f", {unplaced} of them in no known screen ('{LOST_SESSION}')"
-    note = ", ".join(filter(None, [report.note, rebuilt_note]))
-    return TableReport(table, report.copied + rebuilt, max(0, report.lost - rebuilt), note)
+        notes.append(f"{unplaced} of them in no known screen ('{LOST_SESSION}')")
+    if short:
+        notes.append(f"{short} more its indexes list, with too little left to rebuild them")
+    lost = max(report.lost - rebuilt, short)  # the indexes list at least these
+    return TableReport(table, report.copied + rebuilt, lost, ", ".join(filter(None, notes)))
 
 
 def _rowid_column(dst: sqlite3.Connection, table: str) -> str | None:
@@ -433,29 +438,43 @@ def _copy_rows(
     insert: str,
     last: int | None,
 ) -> tuple[int, int, str]:
-    """Read the rows after rowid ``last`` one by one; a row that fails to read is lost."""
+    """Read the rows after rowid ``last`` one by one; a row that fails to read is lost. Where
+    the table's largest rowid cannot be read, rowids are probed :data:`PROBE_WINDOW` past it,
+    and failures past the last row read are not counted: how many rows they held is unknown."""
     start = (last or 0) + 1
+    bounded = True
     try:
         top = src.execute(f'SELECT max(rowid) FROM "{table}"').fetchone()[0]  # noqa: S608 (names from our own schema)
         high = int(top) if top is not None else start - 1
         note = "read row by row past a damaged page"
     except sqlite3.DatabaseError:
-        high = start + PROBE_WINDOW
-        note = f"read row by row; rowids past {high} were not probed"
+        high, bounded = start + PROBE_WINDOW, False
+        note = ""
     added = failed = 0
+    found = start - 1
+    misses: list[int] = []
     rows: list[Sequence[Any]] = []
     for rowid in range(start, high + 1):
         try:
             row = src.execute(f'SELECT {names} FROM "{table}" WHERE rowid = ?', (rowid,)).fetchone()  # noqa: S608 (names from our own schema)
         except sqlite3.DatabaseError:
-            failed += 1
+            misses.append(rowid)
             continue
         if row is not None:
             rows.append(row)
+            found = rowid
         if len(rows) >= BATCH:
             ok, bad = _insert(dst, insert, rows)
             added, failed, rows = added + ok, failed + bad, []
     ok, bad = _insert(dst, insert, rows)
+    if bounded:
+        failed += len(misses)
+    else:
+        failed += sum(rowid < found for rowid in misses)
+        note = (
+            f"read row by row; its last rowid is unreadable, and rowids past {found} could not "
+            f"be read (probed up to {high})"
+        )
     return added + ok, failed + bad, note
 
 
