@@ -278,7 +278,8 @@ def main() -> int:
             dock = window.activity_dock
             split = dock.findChild(QSplitter)
             if split is not None:
-                split.setSizes([150, 60, 100])  # the feeds, the selected one's error, events
+                # the feeds, the selected one's refreshes, the error in full, the events
+                split.setSizes([110, 90, 50, 60])
             for row in range(dock.table.rowCount()):
                 item = dock.table.item(row, 0)
                 if item is not None and item.text() == "Busy Radio":

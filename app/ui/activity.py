@@ -244,6 +244,8 @@ class ActivityDock(QDockWidget):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 self.history.setItem(r, c, item)
+        for c in range(len(FETCH_COLUMNS) - 1):  # the error column takes what is left
+            self.history.resizeColumnToContents(c)
 
     def selected_feed_ids(self) -> list[int]:
         ids = {
