@@ -148,14 +148,41 @@ class ModelLoader:
                 forget_tokens()
                 heap.trim()
 
+    def _history(self) -> tuple[int, ...]:
+        """The past reads the reader vector is built from, oldest first, at most HISTORY: the
+        articles opened and those said "more like this" of, less those said "less like this"
+        of, each at its time, as a training round takes them (:func:`app.services.signal.build`
+        gives the same sequence), so an open or a judgement moves For you at once, not only
+        from the next round. Only the latest clicks are read: enough of them for HISTORY
+        distinct reads (a profile's whole log grows by thousands of clicks a year)."""
+        with self._profile.db.read() as s:
+            given = [f for f in events.feedback(s) if f.kind in ("more", "less")]
+            less = {f.article_id for f in given if f.kind == "less"}
+            limit = 4 * HISTORY
+            while True:
+                latest = events.latest_clicks(s, limit)[::-1]  # oldest first
+                reads = [(t, a) for a, t in latest if a not in less]
+                whole = len(latest) < limit  # every click there is
+                if whole or len({a for _, a in reads}) >= HISTORY:
+                    break
+                limit *= 4
+            liked = [f for f in given if f.kind == "more" and f.article_id not in less]
+            opened = events.opened_among(s, [f.article_id for f in liked if f.article_id])
+        since = None if whole or not latest else latest[0][1]
+        for f in liked:  # a "more" counts as an open of an article never opened, once
+            if f.article_id and f.article_id not in opened:
+                opened.add(f.article_id)
+                if since is None or f.time >= since:
+                    reads.append((f.time, f.article_id))
+        reads.sort(key=lambda read: read[0])  # stable: a click before a "more" at one time
+        return tuple(dict.fromkeys(a for _, a in reversed(reads)))[:HISTORY][::-1]
+
     def _user_vector(
-        self, loaded: Loaded
+        self, loaded: Loaded, history: Sequence[int] | None = None
     ) -> tuple[FloatArray, list[int], dict[int, tuple[str, str]]]:
         """The reader vector u [D], the ids of the past reads it is built from (oldest first,
-        at most HISTORY) and their (title, source)."""
-        with self._profile.db.read() as s:
-            history = [c.article_id for c in events.click_history(s)]
-        recent = list(dict.fromkeys(reversed(history)))[:HISTORY][::-1]  # oldest first
+        at most HISTORY; :meth:`_history` unless given) and their (title, source)."""
+        recent = list(self._history() if history is None else history)
         texts = self._texts(recent)
         recent = [a for a in recent if a in texts]
         vectors = self._vectors_for(loaded, recent, texts)

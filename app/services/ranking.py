@@ -144,8 +144,8 @@ class Ranker(Scorer):
                 next=following,
             )
         # A view is ranked once, when its first page is asked for; later pages of the same view
-        # (same model, clicks, filters and rules) reuse that order instead of re-scoring.
-        key = (loaded.version.id, clicks, tuple(sorted(filters.items())), tuple(rules))
+        # (same model, history, filters and rules) reuse that order instead of re-scoring.
+        key = (loaded.version.id, self._history(), tuple(sorted(filters.items())), tuple(rules))
         with self._lock:
             if offset == 0 or self._last_order is None or self._last_order[0] != key:
                 self._last_order = (key, self._ranked_order(loaded, filters, rules))
@@ -175,7 +175,17 @@ class Ranker(Scorer):
     def _ranked_order(
         self, loaded: Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
     ) -> _Order:
-        """Every matching article id in "For you" order, their ranked scores, the muted ones."""
+        """Every matching article id in "For you" order, their ranked scores, the muted ones.
+
+        For you itself (every unread article, no mute rule) is read straight off the score
+        table, which holds that pool in the same order, so a click reorders it without the pool
+        being listed again (:meth:`Scorer._score_table`)."""
+        if not rules and filters == UNREAD.query():
+            table = self._score_table(loaded)
+            totals = table.total  # [N]
+            none = np.zeros(len(totals), np.bool_)
+            order = np.lexsort((-totals, none))
+            return table.ids[order], totals[order], none
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, **filters)
         if not candidates:

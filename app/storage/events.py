@@ -216,6 +216,20 @@ def click_history(s: Session) -> list[ClickRecord]:
     ]
 
 
+def latest_clicks(s: Session, limit: int) -> list[tuple[int, datetime]]:
+    """(article id, time) of the latest ``limit`` clicks, newest first (:func:`click_history`'s
+    order reversed), without the rest of each record: what the reader vector is built from."""
+    query = select(Click.article_id, Click.time).order_by(Click.time.desc(), Click.id.desc())
+    return [(row[0], row[1]) for row in s.execute(query.limit(max(0, limit)))]
+
+
+def opened_among(s: Session, article_ids: Sequence[int]) -> set[int]:
+    """Which of these articles the reader has opened at least once."""
+    wanted = list(dict.fromkeys(article_ids))
+    query = select(Click.article_id).where(Click.article_id.in_(wanted)).distinct()
+    return set(s.scalars(query)) if wanted else set()
+
+
 def record_feedback(
     s: Session,
     kind: str,

@@ -168,6 +168,23 @@ def list_candidates(
     return [Candidate(row[0], row[1], row[2], _aware(row[3])) for row in s.execute(query)]
 
 
+def candidate_ids(s: Session, *, unread_only: bool = False) -> list[int]:
+    """The ids :func:`list_candidates` lists (unread ones only, or all), in its order: a cheap
+    way to tell whether a pool ranked before is still the same, or only lost some rows."""
+    query = _filtered(
+        select(Article.id),
+        unread_only=unread_only,
+        feed_id=None,
+        folder=None,
+        starred_only=False,
+        search=None,
+        ids=None,
+    )
+    if query is None:
+        return []
+    return list(s.scalars(query.order_by(SORT_TIME.desc(), Article.id.desc())))
+
+
 def sort_time(article: ArticleRecord) -> datetime:
     """The river's time of an article (:data:`SORT_TIME`): published, else fetched."""
     return article.published if article.published is not None else article.fetched
