@@ -30,6 +30,7 @@ __all__ = [
     "judgements",
     "phrase",
     "said_on",
+    "taken_in",
     "undo",
 ]
 
@@ -72,6 +73,13 @@ class Judgement:
     article_id: int | None
     feed_id: int | None
     word: str | None
+
+
+def taken_in(kind: str) -> str:
+    """When For you takes a judgement in: "more / less like this" at once (the reader vector is
+    built from the history they change), the others (pins on a feed's or a word's bias) at the
+    next training round."""
+    return "now" if kind in ("more", "less") else "at the next training round"
 
 
 def phrase(kind: str, *, article: str = "", feed: str = "", word: str = "") -> str:

@@ -256,7 +256,7 @@ class ArticleDesk(QObject):
 
     @Slot(object)
     def _on_feedback_given(self, given: feedback.Given) -> None:
-        self.w.say(f"Noted: {given.text}. For you takes it in at the next training round.")
+        self.w.say(f"Noted: {given.text}. For you takes it in {feedback.taken_in(given.kind)}.")
         self.feedback_given.emit(given.kind)
         shown = self.w.explanation.explanation
         if self.w.explanation.isVisible() and shown is not None:

@@ -176,6 +176,16 @@ class RiverModel(QAbstractListModel):
     def loading(self) -> bool:
         return self._loading
 
+    @property
+    def generation(self) -> int:
+        """Which load of the view the rows belong to (a page of an older one is dropped)."""
+        return self._generation
+
+    @property
+    def stories(self) -> Stories | None:
+        """What gives each page its folded rows' "also in" feeds (for :func:`load_page`)."""
+        return self._stories
+
     def set_query(self, query: RiverQuery) -> None:
         """Show another view: clears the rows and loads its first page."""
         self._query = query
@@ -237,6 +247,43 @@ class RiverModel(QAbstractListModel):
         self._loading = False
         self._exhausted = True
         report(self._runner, failure)
+
+    def rerank_below(self, page: RiverPage, anchor: int) -> int:
+        """Re-rank the rows below row ``anchor`` by ``page``, the view's first page ranked anew
+        (:func:`load_page` after a click): rows 0 to ``anchor`` stay where they are, the rows
+        below become the page's rows not among them, in its order, and later pages go on from
+        its snapshot. Rows are removed and inserted below ``anchor`` only, so the selection and
+        everything above it keep their rows. Returns how many of the rows below changed; -1
+        when the page is of another load of the view or not ranked (then nothing changes)."""
+        if page.generation != self._generation or page.river.mode != "ranked":
+            return -1
+        first = max(0, min(anchor + 1, len(self._rows)))
+        kept = {r.article.id for r in self._rows[:first]}
+        below = [Row(i.article, i.score, i.muted) for i in page.river.items]
+        below = [r for r in below if r.article.id not in kept]
+        before = [r.article.id for r in self._rows[first:]]
+        changed = sum(a != r.article.id for a, r in zip(before, below, strict=False)) + abs(
+            len(before) - len(below)
+        )
+        self._generation += 1  # a page still in flight goes on in the old order: drop it
+        self._loading = False
+        self._next = page.river.next
+        self._exhausted = self._next is None
+        if before:
+            self.beginRemoveRows(QModelIndex(), first, len(self._rows) - 1)
+            del self._rows[first:]
+            self.endRemoveRows()
+        if below:
+            self.beginInsertRows(QModelIndex(), first, first + len(below) - 1)
+            self._rows.extend(below)
+            self.endInsertRows()
+        self._index = {r.article.id: n for n, r in enumerate(self._rows)}
+        self._shares.update(page.shares)
+        self._also_in.update(page.also_in)
+        self.mode = page.river.mode
+        self.notice = page.river.notice or ""
+        self.loaded.emit(page.river)
+        return changed
 
     # -- Qt model API ----------------------------------------------------------------------
 

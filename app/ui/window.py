@@ -27,6 +27,7 @@ from app.ui.folder import FolderDesk
 from app.ui.fulltext import FullTextDesk
 from app.ui.impression import ImpressionTracker
 from app.ui.notification import Notifier
+from app.ui.reranking import Reranking
 from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.scroll import ScrollReader
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
             self.river_view, self.river, self.db, self.runner, parent=self
         )
         self.scroll_reader = ScrollReader(self)  # "mark as read on scroll past", when chosen
+        self.reranking = Reranking(self)  # For you re-ranks below the reader after a click
         self.runner.problem.connect(self._on_runner_problem)
         self.runner.crashed.connect(self._on_runner_crashed)
         self.sidebar_timer = QTimer(self)

@@ -1,0 +1,127 @@
+"""A click felt at once in the window: after an open or a "more like this", For you re-ranks the
+rows below the one being read (as the model now orders them) while that row, the rows above it
+and the scroll bar stay where they were.
+
+How long it takes is a figure of ``bench/gui.py``, never asserted here: the waits below are
+only generous bounds for a busy machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.services import activity, ranking
+from app.services.profile import Profile
+from app.services.ranking import Ranker
+from app.storage import articles, events
+from app.ui.river import Role
+from app.ui.window import QUIET, MainWindow
+from tests.gui.conftest import fill
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+WAIT_MS = 10_000
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Freshness is taken at one moment, so the window and a fresh ranker agree."""
+    monkeypatch.setattr(ranking, "_now", lambda: NOW)
+
+
+@pytest.fixture
+def win(profile: Profile, qtbot: QtBot) -> Iterator[MainWindow]:
+    """For you ranked by a small untrained model over 90 articles, 12 of them opened."""
+    from nrms_core.recommender import Recommender
+
+    ids = fill(profile, 90)
+    for i, chosen in enumerate(ids[::7][:12]):
+        activity.record_click(profile.db, chosen, f"s{i}", dwell=30.0)
+    with profile.db.read() as s:
+        titles = articles.article_titles(s)
+    model = Recommender.create(pretrained=False, seed=0)
+    model.add_titles(titles.values(), ["feed1", "feed2", "feed3"])
+    where = profile.paths.models / "model-00001.pt"
+    sha = model.save(where, meta={"clicks_used": 12})
+    with profile.db.write() as s:
+        events.add_model_version(s, str(where), sha, NOW, 12, {})
+    w = MainWindow(profile, options=QUIET, ranker=Ranker(profile))
+    qtbot.addWidget(w)
+    w.resize(900, 400)  # the river shows a dozen rows: some are above the viewport
+    w.show()
+    qtbot.waitUntil(lambda: w.river.mode == "ranked" and w.river.rowCount() > 60, timeout=WAIT_MS)
+    yield w
+    w.close()
+
+
+def shown(w: MainWindow) -> list[int]:
+    return [w.river.index(r).data(Role.ARTICLE_ID) for r in range(w.river.rowCount())]
+
+
+def fresh_order(profile: Profile) -> list[int]:
+    """For you's order as a ranker that never saw the window ranks it now."""
+    return [i.article.id for i in Ranker(profile).river(ranked=True, limit=1000).items]
+
+
+def select(w: MainWindow, qtbot: QtBot, row: int) -> int:
+    w.river_view.setCurrentIndex(w.river.index(row))
+    w.river_view.scrollTo(w.river.index(row))
+    article_id: int = w.river.index(row).data(Role.ARTICLE_ID)
+    qtbot.waitUntil(lambda: w.desk.reading is not None, timeout=WAIT_MS)
+    return article_id
+
+
+def test_an_open_reranks_the_rows_below_the_one_being_read(
+    win: MainWindow, profile: Profile, qtbot: QtBot
+) -> None:
+    row = 20
+    reading = select(win, qtbot, row)
+    bar = win.river_view.verticalScrollBar()
+    scrolled = bar.value()
+    assert scrolled > 0
+    before = shown(win)
+    with qtbot.waitSignal(win.reranking.reranked, timeout=WAIT_MS) as changed:
+        assert win.desk.record_click(reading, 20.0, win.desk.reading)
+    assert changed.args is not None and changed.args[0] > 0
+    after = shown(win)
+    assert after[: row + 1] == before[: row + 1]  # the row being read and those above stay
+    assert win.river_view.currentIndex().row() == row
+    assert win.river.index(row).data(Role.ARTICLE_ID) == reading
+    assert bar.value() == scrolled
+    kept = set(after[: row + 1])
+    below = [a for a in fresh_order(profile) if a not in kept]
+    assert after[row + 1 :] == below[: len(after) - row - 1]  # as the model now orders them
+    assert after[row + 1 :] != before[row + 1 :]
+    assert "re-ranked" in win.statusBar().currentMessage()
+
+
+def test_more_like_this_reranks_below_too(win: MainWindow, profile: Profile, qtbot: QtBot) -> None:
+    row = 5
+    select(win, qtbot, row)
+    before = shown(win)
+    liked = win.river.article_at(40)
+    assert liked is not None
+    with qtbot.waitSignal(win.reranking.reranked, timeout=WAIT_MS) as changed:
+        win.desk.give_feedback("more", article=liked)
+    assert changed.args is not None and changed.args[0] > 0
+    after = shown(win)
+    assert after[: row + 1] == before[: row + 1]
+    kept = set(after[: row + 1])
+    assert after[row + 1 :] == [a for a in fresh_order(profile) if a not in kept][: len(after) - 6]
+    assert "re-ranked" in win.statusBar().currentMessage()
+
+
+def test_other_views_keep_their_order(win: MainWindow, qtbot: QtBot) -> None:
+    from app.ui.sidebar import LATEST
+
+    win.show_place(LATEST)
+    qtbot.waitUntil(lambda: win.river.rowCount() > 60 and not win.river.loading, timeout=WAIT_MS)
+    reading = select(win, qtbot, 3)
+    before = shown(win)
+    win.desk.record_click(reading, 20.0, win.desk.reading)
+    qtbot.waitUntil(lambda: win.runner.pending() == 0, timeout=WAIT_MS)
+    assert not win.reranking.running
+    assert shown(win) == before
