@@ -242,39 +242,9 @@ def damaged_caches(work: Path) -> list[Trial]:
     return trials
 
 
-def _read_only(root: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{(root / 'heedful.db').resolve().as_uri()}?mode=ro", uri=True)
-
-
-def _quick_check(root: Path) -> str:
-    try:
-        with closing(_read_only(root)) as conn:
-            return "; ".join(str(r[0]) for r in conn.execute("PRAGMA quick_check"))
-    except sqlite3.Error as exc:
-        return f"error: {exc}"
-
-
-def _readable_clicks(root: Path) -> int:
-    try:
-        with closing(_read_only(root)) as conn:
-            return int(conn.execute("SELECT count(*) FROM clicks").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
 def power_cuts(work: Path, cuts: int) -> list[Trial]:
     """``cuts`` power cuts of the vector cache, and ``cuts`` each of the database's main file
-    and of its write-ahead log.
-
-    The trial's look at the cut file before recovery (its quick_check, and how many clicks
-    sqlite3 counts) is made read-only here. harness/powercut.py makes it through read-write
-    connections, and closing the last one checkpoints the write-ahead log into the damaged
-    file and deletes the log: the frames of the log's earlier generation, which hold the
-    pages a checkpoint wrote into the part of the file the cut took, went with it, so the
-    measurement itself destroyed the clicks it then counted as lost (88 of them in each
-    trial that came after a checkpoint)."""
-    powercut._quick_check = _quick_check
-    powercut._readable_clicks = _readable_clicks
+    and of its write-ahead log (harness/powercut.py looks at each cut file read-only)."""
     rng = random.Random(18)
     root = work / "powercut-cache"
     seed_profile(root, feed_count=3, per_feed=40, clicks=21)
@@ -302,7 +272,7 @@ def _database_trial(base: Path, work: Path, rng: random.Random, target: str) -> 
     rebuilt = unplaced = listed = logless = 0
     for root in set(work.glob(f"cut-{target}-*")) - before:
         try:
-            with closing(_read_only(root)) as conn:
+            with closing(powercut.read_only(root)) as conn:
                 rebuilt, unplaced = conn.execute(
                     "SELECT count(*), coalesce(sum(session = ?), 0) FROM clicks "
                     "WHERE dwell IS NULL",
@@ -334,13 +304,11 @@ def _lost_but_listed(root: Path) -> int:
     and new, the backup's schema pages): their article is known, but no page, log frame or
     backup holds their time, so recover cannot rebuild them."""
     damaged = sorted(root.glob("heedful.damaged-*.db"))
-    witness = root / "committed.txt"
-    if not damaged or not witness.exists():
+    committed = powercut.committed_clicks(root)
+    if not damaged or not committed:
         return 0
-    committed = {int(line.split()[0]) for line in witness.read_text().splitlines() if line}
+    shown = powercut.shown_clicks(root)
     try:
-        with closing(_read_only(root)) as conn:
-            shown = {int(r[0]) for r in conn.execute("SELECT article_id FROM clicks")}
         saved = backup.backups(root / "backups")
         with salvage.readable_copy(
             damaged[-1], mend=True, backup=saved[0] if saved else None
@@ -348,8 +316,7 @@ def _lost_but_listed(root: Path) -> int:
             entries = salvage._index_entries(src, "clicks", "ix_clicks_article")
     except (sqlite3.Error, OSError):
         return 0
-    listed = {int(v["article_id"]) for v in entries.values() if v.get("article_id") is not None}
-    return len((committed - shown) & listed)
+    return len((committed - shown) & set(entries))
 
 
 def fuzzing(seconds: float) -> list[Trial]:
@@ -438,8 +405,7 @@ def main() -> None:
                 "file's click index still lists but whose time no page, log frame or backup "
                 "that recover reads holds; the rest no route reads at all; "
                 f"{logless} of the {losing} trials that lost records cut a file with no "
-                "write-ahead log left (the writer had finished and closed it, so every click "
-                "was only in the main file)"
+                "write-ahead log left (every click was then only in the main file)"
             )
     if args.details:
         print("\ndetails:")

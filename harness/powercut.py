@@ -9,9 +9,10 @@ Two subjects:
   writer, which renamed before syncing, could leave it). Opening must rank and explain with
   finite scores and rebuild the cache; a cache is disposable, so nothing counts as lost
   except the reader's own records.
-- the database: a writer commits clicks one at a time, noting each committed id in a side
-  file that it syncs; it is killed mid-stream, then the database file or its write-ahead log is
-  truncated at a random offset. Opening must not crash; every click the writer saw committed
+- the database: a writer commits clicks one at a time without end, noting each committed
+  click's id in a side file that it syncs; it is killed at a random moment while it is still
+  writing (never after closing the database), then the database file or its write-ahead log
+  is truncated at a random offset. Opening must not crash; every click the writer saw committed
   that the program cannot show counts as lost. The database runs with ``synchronous=FULL``:
   the write-ahead log is synced at each commit, so the log is cut only past what the last
   commit synced; the main file is cut anywhere, which is damage no power cut causes in WAL
@@ -58,17 +59,25 @@ from app.services import activity
 from app.services.profile import Profile
 root, witness = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 ids = [int(a) for a in sys.argv[3].split(",")]
-with Profile(root) as profile, witness.open("a") as log:
-    for n, article in enumerate(ids):
-        activity.record_click(profile.db, article, f"cut-{n // 5}", dwell=12.0)
-        wal = root / "heedful.db-wal"
-        log.write(f"{article} {wal.stat().st_size if wal.exists() else 0}\\n")
+parent = os.getppid()
+wal = root / "heedful.db-wal"
+profile = Profile(root).__enter__()
+with witness.open("a") as log:
+    n = 0
+    while os.getppid() == parent:
+        article = ids[n % len(ids)]
+        click = activity.record_click(profile.db, article, f"cut-{n // 5}", dwell=12.0)
+        log.write(f"{click} {article} {wal.stat().st_size if wal.exists() else 0}\\n")
         log.flush()
         os.fsync(log.fileno())
+        n += 1
+os._exit(1)
 """
-"""Commits one click at a time; after each commit returns, notes the article in ``witness``
-(synced) with the write-ahead log's size at that moment, so the parent knows what the
-program had promised was saved and how much of the log a commit had synced."""
+"""Commits clicks one at a time, cycling through ``ids``, without end: it never closes the
+database, so the parent's kill always lands mid-stream. After each commit returns it notes
+the click's id and article in ``witness`` (synced) with the write-ahead log's size at that
+moment, so the parent knows what the program had promised was saved and how much of the log
+a commit had synced. Should the parent die, it stops at once, still without closing."""
 
 
 def _child(code: str, *args: str) -> subprocess.Popen[bytes]:
@@ -148,7 +157,7 @@ def cache_trial(root: Path, rng: random.Random) -> Trial:
 
 
 def _click_count(root: Path) -> int:
-    with closing(sqlite3.connect(f"file:{root / 'heedful.db'}?mode=ro", uri=True)) as conn:
+    with closing(read_only(root)) as conn:
         return int(conn.execute("SELECT count(*) FROM clicks").fetchone()[0])
 
 
@@ -157,27 +166,35 @@ def _click_count(root: Path) -> int:
 
 def database_trial(base: Path, work: Path, rng: random.Random, *, target: str) -> Trial:
     """One power cut of the database: copy ``base`` (a seeded profile without clicks), commit
-    clicks until killed, truncate ``target`` ("db" or "wal") at a random point, open again."""
+    clicks without end until killed at a random moment, truncate ``target`` ("db" or "wal") at
+    a random point, open again. What must survive is every click the writer noted as committed
+    before the kill; a writer that had stopped before the kill makes the trial fail, since its
+    database would have been closed cleanly rather than cut."""
     name = f"power cut: database ({'write-ahead log' if target == 'wal' else 'main file'})"
     root = work / f"cut-{target}-{rng.randrange(10**9)}"
     shutil.copytree(base, root)
     # (closed before the writer starts: an open connection would keep the write-ahead log's
     # index alive across the "power cut", which a real one does not)
-    with closing(sqlite3.connect(root / "heedful.db")) as conn:
+    with closing(read_only(root)) as conn:
         articles = [int(r[0]) for r in conn.execute("SELECT id FROM articles ORDER BY id")]
         feeds_before = int(conn.execute("SELECT count(*) FROM feeds").fetchone()[0])
     articles_before = len(articles)
     rng.shuffle(articles)
     witness = root / "committed.txt"
-    writer = _child(_DB_WRITER, str(root), str(witness), ",".join(map(str, articles[:400])))
+    writer = _child(_DB_WRITER, str(root), str(witness), ",".join(map(str, articles)))
     wait_for(lambda: witness.exists() and witness.stat().st_size > 0, 60)
-    time.sleep(rng.uniform(0.0, 1.5))
-    kill_hard(writer)
+    time.sleep(rng.uniform(0.0, KILL_WITHIN))
+    writing = kill_hard(writer)
+    err = writer.stderr.read().decode(errors="replace") if writer.stderr else ""
     if writer.stderr:
         writer.stderr.close()
     noted = [line.split() for line in witness.read_text().splitlines()] if witness.exists() else []
-    committed = [int(row[0]) for row in noted if row]
-    synced = int(noted[-1][1]) if noted and len(noted[-1]) > 1 else 0
+    noted = [row for row in noted if len(row) == 3]  # a line the kill cut short was not noted
+    committed = {int(row[0]) for row in noted}
+    synced = int(noted[-1][2]) if noted else 0
+    if not writing or not committed:
+        why = "had stopped before the kill" if not writing else "committed nothing"
+        return Trial(name, False, 0, f"the writer {why}: {err[-300:]}")
     file = root / ("heedful.db-wal" if target == "wal" else "heedful.db")
     size = file.stat().st_size if file.exists() else 0
     # The log is synced at every commit (synchronous=FULL): a power cut can take only what
@@ -186,8 +203,8 @@ def database_trial(base: Path, work: Path, rng: random.Random, *, target: str) -
     proc = run_app(root, "stats", "--json", timeout=120)
     lines = proc.stderr.strip().splitlines()
     crashed = "Traceback" in proc.stderr or proc.returncode not in (0, 1)
-    check = _quick_check(root)
-    readable = _readable_clicks(root)
+    check = quick_check(root)
+    readable = readable_clicks(root)
     silent = False
     if proc.returncode == 0:
         silent = check != "ok"  # damaged, and nothing said
@@ -202,9 +219,9 @@ def database_trial(base: Path, work: Path, rng: random.Random, *, target: str) -
             outcome += f", recover exit {fixed.returncode}, then stats exit {proc.returncode}"
     if proc.returncode == 0:
         stats = json.loads(proc.stdout)
-        shown = _clicked_articles(root)
+        shown = shown_clicks(root)
         lost = (
-            len(set(committed) - shown)
+            len(committed - shown)
             + max(0, feeds_before - int(stats["feeds"]))
             + max(0, articles_before - int(stats["articles"]))
         )
@@ -215,17 +232,31 @@ def database_trial(base: Path, work: Path, rng: random.Random, *, target: str) -
     if crashed:
         outcome = "crashed: " + outcome
     detail = (
-        f"{outcome}; {file.name} {size} -> {cut} bytes; quick_check {check[:60]}; "
-        f"{readable} clicks readable by sqlite3 before any recovery"
+        f"{outcome}; killed while writing; {file.name} {size} -> {cut} bytes; "
+        f"quick_check {check[:60]}; {readable} clicks readable by sqlite3 before any recovery"
     )
     ok = not crashed and not silent and lost == 0
     return Trial(name, ok, lost, detail)
 
 
-def _clicked_articles(root: Path) -> set[int]:
+KILL_WITHIN = 2.0
+"""Seconds after the writer's first commit within which it is killed, at a random moment."""
+
+
+def committed_clicks(root: Path) -> set[int]:
+    """The ids of the clicks the writer of a database trial noted as committed."""
+    witness = root / "committed.txt"
+    if not witness.exists():
+        return set()
+    rows = [line.split() for line in witness.read_text().splitlines()]
+    return {int(row[0]) for row in rows if len(row) == 3}
+
+
+def shown_clicks(root: Path) -> set[int]:
+    """The ids of the clicks the profile's database holds, read without writing to it."""
     try:
-        with closing(sqlite3.connect(root / "heedful.db")) as conn:
-            return {int(r[0]) for r in conn.execute("SELECT article_id FROM clicks")}
+        with closing(read_only(root)) as conn:
+            return {int(r[0]) for r in conn.execute("SELECT id FROM clicks")}
     except sqlite3.Error:
         return set()
 
@@ -252,17 +283,28 @@ def _has_recover(root: Path) -> bool:
     return run_app(root, "recover", "--help", timeout=60).returncode == 0
 
 
-def _quick_check(root: Path) -> str:
+def read_only(root: Path) -> sqlite3.Connection:
+    """A read-only connection to the profile's database. Looking at a cut file must not change
+    it: closing the last read-write connection checkpoints the write-ahead log into the file
+    and deletes the log, and with it the older frames that still hold the pages a checkpoint
+    wrote into the part the cut took, which recover reads."""
+    uri = f"{(root / 'heedful.db').resolve().as_uri()}?mode=ro"
+    return sqlite3.connect(uri, uri=True)
+
+
+def quick_check(root: Path) -> str:
+    """``PRAGMA quick_check`` of the profile's database, read-only; or the error it gave."""
     try:
-        with closing(sqlite3.connect(root / "heedful.db")) as conn:
+        with closing(read_only(root)) as conn:
             return "; ".join(str(r[0]) for r in conn.execute("PRAGMA quick_check"))
     except sqlite3.Error as exc:
         return f"error: {exc}"
 
 
-def _readable_clicks(root: Path) -> int:
+def readable_clicks(root: Path) -> int:
+    """How many clicks sqlite3 counts in the profile's database, read-only (0 on an error)."""
     try:
-        with closing(sqlite3.connect(root / "heedful.db")) as conn:
+        with closing(read_only(root)) as conn:
             return int(conn.execute("SELECT count(*) FROM clicks").fetchone()[0])
     except sqlite3.Error:
         return 0
