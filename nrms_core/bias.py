@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +39,15 @@ import torch
 
 from nrms_core.click import click_score, word_weight
 
-__all__ = ["BiasFit", "Group", "click_scores", "fit_bias", "word_penalty", "word_weight"]
+__all__ = [
+    "BiasFit",
+    "Group",
+    "click_scores",
+    "fit_bias",
+    "maximise",
+    "word_penalty",
+    "word_weight",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +166,29 @@ def word_penalty(words: torch.Tensor, linear: float) -> torch.Tensor:
     return (linear * linear * (torch.sqrt(1.0 + (words / linear) ** 2) - 1.0)).sum()
 
 
+def maximise(params: Sequence[torch.Tensor], objective: Callable[[], torch.Tensor]) -> None:
+    """Move ``params`` (tensors with ``requires_grad``) to the maximum of the concave
+    ``objective`` by L-BFGS with a strong-Wolfe line search, in place."""
+    optimiser = torch.optim.LBFGS(
+        params,
+        lr=1.0,
+        max_iter=_MAX_ITERATIONS,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = -objective()
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    with torch.enable_grad():
+        optimiser.step(closure)  # type: ignore[no-untyped-call]
+
+
 def _solve(
     problem: _Problem,
     n_feeds: int,
@@ -201,23 +232,7 @@ def _solve(
             penalty = penalty + 0.5 * scale_l2 * (scale - 1.0) ** 2
         return log_lik - penalty
 
-    optimiser = torch.optim.LBFGS(
-        params,
-        lr=1.0,
-        max_iter=_MAX_ITERATIONS,
-        tolerance_grad=1e-9,
-        tolerance_change=1e-12,
-        history_size=20,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = -objective()
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
-
-    optimiser.step(closure)  # type: ignore[no-untyped-call]
+    maximise(params, objective)
     with torch.no_grad():
         value = float(objective())
     return float(scale.detach()), (bias * free)[:n_feeds].detach(), words.detach(), value

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from nrms_core.bias import word_penalty
+from nrms_core.bias import maximise, word_penalty
 from nrms_core.click import word_weight
 
 __all__ = ["FEED_LIMIT", "WORD_LIMIT", "PriorFit", "fit_prior"]
@@ -41,8 +41,6 @@ FEED_LIMIT = 2.0
 """A feed's prior is kept within ±this (logits)."""
 WORD_LIMIT = 1.5
 """A word's prior is kept within ±this (logits)."""
-
-_MAX_ITERATIONS = 500
 
 
 @dataclass(frozen=True)
@@ -116,24 +114,7 @@ def fit_prior(
         b = bias * free
         return log_lik - 0.5 * l2 * (b * b).sum() - word_l2 * word_penalty(v, word_linear)
 
-    optimiser = torch.optim.LBFGS(
-        params,
-        lr=1.0,
-        max_iter=_MAX_ITERATIONS,
-        tolerance_grad=1e-9,
-        tolerance_change=1e-12,
-        history_size=20,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = -objective()
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
-
-    with torch.enable_grad():
-        optimiser.step(closure)  # type: ignore[no-untyped-call]
+    maximise(params, objective)
     b_out = (bias * free)[:n_feeds].detach().numpy().clip(-FEED_LIMIT, FEED_LIMIT)
     v_out = v.detach().numpy().clip(-WORD_LIMIT, WORD_LIMIT)
     logger.debug(
