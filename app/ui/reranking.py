@@ -17,6 +17,7 @@ For you is left alone (its order is time; its scores show on the next visit).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Protocol
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import QListView, QWidget
 
 from app.services.ranking import Ranking
 from app.ui.article import ArticleDesk
-from app.ui.river import PAGE_SIZE, RiverModel, RiverPage, load_page
+from app.ui.river import PAGE_SIZE, RiverModel, RiverPage, load_page, word_shares
 from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class Reranking(QObject):
         self._asked = time.perf_counter()
         self.w.runner.submit(
             "re-ranking For you",
-            load_page,
+            functools.partial(load_page, highlights=False),  # the order first, shares after
             self.w.ranker,
             river.query,
             river.generation,
@@ -125,8 +126,29 @@ class Reranking(QObject):
             if changed:
                 self.w.say("For you re-ranked the articles below from what you just did.")
             self.reranked.emit(changed)
+            self._highlight(page)
         if self._again:
             self.rerank()
+
+    def _highlight(self, page: RiverPage) -> None:
+        """Ask for the word shares of the page's rows (the new reader vector moved them)."""
+        river = self.w.river
+        ids = [i.article.id for i in page.river.items if river.row_of(i.article.id) is not None]
+        if ids:
+            self.w.runner.submit(
+                "highlighting For you",
+                word_shares,
+                self.w.ranker,
+                river.generation,
+                ids,
+                done=self._on_shares_loaded,
+            )
+
+    @Slot(object)
+    def _on_shares_loaded(
+        self, loaded: tuple[int, dict[int, tuple[tuple[str, float], ...]]]
+    ) -> None:
+        self.w.river.set_shares(*loaded)
 
     @Slot(object)
     def _on_page_failed(self, failure: JobFailure) -> None:

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from app.services.ranking import Ranking, River
+from app.services.ranking import Ranking, RankingError, River
 from app.services.river import UNREAD, PageKey, RiverFilter
 from app.storage.record import ArticleRecord
 from app.ui import access
@@ -91,15 +91,18 @@ def load_page(
     after: PageKey | None,
     limit: int,
     stories: Stories | None = None,
+    *,
+    highlights: bool = True,
 ) -> RiverPage:
     """Fetch the page after ``after`` (the first when None); runs on a pool thread. With
     ``stories``, each folded row's "also in" feeds come with the page (one query a page), so
-    painting a row never asks the database."""
+    painting a row never asks the database. Without ``highlights`` a ranked page comes
+    without its rows' word shares (asked for apart, :func:`word_shares`)."""
     river = ranker.river(ranked=query.ranked, limit=limit, view=query.view, after=after)
     if river.mode != "ranked" and river.items:
         river = with_scores(ranker, river)
     shares: dict[int, tuple[tuple[str, float], ...]] = {}
-    if river.mode == "ranked" and river.items:
+    if highlights and river.mode == "ranked" and river.items:
         try:
             shares = ranker.word_shares([i.article.id for i in river.items])
         except Exception:  # highlights are a nicety: the page is shown without them
@@ -112,6 +115,20 @@ def load_page(
         except Exception:  # "also in" is a nicety: the page is shown without it
             log.exception("the river's folded stories could not be read")
     return RiverPage(generation, after, river, shares, also_in)
+
+
+def word_shares(
+    ranker: Ranking, generation: int, article_ids: Sequence[int]
+) -> tuple[int, dict[int, tuple[tuple[str, float], ...]]]:
+    """The rows' word shares for their highlights, tagged with the load of the view they are
+    for; runs on a pool thread ({} when they cannot be had: highlights are a nicety)."""
+    try:
+        return generation, ranker.word_shares(list(article_ids))
+    except RankingError as exc:  # the model is gone (the window closing, say) or unusable
+        log.info("no word shares for the river: %s", exc)
+    except Exception:
+        log.exception("word shares for the river failed")
+    return generation, {}
 
 
 def with_scores(ranker: Ranking, river: River) -> River:
@@ -284,6 +301,17 @@ class RiverModel(QAbstractListModel):
         self.notice = page.river.notice or ""
         self.loaded.emit(page.river)
         return changed
+
+    def set_shares(
+        self, generation: int, shares: Mapping[int, tuple[tuple[str, float], ...]]
+    ) -> None:
+        """Show these rows' word shares (of load ``generation`` of the view; else dropped)."""
+        if generation != self._generation or not shares:
+            return
+        self._shares.update(shares)
+        rows = sorted(self._index[a] for a in shares if a in self._index)
+        if rows:
+            self.dataChanged.emit(self.index(rows[0]), self.index(rows[-1]), [Role.SHARES])
 
     # -- Qt model API ----------------------------------------------------------------------
 

@@ -96,6 +96,17 @@ def test_an_open_reranks_the_rows_below_the_one_being_read(
     assert after[row + 1 :] == below[: len(after) - row - 1]  # as the model now orders them
     assert after[row + 1 :] != before[row + 1 :]
     assert "re-ranked" in win.statusBar().currentMessage()
+    # the highlights follow, by the new reader vector
+    first = after[row + 1]
+    expected = Ranker(profile).word_shares([first])[first]  # alone: equal to float rounding
+
+    def highlighted() -> bool:
+        shares = win.river.index(row + 1).data(Role.SHARES)
+        return [t for t, _ in shares] == [t for t, _ in expected] and [
+            v for _, v in shares
+        ] == pytest.approx([v for _, v in expected], abs=1e-5)
+
+    qtbot.waitUntil(highlighted, timeout=WAIT_MS)
 
 
 def test_more_like_this_reranks_below_too(win: MainWindow, profile: Profile, qtbot: QtBot) -> None:
