@@ -6,6 +6,8 @@
 3. Resident memory after ranking "For you" over ``--rank-articles`` articles: the window's
    process, each of its helper processes (model host, multiprocessing's resource tracker), and
    the total.
+4. A click felt at once: the time from a recorded open to For you re-ranked below the row being
+   read (p50 and max over 10 opens), with the event loop's stalls meanwhile.
 
 Headlines come from AG News (../shared/data/headlines/ag_news) when present, else are
 synthetic. Clicks are simulated (a reader who opens Sci/Tech stories); no real click log exists.
@@ -404,10 +406,57 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
                 f"{probe.summary()}"
             )
             memory_report(skip=server.pid)
+            click_to_reorder(window, unread)
             window.close()
             shiboken6.delete(window)
     finally:
         server.stop()
+
+
+def _longer_than(items: list[int], size: int) -> Callable[[], bool]:
+    return lambda: len(items) > size
+
+
+def click_to_reorder(window: MainWindow, unread: int, clicks: int = 10) -> None:
+    """The time from a recorded open (the desk's ``record_click``, as a long enough read or
+    "open in browser" calls it) to For you re-ranked below the row being read, over
+    ``clicks`` opens of rows further and further down; and whether that row ever moved."""
+    if window.river.mode != "ranked":
+        print(f"  click to reordered For you: skipped (For you is {window.river.mode})")
+        return
+    done: list[int] = []
+    window.reranking.reranked.connect(done.append)
+    took: list[float] = []
+    moved = changed = 0
+    probe = Probe()
+    probe.start()
+    for n in range(clicks):
+        row = min(3 + 4 * n, window.river.rowCount() - 2)
+        window.river_view.setCurrentIndex(window.river.index(row))
+        window.river_view.scrollTo(window.river.index(row))
+        article = window.river.article_at(row)
+        run_until(lambda: window.runner.pending() == 0, 30)  # its "mark read" is not timed
+        if article is None or window.desk.reading is None:
+            continue
+        before = len(done)
+        t = time.perf_counter()
+        window.desk.record_click(article.id, 20.0, window.desk.reading)
+        run_until(_longer_than(done, before), 60)
+        took.append(time.perf_counter() - t)
+        changed += sum(done[before:])
+        moved += window.river.article_at(row) != article
+    probe.stop()
+    run_until(lambda: window.runner.pending() == 0, 30)  # the last highlights
+    if not took:
+        print("  click to reordered For you: no click was recorded")
+        return
+    ms = sorted(s * 1000 for s in took)
+    print(
+        f"  click to reordered For you ({len(ms)} opens, {unread:,} unread): "
+        f"p50 {statistics.median(ms):.0f} ms, max {ms[-1]:.0f} ms; "
+        f"{changed / len(ms):.0f} rows below re-ranked per open, the row being read moved "
+        f"{moved} times; {probe.summary()}"
+    )
 
 
 def simulate_clicks(profile: Profile, lines: list[tuple[int, str]]) -> None:
