@@ -136,3 +136,12 @@ def test_other_views_keep_their_order(win: MainWindow, qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: win.runner.pending() == 0, timeout=WAIT_MS)
     assert not win.reranking.running
     assert shown(win) == before
+
+
+def test_a_new_order_for_an_older_load_of_the_view_is_dropped(win: MainWindow) -> None:
+    from app.ui.river import load_page
+
+    page = load_page(win.ranker, win.river.query, win.river.generation - 1, None, 50)
+    before = shown(win)
+    assert win.river.rerank_below(page, 3) == -1
+    assert shown(win) == before
