@@ -67,3 +67,15 @@ def test_the_recommender_keys_its_priors_by_source_and_word() -> None:
     assert rec.word_prior["blair"] > 0.0
     assert rec.word_prior["blair"] == max(rec.word_prior.values())
     assert set(rec.feed_prior) == {"news", "politics", "markets"}
+
+
+def test_only_the_latest_shown_articles_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nrms_core import calibration
+
+    titles = {a: f"Story number {a} about {'blair' if a < 50 else 'rain'}" for a in range(100)}
+    sources = dict.fromkeys(titles, "news")
+    rec = Recommender.create(pretrained=False, seed=0)
+    monkeypatch.setattr(calibration, "PRIOR_ARTICLES", 40)
+    fit = rec.fit_priors(range(100), {a for a in range(100) if a % 3 == 0}, titles, sources)
+    assert fit.articles == 40
+    assert "blair" not in rec.word_prior  # only articles 60-99 were fitted on
