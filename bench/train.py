@@ -18,6 +18,8 @@ Prints:
 
     python bench/train.py [--threads 2] [--clicks 1000] [--epochs 5]
     python bench/train.py --quality   # small few-clicks check instead (about 5 minutes)
+    python bench/train.py --hog 2     # instead: a round quiet and beside 2 CPU-bound processes,
+                                      # per OpenMP setting (bench/busy.py)
 
 The quality check simulates 4 readers (each likes one AG News class and one
 keyword; clicks are noisy) and compares, by held-out impression AUC after 30
@@ -254,7 +256,14 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-glove", dest="glove", action="store_false")
     p.add_argument("--quality", action="store_true", help="run the few-clicks check only")
+    p.add_argument(
+        "--hog", type=int, default=0, help="run bench/busy.py's quiet / loaded table only"
+    )
     args = p.parse_args()
+    if args.hog:
+        from bench import busy
+
+        return busy.main(["--hog", str(args.hog)])
     torch.set_num_threads(args.threads)
     titles, labels, source = load_titles()
     print(f"{source}; torch {torch.__version__}, {torch.get_num_threads()} threads")
