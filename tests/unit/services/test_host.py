@@ -130,6 +130,28 @@ def test_a_training_round_in_its_own_process_can_be_cancelled(seeded: Path) -> N
             assert [v.id for v in events.list_model_versions(s)] == [1]  # nothing new
 
 
+def test_helper_threads_sleep_while_idle_unless_a_wait_policy_was_chosen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # records the real value, restored afterwards
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    host.sleep_when_idle()
+    assert host.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the reader's setting wins
+    host.sleep_when_idle()
+    assert host.os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_helpers_set_the_wait_policy_before_torch_loads() -> None:
+    """A spawned helper imports this module before it serves; torch must not be loaded by
+    then, or OMP_WAIT_POLICY would come too late."""
+    code = "import sys, app.services.host; print('torch' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
 def test_training_leaves_a_core_to_the_window_unless_threads_were_chosen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
