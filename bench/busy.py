@@ -8,13 +8,14 @@ is timed (the process's start, torch's import and the model's creation are not).
 table: setting, quiet s, loaded s, loaded / quiet, and the load average before each run, as
 other jobs on the machine make "quiet" less than quiet.
 
-    python bench/busy.py --hog 2 [--clicks 150] [--epochs 1] [--repeat 2]
+    python bench/busy.py --hog 2 [--clicks 150] [--epochs 1] [--repeat 2] [--nice 5]
     python bench/train.py --hog 2   # the same
 
 The settings: torch's default (one thread per core, threads spin while they wait for work);
 OMP_WAIT_POLICY=PASSIVE (threads sleep instead of spinning); one thread; all cores but one
 (what the app's training process gets) with and without PASSIVE; and PASSIVE with one
-inter-op thread.
+inter-op thread. The app's helpers run at niceness +5 (``--nice 5``): against processes at the
+normal priority that alone leaves a round about a quarter of a core, whatever OpenMP does.
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ def spin() -> None:
         pass
 
 
-def one_round(clicks: int, epochs: int, interop: int) -> dict[str, float | int]:
+def one_round(clicks: int, epochs: int, interop: int, nice: int = 0) -> dict[str, float | int]:
     """The child's work: build the reader's samples, then time one fine-tune round."""
     import torch
+
+    if nice:
+        os.nice(nice)  # as the app's helpers do (app.services.lifeline.lower_priority)
 
     from bench.train import load_titles, simulate_reader
     from nrms_core.recommender import Recommender
@@ -86,7 +90,7 @@ def one_round(clicks: int, epochs: int, interop: int) -> dict[str, float | int]:
 
 
 def run_child(
-    env: dict[str, str], interop: int, clicks: int, epochs: int, hogs: int
+    env: dict[str, str], interop: int, clicks: int, epochs: int, hogs: int, nice: int = 0
 ) -> dict[str, float | int]:
     """One round in a fresh process, with ``hogs`` spinning processes beside it."""
     context = multiprocessing.get_context("fork")  # a spinning child needs nothing re-imported
@@ -101,6 +105,7 @@ def run_child(
             f"--clicks={clicks}",
             f"--epochs={epochs}",
             f"--interop={interop}",
+            f"--nice={nice}",
         ]
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     finally:
@@ -116,12 +121,13 @@ def load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def compare(hogs: int, clicks: int, epochs: int, repeat: int) -> None:
+def compare(hogs: int, clicks: int, epochs: int, repeat: int, nice: int = 0) -> None:
     cores = len(os.sched_getaffinity(0))
     base = {k: v for k, v in os.environ.items() if k not in OPENMP}
     print(
         f"one fine-tune round ({clicks} clicks x {epochs} epochs, random word vectors) in a "
-        f"fresh process, quiet and beside {hogs} spinning processes; {cores} cores"
+        f"fresh process at niceness +{nice}, quiet and beside {hogs} spinning processes at "
+        f"the normal priority; {cores} cores"
     )
     print(
         f"{'setting':36s} {'threads':>7s} {'steps':>5s} {'quiet s':>8s} {'loaded s':>9s} "
@@ -134,9 +140,9 @@ def compare(hogs: int, clicks: int, epochs: int, repeat: int) -> None:
         for name, extra, interop in settings(cores):
             env = {**base, **extra}
             before_quiet = load()
-            quiet = run_child(env, interop, clicks, epochs, 0)
+            quiet = run_child(env, interop, clicks, epochs, 0, nice)
             before_loaded = load()
-            loaded = run_child(env, interop, clicks, epochs, hogs)
+            loaded = run_child(env, interop, clicks, epochs, hogs, nice)
             times[name] = (float(quiet["seconds"]), float(loaded["seconds"]))
             ratio = times[name][1] / times[name][0]
             threads = f"{quiet['threads']}/{quiet['interop']}"
@@ -159,13 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clicks", type=int, default=150)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--repeat", type=int, default=2, help="times to run the whole table")
+    p.add_argument(
+        "--nice", type=int, default=0, help="lower the round's priority (the app's helpers: 5)"
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--interop", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(one_round(args.clicks, args.epochs, args.interop)))
+        print(json.dumps(one_round(args.clicks, args.epochs, args.interop, args.nice)))
         return 0
-    compare(args.hog, args.clicks, args.epochs, args.repeat)
+    compare(args.hog, args.clicks, args.epochs, args.repeat, args.nice)
     return 0
 
 

@@ -192,8 +192,8 @@ def sleep_when_idle() -> None:
     """Unless the reader chose a wait policy, torch's threads sleep while they wait for work
     instead of spinning (OMP_WAIT_POLICY=PASSIVE; read when torch is first imported). On a
     busy machine a spinning thread takes the core that the thread it waits for needs: with two
-    CPU-bound processes beside it on two cores, a training round took 27-73 s spinning against
-    4-9 s passive, 3.3 s quiet (bench/busy.py)."""
+    CPU-bound processes beside it on two cores, a training round took 27-84 s spinning against
+    4-10 s passive, 3.0-3.3 s without them (bench/busy.py)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
