@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.feeds.fetcher import FetchLimits
 from app.services.profile import Profile
 from app.services.ranking import Ranker
-from app.storage import backup, events, salvage
+from app.storage import backup, events, rebuild, salvage
 from harness import fault, hostile, powercut, scenario, training
 from harness.sample import seed_profile
 from harness.scenario import Trial
@@ -313,7 +313,7 @@ def _lost_but_listed(root: Path) -> int:
         with salvage.readable_copy(
             damaged[-1], mend=True, backup=saved[0] if saved else None
         ) as src:
-            entries = salvage._index_entries(src, "clicks", "ix_clicks_article")
+            entries = rebuild.index_entries(src, "clicks", "ix_clicks_article")
     except (sqlite3.Error, OSError):
         return 0
     return len((committed - shown) & set(entries))

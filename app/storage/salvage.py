@@ -11,7 +11,7 @@ lost are dropped and counted. The damaged file itself is only ever read, through
 Rows are read by every route that still holds them, and merged by rowid, the first found
 kept: the file's pages with its write-ahead log written in, pages a cut took put back from
 the log's older generations (:mod:`app.storage.wal`); then the newest backup; then what the
-table's indexes list, for rows whose own pages are gone (:func:`_rebuild_from_indexes`).
+table's indexes list, for rows whose own pages are gone (:mod:`app.storage.rebuild`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import logging
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 
 from app.storage.backup import borrow_schema
 from app.storage.database import Database
+from app.storage.rebuild import LOST_SESSION, from_indexes
 from app.storage.wal import fold
 
 logger = logging.getLogger(__name__)
@@ -261,41 +262,12 @@ def _rebuild_from_indexes(
     listed: dict[str, dict[int, dict[str, Any]]],
 ) -> TableReport:
     """Add the rows that neither the table's pages nor the backup gave but its indexes still
-    list: an index entry holds the indexed columns and the rowid, and a row is rebuilt when
-    the entries of all the table's indexes together hold every column it cannot do without
-    (columns no index holds are left empty, or to their default). What the indexes list is
-    kept in ``listed`` by table, for the tables copied after (see :func:`_click_completer`)."""
+    list (:func:`app.storage.rebuild.from_indexes`), and say so in the table's report."""
     table = report.name
-    key = _rowid_column(dst, table)
-    if key is None:
-        return report  # rows without a rowid of their own cannot be told apart from the copy's
-    try:
-        indexes = [str(row[1]) for row in src.execute(f'PRAGMA index_list("{table}")')]
-    except sqlite3.DatabaseError:
+    counts = from_indexes(src, dst, table, listed, _insert)
+    if counts is None:
         return report
-    entries: dict[int, dict[str, Any]] = listed.setdefault(table, {})
-    for index in indexes:
-        for rowid, values in _index_entries(src, table, index).items():
-            entries.setdefault(rowid, {}).update(values)
-    have = {int(row[0]) for row in dst.execute(f'SELECT "{key}" FROM "{table}"')}  # noqa: S608 (names from our own schema)
-    info = list(dst.execute(f'PRAGMA table_info("{table}")'))
-    columns = {str(row[1]) for row in info}
-    needed = [str(row[1]) for row in info if row[3] and row[4] is None and not row[5]]
-    complete = _COMPLETERS[table](dst, listed) if table in _COMPLETERS else None
-    rebuilt = unplaced = short = 0
-    for rowid in sorted(set(entries) - have):
-        values = {c: v for c, v in entries[rowid].items() if c in columns and c != key}
-        if complete is not None:
-            values = complete(values)
-        if any(values.get(c) is None for c in needed):
-            short += 1
-            continue
-        quoted = ", ".join(f'"{c}"' for c in [key, *values])
-        marks = ", ".join("?" * (len(values) + 1))
-        insert = f'INSERT OR IGNORE INTO "{table}" ({quoted}) VALUES ({marks})'  # noqa: S608 (names from our own schema)
-        added = _insert(dst, insert, [(rowid, *values.values())])[0]
-        rebuilt += added
-        unplaced += added and values.get("session") == LOST_SESSION
+    rebuilt, unplaced, short = counts
     if not rebuilt and not short:
         return report
     notes = [report.note]
@@ -307,80 +279,6 @@ def _rebuild_from_indexes(
         notes.append(f"{short} more its indexes list, with too little left to rebuild them")
     lost = max(report.lost - rebuilt, short)  # the indexes list at least these
     return TableReport(table, report.copied + rebuilt, lost, ", ".join(filter(None, notes)))
-
-
-def _rowid_column(dst: sqlite3.Connection, table: str) -> str | None:
-    """The table's INTEGER PRIMARY KEY (its rowid), if it has one."""
-    keys = [row for row in dst.execute(f'PRAGMA table_info("{table}")') if row[5]]
-    if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER":
-        return str(keys[0][1])
-    return None
-
-
-def _index_entries(src: sqlite3.Connection, table: str, index: str) -> dict[int, dict[str, Any]]:
-    """What the index ``index`` lists, by rowid: its plain columns (not its expressions).
-    Read forwards; where a damaged page stops that, backwards too, for the entries past it."""
-    try:
-        info = list(src.execute(f'PRAGMA index_xinfo("{index}")'))
-    except sqlite3.DatabaseError:
-        return {}
-    cols = [str(row[2]) for row in info if row[5] and row[1] >= 0]
-    if not cols:
-        return {}
-    names = ", ".join(f'"{c}"' for c in cols)
-    entries: dict[int, dict[str, Any]] = {}
-    for direction in ("ASC", "DESC"):
-        order = ", ".join(f'"{c}" {direction}' for c in cols)
-        query = f'SELECT rowid, {names} FROM "{table}" INDEXED BY "{index}" ORDER BY {order}'  # noqa: S608 (names from our own schema)
-        try:
-            for row in src.execute(query):
-                entries[int(row[0])] = dict(zip(cols, row[1:], strict=True))
-        except sqlite3.DatabaseError:
-            continue
-        break  # read to the end
-    return entries
-
-
-def _click_completer(
-    dst: sqlite3.Connection, listed: dict[str, dict[int, dict[str, Any]]]
-) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """A click's own index holds only its article. Its screen, time and row are those of the
-    article's latest impression, which the click logged in the same transaction; where that
-    impression is lost but its article and time are listed by the impressions' indexes, or
-    the article's ``read_at`` (stamped by the click) is known, the click keeps that time and
-    the screen :data:`LOST_SESSION`."""
-    seen: dict[int, str] = {}
-    for values in listed.get("impressions", {}).values():
-        article, time = values.get("article_id"), values.get("time")
-        if article is not None and time is not None and str(time) > seen.get(article, ""):
-            seen[article] = str(time)
-
-    def complete(values: dict[str, Any]) -> dict[str, Any]:
-        article = values.get("article_id")
-        if article is None:
-            return values
-        shown = dst.execute(
-            "SELECT session, time, position FROM impressions WHERE article_id = ? "
-            "ORDER BY time DESC, id DESC LIMIT 1",
-            (article,),
-        ).fetchone()
-        if shown is not None:
-            return {"session": shown[0], "time": shown[1], "position": shown[2]} | values
-        time = seen.get(article)
-        if time is None:
-            row = dst.execute("SELECT read_at FROM articles WHERE id = ?", (article,)).fetchone()
-            time = row[0] if row is not None else None
-        if time is None:
-            return values
-        return {"session": LOST_SESSION, "time": time} | values
-
-    return complete
-
-
-LOST_SESSION = "recovered"
-"""The screen of a click rebuilt from the indexes whose screen no index lists."""
-_COMPLETERS = {"clicks": _click_completer}
-"""How a table's rows rebuilt from its indexes get the columns no index holds."""
 
 
 def _version(src: sqlite3.Connection) -> int | None:
