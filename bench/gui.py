@@ -44,7 +44,7 @@ import app.ui  # noqa: E402, F401
 from app.services import activity  # noqa: E402
 from app.services.profile import Profile  # noqa: E402
 from app.services.refresh import Refresher  # noqa: E402
-from app.storage import articles, feeds  # noqa: E402
+from app.storage import articles, feeds, query  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
 from app.ui.sidebar import FOR_YOU, LATEST  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
@@ -118,16 +118,27 @@ def memory_report(skip: int | None = None) -> None:
 
 
 def top_up(profile: Profile, total: int) -> int:
-    """Add old, read-looking filler articles until the profile holds ``total``; returns how
-    many were added. They are unread, so "For you" ranks all of them."""
+    """Add old filler articles until the profile holds ``total``; returns how many were added.
+    They are unread, so "For you" ranks all of them.
+
+    They are spread over archive feeds of at most half the profile's per-feed unread cap
+    (:func:`app.storage.articles.unread_cap`, 2,000 by default) each, as a reader's 100,000
+    unread articles come from hundreds of feeds: one archive feed would keep only its newest
+    2,000 (the cap purges the rest as they are stored), so For you would rank a twentieth of
+    what the figure claims. The cap itself is left as the app ships it."""
     lines = headlines()
     with profile.db.read() as s:
         have = len(articles.article_titles(s))
+        cap = articles.unread_cap(s)
     missing = max(0, total - have)
+    per_feed = max(1, (cap or 2 * missing) // 2)
     now = datetime.now(UTC)
-    with profile.db.write() as s:
-        feed = feeds.add_feed(s, "https://feeds.example.org/archive.xml", title="Archive")
-        for start in range(0, missing, 5000):
+    for start in range(0, missing, per_feed):
+        with profile.db.write() as s:
+            number = start // per_feed
+            feed = feeds.add_feed(
+                s, f"https://feeds.example.org/archive-{number}.xml", title=f"Archive {number}"
+            )
             items = [
                 IncomingArticle(
                     dedup_key=f"archive-{n}",
@@ -138,7 +149,7 @@ def top_up(profile: Profile, total: int) -> int:
                     author=None,
                     published=now - timedelta(days=2, seconds=n * 7),
                 )
-                for n in range(start, min(missing, start + 5000))
+                for n in range(start, min(missing, start + per_feed))
             ]
             articles.upsert_articles(s, feed.id, items, now)
     return missing
@@ -395,7 +406,11 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
             added = top_up(profile, rank_articles)
             with profile.db.read() as s:
                 unread = len(articles.unread_ids(s))
-            print(f"  added {added:,} older articles: 'For you' now ranks {unread:,} unread")
+                ranked = len(query.candidate_ids(s, unread_only=True))
+            print(
+                f"  added {added:,} older articles: {unread:,} unread, of which 'For you' "
+                f"ranks {ranked:,} (copies of one story are ranked once)"
+            )
             probe.start()
             t = time.perf_counter()
             window.show_place(FOR_YOU)
