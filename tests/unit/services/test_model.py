@@ -28,3 +28,19 @@ def test_encode_gives_each_article_its_vector_and_lexical_bias(
     assert len(set(lexical.tolist())) > 1  # each title its own bias, not one broadcast
     empty_vectors, empty_lexical = model_service.encode(rec, [])
     assert empty_vectors.shape[0] == 0 and empty_lexical.shape == (0,)
+
+
+def test_an_encode_of_several_chunks_forgets_the_titles_it_tokenised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The memo of tokenised titles is emptied after each chunk: encoded titles are cached as
+    vectors, so holding 65,536 of them after a large encode only costs memory."""
+    from nrms_core import tokenizer
+
+    texts = [(f"Story {i} about rockets", "feed") for i in range(7)]
+    rec = Recommender.create(pretrained=False, seed=1)
+    rec.add_titles([t for t, _ in texts])
+    monkeypatch.setattr(model_service, "ENCODE_CHUNK", 3)
+    tokenizer.forget()
+    model_service.encode(rec, texts)
+    assert tokenizer._tokenize.cache_info().currsize == 0

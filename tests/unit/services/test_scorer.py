@@ -195,3 +195,34 @@ def test_the_history_is_the_clicks_a_round_trains_on(tmp_path: Path) -> None:
         assert history == expected()
         assert recent[0] not in history and ids[300] in history
         assert len(history) == HISTORY
+
+
+def test_a_first_for_you_encoded_in_chunks_scores_as_a_rescore_from_the_cache(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh model's first For you encodes the pool a chunk at a time (the tokeniser's memo
+    emptied after each) into the cache it scores from: a ranker that only reads the saved
+    cache gives the same order and the same numbers, and the vectors are those of one
+    encode of every title."""
+    from app.services import model as model_service
+
+    monkeypatch.setattr(model_service, "ENCODE_CHUNK", 7)  # 120 unread: many chunks
+    first = Ranker(profile)
+    fresh, fresh_scores = order(first)
+    loaded = first._locked_current()
+    assert loaded is not None and len(loaded.cache) >= len(fresh)
+
+    def encoded(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the saved cache was encoded again")
+
+    monkeypatch.setattr(model_service, "ENCODE_CHUNK", 1 << 20)
+    with monkeypatch.context() as patch:
+        patch.setattr("app.services.loader.encode", encoded)
+        again, again_scores = order(Ranker(profile))  # scores everything from the file
+    assert again == fresh
+    assert again_scores == fresh_scores
+    texts = first._texts(fresh)
+    whole = loaded.model.encode([texts[a][0] for a in fresh], [texts[a][1] for a in fresh])
+    rows = loaded.cache.rows(fresh)
+    assert rows is not None
+    np.testing.assert_allclose(rows, whole, atol=1e-2)
