@@ -11,27 +11,43 @@ import torch
 from nrms_core.click import click_score
 from nrms_core.lexicon import Lexicon
 
-__all__ = ["Inference", "length_batches"]
+__all__ = ["ATTENTION_CELLS", "Inference", "length_batches"]
+
+ATTENTION_CELLS = 1024 * 20 * 20
+"""Most n·L² per encoded batch (see :func:`length_batches`): batches of 1,024 titles up to 20
+tokens long, fewer of longer ones (455 at 30)."""
 
 
 def length_batches(
-    rows: Sequence[Sequence[int]], indices: Iterable[int], batch_size: int
+    rows: Sequence[Sequence[int]],
+    indices: Iterable[int],
+    batch_size: int,
+    *,
+    cells: int = 0,
 ) -> Iterator[tuple[list[int], np.ndarray]]:
     """The token-id lists ``rows[i]`` for i in ``indices``, shortest first, in padded batches
     of at most ``batch_size``: each batch's indices [n] and token ids [n, L] int64, L its
-    longest list (at least 1), PAD (0) after each list's end.
+    longest list (at least 1), PAD (0) after each list's end. With ``cells > 0`` a batch also
+    keeps n·L² (the size of one head's self-attention weights over it) at most ``cells``.
 
-    Why: titles of like length share a batch, so the encoder computes over little padding.
-    """
+    Why: titles of like length share a batch, so the encoder computes over little padding;
+    and the longest titles come in smaller batches, so the attention weights, which grow
+    with the square of the length, never make the peak memory of a large encode."""
     order = sorted(indices, key=lambda i: len(rows[i]))
     step = max(1, batch_size)
-    for start in range(0, len(order), step):
-        chunk = order[start : start + step]
+    start = 0
+    while start < len(order):
+        end = min(len(order), start + step)
+        if cells > 0:  # shortest first, so a cut batch's longest is no longer than this
+            longest = max(1, len(rows[order[end - 1]]))
+            end = min(end, start + max(1, cells // longest**2))
+        chunk = order[start:end]
         width = max(1, len(rows[chunk[-1]]))
         tokens = np.zeros((len(chunk), width), dtype=np.int64)  # [n, L]
         for row, i in enumerate(chunk):
             tokens[row, : len(rows[i])] = rows[i]
         yield chunk, tokens
+        start = end
 
 
 class Inference(Lexicon):
@@ -46,18 +62,20 @@ class Inference(Lexicon):
         sources: Sequence[str | None] | None = None,
         *,
         batch_size: int = 1024,
+        cells: int = ATTENTION_CELLS,
     ) -> np.ndarray:
         """News vectors [N, D] float32 in eval mode.
 
         ``sources[i]`` (e.g. the feed's name) puts the source token first in
         title i; a source or word the vocabulary lacks is left out (words map
-        to UNK; see add_titles). None: titles only.
+        to UNK; see add_titles). None: titles only. ``cells`` bounds each
+        batch's n·L² (:func:`length_batches`; 0: only ``batch_size``).
         """
         ids = self._token_ids(titles, sources)
         out = np.zeros((len(ids), self.config.news_dim), dtype=np.float32)
         self._model.eval()
         with torch.inference_mode():
-            for chunk, tokens in length_batches(ids, range(len(ids)), batch_size):
+            for chunk, tokens in length_batches(ids, range(len(ids)), batch_size, cells=cells):
                 batch = torch.from_numpy(tokens).to(self._device)  # [n, L]
                 vectors = self._model.encode_news(batch)  # [n, D]
                 out[chunk] = vectors.float().cpu().numpy()
