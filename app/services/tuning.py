@@ -87,7 +87,7 @@ def run_round(
     # Negatives and bias groups come from the screen each click was opened on: the rows
     # passed over right beside it, never rows seen only elsewhere (nrms_core.sampling).
     never, unwanted = told.never_negative, told.extra_negatives
-    samples = build_samples(
+    every_sample = build_samples(
         opened,
         seen,
         seed=len(clicks),
@@ -95,10 +95,15 @@ def run_round(
         never_negative=never,
         extra_negatives=unwanted,
     )
-    sessions = build_groups(  # each click beside all it was shown with on its screen
+    every_session = build_groups(  # each click beside all it was shown with on its screen
         opened, seen, screens=True, never_negative=never, extra_negatives=unwanted
     )
     del seen
+    # A round resumes from the last one's weights, so it learns from the newest clicks and a
+    # replay sample of the older ones, and is judged on the newest: its time and memory stay
+    # the same however long the reader's log grows (issue 19; all of them while they fit).
+    samples = Recommender.bounded(every_sample, seed=len(clicks))
+    sessions = Recommender.bounded(every_session, seed=len(clicks))
     if not samples:
         raise RankingError("no usable training samples: every click lacks skipped articles")
     loaded = current()

@@ -170,3 +170,23 @@ def test_the_clickbias_fallback_and_the_model_in_use_are_fitted_on_the_round_s_f
     assert report.ranking_mode == guard.CLICKBIAS
     (prior,) = seen
     assert prior and any(value != 0.0 for value in prior.values())
+
+
+def test_a_round_learns_from_its_budget_of_samples_and_all_of_them_while_they_fit(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nrms_core import Recommender, budget
+
+    whole = Ranker(profile).train(epochs=1)
+    assert whole.samples == CLICKS  # under the budget: every click, as before
+    real = budget.bounded
+    bounds: list[int] = []
+
+    def small(items: Any, **kwargs: Any) -> Any:
+        chosen = real(items, budget=12, recent=6, seed=kwargs["seed"])
+        bounds.append(len(chosen))
+        return chosen
+
+    monkeypatch.setattr(Recommender, "bounded", staticmethod(small))
+    report = Ranker(profile).train(epochs=1)
+    assert report.samples == 12 and bounds == [12, 12]  # the samples and the bias sessions
