@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nrms_core.baseline import TfidfLogistic, document
+    from nrms_core.budget import bounded
     from nrms_core.checkpoint import CheckpointError
     from nrms_core.click import click_score
     from nrms_core.device import resolve_device
@@ -35,6 +36,7 @@ __all__ = [
     "Sample",
     "TfidfLogistic",
     "auc",
+    "bounded",
     "build_groups",
     "build_samples",
     "click_score",
@@ -55,6 +57,7 @@ _HOME: dict[str, tuple[str, str]] = {
     "Sample": ("sampling", "Sample"),
     "TfidfLogistic": ("baseline", "TfidfLogistic"),
     "auc": ("metrics", "auc"),
+    "bounded": ("budget", "bounded"),
     "build_groups": ("sampling", "build_groups"),
     "build_samples": ("sampling", "build_samples"),
     "click_score": ("click", "click_score"),

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from nrms_core import budget
 from nrms_core.calibration import Calibration
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES
 from nrms_core.sampling import Sample
@@ -30,10 +29,6 @@ StopCallback = Callable[[], bool]
 class Rounds(Calibration):
     """The training side of :class:`nrms_core.recommender.Recommender` (a base class, never
     built alone)."""
-
-    bounded = staticmethod(budget.bounded)
-    """A round's share of chronological samples or sessions: the newest all in, a replay
-    sample of the older ones (:func:`nrms_core.budget.bounded`)."""
 
     def _trainer(
         self,

@@ -67,7 +67,7 @@ def run_round(
     ``current`` gives the model in use (None before the first round); ``install`` swaps the
     new one in once it is saved and recorded.
     """
-    from nrms_core import Click, Exposure, Recommender, build_groups, build_samples
+    from nrms_core import Click, Exposure, Recommender, bounded, build_groups, build_samples
 
     started = datetime.now(UTC)
     report = progress or (lambda _p: None)
@@ -102,8 +102,8 @@ def run_round(
     # A round resumes from the last one's weights, so it learns from the newest clicks and a
     # replay sample of the older ones, and is judged on the newest: its time and memory stay
     # the same however long the reader's log grows (issue 19; all of them while they fit).
-    samples = Recommender.bounded(every_sample, seed=len(clicks))
-    sessions = Recommender.bounded(every_session, seed=len(clicks))
+    samples = bounded(every_sample, seed=len(clicks))
+    sessions = bounded(every_session, seed=len(clicks))
     if not samples:
         raise RankingError("no usable training samples: every click lacks skipped articles")
     loaded = current()
