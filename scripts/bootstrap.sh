@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install Heedful into it; $1 selects optional groups (dev).
-# An install leaves a stamp in .venv (a hash of pyproject.toml, this script and the groups);
-# when the stamp still matches, nothing is installed and nothing touches the network.
+# An install leaves a stamp in .venv: a hash of what the install depends on (pyproject's
+# [build-system], [project] and [tool.setuptools] tables, this script and the groups). When the
+# stamp still matches, nothing is installed and nothing touches the network; a change to the
+# linters' or the tests' settings elsewhere in pyproject.toml does not call for an install.
 # FORCE=1 installs anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 extras="${1:-}"
+install_tables() {
+    # The tables an install reads, as canonical JSON; the whole file where tomllib is missing.
+    "$PYTHON" - 2>/dev/null <<'PY' || cat pyproject.toml
+import json
+import tomllib
+
+with open("pyproject.toml", "rb") as f:
+    data = tomllib.load(f)
+tables = {
+    "build-system": data.get("build-system"),
+    "project": data.get("project"),
+    "setuptools": data.get("tool", {}).get("setuptools"),
+}
+print(json.dumps(tables, sort_keys=True))
+PY
+}
 stamp_of() {
-    cat pyproject.toml scripts/bootstrap.sh | { cat; printf 'extras=%s\n' "$1"; } \
+    { install_tables; cat scripts/bootstrap.sh; printf 'extras=%s\n' "$1"; } \
         | sha256sum | cut -d' ' -f1
 }
 stamp_file() { printf '.venv/.heedful-installed%s' "${1:+-$1}"; }
