@@ -45,6 +45,19 @@ def test_the_icons_come_at_every_size() -> None:
     assert scalable.read_bytes() == (bundle.root() / "heedful.svg").read_bytes()
 
 
+def test_the_metainfo_names_this_release_and_the_entry() -> None:
+    import xml.etree.ElementTree as ET
+
+    from app import __version__
+
+    root = ET.parse(DESKTOP / f"{APP_ID}.metainfo.xml").getroot()
+    assert root.findtext("id") == APP_ID
+    assert root.findtext("launchable") == f"{APP_ID}.desktop"
+    newest = root.find("releases/release")
+    assert newest is not None and newest.get("version") == __version__
+    assert root.findtext("project_license") == "MIT"
+
+
 def test_install_desktop_entry_writes_the_user_files(tmp_path: Path) -> None:
     written = bundle.install_desktop_entry(tmp_path)
     entry = tmp_path / "applications" / f"{APP_ID}.desktop"
