@@ -133,3 +133,15 @@ def test_the_installed_window_opens_and_closes(installed: Path, tmp_path: Path) 
     assert "window shown" in shown.stderr
     assert "missing icon" not in shown.stderr
     assert "cannot read the stylesheet" not in shown.stderr
+
+
+def test_the_installed_command_puts_itself_in_the_menu(installed: Path, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    out = _run(installed, ["--install-desktop-entry"], tmp_path, XDG_DATA_HOME=str(share))
+    assert out.returncode == 0, out.stderr
+    entry = (share / "applications" / f"{APP_ID}.desktop").read_text(encoding="utf-8")
+    assert f"Exec={installed / 'heedful'}" in entry.splitlines()
+    icons = share / "icons" / "hicolor"
+    assert (icons / "256x256" / "apps" / f"{APP_ID}.png").is_file()
+    assert (icons / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
+    assert (share / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
