@@ -82,6 +82,8 @@ class WelcomeDialog(QDialog):
         listing.setObjectName("starterFeeds")
         listing.setTextFormat(Qt.TextFormat.RichText)
         listing.setWordWrap(True)
+        # a resizable scroll area centres a short label; the list reads from its top
+        listing.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         scroll = QScrollArea()
         scroll.setWidget(listing)
         scroll.setWidgetResizable(True)
