@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
 
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
 from app.services import credential, lifeline, preference
 from app.storage import articles, enclosure, feeds
-from app.storage.database import Database, StorageError
+from app.storage.database import Database, StorageError, storage_error
 from app.storage.enclosure import EnclosureRecord
 from app.storage.record import FeedRecord, IncomingArticle
 
@@ -26,6 +29,13 @@ log = logging.getLogger(__name__)
 
 PROCESS_PARSE_MIN_FEEDS = 24
 """Below this many feeds, starting parser processes costs more than it saves."""
+
+BATCH_FEEDS = 500
+"""Most feeds whose outcomes are written in one transaction."""
+
+BATCH_ARTICLES = 5_000
+"""A batch closes once its feeds carry this many entries, so that the write lock is held for a
+short while (a click waits for it) and the reader sees articles arrive as the refresh goes."""
 
 
 @dataclass(frozen=True)
@@ -202,8 +212,9 @@ class Refresher:
                     max_workers=min(self._max_workers, total), thread_name_prefix="refresh"
                 ) as pool,
             ):
-                pending: list[Future[Outcome]] = [
-                    pool.submit(
+                ready: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+                for feed in chosen:
+                    future = pool.submit(
                         fetch_and_parse,
                         fetcher,
                         parsers,
@@ -211,39 +222,41 @@ class Refresher:
                         cancel,
                         url=credential.reveal(self._db, feed.url),  # its password put back
                     )
-                    for feed in chosen
-                ]
-                for done, future in enumerate(as_completed(pending), start=1):
-                    outcome = future.result()
+                    future.add_done_callback(ready.put)
+                done = 0
+                while done < total:
+                    batch = [future.result() for future in _next_batch(ready, total - done)]
                     stored_at = datetime.now(UTC)
-                    result = store_outcome(self._db, outcome, stored_at)
-                    if outcome.error is not None:
-                        failed += 1
-                        failures.append(
-                            FeedFailure(outcome.feed.id, outcome.feed.url, outcome.error)
-                        )
-                    elif outcome.not_modified:
-                        not_modified += 1
-                    else:
-                        ok += 1
-                    new += result[0]
-                    updated += result[1]
-                    if progress is not None:
-                        progress(
-                            RefreshProgress(
-                                done,
-                                total,
-                                outcome.feed.id,
-                                outcome.error is None,
-                                at=stored_at,
-                                http_status=outcome.http_status,
-                                seconds=outcome.seconds,
-                                new=result[0],
-                                updated=result[1],
-                                error=outcome.error,
-                                not_modified=outcome.not_modified,
+                    for outcome, stored in zip(
+                        batch, store_outcomes(self._db, batch, stored_at), strict=True
+                    ):
+                        done += 1
+                        error = outcome.error or stored.error
+                        if error is not None:
+                            failed += 1
+                            failures.append(FeedFailure(outcome.feed.id, outcome.feed.url, error))
+                        elif outcome.not_modified:
+                            not_modified += 1
+                        else:
+                            ok += 1
+                        new += stored.new
+                        updated += stored.updated
+                        if progress is not None:
+                            progress(
+                                RefreshProgress(
+                                    done,
+                                    total,
+                                    outcome.feed.id,
+                                    error is None,
+                                    at=stored_at,
+                                    http_status=outcome.http_status,
+                                    seconds=outcome.seconds,
+                                    new=stored.new,
+                                    updated=stored.updated,
+                                    error=error,
+                                    not_modified=outcome.not_modified and error is None,
+                                )
                             )
-                        )
         seconds = (datetime.now(UTC) - started).total_seconds()
         log.info(
             "refreshed %d feeds in %.1f s: %d ok, %d not modified, %d failed, %d new, %d updated",
@@ -320,46 +333,122 @@ def _attachments(parsed: ParsedFeed) -> dict[str, list[EnclosureRecord]]:
     }
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What storing one outcome did: the articles it added and changed, or why it failed."""
+
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+
+
+def _next_batch(ready: queue.SimpleQueue[Future[Outcome]], left: int) -> list[Future[Outcome]]:
+    """The next outcomes to store together: wait for one, then take those already finished,
+    up to :data:`BATCH_FEEDS` feeds and :data:`BATCH_ARTICLES` entries. While the network is
+    slow batches stay small; when outcomes pile up behind the writer they go in together."""
+    batch = [ready.get()]
+    entries = _entries(batch[0])
+    while len(batch) < min(left, BATCH_FEEDS) and entries < BATCH_ARTICLES:
+        try:
+            future = ready.get_nowait()
+        except queue.Empty:
+            break
+        batch.append(future)
+        entries += _entries(future)
+    return batch
+
+
+def _entries(future: Future[Outcome]) -> int:
+    """How many entries a finished fetch carries (0 for a failure or a 304)."""
+    if future.exception() is not None:
+        return 0
+    parsed = future.result().parsed
+    return 0 if parsed is None else len(parsed.entries)
+
+
+def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> list[Stored]:
+    """Write many feeds' outcomes in one transaction; returns what each did, in order.
+
+    The 304 answers go in two statements for all of them (:func:`feeds.record_not_modified`);
+    every other feed is written in a savepoint of its own, so that a feed whose articles cannot
+    be stored (a bug, bad data) is rolled back alone, recorded as a failed fetch, and the
+    others' articles are kept. A failure of the database itself (locked, disk full, damaged)
+    raises, as :func:`store_outcome` does, and the batch is written by none.
+    """
+    results: list[Stored] = [Stored() for _ in outcomes]
+    try:
+        with db.write() as s:
+            kept = feeds.load(s, [o.feed.id for o in outcomes if not o.not_modified or o.error])
+            validators: dict[int, tuple[str | None, str | None]] = {}
+            for index, outcome in enumerate(outcomes):
+                if outcome.error is None and outcome.not_modified:
+                    validators[outcome.feed.id] = (outcome.etag, outcome.last_modified)
+                    continue
+                try:
+                    with s.begin_nested():
+                        new, updated = _store_one(s, outcome, now)
+                    results[index] = Stored(new, updated)
+                except Exception as exc:
+                    if storage_error(exc, db.path) is not None:
+                        raise
+                    log.exception("could not store the refresh of feed %d", outcome.feed.id)
+                    error = f"its articles could not be stored ({type(exc).__name__})"
+                    with s.begin_nested():
+                        feeds.record_fetch_failure(s, outcome.feed.id, now, error)
+                    results[index] = Stored(error=error)
+            feeds.record_not_modified(s, validators, now)
+            del kept
+    except StorageError as exc:  # a known failure (disk full, locked): said once, no traceback
+        log.warning("could not store the refresh of %d feeds: %s", len(outcomes), exc)
+        raise
+    return results
+
+
 def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, int]:
-    """Write one feed's outcome; returns (new, updated) article counts."""
+    """Write one feed's outcome in a transaction of its own; returns (new, updated) article
+    counts. Any failure raises."""
     feed = outcome.feed
     try:
         with db.write() as s:
-            if outcome.error is not None:
-                feeds.record_fetch_failure(
-                    s, feed.id, now, outcome.error, retry_after=outcome.retry_after
-                )
-                return 0, 0
-            counts = (0, 0)
-            title = site_url = None
-            if outcome.parsed is not None:
-                items = [
-                    IncomingArticle(
-                        dedup_key=e.dedup_key,
-                        url=e.url,
-                        title=e.title,
-                        summary_html=e.summary_html,
-                        summary_text=e.summary_text,
-                        author=e.author,
-                        published=e.published,
-                    )
-                    for e in outcome.parsed.entries
-                ]
-                result = articles.upsert_articles(s, feed.id, items, now)
-                enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
-                counts = (result.new, result.updated)
-                title = outcome.parsed.title or None
-                site_url = outcome.parsed.site_url
-            feeds.record_fetch_success(
-                s,
-                feed.id,
-                now,
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-                title=title,
-                site_url=site_url,
-            )
-            return counts
+            return _store_one(s, outcome, now)
     except StorageError as exc:  # a known failure (disk full, locked): said once, no traceback
         log.warning("could not store the refresh of feed %d (%s): %s", feed.id, feed.url, exc)
         raise
+
+
+def _store_one(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:
+    """One feed's writes in the session's transaction; returns (new, updated) article counts."""
+    feed = outcome.feed
+    if outcome.error is not None:
+        feeds.record_fetch_failure(s, feed.id, now, outcome.error, retry_after=outcome.retry_after)
+        return 0, 0
+    counts = (0, 0)
+    title = site_url = None
+    if outcome.parsed is not None:
+        items = [
+            IncomingArticle(
+                dedup_key=e.dedup_key,
+                url=e.url,
+                title=e.title,
+                summary_html=e.summary_html,
+                summary_text=e.summary_text,
+                author=e.author,
+                published=e.published,
+            )
+            for e in outcome.parsed.entries
+        ]
+        result = articles.upsert_articles(s, feed.id, items, now)
+        enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
+        counts = (result.new, result.updated)
+        title = outcome.parsed.title or None
+        site_url = outcome.parsed.site_url
+    feeds.record_fetch_success(
+        s,
+        feed.id,
+        now,
+        etag=outcome.etag,
+        last_modified=outcome.last_modified,
+        title=title,
+        site_url=site_url,
+    )
+    return counts
