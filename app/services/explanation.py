@@ -302,6 +302,21 @@ class ArticleExplanation:
             f"{len(self.history)} past reads carry {self.concentration():.0f} % of this part."
         )
 
+    def spread_line(self) -> str | None:
+        """What to say when no word passes the highlight rule although the words carry part
+        of the score: the model read the wording as a whole, and no word stands out (the
+        reason a row may show no tint)."""
+        words = self.title_words
+        magnitude = sum(abs(w.total) for w in words)
+        if len(words) < 2 or magnitude <= 0.0:
+            return None
+        total = sum(w.total for w in words)
+        largest = max(abs(w.total) for w in words)
+        return (
+            f"No single word carries it: its {len(words)} words add {total:+.2f} together, "
+            f"none more than {100.0 * largest / magnitude:.0f} % of that, so none is tinted."
+        )
+
     def summary(self) -> str:
         """Plain words: what carried the score, and how far to trust that."""
         middle = "" if self.median is None else f" (the river's median is {self.median:+.2f})"
@@ -313,6 +328,10 @@ class ArticleExplanation:
                 + ", ".join(f"{w.token} ({w.total:+.3f})" for w in tinted)
                 + "."
             )
+        else:
+            spread = self.spread_line()
+            if spread is not None:
+                lines.append(spread)
         past = self.past_line()
         if past is not None:
             lines.append(past)

@@ -104,6 +104,18 @@ def test_only_rule_picked_words_are_named_as_carrying() -> None:
     e = make()
     assert [w.token for w in e.title_words if w.highlight] == ["rocket", "launch"]
     assert "Words that carry it: rocket (+0.600), launch (-0.120)." in e.summary()
+    assert "No single word carries it" not in e.summary()
+
+
+def test_a_title_read_as_a_whole_says_why_no_word_is_tinted() -> None:
+    words = tuple(WordShare(f"w{i}", 0.1, 0.1) for i in range(10))  # 10 % each: below 15 %
+    e = make(words=words, feed=None, freshness=0.0, spreading=0.0, lexical=0.0, median=0.0)
+    e = e.with_highlights()
+    assert not any(w.highlight for w in e.title_words)
+    assert (
+        "No single word carries it: its 10 words add +1.00 together, none more than 10 % of "
+        "that, so none is tinted." in e.summary()
+    )
 
 
 def test_json_keeps_its_keys_adds_the_parts_and_says_its_version() -> None:
