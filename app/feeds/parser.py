@@ -26,7 +26,7 @@ from typing import Any
 
 import feedparser
 
-from app.feeds import enclosure
+from app.feeds import enclosure, shortcut
 from app.feeds.entry import ParsedFeed, ParseError, RawEntry, make_feed
 from app.feeds.jsonfeed import looks_like_json, parse_json_feed
 
@@ -169,6 +169,10 @@ def parse_feed(body: bytes, headers: Mapping[str, str], base_url: str) -> Parsed
         body = body.replace(b"\x00", b"")
     if looks_like_json(body, content_type):
         return parse_json_feed(body, base_url)
+    plain = shortcut.read(body, content_type, base_url)
+    if plain is not None:
+        title, site_url, raws = plain
+        return make_feed(title=title, site_url=site_url, raws=raws, base_url=base_url)
     body = _defuse_entities(body)
     response_headers = {"content-type": content_type, "content-location": base_url}
     if "content-language" in headers:
