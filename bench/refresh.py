@@ -1,13 +1,14 @@
 """Refresh throughput: N local feeds of M items each, first refresh and an all-304 second one.
 
-Prints the wall time of both refreshes, the peak resident memory of this process and of its
-largest parser process (VmHWM, sampled from /proc while the refresh runs), the load average
-before and after each refresh, and the figures measured before the refresh was batched, side by
-side. The feeds are generated and served from 127.0.0.1 by a threaded standard-library server
-in a process of its own (``--server process``, the default): in this process its threads would
-compete for the interpreter's lock with the fetcher threads and the writer, and on a 2-core
-machine the server alone took a large part of the refresh's time. ``--server thread`` serves
-from a thread of this process, as the benchmark did before.
+Prints the wall time of both refreshes, their CPU time (which depends less on what else runs),
+the peak resident memory of this process and of its largest parser process (VmHWM, sampled from
+/proc while the refresh runs), the load average before and after each refresh, and the figures
+measured before the refresh was batched, side by side. The feeds are generated and served from
+127.0.0.1 by a threaded standard-library server in a process of its own (``--server process``,
+the default): in this process its threads would compete for the interpreter's lock with the
+fetcher threads and the writer, and on a 2-core machine the server alone took a large part of
+the refresh's time. ``--server thread`` serves from a thread of this process, as the benchmark
+did before.
 
     python bench/refresh.py [--feeds 500] [--items 50] [--server process|thread]
 """
@@ -167,6 +168,13 @@ class ChildPeak:
         self._thread.join()
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user and system) of this process, and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, ended.ru_utime + ended.ru_stime
+
+
 def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -204,13 +212,16 @@ def main() -> None:
         refresher = Refresher(profile.db)
         children = ChildPeak(skip)
         loads = [_load()]
+        cpu = [_cpu()]
         t0 = time.perf_counter()
         first = refresher.refresh()
         t1 = time.perf_counter()
         loads.append(_load())
+        cpu.append(_cpu())
         second = refresher.refresh()
         t2 = time.perf_counter()
         loads.append(_load())
+        cpu.append(_cpu())
         children.stop()
     if server is not None:
         server.shutdown()
@@ -226,6 +237,10 @@ def main() -> None:
     print(f"{'':18}{'now':>10}{'before':>10}  target")
     print(f"{'cold refresh':18}{cold:9.2f}s{BEFORE['cold']:9.2f}s  <= 25 s at 5000 x 50")
     print(f"{'all-304 refresh':18}{warm:9.2f}s{BEFORE['not_modified']:9.2f}s  <= 5 s at 5000")
+    for name, at in (("cold CPU, self", 1), ("all-304 CPU, self", 2)):
+        print(f"{name:18}{cpu[at][0] - cpu[at - 1][0]:9.2f}s{'':10}  the refresher's process")
+    print(f"{'cold CPU, parsers':18}{cpu[1][1] - cpu[0][1]:9.2f}s{'':10}  "
+          "its parser processes (the server's not counted)")  # fmt: skip
     print(f"{'peak RSS, self':18}{peak_mb:8.1f}MB{BEFORE['rss']:8.1f}MB")
     print(f"{'peak RSS, parser':18}{children.peak:8.1f}MB{'n/a':>10}  "
           f"({children.count} parser processes at most)")  # fmt: skip

@@ -33,6 +33,10 @@ PROCESS_PARSE_MIN_FEEDS = 24
 BATCH_FEEDS = 500
 """Most feeds whose outcomes are written in one transaction."""
 
+BATCH_SECONDS = 0.5
+"""How long a batch waits for more outcomes after its first: each commit syncs the log to disk
+(about 5-20 ms here), so a commit per feed or two cost seconds at thousands of feeds."""
+
 BATCH_ARTICLES = 5_000
 """A batch closes once its feeds carry this many entries, so that the write lock is held for a
 short while (a click waits for it) and the reader sees articles arrive as the refresh goes."""
@@ -343,14 +347,15 @@ class Stored:
 
 
 def _next_batch(ready: queue.SimpleQueue[Future[Outcome]], left: int) -> list[Future[Outcome]]:
-    """The next outcomes to store together: wait for one, then take those already finished,
-    up to :data:`BATCH_FEEDS` feeds and :data:`BATCH_ARTICLES` entries. While the network is
-    slow batches stay small; when outcomes pile up behind the writer they go in together."""
+    """The next outcomes to store together: wait for one, then take those that finish within
+    :data:`BATCH_SECONDS` of it, up to :data:`BATCH_FEEDS` feeds and :data:`BATCH_ARTICLES`
+    entries (or the last feed of the refresh)."""
     batch = [ready.get()]
     entries = _entries(batch[0])
+    closes = time.monotonic() + BATCH_SECONDS
     while len(batch) < min(left, BATCH_FEEDS) and entries < BATCH_ARTICLES:
         try:
-            future = ready.get_nowait()
+            future = ready.get(timeout=max(0.0, closes - time.monotonic()))
         except queue.Empty:
             break
         batch.append(future)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.storage import churn, story
@@ -100,13 +100,18 @@ def upsert_articles(
     publication date in the future is clamped to ``now``, so that it cannot pin an article
     to the top of the river. A feed deleted meanwhile gets nothing. After inserting, the
     feed's unread articles are capped (:func:`cap_unread`). One query per chunk of keys,
-    not one per entry.
+    not one per entry; none for a feed with nothing stored or buried yet (its first fetch).
     """
     if not items:
         return UpsertResult(0, 0, ())
-    if s.scalar(select(Feed.id).where(Feed.id == feed_id)) is None:
+    kept = or_(
+        exists().where(Article.feed_id == feed_id), exists().where(Tombstone.feed_id == feed_id)
+    )
+    state = s.execute(select(Feed.id, kept).where(Feed.id == feed_id)).one_or_none()
+    if state is None:
         logger.info("feed %d was deleted before its articles were stored", feed_id)
         return UpsertResult(0, 0, ())
+    first = not state[1]  # nothing stored or buried yet: every entry is new (a first fetch)
     now = to_utc(now)
     latest: dict[str, IncomingArticle] = {}
     for item in items:
@@ -115,7 +120,7 @@ def upsert_articles(
     existing: dict[str, dict[str, Any]] = {}
     buried: set[str] = set()
     columns = [Article.id, Article.dedup_key, *(getattr(Article, name) for name in _FIELDS)]
-    for chunk in chunks(keys):
+    for chunk in [] if first else chunks(keys):
         rows = s.execute(
             select(*columns).where(Article.feed_id == feed_id, Article.dedup_key.in_(chunk))
         )
@@ -128,7 +133,7 @@ def upsert_articles(
                 )
             )
         )
-    churned = _churned(s, feed_id, latest, existing, buried, columns)
+    churned = {} if first else _churned(s, feed_id, latest, existing, buried, columns)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     rekeys: list[dict[str, Any]] = []
@@ -175,8 +180,10 @@ def upsert_articles(
         )
         s.execute(statement_u, updates)
     if new_ids:
-        purged = set(cap_unread(s, feed_id, unread_cap(s), now))
-        new_ids = tuple(i for i in new_ids if i not in purged)
+        cap = unread_cap(s)
+        if not first or (cap is not None and len(new_ids) > cap):  # else all unread fit
+            purged = set(cap_unread(s, feed_id, cap, now))
+            new_ids = tuple(i for i in new_ids if i not in purged)
     if inserts or updates:
         logger.debug(
             "feed %d: %d new, %d updated (%d under a new GUID)",

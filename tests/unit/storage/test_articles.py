@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.storage.articles import (
+    UNREAD_CAP_SETTING,
     article_feeds,
     article_titles,
     fts_query,
@@ -29,6 +30,7 @@ from app.storage.database import Database, NotFoundError
 from app.storage.events import add_model_version, record_click, record_impressions
 from app.storage.feeds import add_feed, record_fetch_failure
 from app.storage.record import UpsertResult
+from app.storage.setting import set_setting
 from tests.unit.storage.sample import NOW, item
 
 
@@ -324,6 +326,17 @@ def test_tombstones_stop_purged_articles_coming_back(db: Database, feed_id: int)
     with db.read() as s:
         assert [a.title for a in list_articles(s)] == ["Title fresh"]
         assert unread_ids(s) == list(result.new_ids)
+
+
+def test_a_first_fetch_beyond_the_unread_cap_keeps_the_newest(db: Database, feed_id: int) -> None:
+    with db.write() as s:
+        set_setting(s, UNREAD_CAP_SETTING, "3")
+    result = _upsert(db, feed_id, *(item(f"k{i}", age_days=i) for i in range(5)))
+    assert result.new == 3 and len(result.new_ids) == 3
+    with db.read() as s:
+        assert sorted(a.title for a in list_articles(s)) == ["Title k0", "Title k1", "Title k2"]
+    again = _upsert(db, feed_id, *(item(f"k{i}", age_days=i) for i in range(5)))
+    assert (again.new, again.updated) == (0, 0), "the purged ones stay buried"
 
 
 def test_stats(db: Database, feed_id: int) -> None:
