@@ -47,6 +47,8 @@ def run(train_dir: Path, dev_dir: Path, options: Options) -> dict[str, Any]:
         "device": options.device,
         "train_impressions": len(data.train.behaviors),
         "dev_impressions": len(data.dev.behaviors),
+        "users_limit": options.users,
+        "resume_file": str(options.resume) if options.resume else None,
         "news": len(data.ids),
         "problems": list(data.problems),
     }
@@ -78,6 +80,14 @@ def format_table(result: Mapping[str, Any]) -> str:
     for name, metrics in rows:
         cells = "".join(f"{_fmt(metrics.get(m)):>9}" for m in METRICS)
         lines.append(f"{name:<15}{cells}{metrics.get('impressions', 0):>9}")
+    rate = result.get("samples_per_second")
+    if rate is not None:
+        lines.append(f"training: {float(rate):,.1f} samples/s")
+    if result.get("seconds_per_reader") is not None:
+        lines.append(
+            f"readers: {result['seconds_per_reader']:.2f} s each "
+            f"({result['readers_seconds']:.1f} s, --jobs {result['jobs']})"
+        )
     return "\n".join(lines)
 
 
@@ -129,6 +139,31 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="baselines see titles only, without the news category as an extra token",
     )
+    p.add_argument(
+        "--users",
+        type=int,
+        default=None,
+        help="evaluate only the first N dev readers (in the order they first appear in dev)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="personal protocol: fine-tune readers in N worker processes (same figures)",
+    )
+    p.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar on stderr",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="general protocol: train --epochs (default 1) plain epochs, saving the model, "
+        "optimizer and epoch to this file after each; continue from it when it exists",
+    )
     p.add_argument("--out", type=Path, required=True, help="JSON file to write")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -148,6 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "error: --epochs, --negatives, --warm-epochs and --warm-samples must be >= 1",
             file=sys.stderr,
         )
+        return 1
+    if (args.users is not None and args.users < 1) or args.jobs < 1:
+        print("error: --users and --jobs must be >= 1", file=sys.stderr)
+        return 1
+    if args.resume is not None and args.protocol != "general":
+        print("error: --resume needs --protocol general", file=sys.stderr)
         return 1
     for folder in (args.train, args.dev):
         if not folder.is_dir():
@@ -172,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         baselines=args.baselines,
         category_token=args.category_token,
         source_token=args.source_token,
+        users=args.users,
+        jobs=args.jobs,
+        progress=args.progress,
+        resume=args.resume,
     )
     try:
         result = run(args.train, args.dev, options)

@@ -30,13 +30,12 @@ import math
 import random
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from nrms_core.baseline import (
     Baseline,
@@ -49,6 +48,8 @@ from nrms_core.baseline import (
 )
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES
 from nrms_core.metrics import evaluate_impressions
+from nrms_core.mind.pool import Catalog, Scored, Task, labels, run_readers, score_behaviors
+from nrms_core.mind.progress import Progress
 from nrms_core.mind.reader import Behavior, MindData, NewsItem, read_mind
 from nrms_core.sampling import Sample
 
@@ -71,8 +72,6 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 METRICS = ("auc", "mrr", "ndcg5", "ndcg10")
-ENCODE_BATCH = 2048
-Scored = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
 
 class EvalError(Exception):
@@ -101,6 +100,10 @@ class Options:
     source_token: bool = True
     source_rate: float = 0.5
     config: NRMSConfig | None = None
+    users: int | None = None
+    jobs: int = 1
+    progress: bool = False
+    resume: Path | None = None
 
     def __post_init__(self) -> None:
         if self.protocol not in ("general", "personal"):
@@ -117,6 +120,8 @@ class Options:
             raise ValueError("warm_epochs and warm_samples must be >= 1")
         if not 0.0 <= self.source_rate <= 1.0:
             raise ValueError("source_rate must be in [0, 1]")
+        if (self.users is not None and self.users < 1) or self.jobs < 1:
+            raise ValueError("users and jobs must be >= 1")
 
 
 @dataclass
@@ -214,8 +219,13 @@ def _by_user(behaviors: Iterable[Behavior]) -> dict[str, list[Behavior]]:
     return out
 
 
-def _labels(behavior: Behavior) -> npt.NDArray[np.float64]:
-    return np.array([label for _, label in behavior.impressions], dtype=np.float64)
+def dev_readers(data: EvalData, options: Options) -> dict[str, list[Behavior]]:
+    """The dev readers to evaluate, in the order they first appear in the dev impressions:
+    all of them, or the first ``options.users``."""
+    readers = _by_user(data.dev.behaviors)
+    if options.users is None:
+        return readers
+    return dict(list(readers.items())[: options.users])
 
 
 def _summary(scored: Sequence[tuple[str, Scored]]) -> dict[str, Any]:
@@ -268,30 +278,6 @@ def _make_base(data: EvalData, options: Options) -> tuple[Recommender, float]:
     return rec, time.perf_counter() - started
 
 
-def _score_users(
-    rec: Recommender, data: EvalData, behaviors: Sequence[Behavior], *, sources: bool
-) -> Iterator[tuple[str, Scored]]:
-    """Score each behavior's candidates; the news they mention are encoded once, in batches."""
-    needed = sorted(
-        {data.ids[n] for b in behaviors for n in (*b.history, *(c for c, _ in b.impressions))}
-    )
-    row = {news: i for i, news in enumerate(needed)}
-    chunks = []
-    for start in range(0, len(needed), ENCODE_BATCH):
-        part = needed[start : start + ENCODE_BATCH]
-        names = [data.sources.get(i) for i in part] if sources else None
-        chunks.append(rec.encode([data.titles[i] for i in part], names))
-    vectors = np.concatenate(chunks) if chunks else np.zeros((0, 1), dtype=np.float32)
-    for behavior in behaviors:
-        hist = vectors[[row[data.ids[n]] for n in behavior.history[-rec.config.max_history :]]]
-        user = rec.user_vector(hist)
-        cands = vectors[[row[data.ids[n]] for n, _ in behavior.impressions]]
-        names = [data.sources.get(data.ids[n]) for n, _ in behavior.impressions]
-        titles = [data.titles[data.ids[n]] for n, _ in behavior.impressions]
-        scores = np.asarray(rec.score(user, cands, names if sources else None, titles), np.float64)
-        yield behavior.user_id, (_labels(behavior), scores)
-
-
 def _fit_summary(fits: Sequence[TrainResult]) -> dict[str, float]:
     """Means over the fine-tuning runs: epochs kept, early stops, losses, holdout AUC."""
 
@@ -309,9 +295,8 @@ def _fit_summary(fits: Sequence[TrainResult]) -> dict[str, float]:
 
 
 def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
-    """Train NRMS by ``options.protocol`` and evaluate it on the dev impressions."""
-    from nrms_core.recommender import Recommender
-
+    """Train NRMS by ``options.protocol`` and evaluate it on the dev impressions (of the
+    first ``options.users`` dev readers when given)."""
     rng = random.Random(options.seed)
     base, warm_seconds = _make_base(data, options)
     sources = data.sources if options.source_token else None
@@ -320,6 +305,9 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
     scored: list[tuple[str, Scored]] = []
     fitted_users = 0
     fits: list[TrainResult] = []
+    readers = dev_readers(data, options)
+    catalog = Catalog(data.ids, data.titles, sources)
+    readers_seconds = 0.0
 
     def samples_of(behaviors: Iterable[Behavior]) -> list[Sample]:
         return behavior_samples(
@@ -335,7 +323,34 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
             behaviors, data.ids, negatives=None, max_history=options.max_history, rng=rng
         )
 
-    if options.protocol == "general":
+    extra: dict[str, Any] = {}
+    if options.protocol == "general" and options.resume is not None:
+        from nrms_core.mind.resume import train_resumable  # imports torch
+
+        samples = samples_of(data.train.behaviors)
+        samples_total = len(samples)
+        from nrms_core.checkpoint import CheckpointError
+
+        try:
+            base, figures = train_resumable(
+                base,
+                samples,
+                data.titles,
+                sources,
+                sessions_of(data.train.behaviors),
+                path=options.resume,
+                epochs=options.epochs or 1,
+                seed=options.seed,
+                lr=options.lr,
+            )
+        except CheckpointError as exc:
+            raise EvalError(f"cannot resume: {exc}") from None
+        train_seconds = float(figures["seconds"])
+        extra.update(resume=figures, samples_per_second=figures["samples_per_second"])
+        fitted_users = len({b.user_id for b in data.train.behaviors})
+        dev = [b for b in data.dev.behaviors if b.user_id in readers]  # in file order
+        scored = list(score_behaviors(base, catalog, dev))
+    elif options.protocol == "general":
         samples = samples_of(data.train.behaviors)
         samples_total = len(samples)
         result = base.fine_tune(
@@ -349,33 +364,55 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
         )
         train_seconds = float(result.seconds)
         fits.append(result)
+        # samples x epochs the holdout kept, over the training time (refit epochs included)
+        extra["samples_per_second"] = samples_total * result.epochs_run / max(result.seconds, 1e-9)
         fitted_users = len({b.user_id for b in data.train.behaviors})
-        scored = list(_score_users(base, data, data.dev.behaviors, sources=bool(sources)))
+        dev = [b for b in data.dev.behaviors if b.user_id in readers]  # in file order
+        scored = list(score_behaviors(base, catalog, dev))
     else:
         train_by_user = _by_user(data.train.behaviors)
+        tasks = []
+        for user, dev_behaviors in readers.items():  # samples drawn in the readers' order
+            train = train_by_user.get(user, ())
+            samples = samples_of(train)
+            tasks.append(Task(user, samples, sessions_of(train) if samples else [], dev_behaviors))
         with tempfile.TemporaryDirectory(prefix="heedful-eval-") as tmp:
             base_path = Path(tmp) / "base.ckpt"
             base.save(base_path)
-            device = None if options.device == "auto" else options.device
-            for user, dev_behaviors in _by_user(data.dev.behaviors).items():
-                rec = Recommender.load(base_path, device=device)
-                samples = samples_of(train_by_user.get(user, ()))
-                if samples:
-                    result = rec.fine_tune(
-                        samples,
-                        data.titles,
-                        sources,
-                        epochs=options.epochs,
-                        lr=options.lr,
-                        sessions=sessions_of(train_by_user.get(user, ())),
-                        seed=options.seed,
-                    )
-                    train_seconds += float(result.seconds)
-                    fits.append(result)
-                    samples_total += len(samples)
-                    fitted_users += 1
-                scored.extend(_score_users(rec, data, dev_behaviors, sources=bool(sources)))
+            del base
+            started = time.perf_counter()
+            bar = Progress(len(tasks), label="readers") if options.progress else None
+            try:
+                outcomes = run_readers(
+                    tasks,
+                    catalog,
+                    base=base_path,
+                    device=None if options.device == "auto" else options.device,
+                    epochs=options.epochs,
+                    lr=options.lr,
+                    seed=options.seed,
+                    jobs=options.jobs,
+                    on_done=None if bar is None else lambda _: bar.advance(),
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            readers_seconds = time.perf_counter() - started
+        for outcome in outcomes:
+            if outcome.fit is not None:
+                train_seconds += float(outcome.fit.seconds)
+                fits.append(outcome.fit)
+                samples_total += outcome.samples
+                fitted_users += 1
+            scored.extend(outcome.scored)
     summary = _summary(scored)
+    summary.update(extra)
+    if options.protocol == "personal":
+        summary.update(
+            jobs=options.jobs,
+            readers_seconds=round(readers_seconds, 3),
+            seconds_per_reader=round(readers_seconds / max(1, len(readers)), 3),
+        )
     summary.update(
         train_seconds=round(train_seconds, 3),
         warm_start_seconds=round(warm_seconds, 3),
@@ -410,7 +447,7 @@ def evaluate_baselines(data: EvalData, options: Options) -> dict[str, dict[str, 
 
     train_by_user = _by_user(data.train.behaviors)
     scored: dict[str, list[tuple[str, Scored]]] = {}
-    for user, dev_behaviors in _by_user(data.dev.behaviors).items():
+    for user, dev_behaviors in dev_readers(data, options).items():
         train = [
             ([doc(n) for n, _ in b.impressions], [y for _, y in b.impressions])
             for b in train_by_user.get(user, ())
@@ -422,5 +459,5 @@ def evaluate_baselines(data: EvalData, options: Options) -> dict[str, dict[str, 
                 history = [doc(n) for n in b.history[-options.max_history :]]
                 cands = [doc(n) for n, _ in b.impressions]
                 s = ranker.score(history, cands, times(b))
-                out.append((user, (_labels(b), np.asarray(s, dtype=np.float64))))
+                out.append((user, (labels(b), np.asarray(s, dtype=np.float64))))
     return {name: _summary(items) for name, items in scored.items()}
