@@ -8,9 +8,11 @@ sections and comments are read), well formed, an ``rss`` root of version 2.0 wit
 below, each holding text alone. Titles, links, GUIDs and dates hold no ``&`` or ``<`` once
 parsed (there feedparser guesses at markup). The text goes through the steps feedparser
 applies to it (stripping, its repair of UTF-8 read as Latin-1, its Windows-1252 mapping, its
-joining of links to the feed's address, its date parser), and descriptions through
-feedparser's own relative-URI resolver. Anything else returns None and feedparser reads the
-document as before; tests/unit/test_shortcut.py holds the two to the same result.
+joining of links to the feed's address, its date parser), and descriptions with attributes or
+character references through feedparser's own relative-URI resolver (without either it only
+re-serialises the markup, and the sanitiser does that again). Anything else returns None and
+feedparser reads the document as before; tests/unit/test_shortcut.py holds the two to the same
+result.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def _entries(items: list[ElementTree.Element], base_url: str) -> Iterator[RawEnt
             guid = _urljoin(base_url, guid)
         date_text = _plain(found["pubDate"]) if "pubDate" in found else None
         description = found.get("description", "").strip()
-        if description:
+        if "=" in description or "&" in description:  # an attribute or a reference
             description = resolve_relative_uris(description, base_url, "utf-8", "text/html")
         description = _fixed(description)
         yield RawEntry(

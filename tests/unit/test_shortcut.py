@@ -66,6 +66,12 @@ DESCRIPTIONS = [
     "<description>a plain &amp; simple text\nover lines</description>",
     "<description>  </description>",
     "<!-- a comment --><description>x<!-- inside -->y</description>",
+    "<description>&lt;p&gt;unclosed &lt;br&gt; tags &lt;i&gt;x &lt;BR/&gt;&lt;/P&gt;</description>",
+    "<description>&amp;nbsp;&amp;copy; &amp;#169; &amp;bogus; a &amp;amp; b &amp;lt;</description>",
+    "<description>&lt;script&gt;alert(1)&lt;/script&gt;&lt;style&gt;p{}&lt;/style&gt;ok</description>",
+    "<description><![CDATA[<p>raw & <b>bold</p> <!-- c --> <hr/> < 3 >]]></description>",
+    "<description>&lt;ul&gt;&lt;li&gt;one&lt;li&gt;two&lt;/ul&gt;&lt;table&gt;&lt;td&gt;x</description>",
+    "<description>caf\u00e9 \u00c3\u00a9 \u0093q\u0094 &lt;em&gt;\u2014&lt;/em&gt;</description>",
     "",
 ]
 
@@ -82,7 +88,7 @@ def _cases() -> list[bytes]:
                 itertools.cycle(DESCRIPTIONS),
                 strict=False,
             ),
-            70,
+            130,
         )
     ):
         item = f"<item><title>{title}</title><link>{link}</link>{guid}{date}{description}</item>"
