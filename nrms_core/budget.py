@@ -9,9 +9,12 @@ round (the seed changes with the log), so that over rounds every old click comes
 same bound applies to the sessions the click biases are fitted on. Profiles under the budget
 train exactly as before.
 
-:func:`round_epochs` caps a round's samples x epochs; the app does not apply it yet (a round
-under that cap was measured by ``bench/round_budget.py --passes``, its quality not yet
-compared with uncapped rounds).
+:func:`round_epochs` caps a round's samples x epochs (``ROUND_PASSES``), and the two phases
+that used to train again from the start are bounded too: the refit after the holdout has
+chosen (``REFIT_PASSES``, :class:`nrms_core.trainer.Trainer`) and the cross-fitting of the
+click biases' scores (``CROSS_FIT_PASSES``, :func:`fold_sample`). A round of a few hundred
+clicks trains as before; from a thousand on its time no longer grows with the clicks
+(``docs/benchmarks/rounds.md`` has the figures and the quality check).
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ import random
 from collections.abc import Sequence
 from typing import TypeVar
 
-__all__ = ["RECENT_SAMPLES", "ROUND_PASSES", "ROUND_SAMPLES", "bounded", "round_epochs"]
+__all__ = [
+    "CROSS_FIT_PASSES",
+    "RECENT_SAMPLES",
+    "REFIT_PASSES",
+    "ROUND_PASSES",
+    "ROUND_SAMPLES",
+    "bounded",
+    "fold_sample",
+    "round_epochs",
+]
 
 _T = TypeVar("_T")
 
@@ -28,9 +40,17 @@ ROUND_SAMPLES = 2_000
 """The most samples (and bias-fit sessions) one round uses."""
 RECENT_SAMPLES = 1_000
 """Of those, the newest this many are always in; the rest is the replay sample."""
-ROUND_PASSES = 4_000
-"""A cap on sample x epoch passes of one round's training (cross-fitting and refit aside;
-not applied by the app yet)."""
+ROUND_PASSES = 2_000
+"""A cap on the sample x epoch passes of a round's training run (the one the holdout judges):
+a round of the default length (``epochs`` None in ``fine_tune``) runs at most
+``round_epochs(samples, fine_tune_epochs)`` epochs. Rounds resume from the last round's
+weights, so a few epochs per round add up over rounds."""
+REFIT_PASSES = 1_000
+"""The most sample passes a refit may take to start again from the round's first weights
+(chosen epochs x every sample); a longer one continues from the chosen weights instead, for
+one epoch over the held-out newest samples and as many older ones."""
+CROSS_FIT_PASSES = 1_000
+"""The most sample passes the cross-fitting folds train for, all folds together."""
 
 
 def bounded(
@@ -60,3 +80,20 @@ def round_epochs(samples: int, epochs: int, *, passes: int = ROUND_PASSES) -> in
     if samples <= 0:
         return epochs
     return max(1, min(epochs, passes // samples))
+
+
+def fold_sample(
+    samples: Sequence[_T],
+    *,
+    folds: int,
+    epochs: int,
+    passes: int = CROSS_FIT_PASSES,
+    seed: int = 0,
+) -> list[_T]:
+    """What one of ``folds`` cross-fitting folds trains on for ``epochs`` epochs so that all
+    folds together stay within ``passes`` sample passes: the fold's chronological
+    ``samples``, or one drawn from each of equal stretches of them (so old and new clicks
+    stay in proportion), still chronological. At least one sample when there are any."""
+    if folds < 1 or epochs < 1:
+        return list(samples)
+    return bounded(samples, budget=max(1, passes // (folds * epochs)), recent=0, seed=seed)

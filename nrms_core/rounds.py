@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from nrms_core import budget
 from nrms_core.calibration import Calibration
 from nrms_core.config import WARM_EPOCHS, WARM_SAMPLES
 from nrms_core.sampling import Sample
@@ -63,6 +64,7 @@ class Rounds(Calibration):
             monitor="auc" if self.config.select_by_auc else "loss",
             keep_start=self.config.keep_start,
             refit=self.config.refit,
+            refit_passes=budget.REFIT_PASSES,
             seed=seed,
             on_batch_end=progress,
             should_stop=should_stop,
@@ -168,10 +170,13 @@ class Rounds(Calibration):
 
         ``sources`` maps article ids to their feed (an id without one has no
         source token). History ids without a title are dropped; samples with
-        an untitled candidate are skipped. ``epochs`` and ``lr`` default to the
-        config's ``fine_tune_epochs`` and ``fine_tune_lr``. The latest ``holdout``
-        share of samples drives early stopping; weights are pulled toward their
-        starting values.
+        an untitled candidate are skipped. ``lr`` defaults to the config's ``fine_tune_lr``,
+        ``epochs`` to ``fine_tune_epochs`` capped by the round's budget
+        (:func:`nrms_core.budget.round_epochs`: a round of many samples runs fewer epochs,
+        and resumes next time from these weights). The latest ``holdout`` share of samples
+        drives early stopping; weights are pulled toward their starting values. The refit
+        and the cross-fitting are bounded too (:mod:`nrms_core.budget`), so that a round's
+        time stops growing with its samples.
         """
         usable = self._usable(samples, titles)
         needed = {a for s in usable for a in (*s.history, *s.candidates)}
@@ -191,7 +196,11 @@ class Rounds(Calibration):
         trainer = self._trainer(
             ids,
             lr=lr or self.config.fine_tune_lr,
-            epochs=self.config.fine_tune_epochs if epochs is None else epochs,
+            epochs=budget.round_epochs(
+                len(usable), self.config.fine_tune_epochs, passes=budget.ROUND_PASSES
+            )
+            if epochs is None
+            else epochs,
             batch_size=batch_size,
             holdout=holdout,
             anchor_decay=self.config.anchor_decay,
@@ -251,7 +260,10 @@ class Rounds(Calibration):
         model restarts from the round's ``start`` weights, trains as the round did (same
         anchor, rates and kept epoch count, no holdout) on the samples whose click lies in
         the other folds, and scores the fold's groups. The round's weights come back at the
-        end. None when ``should_stop`` cancelled it.
+        end. None when ``should_stop`` cancelled it. All folds together train on at most
+        ``budget.CROSS_FIT_PASSES`` sample passes: past it each fold trains on a sample of its
+        samples drawn evenly over time (:func:`nrms_core.budget.fold_sample`), never on a
+        click it scores.
 
         Why: the round's own model has learned its training clicks, so on them uᵀr
         separates clicks from skips better than it will on tomorrow's articles, and a
@@ -270,7 +282,13 @@ class Rounds(Calibration):
                 if not here:
                     continue
                 self._model.load_state_dict(start)
-                rest = [s for s in samples if fold_of[s.candidates[0]] != fold]
+                rest = budget.fold_sample(
+                    [s for s in samples if fold_of[s.candidates[0]] != fold],
+                    folds=self.config.cross_fit,
+                    epochs=epochs,
+                    passes=budget.CROSS_FIT_PASSES,
+                    seed=seed + 1 + fold,
+                )
                 if rest and epochs > 0:
                     trainer = self._trainer(
                         ids,

@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
 
+from nrms_core.budget import bounded
 from nrms_core.model import NRMS
+from nrms_core.rows import UsedRows
 from nrms_core.sampling import Sample
 
 __all__ = ["Batch", "Progress", "TrainResult", "Trainer", "collate", "holdout_split"]
@@ -126,6 +128,7 @@ def ranking_metrics(logits: np.ndarray) -> tuple[float, float]:
 
 
 _T = TypeVar("_T")
+_State = Mapping[str, torch.Tensor]
 
 
 def holdout_split(samples: Sequence[_T], holdout: float) -> tuple[list[_T], list[_T]]:
@@ -162,6 +165,12 @@ class Trainer:
             starting weights on all samples, the held-out latest ones included, for
             that many epochs (about twice the time; the holdout figures reported stay
             those of the selection run).
+        refit_passes: the most sample passes (chosen epochs x every sample) the refit may
+            take from the starting weights (None: no limit). Past it the refit continues from
+            the chosen weights for one epoch over the held-out samples and as many training
+            samples drawn evenly over time: it still learns the newest clicks, at a fraction
+            of the cost, and the older ones are not learned twice.
+        used_rows: train only the embedding rows the titles use (see :meth:`fit`).
         on_selected: called once the holdout has chosen, with the model in the chosen state
             and before any refit (when there is a holdout and the run was not cancelled):
             the moment to score the held-out samples with weights that never saw them.
@@ -193,6 +202,8 @@ class Trainer:
         monitor: str = "loss",
         keep_start: bool = False,
         refit: bool = False,
+        refit_passes: int | None = None,
+        used_rows: bool = True,
         on_batch_end: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         on_selected: Callable[[], None] | None = None,
@@ -221,12 +232,11 @@ class Trainer:
         self.monitor = monitor
         self.keep_start = keep_start
         self.refit = refit
+        self.refit_passes = refit_passes
+        self.used_rows = used_rows
         self.on_batch_end = on_batch_end
         self.should_stop = should_stop
         self.on_selected = on_selected
-
-    def _split(self, samples: Sequence[Sample]) -> tuple[list[Sample], list[Sample]]:
-        return holdout_split(samples, self.holdout)
 
     def batches(self, train: list[Sample], rng: random.Random) -> list[list[Sample]]:
         """Shuffled batches drawn from blocks of neighbouring samples.
@@ -307,13 +317,35 @@ class Trainer:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def fit(self, samples: Sequence[Sample]) -> TrainResult:
-        """Train on ``samples`` (chronological: the latest are held out); see TrainResult."""
+        """Train on ``samples`` (chronological: the latest are held out); see TrainResult.
+
+        The embedding rows no title uses never move (no weight decay), so the run trains a
+        table of the used rows alone (:class:`nrms_core.rows.UsedRows`) when ``used_rows``.
+        """
         started = time.perf_counter()
-        train, held = self._split(samples)
+        train, held = holdout_split(samples, self.holdout)
         devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices, device_type=self.device.type):
-            torch.manual_seed(self.seed)
-            result = self._fit(train, held, started)
+        saved = (self.titles, self.trainable_rows, self.fast_rows, self.on_selected)
+        table = self.model.embedding.weight
+        rows = None
+        if self.used_rows and table.requires_grad and self.weight_decay == 0:
+            rows = UsedRows(self.model, self.titles)
+            self.titles, self.trainable_rows, self.fast_rows = (
+                rows.titles,
+                rows.mask(self.trainable_rows),
+                rows.mask(self.fast_rows),
+            )
+            if saved[3] is not None:
+                self.on_selected = rows.around(saved[3])
+            rows.shrink()
+        try:
+            with torch.random.fork_rng(devices=devices, device_type=self.device.type):
+                torch.manual_seed(self.seed)
+                result = self._fit(train, held, started)
+        finally:
+            if rows is not None:
+                rows.grow()
+            self.titles, self.trainable_rows, self.fast_rows, self.on_selected = saved
         self.model.eval()
         return result
 
@@ -365,6 +397,36 @@ class Trainer:
                 self.on_batch_end(Progress(epoch, self.epochs, index + 1, len(order), value))
         return total / max(1, len(order)), len(order), False
 
+    def _refit(
+        self,
+        parts: tuple[list[Sample], list[Sample]],
+        epochs: int,
+        start_state: _State,
+        rng: random.Random,
+        anchor: _State,
+        slow: tuple[torch.Tensor, float] | None,
+    ) -> tuple[int, bool]:
+        """Learn the held-out samples too, the model being in its chosen state: (steps,
+        cancelled). From the starting weights for ``epochs`` over every sample, or, when
+        that would pass ``refit_passes``, onward for one epoch over the held-out samples and
+        as many training ones drawn one from each of equal stretches (``parts``: (train,
+        held))."""
+        train, held = parts
+        every = train + held
+        if self.refit_passes is not None and epochs * len(every) > self.refit_passes:
+            every = bounded(train, budget=len(held), recent=0, seed=self.seed) + held
+            epochs = 1
+        else:
+            self.model.load_state_dict(start_state)
+        optimizer = self._optimizer()
+        steps = 0
+        for epoch in range(1, epochs + 1):
+            _, taken, cancelled = self._epoch(every, epoch, optimizer, rng, anchor, slow)
+            steps += taken
+            if cancelled:
+                return steps, True
+        return steps, False
+
     def _fit(self, train: list[Sample], held: list[Sample], started: float) -> TrainResult:
         rng = random.Random(self.seed)
         model = self.model
@@ -408,14 +470,10 @@ class Trainer:
                 self.on_selected()
             if self.refit and held and best_epoch > 0 and not cancelled:
                 # The holdout chose how many epochs; now learn from the latest clicks too.
-                model.load_state_dict(start_state)
-                optimizer = self._optimizer()
-                every = train + held
-                for epoch in range(1, best_epoch + 1):
-                    _, taken, cancelled = self._epoch(every, epoch, optimizer, rng, anchor, slow)
-                    steps += taken
-                    if cancelled:
-                        break
+                taken, cancelled = self._refit(
+                    (train, held), best_epoch, start_state, rng, anchor, slow
+                )
+                steps += taken
                 if not cancelled:
                     best_state = self._snapshot()
         finally:
@@ -423,14 +481,8 @@ class Trainer:
                 hook.remove()
         model.load_state_dict(best_state)
         seconds = time.perf_counter() - started
-        logger.info(
-            "trained %d steps over %d epochs on %d samples in %.1f s (holdout %s)",
-            steps,
-            epochs_run,
-            len(train) + len(held),
-            seconds,
-            None if best is None else round(best[0], 4),
-        )
+        figures = (steps, epochs_run, len(train) + len(held), seconds, best and best[0])
+        logger.info("trained %d steps, %d epochs, %d samples in %.1f s (holdout %s)", *figures)
         return TrainResult(
             epochs_run=epochs_run,
             steps=steps,

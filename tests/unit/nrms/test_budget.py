@@ -1,12 +1,12 @@
 """A round's budget (issue 19): the newest clicks all in, a stratified replay sample of the
-older ones that over rounds draws every one of them, a cap on samples x epochs, and rounds
-under the budget exactly as before."""
+older ones that over rounds draws every one of them, a cap on samples x epochs, bounded
+cross-fitting folds, and rounds under the budget exactly as before."""
 
 from __future__ import annotations
 
 import pytest
 
-from nrms_core.budget import ROUND_PASSES, ROUND_SAMPLES, bounded, round_epochs
+from nrms_core.budget import ROUND_PASSES, ROUND_SAMPLES, bounded, fold_sample, round_epochs
 
 
 def test_items_that_fit_come_back_all_and_in_order() -> None:
@@ -56,3 +56,13 @@ def test_the_epochs_are_capped_by_samples_times_epochs() -> None:
 def test_a_wrong_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="budget"):
         bounded([1, 2, 3], budget=2, recent=3)
+
+
+def test_the_folds_together_stay_within_their_passes_drawn_evenly_over_time() -> None:
+    items = list(range(1_000))
+    chosen = fold_sample(items, folds=2, epochs=2, passes=1_000, seed=3)
+    assert len(chosen) == 250 and chosen == sorted(chosen)  # 2 folds x 2 epochs x 250
+    assert all(k * 4 <= c < (k + 1) * 4 for k, c in enumerate(chosen))  # one per stretch
+    assert fold_sample(items[:100], folds=2, epochs=2, passes=1_000) == items[:100]
+    assert fold_sample(items, folds=2, epochs=0, passes=10) == items  # nothing to train
+    assert fold_sample(items, folds=3, epochs=30, passes=10) != []

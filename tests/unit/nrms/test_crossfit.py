@@ -90,6 +90,42 @@ def test_each_click_is_scored_by_a_model_that_never_trained_on_it(
     assert sorted(scored) == sorted(g.candidates[0] for g in _sessions())
 
 
+def test_bounded_folds_train_on_fewer_samples_yet_never_on_a_click_they_score(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the folds' passes bounded, each fold trains on a sample of the other folds'
+    clicks, and every group is still scored, by a fold model that never saw its click."""
+    from nrms_core import budget
+
+    monkeypatch.setattr(budget, "CROSS_FIT_PASSES", 24)  # 2 folds x 3 epochs x 4 samples
+    events: list[tuple[str, list[int]]] = []
+    fit, raw = Trainer.fit, Recommender._raw_scores
+
+    def logged_fit(self: Trainer, samples: list[Sample]) -> TrainResult:
+        events.append(("train", [s.candidates[0] for s in samples]))
+        return fit(self, samples)
+
+    def logged_raw(self: Recommender, groups: list[Sample], *args: object) -> list[np.ndarray]:
+        events.append(("score", [g.candidates[0] for g in groups]))
+        return raw(self, groups, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Trainer, "fit", logged_fit)
+    monkeypatch.setattr(Recommender, "_raw_scores", logged_raw)
+    rec = Recommender.create(NRMSConfig(cross_fit=2, keep_start=False), pretrained=False, seed=5)
+    sessions = _sessions()
+    result = rec.fine_tune(_samples(sessions), TITLES, SOURCES, epochs=3, sessions=sessions)
+    assert result.epochs_kept > 0
+    first = next(i for i, (kind, _) in enumerate(events[1:], 1) if kind == "train")
+    folds = events[first:]
+    assert [kind for kind, _ in folds] == ["train", "score"] * 2
+    scored: list[int] = []
+    for (_, trained), (_, clicks) in zip(folds[::2], folds[1::2], strict=True):
+        per_fold = 24 // (2 * result.epochs_kept)
+        assert 0 < len(trained) <= per_fold and not set(trained) & set(clicks)
+        scored += clicks
+    assert sorted(scored) == sorted(g.candidates[0] for g in sessions)
+
+
 def test_on_random_clicks_the_cross_fitted_scale_trusts_the_model_less() -> None:
     """A model that memorised random clicks scores them well in-sample only."""
     crossed, _ = _round(2)

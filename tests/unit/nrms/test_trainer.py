@@ -183,6 +183,30 @@ def test_on_selected_sees_the_chosen_weights_before_the_refit() -> None:
     assert len([e for e in events if isinstance(e, dict)]) == 1  # not called when cancelled
 
 
+def test_a_refit_past_its_passes_continues_over_the_newest_samples_only() -> None:
+    """Past ``refit_passes`` the refit does not start again over every sample: it goes on
+    from the chosen weights for one epoch over the held-out samples and as many others."""
+    samples = _samples(64)
+    plain_model, model = _model(), _model()
+    plain = _trainer(plain_model, patience=0, keep_start=False).fit(samples)
+    batches: list[int] = []
+    trainer = _trainer(
+        model,
+        patience=0,
+        keep_start=False,
+        refit=True,
+        refit_passes=0,
+        on_batch_end=lambda p: batches.append(p.batches),
+    )
+    result = trainer.fit(samples)
+    assert result.epochs_kept == plain.epochs_kept > 0
+    held = round(64 * trainer.holdout)
+    refit_steps = result.steps - plain.steps
+    assert refit_steps == -(-2 * held // trainer.batch_size)  # one epoch, 2 x held samples
+    assert batches[-1] == refit_steps
+    assert not torch.equal(model.embedding.weight, plain_model.embedding.weight)
+
+
 def test_refit_keeps_the_start_when_no_epoch_beat_it() -> None:
     model = _model()
     start = {k: v.clone() for k, v in model.state_dict().items()}
@@ -236,3 +260,40 @@ def test_cuda_train_encode_explain() -> None:
     reads = sum(h.share for h in explanation.history) + explanation.history_base
     assert words == pytest.approx(explanation.score, abs=1e-4)
     assert reads == pytest.approx(explanation.score, abs=1e-4)
+
+
+def test_training_the_used_rows_alone_gives_the_weights_of_the_whole_table() -> None:
+    """Rows no title uses never move, so a run that trains only the used rows (issue 19:
+    a step no longer touches a large profile's whole vocabulary) ends with the same weights,
+    the whole table back in place; a callback between still sees the whole table."""
+    wide = VOCAB + 50  # rows 30..79 are words of no title
+    fast = torch.zeros(wide, dtype=torch.bool)
+    fast[[3, 17, 40]] = True
+    trainable = torch.ones(wide, dtype=torch.bool)
+    trainable[5] = False
+    models, seen = [], []
+    for used_rows in (False, True):
+        torch.manual_seed(0)
+        model = NRMS(NRMSConfig(), wide)
+        with torch.no_grad():
+            model.embedding.weight.normal_(0.0, 0.3)
+        table = model.embedding.weight
+        _trainer(
+            model,
+            anchor_decay=0.5,
+            fast_rows=fast,
+            fast_lr_scale=10.0,
+            embed_lr_scale=0.1,
+            trainable_rows=trainable,
+            refit=True,
+            keep_start=False,
+            patience=0,
+            used_rows=used_rows,
+            on_selected=lambda m=model: seen.append(m.embedding.weight.shape[0]),
+        ).fit(_samples(48))
+        assert model.embedding.weight is table and model.embedding.num_embeddings == wide
+        models.append(model)
+    assert seen == [wide, wide]
+    whole, used = (dict(m.state_dict()) for m in models)
+    for name, value in whole.items():
+        torch.testing.assert_close(used[name], value, rtol=1e-5, atol=1e-6, msg=name)

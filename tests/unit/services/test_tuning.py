@@ -191,3 +191,24 @@ def test_a_round_learns_from_its_budget_of_samples_and_all_of_them_while_they_fi
     monkeypatch.setattr(nrms_core, "bounded", small)
     report = Ranker(profile).train(epochs=1)
     assert report.samples == 12 and bounds == [12, 12]  # the samples and the bias sessions
+
+
+def test_a_default_round_runs_at_most_the_epochs_its_samples_allow(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's round (no ``epochs`` given) caps samples x epochs: with room for two passes
+    over its 24 samples it runs two epochs, where patience alone would run six or more."""
+    from nrms_core import budget
+    from nrms_core.trainer import Trainer
+
+    epochs: list[int] = []
+    real = Trainer.fit
+
+    def logged(self: Trainer, samples: Any) -> Any:
+        epochs.append(self.epochs)
+        return real(self, samples)
+
+    monkeypatch.setattr(Trainer, "fit", logged)
+    monkeypatch.setattr(budget, "ROUND_PASSES", 2 * CLICKS)
+    report = Ranker(profile).train()
+    assert report.samples == CLICKS and epochs[-1] == 2 and report.epochs <= 2
