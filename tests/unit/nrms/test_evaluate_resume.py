@@ -51,33 +51,39 @@ def test_resume_continues_from_the_saved_epoch(
         assert bool((tensor == a[name]).all()), name
 
 
-@pytest.mark.parametrize("damage", ["optimizer", "model", "garbage"])
 def test_a_tampered_resume_file_is_refused_with_one_line(
     folders: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    damage: str,
 ) -> None:
     path = tmp_path / "run.ckpt"
     out = tmp_path / "r.json"
     assert _run(folders, out, "--epochs", "1", "--resume", str(path)) == 0
-    capsys.readouterr()
-    if damage == "optimizer":
-        data = bytearray(optimizer_path(path).read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        optimizer_path(path).write_bytes(bytes(data))
-    elif damage == "model":
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        path.write_bytes(bytes(data))
-    else:
-        path.write_bytes(b"not a checkpoint at all")
-    out.unlink()
+    model, moment = path.read_bytes(), optimizer_path(path).read_bytes()
+
+    def flipped(data: bytes) -> bytes:
+        changed = bytearray(data)
+        changed[len(changed) // 2] ^= 0xFF
+        return bytes(changed)
+
+    damages = {
+        "optimizer": (model, flipped(moment)),
+        "model": (flipped(model), moment),
+        "garbage": (b"not a checkpoint at all", moment),
+    }
+    for name, (model_bytes, optimizer_bytes) in damages.items():
+        path.write_bytes(model_bytes)
+        optimizer_path(path).write_bytes(optimizer_bytes)
+        out.unlink(missing_ok=True)
+        capsys.readouterr()
+        assert _run(folders, out, "--epochs", "1", "--resume", str(path)) == 1, name
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: cannot resume: "), name
+        assert not out.exists()
+    optimizer_path(path).unlink()
+    path.write_bytes(model)
     assert _run(folders, out, "--epochs", "1", "--resume", str(path)) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: cannot resume: ")
-    assert "Traceback" not in err[0]
-    assert not out.exists()
+    assert "no such file" in capsys.readouterr().err
 
 
 def test_resume_needs_the_general_protocol(
