@@ -374,25 +374,35 @@ def _entries(future: Future[Outcome]) -> int:
 def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> list[Stored]:
     """Write many feeds' outcomes in one transaction; returns what each did, in order.
 
-    The 304 answers go in two statements for all of them (:func:`feeds.record_not_modified`);
-    every other feed is written in a savepoint of its own, so that a feed whose articles cannot
-    be stored (a bug, bad data) is rolled back alone, recorded as a failed fetch, and the
-    others' articles are kept. A failure of the database itself (locked, disk full, damaged)
-    raises, as :func:`store_outcome` does, and the batch is written by none.
+    Each feed's articles are written in a savepoint of its own, so that a feed whose articles
+    cannot be stored (a bug, bad data) is rolled back alone, recorded as a failed fetch, and the
+    others' articles are kept. The validators, titles and fetch times of the feeds that
+    succeeded (304s included) then go in two statements for all of them
+    (:func:`feeds.record_fetch_successes`), in the same transaction as their articles: a feed
+    never keeps new validators without its articles. A failure of the database itself (locked,
+    disk full, damaged) raises, as :func:`store_outcome` does, and the batch is written by none.
     """
     results: list[Stored] = [Stored() for _ in outcomes]
     try:
         with db.write() as s:
-            kept = feeds.load(s, [o.feed.id for o in outcomes if not o.not_modified or o.error])
-            validators: dict[int, tuple[str | None, str | None]] = {}
+            kept = feeds.load(s, [o.feed.id for o in outcomes if o.error is not None])
+            fetched: dict[int, feeds.Fetched] = {}
             for index, outcome in enumerate(outcomes):
                 if outcome.error is None and outcome.not_modified:
-                    validators[outcome.feed.id] = (outcome.etag, outcome.last_modified)
+                    fetched[outcome.feed.id] = feeds.Fetched(outcome.etag, outcome.last_modified)
                     continue
                 try:
                     with s.begin_nested():
-                        new, updated = _store_one(s, outcome, now)
+                        new, updated = _store_articles(s, outcome, now)
                     results[index] = Stored(new, updated)
+                    if outcome.error is None:
+                        parsed = outcome.parsed
+                        fetched[outcome.feed.id] = feeds.Fetched(
+                            outcome.etag,
+                            outcome.last_modified,
+                            None if parsed is None else parsed.title or None,
+                            None if parsed is None else parsed.site_url,
+                        )
                 except Exception as exc:
                     if storage_error(exc, db.path) is not None:
                         raise
@@ -401,7 +411,7 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
                     with s.begin_nested():
                         feeds.record_fetch_failure(s, outcome.feed.id, now, error)
                     results[index] = Stored(error=error)
-            feeds.record_not_modified(s, validators, now)
+            feeds.record_fetch_successes(s, fetched, now)  # with the articles, or neither
             del kept
     except StorageError as exc:  # a known failure (disk full, locked): said once, no traceback
         log.warning("could not store the refresh of %d feeds: %s", len(outcomes), exc)
@@ -423,37 +433,42 @@ def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, i
 
 def _store_one(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:
     """One feed's writes in the session's transaction; returns (new, updated) article counts."""
+    counts = _store_articles(s, outcome, now)
+    if outcome.error is None:
+        parsed = outcome.parsed
+        feeds.record_fetch_success(
+            s,
+            outcome.feed.id,
+            now,
+            etag=outcome.etag,
+            last_modified=outcome.last_modified,
+            title=None if parsed is None else parsed.title or None,
+            site_url=None if parsed is None else parsed.site_url,
+        )
+    return counts
+
+
+def _store_articles(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:
+    """A feed's articles and attachments, or its failure; returns (new, updated) article
+    counts. A success's validators and title are the caller's to store."""
     feed = outcome.feed
     if outcome.error is not None:
         feeds.record_fetch_failure(s, feed.id, now, outcome.error, retry_after=outcome.retry_after)
         return 0, 0
-    counts = (0, 0)
-    title = site_url = None
-    if outcome.parsed is not None:
-        items = [
-            IncomingArticle(
-                dedup_key=e.dedup_key,
-                url=e.url,
-                title=e.title,
-                summary_html=e.summary_html,
-                summary_text=e.summary_text,
-                author=e.author,
-                published=e.published,
-            )
-            for e in outcome.parsed.entries
-        ]
-        result = articles.upsert_articles(s, feed.id, items, now)
-        enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
-        counts = (result.new, result.updated)
-        title = outcome.parsed.title or None
-        site_url = outcome.parsed.site_url
-    feeds.record_fetch_success(
-        s,
-        feed.id,
-        now,
-        etag=outcome.etag,
-        last_modified=outcome.last_modified,
-        title=title,
-        site_url=site_url,
-    )
-    return counts
+    if outcome.parsed is None:
+        return 0, 0
+    items = [
+        IncomingArticle(
+            dedup_key=e.dedup_key,
+            url=e.url,
+            title=e.title,
+            summary_html=e.summary_html,
+            summary_text=e.summary_text,
+            author=e.author,
+            published=e.published,
+        )
+        for e in outcome.parsed.entries
+    ]
+    result = articles.upsert_articles(s, feed.id, items, now)
+    enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
+    return result.new, result.updated

@@ -7,9 +7,23 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.storage.batch import id_list
@@ -262,30 +276,45 @@ def record_fetch_success(
     s.flush()
 
 
-def record_not_modified(
-    s: Session, validators: Mapping[int, tuple[str | None, str | None]], now: datetime
-) -> int:
-    """Store many 304 answers at once, as :func:`record_fetch_success` stores each: for every
-    feed id, its (etag, last_modified), the fetch time, the next fetch one update interval
-    later, errors cleared; titles and articles untouched. Two statements for the whole lot, not
-    two per feed. Feeds deleted meanwhile are skipped; returns how many were updated."""
-    if not validators:
+class Fetched(NamedTuple):
+    """A successful fetch of one feed as :func:`record_fetch_successes` stores it: the new
+    validators, and the feed's own title and site link when it was read (None for a 304)."""
+
+    etag: str | None
+    last_modified: str | None
+    title: str | None = None
+    site_url: str | None = None
+
+
+def record_fetch_successes(s: Session, fetched: Mapping[int, Fetched], now: datetime) -> int:
+    """Store many successful fetches (304s included) at once, as :func:`record_fetch_success`
+    stores each: new validators, the fetch time, the next fetch one update interval later, errors
+    cleared, the feed's own title while the reader has not named the feed, its site link when
+    given. Two statements for the whole lot, not two per feed. Feeds deleted meanwhile are
+    skipped; returns how many were updated."""
+    if not fetched:
         return 0
     now = to_utc(now)
-    query = select(Feed.id, Feed.update_interval).where(Feed.id.in_(id_list(list(validators))))
+    query = select(Feed.id, Feed.update_interval).where(Feed.id.in_(id_list(list(fetched))))
     intervals = {int(row[0]): int(row[1]) for row in s.execute(query)}
     rows = [
         {
             "_id": feed_id,
-            "new_etag": etag,
-            "new_last_modified": last_modified,
+            "new_etag": one.etag,
+            "new_last_modified": one.last_modified,
             "new_next_fetch": now + timedelta(seconds=intervals[feed_id]),
+            "new_title": (one.title or "").strip(),
+            "new_site_url": one.site_url or None,
         }
-        for feed_id, (etag, last_modified) in validators.items()
+        for feed_id, one in fetched.items()
         if feed_id in intervals
     ]
     if rows:
         table: Any = Feed.__table__
+        title = bindparam("new_title", type_=Text)
+        named = and_(
+            title != "", or_(table.c.title_auto.is_(True), func.coalesce(table.c.title, "") == "")
+        )
         statement = (
             update(table)
             .where(table.c.id == bindparam("_id"))
@@ -296,6 +325,9 @@ def record_not_modified(
                 last_fetch=now,
                 error_count=0,
                 last_error=None,
+                title=case((named, title), else_=table.c.title),
+                title_auto=case((named, true()), else_=table.c.title_auto),
+                site_url=func.coalesce(bindparam("new_site_url", type_=Text), table.c.site_url),
             )
         )
         s.execute(statement, rows)

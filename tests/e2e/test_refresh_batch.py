@@ -19,7 +19,7 @@ from app.storage.record import FeedRecord, IncomingArticle, UpsertResult
 from harness.server import LocalServer, Reply, Request
 from tests.e2e.feedgen import rss
 
-FAST = FetchLimits(connect_timeout=2.0, total_timeout=2.0)
+LIMITS = FetchLimits(connect_timeout=10.0, total_timeout=30.0)  # generous: the machine may be busy
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -130,7 +130,7 @@ def test_an_all_304_refresh_of_many_feeds_changes_no_article(
     for i in range(count):
         http_server.route(f"/f{i}", handler)
     _subscribe(profile, *(http_server.url(f"/f{i}") for i in range(count)))
-    refresher = Refresher(profile.db, limits=FAST)
+    refresher = Refresher(profile.db, limits=LIMITS)
     first = refresher.refresh()
     with profile.db.write() as s:
         some = articles.list_articles(s, limit=5)
@@ -151,3 +151,33 @@ def test_an_all_304_refresh_of_many_feeds_changes_no_article(
         previous = fetched[record.id]
         assert record.last_fetch is not None and previous is not None
         assert record.last_fetch > previous
+
+
+def test_a_batch_takes_the_feeds_own_title_only_where_the_reader_named_none(
+    profile: Profile,
+) -> None:
+    with profile.db.write() as s:
+        auto = feeds.add_feed(s, "https://a.test/f")
+        named = feeds.add_feed(s, "https://b.test/f", title="My name for it")
+    outcomes = [_outcome(auto, "a1"), _outcome(named, "b1")]
+
+    store_outcomes(profile.db, outcomes, NOW)
+
+    with profile.db.read() as s:
+        first = {f.id: f for f in feeds.list_feeds(s)}
+    assert first[auto.id].title == auto.url, "the feed's own title (rss() names it by its url)"
+    assert first[named.id].title == "My name for it"
+    assert first[auto.id].site_url == "https://example.org/"
+    with profile.db.write() as s:
+        feeds.update_feed(s, auto.id, title="Renamed")
+    store_outcomes(profile.db, [_outcome(auto, "a2")], NOW + timedelta(hours=1))
+    store_outcomes(
+        profile.db,
+        [Outcome(named, not_modified=True, etag='"n"')],
+        NOW + timedelta(hours=1),
+    )
+    with profile.db.read() as s:
+        after = {f.id: f for f in feeds.list_feeds(s)}
+    assert after[auto.id].title == "Renamed", "a title the reader gave is never overwritten"
+    assert after[named.id].title == "My name for it"
+    assert after[named.id].etag == '"n"'
