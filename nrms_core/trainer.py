@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F  # noqa: N812
 
-from nrms_core.budget import bounded
+from nrms_core.budget import spread
 from nrms_core.model import NRMS
 from nrms_core.rows import UsedRows
 from nrms_core.sampling import Sample
@@ -168,8 +168,8 @@ class Trainer:
         refit_passes: the most sample passes (chosen epochs x every sample) the refit may
             take from the starting weights (None: no limit). Past it the refit continues from
             the chosen weights for one epoch over the held-out samples and as many training
-            samples drawn evenly over time: it still learns the newest clicks, at a fraction
-            of the cost, and the older ones are not learned twice.
+            samples spread over time: it still learns the newest clicks, at a fraction of the
+            cost, and the older ones are not learned twice.
         used_rows: train only the embedding rows the titles use (see :meth:`fit`).
         on_selected: called once the holdout has chosen, with the model in the chosen state
             and before any refit (when there is a holdout and the run was not cancelled):
@@ -409,12 +409,11 @@ class Trainer:
         """Learn the held-out samples too, the model being in its chosen state: (steps,
         cancelled). From the starting weights for ``epochs`` over every sample, or, when
         that would pass ``refit_passes``, onward for one epoch over the held-out samples and
-        as many training ones drawn one from each of equal stretches (``parts``: (train,
-        held))."""
+        as many training ones (:func:`nrms_core.budget.spread`; ``parts``: (train, held))."""
         train, held = parts
         every = train + held
         if self.refit_passes is not None and epochs * len(every) > self.refit_passes:
-            every = bounded(train, budget=len(held), recent=0, seed=self.seed) + held
+            every = spread(train, len(held), seed=self.seed) + held
             epochs = 1
         else:
             self.model.load_state_dict(start_state)

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from nrms_core.budget import ROUND_PASSES, ROUND_SAMPLES, bounded, fold_sample, round_epochs
+from nrms_core.budget import (
+    ROUND_PASSES,
+    ROUND_SAMPLES,
+    RUN,
+    bounded,
+    fold_sample,
+    round_epochs,
+    spread,
+)
 
 
 def test_items_that_fit_come_back_all_and_in_order() -> None:
@@ -58,11 +66,17 @@ def test_a_wrong_budget_is_refused() -> None:
         bounded([1, 2, 3], budget=2, recent=3)
 
 
-def test_the_folds_together_stay_within_their_passes_drawn_evenly_over_time() -> None:
+def test_the_folds_together_stay_within_their_passes_in_runs_spread_over_time() -> None:
     items = list(range(1_000))
     chosen = fold_sample(items, folds=2, epochs=2, passes=1_000, seed=3)
-    assert len(chosen) == 250 and chosen == sorted(chosen)  # 2 folds x 2 epochs x 250
-    assert all(k * 4 <= c < (k + 1) * 4 for k, c in enumerate(chosen))  # one per stretch
+    assert 0 < len(chosen) <= 250 and chosen == sorted(chosen)  # 2 folds x 2 epochs x 250
+    runs = [chosen[i : i + RUN] for i in range(0, len(chosen), RUN)]
+    assert all(run == list(range(run[0], run[0] + len(run))) for run in runs)  # neighbours
+    assert all(run[0] % RUN == 0 for run in runs)
+    chunks, n = -(-1_000 // RUN), len(runs)  # one run from each of n equal stretches
+    assert all(k * chunks // n <= r[0] // RUN < (k + 1) * chunks // n for k, r in enumerate(runs))
     assert fold_sample(items[:100], folds=2, epochs=2, passes=1_000) == items[:100]
+    few = spread(items, 10, seed=1)
+    assert few == list(range(few[0], few[0] + 10))  # fewer than a run: one run of neighbours
     assert fold_sample(items, folds=2, epochs=0, passes=10) == items  # nothing to train
     assert fold_sample(items, folds=3, epochs=30, passes=10) != []
