@@ -15,7 +15,10 @@ Prints:
   counts.
 
     python bench/evaluate.py [--users 50000] [--impressions 150000] [--readers 20]
-                             [--jobs 1,2] [--general-samples 4000] [--device cpu]
+                             [--jobs 1,2] [--general-samples 4000] [--threads 1] [--device cpu]
+
+The process runs with OMP_WAIT_POLICY=PASSIVE (unless set) and ``--threads`` torch threads,
+as the evaluator's workers do; on a shared machine spinning OpenMP threads waste the share.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch loads: sleep, not spin
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -213,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--readers", type=int, default=20)
     p.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
     p.add_argument("--general-samples", type=int, default=4000)
-    p.add_argument("--threads", type=int, default=2, help="torch threads of general training")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads of this process (--jobs 1 too)"
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip", choices=("general", "personal"), default=None)
     args = p.parse_args(argv)
