@@ -409,11 +409,13 @@ class Trainer:
         """Learn the held-out samples too, the model being in its chosen state: (steps,
         cancelled). From the starting weights for ``epochs`` over every sample, or, when
         that would pass ``refit_passes``, onward for one epoch over the held-out samples and
-        as many training ones (:func:`nrms_core.budget.spread`; ``parts``: (train, held))."""
+        as many training ones spread one by one over time (``parts``: (train, held)): in runs
+        of neighbours, as the folds draw them, the round's final score did worse on later
+        clicks (0.872 against 0.881 AUC at 2,000 clicks, 3 seeds)."""
         train, held = parts
         every = train + held
         if self.refit_passes is not None and epochs * len(every) > self.refit_passes:
-            every = spread(train, len(held), seed=self.seed) + held
+            every = spread(train, len(held), run=1, seed=self.seed) + held
             epochs = 1
         else:
             self.model.load_state_dict(start_state)
