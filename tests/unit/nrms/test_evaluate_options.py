@@ -32,7 +32,8 @@ def test_users_limits_readers_and_progress_goes_to_stderr(
     assert result["seconds_per_reader"] > 0
     captured = capsys.readouterr()
     assert "readers 2/2" in captured.err  # not a terminal: plain lines
-    assert "readers" not in captured.out and "NRMS" in captured.out
+    assert "2/2" not in captured.out and "elapsed" not in captured.out
+    assert "NRMS" in captured.out and "s each (" in captured.out  # the table and its rate
     assert main([*argv, "--users", "1", "--no-progress", "--out", str(out)]) == 0
     assert "readers 1/1" not in capsys.readouterr().err
 
