@@ -24,7 +24,10 @@ logistic regression. The decision (:func:`judge`):
   has learned from the newest clicks, and the noise says the old model is not known to be
   better);
 - after a rejection, "For you" keeps ranking with the model in use if it still beats chance
-  on these clicks, else with ClickBias if that does, else it shows Latest, and says so.
+  on these clicks, or is not below chance by more than their noise (:func:`below_chance`: a
+  handful of clicks at chance, inside one feed's view where the feed a reader prefers cannot
+  show, is no evidence against a model that earned its place); else with ClickBias if that
+  beats chance, else it shows Latest, and says so.
 
 A rejected round never becomes the model in use (the newest ``model_versions`` row stays
 what ranks); every round, rejected or not, is kept in a bounded log in the settings table.
@@ -186,9 +189,24 @@ def judge(
         return verdict(PUBLISHED, f"published: {why}", "round", MODEL)
     if now is not None and now > 0.5:
         return verdict(REJECTED, reason, None, current_mode)
+    if current is not None and now is not None and not below_chance(current):
+        # a few held-out clicks at chance are no evidence against the model that earned its
+        # place on earlier ones (inside one feed's view, say, the clicks cannot show the
+        # feeds the reader prefers); it is given up only when shown to be worse than chance
+        return verdict(REJECTED, reason + "; the model in use stays", None, current_mode)
     if bias is not None and bias > 0.5:
         return verdict(REJECTED, reason + "; For you ranks by ClickBias", CLICKBIAS, CLICKBIAS)
     return verdict(REJECTED, reason + "; For you shows Latest", None, LATEST)
+
+
+def below_chance(aucs: Sequence[float]) -> bool:
+    """Whether per-click held-out AUCs put a model below chance by more than their noise
+    (:data:`NOISE_Z` standard errors of their mean, paired bootstrap against 0.5)."""
+    finite = [v for v in aucs if math.isfinite(v)]
+    if not finite:
+        return False
+    mean = float(np.mean(finite))
+    return mean + NOISE_Z * noise(finite, [0.5] * len(finite)) < 0.5
 
 
 NOTICES = {

@@ -37,6 +37,22 @@ def test_a_round_at_exactly_chance_is_rejected_and_clickbias_ranks_when_it_earns
     assert "ClickBias" in verdict.reason
 
 
+def test_a_model_in_use_at_chance_on_a_few_clicks_keeps_ranking_until_shown_worse() -> None:
+    # eight held-out clicks inside one feed's view: both the round and the model in use sit
+    # about at chance, within the noise of so few clicks
+    current = [0.2, 0.9, 0.4, 0.6, 0.3, 0.7, 0.5, 0.16]
+    assert not guard.below_chance(current)
+    verdict = guard.judge(spread(0.47, n=8), candidates=40, current=current, clickbias=[0.4] * 8)
+    assert verdict.decision == guard.REJECTED and verdict.publish is None
+    assert verdict.mode == guard.MODEL and "the model in use stays" in verdict.reason
+    # shown worse than chance on enough clicks, it is given up
+    worse = spread(0.2, n=20)
+    assert guard.below_chance(worse)
+    gone = guard.judge(spread(0.3, n=20), candidates=100, current=worse, clickbias=[0.4] * 20)
+    assert gone.mode == guard.LATEST and gone.reason.endswith("For you shows Latest")
+    assert not guard.below_chance([])
+
+
 def test_a_round_clearly_worse_than_the_model_in_use_is_rejected_and_the_model_stays() -> None:
     current = spread(0.74, n=20)
     new = [c - 0.13 + (0.03 if i % 3 else -0.06) for i, c in enumerate(current)]
