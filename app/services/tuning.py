@@ -102,6 +102,8 @@ def run_round(
     # A round resumes from the last one's weights, so it learns from the newest clicks and a
     # replay sample of the older ones, and is judged on the newest: its time and memory stay
     # the same however long the reader's log grows (issue 19; all of them while they fit).
+    # With ``epochs`` None, fine_tune also caps samples x epochs, the refit and the
+    # cross-fitting (nrms_core.budget), so that its time stops growing with its samples.
     samples = bounded(every_sample, seed=len(clicks))
     sessions = bounded(every_session, seed=len(clicks))
     if not samples:
