@@ -1,4 +1,4 @@
-"""Headless command line: the same services the window uses, for scripts and tests.
+"""With no command the window opens; a command runs headless, for scripts and tests.
 
 ``python -m app [--data-dir DIR] COMMAND ...``. Exit status 0 on success, 1 on a user error
 (one clear line on stderr: bad arguments, a file that cannot be read or written, a damaged or
