@@ -29,11 +29,13 @@ INTERNAL = {
     "app.feeds.inflater.InflateError",
     "app.feeds.inflater.SizeExceededError",
     "app.feeds.opml._TooManyOutlinesError",
+    "app.feeds.shortcut._UnsureError",
     "app.services.host.RemoteError",
     "app.services.message.Refused",
 }
 """Exceptions the app defines that never reach the reader as they are: the fetcher turns the
-inflater's into a FetchError, the OPML walker stops itself with its own, a RemoteError is
+inflater's into a FetchError, the OPML walker stops itself with its own, the RSS shortcut
+with its own hands the document to feedparser, a RemoteError is
 a bug in a helper process by definition, and a helper answers a message it refuses with one."""
 
 
