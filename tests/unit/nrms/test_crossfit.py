@@ -63,9 +63,9 @@ def test_cross_fitting_leaves_the_rounds_weights_alone() -> None:
     assert crossed.scale != plain.scale
 
 
-def test_each_click_is_scored_by_a_model_that_never_trained_on_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _log_folds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[int]]]:
+    """A log, filled as the round runs, of every training run ("train", its samples'
+    clicks) and every scoring of groups ("score", their clicks), in order."""
     events: list[tuple[str, list[int]]] = []
     fit, raw = Trainer.fit, Recommender._raw_scores
 
@@ -79,6 +79,13 @@ def test_each_click_is_scored_by_a_model_that_never_trained_on_it(
 
     monkeypatch.setattr(Trainer, "fit", logged_fit)
     monkeypatch.setattr(Recommender, "_raw_scores", logged_raw)
+    return events
+
+
+def test_each_click_is_scored_by_a_model_that_never_trained_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = _log_folds(monkeypatch)
     _round(3)
     first = next(i for i, (kind, _) in enumerate(events[1:], 1) if kind == "train")
     folds = events[first:]
@@ -98,19 +105,7 @@ def test_bounded_folds_train_on_fewer_samples_yet_never_on_a_click_they_score(
     from nrms_core import budget
 
     monkeypatch.setattr(budget, "CROSS_FIT_PASSES", 24)  # 2 folds x 3 epochs x 4 samples
-    events: list[tuple[str, list[int]]] = []
-    fit, raw = Trainer.fit, Recommender._raw_scores
-
-    def logged_fit(self: Trainer, samples: list[Sample]) -> TrainResult:
-        events.append(("train", [s.candidates[0] for s in samples]))
-        return fit(self, samples)
-
-    def logged_raw(self: Recommender, groups: list[Sample], *args: object) -> list[np.ndarray]:
-        events.append(("score", [g.candidates[0] for g in groups]))
-        return raw(self, groups, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Trainer, "fit", logged_fit)
-    monkeypatch.setattr(Recommender, "_raw_scores", logged_raw)
+    events = _log_folds(monkeypatch)
     rec = Recommender.create(NRMSConfig(cross_fit=2, keep_start=False), pretrained=False, seed=5)
     sessions = _sessions()
     result = rec.fine_tune(_samples(sessions), TITLES, SOURCES, epochs=3, sessions=sessions)
