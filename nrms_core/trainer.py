@@ -482,7 +482,7 @@ class Trainer:
                 hook.remove()
         model.load_state_dict(best_state)
         seconds = time.perf_counter() - started
-        figures = (steps, epochs_run, len(train) + len(held), seconds, best and best[0])
+        figures = (steps, epochs_run, len(train) + len(held), seconds, best and round(best[0], 4))
         logger.info("trained %d steps, %d epochs, %d samples in %.1f s (holdout %s)", *figures)
         return TrainResult(
             epochs_run=epochs_run,
