@@ -24,7 +24,7 @@ from nrms_core.config import NRMSConfig
 from nrms_core.model import NRMS
 from nrms_core.vocab import Vocabulary
 
-__all__ = ["FORMAT", "VERSION", "Checkpoint", "CheckpointError", "load", "save"]
+__all__ = ["FORMAT", "VERSION", "Checkpoint", "CheckpointError", "load", "save", "write_atomic"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,16 @@ def save(
     torch.save(payload, buffer)
     data = buffer.getvalue()
     path = Path(path)
+    write_atomic(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    logger.info("saved checkpoint %s (%d bytes, sha256 %s)", path, len(data), digest[:12])
+    return digest
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never
+    a part: a temporary file beside it, synced, renamed over it, and the folder synced."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -125,9 +135,6 @@ def save(
             pass
         finally:
             os.close(dir_fd)
-    digest = hashlib.sha256(data).hexdigest()
-    logger.info("saved checkpoint %s (%d bytes, sha256 %s)", path, len(data), digest[:12])
-    return digest
 
 
 def _read(path: Path) -> object:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.nn import functional as F  # noqa: N812
 
+from nrms_core import checkpoint
 from nrms_core.checkpoint import CheckpointError
 from nrms_core.sampling import Sample
 from nrms_core.trainer import collate
@@ -63,15 +63,6 @@ def _optimizer(rec: Recommender, lr: float) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=lr, weight_decay=rec.config.weight_decay)
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-
-
 def _save(
     path: Path, rec: Recommender, optimizer: torch.optim.Optimizer, run: dict[str, Any]
 ) -> None:
@@ -88,7 +79,7 @@ def _save(
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    _write(optimizer_path(path), buffer.getvalue())
+    checkpoint.write_atomic(optimizer_path(path), buffer.getvalue())
 
 
 def _sha(data: bytes) -> str:
@@ -207,7 +198,7 @@ def train_resumable(
     model = rec.model
     device = torch.device(rec.device)
     needed = {a for s in samples for a in (*s.history, *s.candidates)}
-    tokens = {a: rec.vocab.ids(_tokens(rec, titles[a], src.get(a))) for a in needed}
+    tokens = {a: rec._ids(titles[a], src.get(a)) for a in needed}
     started = time.perf_counter()
     trained = 0
     loss_sum, batches = 0.0, 0
@@ -243,12 +234,3 @@ def train_resumable(
         "samples_per_second": len(samples) * trained / seconds if trained and seconds else None,
     }
     return rec, figures
-
-
-def _tokens(rec: Recommender, title: str, source: str | None) -> list[str]:
-    """The title's tokens as the model sees them, led by its source token when known."""
-    from nrms_core.tokenizer import source_token, tokenize
-
-    words = tokenize(title, rec.config.max_title)
-    token = source_token(source)
-    return [token, *words] if token is not None and token in rec.vocab else words
