@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.feeds.enclosure import FeedEnclosure, RawEnclosure
@@ -219,3 +222,13 @@ def make_feed(
     return ParsedFeed(
         title=feed_title, site_url=site, entries=tuple(entries), warnings=tuple(notes)
     )
+
+
+def struct_to_datetime(value: Any) -> datetime | None:
+    """Convert feedparser's UTC struct_time to an aware datetime (None if invalid)."""
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -13,21 +13,18 @@ never read; expat's amplification limit remains as a last guard.
 
 from __future__ import annotations
 
-import calendar
 import codecs
 import html
 import io
 import logging
 import re
-import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from app.feeds import enclosure, shortcut
-from app.feeds.entry import ParsedFeed, ParseError, RawEntry, make_feed
+from app.feeds.entry import ParsedFeed, ParseError, RawEntry, make_feed, struct_to_datetime
 from app.feeds.jsonfeed import looks_like_json, parse_json_feed
 
 logger = logging.getLogger(__name__)
@@ -97,16 +94,6 @@ def _looks_like_html(body: bytes, content_type: str) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:256]
 
 
-def _struct_to_datetime(value: Any) -> datetime | None:
-    """Convert feedparser's UTC struct_time to an aware datetime (None if invalid)."""
-    if not isinstance(value, time.struct_time):
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def _text(value: Any) -> str:
     """Return ``value`` if it is a string, else the empty string."""
     return value if isinstance(value, str) else ""
@@ -138,9 +125,9 @@ def _raw_entries(entries: list[Any]) -> Iterator[RawEntry]:
             continue
         detail = entry.get("title_detail")
         title_type = _text(detail.get("type")) if isinstance(detail, Mapping) else ""
-        published = _struct_to_datetime(entry.get("published_parsed"))
+        published = struct_to_datetime(entry.get("published_parsed"))
         if published is None:
-            published = _struct_to_datetime(entry.get("updated_parsed"))
+            published = struct_to_datetime(entry.get("updated_parsed"))
         yield RawEntry(
             guid=_text(entry.get("id")) or None,
             link=_text(entry.get("link")) or None,

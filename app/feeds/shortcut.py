@@ -17,10 +17,8 @@ result.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import re
-import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,7 +28,7 @@ from feedparser.datetimes import _parse_date
 from feedparser.mixin import _cp1252
 from feedparser.urls import _urljoin, resolve_relative_uris
 
-from app.feeds.entry import RawEntry
+from app.feeds.entry import RawEntry, struct_to_datetime
 
 _CHANNEL_TAGS = frozenset(
     {"title", "link", "description", "language", "lastBuildDate", "pubDate", "generator"}
@@ -178,10 +176,4 @@ def _date(text: str) -> datetime | None:
             return parsedate_to_datetime(text).astimezone(UTC)
         except (ValueError, OverflowError):
             pass
-    parsed = _parse_date(text)
-    if not isinstance(parsed, time.struct_time):
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return struct_to_datetime(_parse_date(text))
