@@ -389,20 +389,14 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
             fetched: dict[int, feeds.Fetched] = {}
             for index, outcome in enumerate(outcomes):
                 if outcome.error is None and outcome.not_modified:
-                    fetched[outcome.feed.id] = feeds.Fetched(outcome.etag, outcome.last_modified)
+                    fetched[outcome.feed.id] = _fetched(outcome)
                     continue
                 try:
                     with s.begin_nested():
                         new, updated = _store_articles(s, outcome, now)
                     results[index] = Stored(new, updated)
                     if outcome.error is None:
-                        parsed = outcome.parsed
-                        fetched[outcome.feed.id] = feeds.Fetched(
-                            outcome.etag,
-                            outcome.last_modified,
-                            None if parsed is None else parsed.title or None,
-                            None if parsed is None else parsed.site_url,
-                        )
+                        fetched[outcome.feed.id] = _fetched(outcome)
                 except Exception as exc:
                     if storage_error(exc, db.path) is not None:
                         raise
@@ -412,7 +406,7 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
                         feeds.record_fetch_failure(s, outcome.feed.id, now, error)
                     results[index] = Stored(error=error)
             feeds.record_fetch_successes(s, fetched, now)  # with the articles, or neither
-            del kept
+            del kept  # held till here: the session's identity map keeps loaded feeds weakly
     except StorageError as exc:  # a known failure (disk full, locked): said once, no traceback
         log.warning("could not store the refresh of %d feeds: %s", len(outcomes), exc)
         raise
@@ -429,6 +423,18 @@ def store_outcome(db: Database, outcome: Outcome, now: datetime) -> tuple[int, i
     except StorageError as exc:  # a known failure (disk full, locked): said once, no traceback
         log.warning("could not store the refresh of feed %d (%s): %s", feed.id, feed.url, exc)
         raise
+
+
+def _fetched(outcome: Outcome) -> feeds.Fetched:
+    """What a successful fetch stores on its feed: the validators, and the feed's own title
+    and site link when it was read (a 304 reads none)."""
+    parsed = outcome.parsed
+    return feeds.Fetched(
+        outcome.etag,
+        outcome.last_modified,
+        None if parsed is None else parsed.title or None,
+        None if parsed is None else parsed.site_url,
+    )
 
 
 def _store_one(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:

@@ -347,7 +347,6 @@ def _copy_rows(
         note = "read row by row past a damaged page"
     except sqlite3.DatabaseError:
         high, bounded = start + PROBE_WINDOW, False
-        note = ""
     added = failed = 0
     found = start - 1
     misses: list[int] = []
