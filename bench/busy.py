@@ -118,7 +118,11 @@ def run_child(
 
 
 def load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    """The load average (1, 5, 15 min), for the record of what else ran."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 def compare(hogs: int, clicks: int, epochs: int, repeat: int, nice: int = 0) -> None:

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.busy import load  # noqa: E402
 from nrms_core.mind.protocol import EvalData  # noqa: E402
 from nrms_core.mind.reader import Behavior, NewsItem, write_behaviors, write_news  # noqa: E402
 
@@ -129,14 +130,6 @@ def synthesize(folder: Path, users: int, impressions: int, news: int, seed: int 
         write_behaviors(target / "behaviors.tsv", rows)
     done.write_text("ok\n", encoding="utf-8")
     return folder
-
-
-def load() -> str:
-    """The load average (1, 5, 15 min), for the record of what else ran."""
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def general(data: EvalData, count: int, device: str, threads: int) -> None:

@@ -77,8 +77,9 @@ class Scorer(ModelLoader):
                 if then is not None and now - then < TABLE_TTL:
                     return self._table[1]
             pool = self._pool.within(loaded.version.id, ids, now) if self._pool else None
-        if pool is None:
+        if pool is None:  # listed afresh: the table is of these rows, so keyed by them
             pool = self._list_pool(loaded, now)
+            key = (loaded.version.id, history, len(pool.ids), hash(pool.ids.tobytes()))
         user, recent, _ = self._user_vector(loaded, history)
         raw = loaded.cache.scores(pool.ids.tolist(), user)  # [N] uᵀr
         if raw is None:
