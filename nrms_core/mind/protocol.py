@@ -324,48 +324,46 @@ def evaluate_nrms(data: EvalData, options: Options) -> dict[str, Any]:
         )
 
     extra: dict[str, Any] = {}
-    if options.protocol == "general" and options.resume is not None:
-        from nrms_core.mind.resume import train_resumable  # imports torch
-
+    if options.protocol == "general":
         samples = samples_of(data.train.behaviors)
         samples_total = len(samples)
-        from nrms_core.checkpoint import CheckpointError
+        sessions = sessions_of(data.train.behaviors)
+        if options.resume is not None:
+            from nrms_core.checkpoint import CheckpointError
+            from nrms_core.mind.resume import train_resumable  # imports torch
 
-        try:
-            base, figures = train_resumable(
-                base,
+            try:
+                base, figures = train_resumable(
+                    base,
+                    samples,
+                    data.titles,
+                    sources,
+                    sessions,
+                    path=options.resume,
+                    epochs=options.epochs or 1,
+                    seed=options.seed,
+                    lr=options.lr,
+                )
+            except CheckpointError as exc:
+                raise EvalError(f"cannot resume: {exc}") from None
+            train_seconds = float(figures["seconds"])
+            extra.update(resume=figures, samples_per_second=figures["samples_per_second"])
+        else:
+            result = base.fine_tune(
                 samples,
                 data.titles,
                 sources,
-                sessions_of(data.train.behaviors),
-                path=options.resume,
-                epochs=options.epochs or 1,
-                seed=options.seed,
+                epochs=options.epochs,
                 lr=options.lr,
+                sessions=sessions,
+                seed=options.seed,
             )
-        except CheckpointError as exc:
-            raise EvalError(f"cannot resume: {exc}") from None
-        train_seconds = float(figures["seconds"])
-        extra.update(resume=figures, samples_per_second=figures["samples_per_second"])
-        fitted_users = len({b.user_id for b in data.train.behaviors})
-        dev = [b for b in data.dev.behaviors if b.user_id in readers]  # in file order
-        scored = list(score_behaviors(base, catalog, dev))
-    elif options.protocol == "general":
-        samples = samples_of(data.train.behaviors)
-        samples_total = len(samples)
-        result = base.fine_tune(
-            samples,
-            data.titles,
-            sources,
-            epochs=options.epochs,
-            lr=options.lr,
-            sessions=sessions_of(data.train.behaviors),
-            seed=options.seed,
-        )
-        train_seconds = float(result.seconds)
-        fits.append(result)
-        # samples x epochs the holdout kept, over the training time (refit epochs included)
-        extra["samples_per_second"] = samples_total * result.epochs_run / max(result.seconds, 1e-9)
+            train_seconds = float(result.seconds)
+            fits.append(result)
+            # samples x epochs the holdout kept, over the training time (refit epochs included)
+            extra["samples_per_second"] = (
+                samples_total * result.epochs_run / max(result.seconds, 1e-9)
+            )
         fitted_users = len({b.user_id for b in data.train.behaviors})
         dev = [b for b in data.dev.behaviors if b.user_id in readers]  # in file order
         scored = list(score_behaviors(base, catalog, dev))
