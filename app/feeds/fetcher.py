@@ -12,16 +12,25 @@ Every hop's address is checked before it is requested (:mod:`app.feeds.address`)
 address the reader gave is allowed wherever it points, link-local addresses (169.254.0.0/16,
 fe80::/10, where cloud metadata lives) are refused always, and a redirect from a public
 address to a private or loopback one is refused.
+
+Cookies live for one fetch: a cookie a server sets on one hop is sent on the later hops of that
+fetch where its domain and path allow (some feeds sit behind a redirect that sets a session
+cookie and wants it back), and forgotten when the fetch ends. The shared client keeps none, so
+no fetch carries another's cookies: not a tracker one site set to the next feed, nor a stale
+session to the same feed's next refresh, which some servers answer with an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import Request
 
 import httpx
 
@@ -144,6 +153,14 @@ def _lower_headers(headers: httpx.Headers) -> Mapping[str, str]:
     return types.MappingProxyType(merged)
 
 
+class _NoCookies(DefaultCookiePolicy):
+    """The shared client's cookie policy: it stores none, so that cookies live only in the jar
+    of the fetch that received them (see the module's docstring)."""
+
+    def set_ok(self, cookie: Cookie, request: Request) -> bool:
+        return False
+
+
 class Fetcher:
     """Fetch feeds over one shared httpx.Client; safe to use from several threads."""
 
@@ -162,6 +179,7 @@ class Fetcher:
                 "Accept-Encoding": "gzip, deflate",
             },
             trust_env=False,
+            cookies=CookieJar(policy=_NoCookies()),
             mounts=proxy_mounts(self.limits.proxy),
             event_hooks={"response": [_check_redirect]},
         )
@@ -193,8 +211,9 @@ class Fetcher:
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
         hops = 0
+        cookies = httpx.Cookies()  # this fetch's own, for its redirects; dropped when it ends
         while True:
-            outcome = self._request(current, conditional, deadline)
+            outcome = self._request(current, conditional, deadline, cookies)
             if isinstance(outcome, FetchResult):
                 if outcome.not_modified:
                     outcome = FetchResult(
@@ -230,16 +249,20 @@ class Fetcher:
         return remaining
 
     def _request(
-        self, url: str, conditional: Mapping[str, str], deadline: float
+        self, url: str, conditional: Mapping[str, str], deadline: float, cookies: httpx.Cookies
     ) -> FetchResult | str:
-        """One hop: a FetchResult, or the Location to follow for a redirect."""
+        """One hop: a FetchResult, or the Location to follow for a redirect. ``cookies`` are
+        the fetch's own: those that match are sent, and those the answer sets are kept."""
         remaining = self._remaining(deadline)
         timeout = httpx.Timeout(remaining, connect=min(self.limits.connect_timeout, remaining))
         url, auth = _credentials(url)  # the password goes in a header, never in a log line
         try:
-            with self._client.stream(
-                "GET", url, headers=dict(conditional), timeout=timeout, auth=auth
-            ) as resp:
+            request = self._client.build_request(
+                "GET", url, headers=dict(conditional), timeout=timeout
+            )
+            cookies.set_cookie_header(request)
+            with contextlib.closing(self._client.send(request, stream=True, auth=auth)) as resp:
+                cookies.extract_cookies(resp)
                 headers = _lower_headers(resp.headers)
                 status = resp.status_code
                 if status in _REDIRECTS and "location" in headers:

@@ -279,6 +279,47 @@ def test_one_fetcher_serves_several_threads(http_server: LocalServer, fetcher: F
     assert http_server.count("/feed") == 20
 
 
+def test_cookies_are_not_carried_from_one_fetch_to_another(
+    http_server: LocalServer, fetcher: Fetcher
+) -> None:
+    http_server.route("/a", Reply(body=RSS, headers={"Set-Cookie": "session=a; Path=/"}))
+    http_server.route("/b", Reply(body=RSS))
+    fetcher.fetch(http_server.url("/a"))
+    fetcher.fetch(http_server.url("/b"))
+    fetcher.fetch(http_server.url("/a"))
+    assert "cookie" not in http_server.last("/b").headers  # another feed of the same site
+    assert "cookie" not in http_server.last("/a").headers  # the same feed's next refresh
+
+
+def test_a_cookie_set_on_a_redirect_is_sent_on_the_next_hops(
+    http_server: LocalServer, fetcher: Fetcher
+) -> None:
+    def gate(request: Request) -> Reply:
+        if request.headers.get("cookie") != "pass=1":
+            return Reply(status=403)
+        return Reply(body=RSS)
+
+    http_server.route(
+        "/start", Reply(status=302, headers={"Location": "/next", "Set-Cookie": "pass=1; Path=/"})
+    )
+    http_server.route("/next", Reply(status=302, headers={"Location": "/feed"}))
+    http_server.route("/feed", gate)
+    assert fetcher.fetch(http_server.url("/start")).body == RSS
+    assert http_server.last("/next").headers["cookie"] == "pass=1"
+    with pytest.raises(FetchError, match="403"):
+        fetcher.fetch(http_server.url("/feed"))  # the cookie went with the fetch that got it
+
+
+def test_a_cookie_is_not_sent_to_another_host_on_a_redirect(
+    http_server: LocalServer, fetcher: Fetcher
+) -> None:
+    other = http_server.url("/feed").replace("127.0.0.1", "localhost")
+    http_server.route("/start", Reply(status=302, headers={"Location": other, "Set-Cookie": "a=1"}))
+    http_server.route("/feed", Reply(body=RSS))
+    assert fetcher.fetch(http_server.url("/start")).body == RSS
+    assert "cookie" not in http_server.last("/feed").headers
+
+
 def test_tls_failure_is_a_fetch_error(http_server: LocalServer, fetcher: Fetcher) -> None:
     http_server.route("/feed", Reply(body=RSS))
     url = http_server.url("/feed").replace("http://", "https://")
