@@ -27,7 +27,12 @@ logistic regression. The decision (:func:`judge`):
   on these clicks, or is not below chance by more than their noise (:func:`below_chance`: a
   handful of clicks at chance, inside one feed's view where the feed a reader prefers cannot
   show, is no evidence against a model that earned its place); else with ClickBias if that
-  beats chance, else it shows Latest, and says so.
+  beats chance; else it shows Latest, and says so, but only when Latest's own order (newest
+  first) beats the model in use on the same clicks by more than their noise. A click's
+  held-out group is the rows passed over on its screen, mostly the newer rows above it, so
+  newest-first can be worse than chance there too, and giving up the model in use (its feed
+  and word biases, which a single feed's view cannot judge) for an order that does no
+  better on the evidence at hand would only lose what it knows.
 
 A rejected round never becomes the model in use (the newest ``model_versions`` row stays
 what ranks); every round, rejected or not, is kept in a bounded log in the settings table.
@@ -94,6 +99,8 @@ class Verdict:
     held_out: int
     candidates: int
     too_few: bool
+    latest: float | None = None
+    """Latest's held-out figure (newest first, on the same clicks), when it was measured."""
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -126,6 +133,7 @@ def judge(
     candidates: int,
     current: Sequence[float] | None,
     clickbias: Sequence[float] = (),
+    latest: Sequence[float] = (),
     baseline: float | None = None,
     current_mode: str = MODEL,
     in_sample: bool = True,
@@ -133,12 +141,14 @@ def judge(
     """Decide about a round from per-click held-out AUCs (see the module docstring).
 
     ``new``: the round's, ``current``: the model in use's on the same clicks (None: no model
-    in use), ``clickbias``: the biases alone; ``candidates``: how many articles the held-out
+    in use), ``clickbias``: the biases alone, ``latest``: Latest's order (newest first; empty:
+    not measured, and Latest is then taken to beat a model shown below chance);
+    ``candidates``: how many articles the held-out
     clicks were scored among; ``current_mode``: what "For you" ranks with now; ``in_sample``:
     whether the round passed the in-sample check (used only when too few clicks are held out
     and no model is in use).
     """
-    figure, now, bias = _mean(new), _mean(current or ()), _mean(clickbias)
+    figure, now, bias, recent = _mean(new), _mean(current or ()), _mean(clickbias), _mean(latest)
     held = len(new)
     too_few = held < MIN_HELD_OUT or candidates < MIN_CANDIDATES
     margin: float | None = None
@@ -157,6 +167,7 @@ def judge(
             held,
             candidates,
             too_few,
+            recent,
         )
 
     few = f"too few held-out clicks to judge ({held} of {MIN_HELD_OUT} needed)"
@@ -196,6 +207,12 @@ def judge(
         return verdict(REJECTED, reason + "; the model in use stays", None, current_mode)
     if bias is not None and bias > 0.5:
         return verdict(REJECTED, reason + "; For you ranks by ClickBias", CLICKBIAS, CLICKBIAS)
+    if current is not None and now is not None and recent is not None:
+        beyond = NOISE_Z * noise(latest, current)
+        if recent <= now + beyond:
+            # newest first would do no better on these clicks than the model in use
+            why = f"; the model in use stays (Latest does no better: {recent:.2f} vs {now:.2f})"
+            return verdict(REJECTED, reason + why, None, current_mode)
     return verdict(REJECTED, reason + "; For you shows Latest", None, LATEST)
 
 
@@ -243,6 +260,8 @@ class Round:
     candidates: int = 0
     loss: float | None = None
     too_few: bool = False
+    latest: float | None = None
+    """Latest's figure on the same held-out clicks (newest first), when measured."""
     published: bool = False
     """Whether the round wrote a new model version (``version``)."""
 
@@ -268,7 +287,14 @@ class Round:
             return None
         if not all(isinstance(v, str) for v in (round_.time, round_.decision, round_.reason)):
             return None
-        floats = (round_.figure, round_.current, round_.clickbias, round_.baseline, round_.loss)
+        floats = (
+            round_.figure,
+            round_.current,
+            round_.clickbias,
+            round_.baseline,
+            round_.loss,
+            round_.latest,
+        )
         if not all(v is None or isinstance(v, int | float) for v in floats):
             return None
         if round_.mode not in MODES:

@@ -206,6 +206,7 @@ def run_round(
         candidates=sum(len(h.candidates) for h in held),
         current=now,
         clickbias=bias_only,
+        latest=_latest_aucs(profile, held) if now is not None else (),
         baseline=baseline,
         current_mode=current_mode,
         in_sample=_fits(result.train_loss, samples),
@@ -246,6 +247,7 @@ def run_round(
             loss=result.train_loss,
             too_few=verdict.too_few,
             published=chosen is not None,
+            latest=verdict.latest,
         ),
     )
     report(TrainProgress("re-ranking", 1.0))
@@ -288,6 +290,25 @@ def _verdict_metrics(verdict: guard.Verdict) -> dict[str, float | str | int | No
         "held_out_candidates": verdict.candidates,
         "too_few_held_out": int(verdict.too_few),
     }
+
+
+def _latest_aucs(profile: Profile, held: Sequence[Sample]) -> list[float]:
+    """Latest's AUC on each held-out click (``held``, position 0 the click): its candidates
+    ordered as Latest shows them, newest first (ties, and an article gone from the profile,
+    count half), so that the guard can tell whether falling back to Latest would do better
+    on these clicks than the model in use."""
+    with profile.db.read() as s:
+        times = articles.article_times(s, [a for h in held for a in h.candidates])
+    out: list[float] = []
+    for h in held:  # one figure per click, in the order of the other models' figures
+        click = times.get(h.candidates[0])
+        skipped = [times.get(a) for a in h.candidates[1:]]
+        if click is None or not skipped:
+            out.append(0.5)
+            continue
+        wins = sum(0.5 if t is None or t == click else float(click > t) for t in skipped)
+        out.append(wins / len(skipped))
+    return out
 
 
 def _fits(loss: float | None, samples: Sequence[Sample]) -> bool:

@@ -19,6 +19,7 @@ from app.storage.batch import CHUNK, chunks
 from app.storage.database import NotFoundError
 from app.storage.query import (
     article_feeds,
+    article_times,
     article_titles,
     feed_scope,
     fts_query,
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_UNREAD_CAP",
     "UNREAD_CAP_SETTING",
     "article_feeds",
+    "article_times",
     "article_titles",
     "cap_unread",
     "fts_query",

@@ -246,6 +246,16 @@ def article_titles(s: Session, ids: Sequence[int] | None = None) -> dict[int, st
     return titles
 
 
+def article_times(s: Session, ids: Sequence[int]) -> dict[int, datetime]:
+    """The river's time (:data:`SORT_TIME`: published, else fetched) by article id, of ``ids``
+    (unknown ids left out): the order Latest shows them in, newest first."""
+    times: dict[int, datetime] = {}
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        query = select(Article.id, SORT_TIME).where(Article.id.in_(chunk))
+        times.update({row[0]: _aware(row[1]) for row in s.execute(query)})
+    return times
+
+
 def article_feeds(s: Session, ids: Sequence[int] | None = None) -> dict[int, int]:
     """Feed id by article id: of ``ids`` (unknown ids left out), or of every article."""
     if ids is None:

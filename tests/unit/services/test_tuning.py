@@ -212,3 +212,23 @@ def test_a_default_round_runs_at_most_the_epochs_its_samples_allow(
     monkeypatch.setattr(budget, "ROUND_PASSES", 2 * CLICKS)
     report = Ranker(profile).train()
     assert report.samples == CLICKS and epochs[-1] == 2 and report.epochs <= 2
+
+
+def test_latest_is_measured_on_the_held_out_clicks_in_the_order_it_shows_them(
+    profile: Profile,
+) -> None:
+    from app.services.tuning import _latest_aucs
+    from nrms_core import Sample
+
+    with profile.db.read() as s:
+        ids = sorted(articles.article_titles(s))
+        times = articles.article_times(s, ids)
+    newest_first = sorted(ids, key=lambda a: (times[a], a), reverse=True)
+    newest, middle, oldest = newest_first[0], newest_first[len(ids) // 2], newest_first[-1]
+    held = [
+        Sample((), (newest, middle, oldest)),  # Latest puts the click on top: 1
+        Sample((), (oldest, newest, middle)),  # at the bottom: 0
+        Sample((), (middle, newest, oldest)),  # between the two: 0.5
+        Sample((), (10_000_000, newest)),  # the click is gone from the profile: no figure, 0.5
+    ]
+    assert _latest_aucs(profile, held) == [1.0, 0.0, 0.5, 0.5]
