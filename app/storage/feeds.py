@@ -251,29 +251,12 @@ def record_fetch_success(
     title: str | None = None,
     site_url: str | None = None,
 ) -> None:
-    """Store a successful fetch (a 304 included): new validators, errors cleared.
-
-    The feed's own ``title`` replaces the stored one only while the reader has not
-    named the feed. A feed deleted meanwhile is ignored.
-    """
-    feed = s.get(Feed, feed_id)
-    if feed is None:
+    """Store a successful fetch (a 304 included) of one feed: :func:`record_fetch_successes`
+    for it alone, so that one fetch and a batch of them are stored by the same rule (new
+    validators, errors cleared, the feed's own ``title`` only while the reader has not named
+    the feed). A feed deleted meanwhile is ignored."""
+    if not record_fetch_successes(s, {feed_id: Fetched(etag, last_modified, title, site_url)}, now):
         logger.info("feed %d was deleted during its fetch", feed_id)
-        return
-    now = to_utc(now)
-    feed.etag = etag
-    feed.last_modified = last_modified
-    feed.last_fetch = now
-    feed.next_fetch = now + timedelta(seconds=feed.update_interval)
-    feed.error_count = 0
-    feed.last_error = None
-    cleaned = (title or "").strip()
-    if cleaned and (feed.title_auto or not feed.title):
-        feed.title = cleaned
-        feed.title_auto = True
-    if site_url:
-        feed.site_url = site_url
-    s.flush()
 
 
 class Fetched(NamedTuple):
@@ -287,13 +270,16 @@ class Fetched(NamedTuple):
 
 
 def record_fetch_successes(s: Session, fetched: Mapping[int, Fetched], now: datetime) -> int:
-    """Store many successful fetches (304s included) at once, as :func:`record_fetch_success`
-    stores each: new validators, the fetch time, the next fetch one update interval later, errors
-    cleared, the feed's own title while the reader has not named the feed, its site link when
-    given. Two statements for the whole lot, not two per feed. Feeds deleted meanwhile are
-    skipped; returns how many were updated."""
+    """Store many successful fetches (304s included) at once: the one rule for a successful
+    fetch, which :func:`record_fetch_success` applies to a single feed. New validators, the
+    fetch time, the next fetch one update interval later, errors cleared, the feed's own title
+    while the reader has not named the feed, its site link when given. Two statements for the
+    whole lot, not two per feed. Feeds deleted meanwhile are skipped; returns how many were
+    updated. The session is flushed first and the feeds it has loaded are expired after, so that
+    the update neither overwrites their pending changes nor is hidden by their stale copies."""
     if not fetched:
         return 0
+    s.flush()
     now = to_utc(now)
     query = select(Feed.id, Feed.update_interval).where(Feed.id.in_(id_list(list(fetched))))
     intervals = {int(row[0]): int(row[1]) for row in s.execute(query)}
@@ -331,6 +317,10 @@ def record_fetch_successes(s: Session, fetched: Mapping[int, Fetched], now: date
             )
         )
         s.execute(statement, rows)
+        for row in rows:  # a feed loaded in the session reads what was just written
+            loaded = s.identity_map.get(s.identity_key(Feed, row["_id"]))
+            if loaded is not None:
+                s.expire(loaded)
     return len(rows)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
+from app.storage import feeds as feeds_store
 from app.storage.articles import list_articles, set_read, upsert_articles
 from app.storage.database import Database, NotFoundError
 from app.storage.events import click_history, impressions, record_click, record_impressions
 from app.storage.feeds import (
     DuplicateFeedError,
+    Fetched,
     add_feed,
     backoff,
     delete_feed,
@@ -23,6 +26,7 @@ from app.storage.feeds import (
     list_feeds,
     record_fetch_failure,
     record_fetch_success,
+    record_fetch_successes,
     update_feed,
 )
 from app.storage.schema import Feed
@@ -150,6 +154,60 @@ def test_failures_back_off_and_success_resets(db: Database) -> None:
         assert (healthy.etag, healthy.last_modified, healthy.site_url) == ('"e"', "lm", "https://x")
         assert healthy.last_fetch == NOW
         assert healthy.next_fetch == NOW + timedelta(seconds=1800)
+
+
+def test_one_success_is_stored_by_the_batch_rule(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[int, Fetched]] = []
+
+    def spy(s: Session, fetched: dict[int, Fetched], now: datetime) -> int:
+        calls.append(dict(fetched))
+        return record_fetch_successes(s, fetched, now)
+
+    monkeypatch.setattr(feeds_store, "record_fetch_successes", spy)
+    with db.write() as s:
+        feed = add_feed(s, URL)
+        record_fetch_success(s, feed.id, NOW, etag="e", last_modified="l", title="T", site_url="u")
+    assert calls == [{feed.id: Fetched("e", "l", "T", "u")}]
+
+
+@pytest.mark.parametrize("stored", [None, "", "Reader's"])
+@pytest.mark.parametrize("title", [None, "", "  ", " Feed's own "])
+@pytest.mark.parametrize("site_url", [None, "", "https://site.example/"])
+def test_one_success_and_a_batch_store_the_same(
+    db: Database, stored: str | None, title: str | None, site_url: str | None
+) -> None:
+    with db.write() as s:
+        alone, batched = (add_feed(s, f"https://{n}.example/rss", title=stored).id for n in "ab")
+        for feed_id in (alone, batched):
+            record_fetch_failure(s, feed_id, NOW - timedelta(hours=1), "HTTP 500")
+            s.execute(update(Feed).where(Feed.id == feed_id).values(site_url="https://old/"))
+        record_fetch_success(
+            s, alone, NOW, etag="e", last_modified="l", title=title, site_url=site_url
+        )
+        record_fetch_successes(s, {batched: Fetched("e", "l", title, site_url)}, NOW)
+    columns = [c for c in Feed.__table__.c if c.name not in ("id", "url", "created")]
+    with db.read() as s:
+        one, many = (
+            s.execute(select(*columns).where(Feed.id == i)).one() for i in (alone, batched)
+        )
+    assert one == many
+
+
+def test_a_success_is_seen_by_a_feed_the_session_holds(db: Database) -> None:
+    with db.write() as s:
+        feed_id = add_feed(s, URL).id
+        loaded = s.get(Feed, feed_id)
+        assert loaded is not None
+        loaded.folder = "Kept"  # a change not yet flushed
+        record_fetch_success(s, feed_id, NOW, etag="e", last_modified=None, title="T")
+        assert (loaded.etag, loaded.title, loaded.folder, loaded.last_fetch) == (
+            "e",
+            "T",
+            "Kept",
+            NOW,
+        )
 
 
 def test_backoff_arithmetic() -> None:
