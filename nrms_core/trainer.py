@@ -26,6 +26,7 @@ from torch.nn import functional as F  # noqa: N812
 
 from nrms_core.budget import spread
 from nrms_core.model import NRMS
+from nrms_core.optimizer import AdamW, adamw
 from nrms_core.rows import UsedRows
 from nrms_core.sampling import Sample
 
@@ -266,13 +267,8 @@ class Trainer:
             return self.lr * self.fast_lr_scale
         return self.lr * self.embed_lr_scale
 
-    def _optimizer(self) -> torch.optim.Optimizer:
-        embedding = self.model.embedding.weight
-        others = [p for p in self.model.parameters() if p is not embedding and p.requires_grad]
-        groups: list[dict[str, object]] = [{"params": others, "lr": self.lr}]
-        if self._embed_lr() > 0:
-            groups.append({"params": [embedding], "lr": self._embed_lr()})
-        return torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
+    def _optimizer(self) -> AdamW:
+        return adamw(self.model, self.lr, embed_lr=self._embed_lr(), weight_decay=self.weight_decay)
 
     def _slow_rows(self) -> tuple[torch.Tensor, float] | None:
         """([V, 1] bool rows to slow down, step ratio) when fast rows share the table.
@@ -353,7 +349,7 @@ class Trainer:
         self,
         train: list[Sample],
         epoch: int,
-        optimizer: torch.optim.Optimizer,
+        optimizer: AdamW,
         rng: random.Random,
         anchor: Mapping[str, torch.Tensor],
         slow: tuple[torch.Tensor, float] | None,
