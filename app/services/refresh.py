@@ -379,13 +379,17 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
     others' articles are kept. The validators, titles and fetch times of the feeds that
     succeeded (304s included) then go in two statements for all of them
     (:func:`feeds.record_fetch_successes`), in the same transaction as their articles: a feed
-    never keeps new validators without its articles. A failure of the database itself (locked,
-    disk full, damaged) raises, as :func:`store_outcome` does, and the batch is written by none.
+    never keeps new validators without its articles. The unread cap is read once for the batch
+    (when a feed in it was read), not once for each feed. A failure of the database itself
+    (locked, disk full, damaged) raises, as :func:`store_outcome` does, and the batch is written
+    by none.
     """
     results: list[Stored] = [Stored() for _ in outcomes]
+    read = any(o.error is None and o.parsed is not None for o in outcomes)
     try:
         with db.write() as s:
             kept = feeds.load(s, [o.feed.id for o in outcomes if o.error is not None])
+            cap = articles.unread_cap(s) if read else articles.FROM_SETTING
             fetched: dict[int, feeds.Fetched] = {}
             for index, outcome in enumerate(outcomes):
                 if outcome.error is None and outcome.not_modified:
@@ -393,7 +397,7 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
                     continue
                 try:
                     with s.begin_nested():
-                        new, updated = _store_articles(s, outcome, now)
+                        new, updated = _store_articles(s, outcome, now, cap)
                     results[index] = Stored(new, updated)
                     if outcome.error is None:
                         fetched[outcome.feed.id] = _fetched(outcome)
@@ -454,9 +458,15 @@ def _store_one(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:
     return counts
 
 
-def _store_articles(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:
+def _store_articles(
+    s: Session,
+    outcome: Outcome,
+    now: datetime,
+    cap: int | articles.FromSetting | None = articles.FROM_SETTING,
+) -> tuple[int, int]:
     """A feed's articles and attachments, or its failure; returns (new, updated) article
-    counts. A success's validators and title are the caller's to store."""
+    counts. A success's validators and title are the caller's to store. ``cap`` is the unread
+    cap when the caller has read it (:func:`articles.upsert_articles`)."""
     feed = outcome.feed
     if outcome.error is not None:
         feeds.record_fetch_failure(s, feed.id, now, outcome.error, retry_after=outcome.retry_after)
@@ -475,6 +485,6 @@ def _store_articles(s: Session, outcome: Outcome, now: datetime) -> tuple[int, i
         )
         for e in outcome.parsed.entries
     ]
-    result = articles.upsert_articles(s, feed.id, items, now)
+    result = articles.upsert_articles(s, feed.id, items, now, cap=cap)
     enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
     return result.new, result.updated

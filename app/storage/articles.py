@@ -32,7 +32,9 @@ from app.storage.query import (
 from app.storage.record import IncomingArticle, Stats, UpsertResult
 from app.storage.retention import (
     DEFAULT_UNREAD_CAP,
+    FROM_SETTING,
     UNREAD_CAP_SETTING,
+    FromSetting,
     cap_unread,
     purge_old,
     unread_cap,
@@ -50,7 +52,9 @@ from app.storage.schema import (
 __all__ = [
     "CHUNK",
     "DEFAULT_UNREAD_CAP",
+    "FROM_SETTING",
     "UNREAD_CAP_SETTING",
+    "FromSetting",
     "article_feeds",
     "article_times",
     "article_titles",
@@ -90,7 +94,12 @@ def _incoming_values(item: IncomingArticle, now: datetime) -> dict[str, Any]:
 
 
 def upsert_articles(
-    s: Session, feed_id: int, items: Sequence[IncomingArticle], now: datetime
+    s: Session,
+    feed_id: int,
+    items: Sequence[IncomingArticle],
+    now: datetime,
+    *,
+    cap: int | FromSetting | None = FROM_SETTING,
 ) -> UpsertResult:
     """Insert new entries of a feed and update changed ones in place.
 
@@ -101,8 +110,10 @@ def upsert_articles(
     never the read or starred flags. Keys of purged articles (tombstones) are skipped. A
     publication date in the future is clamped to ``now``, so that it cannot pin an article
     to the top of the river. A feed deleted meanwhile gets nothing. After inserting, the
-    feed's unread articles are capped (:func:`cap_unread`). One query per chunk of keys,
-    not one per entry; none for a feed with nothing stored or buried yet (its first fetch).
+    feed's unread articles are capped (:func:`cap_unread`) at ``cap``, read from the setting
+    (:func:`unread_cap`) when not given: a caller storing many feeds reads it once for all.
+    One query per chunk of keys, not one per entry; none for a feed with nothing stored or
+    buried yet (its first fetch).
     """
     if not items:
         return UpsertResult(0, 0, ())
@@ -182,7 +193,8 @@ def upsert_articles(
         )
         s.execute(statement_u, updates)
     if new_ids:
-        cap = unread_cap(s)
+        if cap is FROM_SETTING:
+            cap = unread_cap(s)
         if not first or (cap is not None and len(new_ids) > cap):  # else all unread fit
             purged = set(cap_unread(s, feed_id, cap, now))
             new_ids = tuple(i for i in new_ids if i not in purged)

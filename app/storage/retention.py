@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, cast
+from enum import Enum
+from typing import Any, Final, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -48,6 +49,17 @@ UNREAD_CAP_SETTING = "feed_unread_cap"
 DEFAULT_UNREAD_CAP = 2000
 """Most unread articles a feed keeps (setting ``feed_unread_cap``; 0 or less: no cap). The
 default is the parser's entry cap per fetch, so that no single fetch is cut short."""
+
+
+class FromSetting(Enum):
+    """The type of :data:`FROM_SETTING` (an enum of one, so that type checkers narrow it)."""
+
+    FROM_SETTING = "from the setting"
+
+
+FROM_SETTING: Final = FromSetting.FROM_SETTING
+"""Stands for the unread cap where it is not given: :func:`unread_cap` reads it when needed.
+A refresh batch reads it once and passes the number to each of its feeds instead."""
 
 
 def unread_cap(s: Session) -> int | None:

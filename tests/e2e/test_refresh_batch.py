@@ -7,14 +7,16 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from app.feeds.fetcher import FetchLimits
 from app.feeds.parser import parse_feed
 from app.services.profile import Profile
 from app.services.refresh import Outcome, Refresher, store_outcomes
-from app.storage import articles, feeds
+from app.storage import articles, feeds, setting
 from app.storage.record import FeedRecord, IncomingArticle, UpsertResult
 from harness.server import LocalServer, Reply, Request
 from tests.e2e.feedgen import rss
@@ -53,8 +55,10 @@ def test_a_feed_that_cannot_be_stored_fails_alone_and_the_others_keep_their_arti
     )
     real = articles.upsert_articles
 
-    def upsert(s: object, feed_id: int, items: Sequence[IncomingArticle], now: datetime) -> object:
-        result: UpsertResult = real(s, feed_id, items, now)  # type: ignore[arg-type]
+    def upsert(
+        s: object, feed_id: int, items: Sequence[IncomingArticle], now: datetime, **given: Any
+    ) -> object:
+        result: UpsertResult = real(s, feed_id, items, now, **given)  # type: ignore[arg-type]
         if feed_id == broken.id:
             raise RuntimeError("a bug after some rows were written")
         return result
@@ -181,3 +185,29 @@ def test_a_batch_takes_the_feeds_own_title_only_where_the_reader_named_none(
     assert after[auto.id].title == "Renamed", "a title the reader gave is never overwritten"
     assert after[named.id].title == "My name for it"
     assert after[named.id].etag == '"n"'
+
+
+def test_a_batch_reads_the_unread_cap_once_and_caps_every_feed_by_it(profile: Profile) -> None:
+    first, second, third = _subscribe(
+        profile, "https://a.test/f", "https://b.test/f", "https://c.test/f"
+    )
+    with profile.db.write() as s:
+        setting.set_setting(s, articles.UNREAD_CAP_SETTING, "2")
+    outcomes = [_outcome(f, *(f"{f.id}-{n}" for n in range(3))) for f in (first, second, third)]
+    reads: list[str] = []
+
+    def count(*args: object) -> None:
+        if "FROM settings" in str(args[2]):
+            reads.append(str(args[2]))
+
+    engine = profile.db._engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        stored = store_outcomes(profile.db, outcomes, NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(reads) == 1, reads
+    assert [r.new for r in stored] == [2, 2, 2]
+    for feed in (first, second, third):
+        assert len(_titles(profile, feed.id)) == 2
