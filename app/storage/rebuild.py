@@ -11,14 +11,23 @@ can.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["LOST_SESSION", "Insert", "from_indexes", "index_entries"]
+__all__ = ["LOST_SESSION", "Insert", "TableInfo", "from_indexes", "index_entries", "table_info"]
 
 Insert = Callable[[sqlite3.Connection, str, Sequence[Sequence[Any]]], tuple[int, int]]
 """Runs an INSERT for rows and returns (inserted, refused)."""
+
+TableInfo = Sequence[Sequence[Any]]
+"""A table's ``PRAGMA table_info`` rows: (cid, name, type, notnull, default, pk)."""
+
+
+def table_info(conn: sqlite3.Connection, table: str) -> TableInfo:
+    """The table's ``PRAGMA table_info`` rows (none when it does not exist)."""
+    return [tuple(row) for row in conn.execute(f'PRAGMA table_info("{table}")')]
 
 
 def from_indexes(
@@ -27,12 +36,17 @@ def from_indexes(
     table: str,
     listed: dict[str, dict[int, dict[str, Any]]],
     insert: Insert,
+    info: TableInfo | None = None,
 ) -> tuple[int, int, int] | None:
     """Rebuild into ``dst`` the rows of ``table`` that ``dst`` lacks but the indexes of
     ``src`` list; (rebuilt, of them in no known screen, listed but too incomplete to rebuild),
     or None when the table has no rowid of its own or its indexes cannot be listed. What the
-    indexes list is kept in ``listed`` by table, for the tables rebuilt after."""
-    key = _rowid_column(dst, table)
+    indexes list is kept in ``listed`` by table, for the tables rebuilt after. ``info`` is the
+    table's :func:`table_info` in ``dst`` when the caller has read it. The rows go in by rowid,
+    one ``insert`` for each run of rows that fill the same columns, not one for each row."""
+    if info is None:
+        info = table_info(dst, table)
+    key = _rowid_column(info)
     if key is None:
         return None  # rows without a rowid of their own cannot be told apart from the copy's
     try:
@@ -44,11 +58,11 @@ def from_indexes(
         for rowid, values in index_entries(src, table, index).items():
             entries.setdefault(rowid, {}).update(values)
     have = {int(row[0]) for row in dst.execute(f'SELECT "{key}" FROM "{table}"')}  # noqa: S608 (names from our own schema)
-    info = list(dst.execute(f'PRAGMA table_info("{table}")'))
     columns = {str(row[1]) for row in info}
     needed = [str(row[1]) for row in info if row[3] and row[4] is None and not row[5]]
     complete = _COMPLETERS[table](dst, listed) if table in _COMPLETERS else None
-    rebuilt = unplaced = short = 0
+    short = 0
+    rows: list[tuple[tuple[str, ...], bool, tuple[Any, ...]]] = []  # (columns, unplaced, row)
     for rowid in sorted(set(entries) - have):
         values = {c: v for c, v in entries[rowid].items() if c in columns and c != key}
         if complete is not None:
@@ -56,18 +70,22 @@ def from_indexes(
         if any(values.get(c) is None for c in needed):
             short += 1
             continue
-        quoted = ", ".join(f'"{c}"' for c in [key, *values])
-        marks = ", ".join("?" * (len(values) + 1))
+        lost = values.get("session") == LOST_SESSION
+        rows.append(((key, *values), lost, (rowid, *values.values())))
+    rebuilt = unplaced = 0
+    for (names, lost), run in itertools.groupby(rows, key=lambda row: row[:2]):
+        quoted = ", ".join(f'"{c}"' for c in names)
+        marks = ", ".join("?" * len(names))
         sql = f'INSERT OR IGNORE INTO "{table}" ({quoted}) VALUES ({marks})'  # noqa: S608 (names from our own schema)
-        added = insert(dst, sql, [(rowid, *values.values())])[0]
+        added = insert(dst, sql, [row for _names, _lost, row in run])[0]
         rebuilt += added
-        unplaced += added and values.get("session") == LOST_SESSION
+        unplaced += added if lost else 0
     return rebuilt, unplaced, short
 
 
-def _rowid_column(dst: sqlite3.Connection, table: str) -> str | None:
+def _rowid_column(info: TableInfo) -> str | None:
     """The table's INTEGER PRIMARY KEY (its rowid), if it has one."""
-    keys = [row for row in dst.execute(f'PRAGMA table_info("{table}")') if row[5]]
+    keys = [row for row in info if row[5]]
     if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER":
         return str(keys[0][1])
     return None

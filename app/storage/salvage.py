@@ -29,7 +29,7 @@ from typing import Any
 
 from app.storage.backup import borrow_schema
 from app.storage.database import Database
-from app.storage.rebuild import LOST_SESSION, from_indexes
+from app.storage.rebuild import LOST_SESSION, TableInfo, from_indexes, table_info
 from app.storage.wal import fold
 
 logger = logging.getLogger(__name__)
@@ -214,13 +214,19 @@ def salvage(source: Path, target: Path, *, backup: Path | None = None) -> Salvag
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         ).fetchall():
             dst.execute(f'DROP TRIGGER "{name}"')
+        # Each table's columns in the new file, read once for the copy, the backup and the
+        # indexes alike.
+        schema = {name: table_info(dst, name) for name in _tables(dst)}
         with readable_copy(source, mend=True, backup=backup) as src:
             version = _version(src)
-            reports = [_copy_table(src, dst, name) for name in _tables(dst)]
+            reports = [_copy_table(src, dst, name, info) for name, info in schema.items()]
             if backup is not None:
-                reports = _fill_in(dst, reports, backup)
+                reports = _fill_in(dst, reports, backup, schema)
             listed: dict[str, dict[int, dict[str, Any]]] = {}
-            reports = [_rebuild_from_indexes(src, dst, report, listed) for report in reports]
+            reports = [
+                _rebuild_from_indexes(src, dst, report, schema[report.name], listed)
+                for report in reports
+            ]
         reports = _mend_references(dst, reports)
         for sql in triggers:
             dst.execute(sql)
@@ -236,12 +242,15 @@ def salvage(source: Path, target: Path, *, backup: Path | None = None) -> Salvag
 
 
 def _fill_in(
-    dst: sqlite3.Connection, reports: list[TableReport], backup: Path
+    dst: sqlite3.Connection,
+    reports: list[TableReport],
+    backup: Path,
+    schema: dict[str, TableInfo],
 ) -> list[TableReport]:
     """Copy from ``backup`` what ``dst`` lacks; each table's report says how many came so."""
     try:
         with readable_copy(backup, mend=True) as old:
-            extra = {r.name: _copy_table(old, dst, r.name) for r in reports}
+            extra = {r.name: _copy_table(old, dst, r.name, schema[r.name]) for r in reports}
     except (sqlite3.DatabaseError, OSError) as exc:
         logger.warning("could not read the backup %s: %s", backup, exc)
         return reports
@@ -259,12 +268,13 @@ def _rebuild_from_indexes(
     src: sqlite3.Connection,
     dst: sqlite3.Connection,
     report: TableReport,
+    info: TableInfo,
     listed: dict[str, dict[int, dict[str, Any]]],
 ) -> TableReport:
     """Add the rows that neither the table's pages nor the backup gave but its indexes still
     list (:func:`app.storage.rebuild.from_indexes`), and say so in the table's report."""
     table = report.name
-    counts = from_indexes(src, dst, table, listed, _insert)
+    counts = from_indexes(src, dst, table, listed, _insert, info)
     if counts is None:
         return report
     rebuilt, unplaced, short = counts
@@ -297,19 +307,18 @@ def _tables(dst: sqlite3.Connection) -> list[str]:
     return [n for n in ORDER if n in names] + sorted(n for n in names if n not in ORDER)
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [str(row[1]) for row in conn.execute(f'PRAGMA table_info("{table}")')]
-
-
-def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) -> TableReport:
-    """Copy one table: a scan while it reads, then row by row past the first failure."""
+def _copy_table(
+    src: sqlite3.Connection, dst: sqlite3.Connection, table: str, info: TableInfo
+) -> TableReport:
+    """Copy one table, whose :func:`table_info` in ``dst`` is ``info``: a scan while it
+    reads, then row by row past the first failure."""
     try:
-        present = _columns(src, table)
+        present = {str(row[1]) for row in table_info(src, table)}
     except sqlite3.DatabaseError as exc:
         return TableReport(table, 0, 0, f"its definition is unreadable: {exc}")
     if not present:
         return TableReport(table, 0, 0, "not in the damaged file")
-    columns = [c for c in _columns(dst, table) if c in present]
+    columns = [str(row[1]) for row in info if str(row[1]) in present]
     names = ", ".join(f'"{c}"' for c in columns)
     insert = f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'  # noqa: S608 (names from our own schema)
     copied = lost = 0
