@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
+from typing import Any, NamedTuple
 
 from nltk.tokenize import NLTKWordTokenizer
 
@@ -23,6 +25,8 @@ __all__ = [
 
 MAX_CHARS = 1000
 """Longest prefix of a title that is tokenised; titles are short, input is untrusted."""
+
+logger = logging.getLogger(__name__)
 
 _TOKENIZER = NLTKWordTokenizer()
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
@@ -51,8 +55,124 @@ def _tokenize(text: str, max_tokens: int) -> tuple[str, ...]:
     text = _CONTROL.sub(" ", text).strip().lower()
     if not text:
         return ()
-    tokens = [t for t in _TOKENIZER.tokenize(text) if _WORDLIKE.search(t)]
+    tokens = [t for t in _split(text) if _WORDLIKE.search(t)]
     return tuple(tokens[:max_tokens])
+
+
+class _Step(NamedTuple):
+    """One substitution of NLTK's tokeniser, and a test that is False only for a text the
+    pattern cannot match (so skipping the substitution leaves the text as it is)."""
+
+    pattern: Any  # NLTK's own compiled pattern (nltk.redos.TimedPattern or re.Pattern)
+    replacement: str
+    needed: Callable[[str], bool]
+
+
+def _any_of(chars: str) -> Callable[[str], bool]:
+    """A test for a pattern that matches only where one of ``chars`` occurs."""
+    wanted = frozenset(chars)
+    return lambda text: not wanted.isdisjoint(text)
+
+
+def _word(word: str) -> Callable[[str], bool]:
+    """A test for a case-insensitive pattern of ASCII letters that matches only ``word``: in
+    ASCII text it must occur lower-cased; other text (where a Kelvin sign or a long s match
+    ASCII letters case-insensitively) is always tried."""
+    return lambda text: not text.isascii() or word in text.lower()
+
+
+_TRAILING = (
+    "])}>\"'»”’" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "\u180e\u200b"
+)
+"""What may follow a final period (the closing marks, and every space ``\\s`` matches and more):
+stripped from the end of a text that such a period ends, they leave that period last."""
+_ODD_SPACE = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f")
+
+_NEEDED: dict[str, Callable[[str], bool]] = {
+    # starting quotes
+    "([«“‘„]|[`]+)": _any_of("«“‘„`"),
+    '^\\"': _any_of('"'),
+    "(``)": _any_of("`"),
+    "([ \\(\\[{<])(\\\"|\\'{2})": _any_of("\"'"),
+    "(?i)(?<!\\w)(\\')(?!(?:re|ve|ll|m|t|s|d|n)\\b)(?=\\w)": _any_of("'"),
+    # punctuation: a final period is followed by closing marks and spaces alone
+    "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*+)\\s*$": lambda t: t.rstrip(_TRAILING).endswith("."),
+    "([:,])([^\\d])": _any_of(":,"),
+    "([:,])$": lambda t: t.rstrip("\n").endswith((":", ",")),
+    "\\.{2,}": lambda t: ".." in t,
+    "[;@#$%&]": _any_of(";@#$%&"),
+    "[\\u2012-\\u2015]": _any_of("\u2012\u2013\u2014\u2015"),
+    "([^\\.])(\\.)([\\]\\)}>\"\\']*)\\s*$": lambda t: t.rstrip(_TRAILING).endswith("."),
+    "[?!]": _any_of("?!"),
+    "([^'])' ": _any_of("'"),
+    "[*]": _any_of("*"),
+    "[\\]\\[\\(\\)\\{\\}\\<\\>]": _any_of("[](){}<>"),
+    "--": lambda t: "--" in t,
+    # ending quotes; whitespace runs become one space (already so in most titles)
+    "([»”’])": _any_of("»”’"),
+    "''": lambda t: "''" in t,
+    '"': _any_of('"'),
+    "\\s+": lambda t: not t.isascii() or "  " in t or not _ODD_SPACE.isdisjoint(t),
+    "([^' ])('[sS]|'[mM]|'[dD]|') ": _any_of("'"),
+    "([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ": _any_of("'"),
+    # contractions
+    "(?i)\\b(can)(?#X)(not)\\b": _word("cannot"),
+    "(?i)\\b(d)(?#X)('ye)\\b": _word("d'ye"),
+    "(?i)\\b(gim)(?#X)(me)\\b": _word("gimme"),
+    "(?i)\\b(gon)(?#X)(na)\\b": _word("gonna"),
+    "(?i)\\b(got)(?#X)(ta)\\b": _word("gotta"),
+    "(?i)\\b(lem)(?#X)(me)\\b": _word("lemme"),
+    "(?i)\\b(more)(?#X)('n)\\b": _word("more'n"),
+    "(?i)\\b(wan)(?#X)(na)(?=\\s)": _word("wanna"),
+    "(?i) ('t)(?#X)(is)\\b": _any_of("'"),
+    "(?i) ('t)(?#X)(was)\\b": _any_of("'"),
+}
+"""What each of NLTK's patterns needs in a text to match it, by the pattern's source."""
+
+
+def _steps() -> tuple[tuple[_Step, ...], tuple[_Step, ...]] | None:
+    """NLTK's substitutions before and after it pads the text with spaces, each with its
+    test; None when this NLTK has a pattern not in :data:`_NEEDED` (then NLTK runs whole)."""
+    nltk = NLTKWordTokenizer
+    contraction = r" \1 \2 "
+    before = [*nltk.STARTING_QUOTES, *nltk.PUNCTUATION, nltk.PARENS_BRACKETS, nltk.DOUBLE_DASHES]
+    after = [
+        *nltk.ENDING_QUOTES,
+        *((p, contraction) for p in nltk.CONTRACTIONS2),
+        *((p, contraction) for p in nltk.CONTRACTIONS3),
+    ]
+    if any(p.pattern not in _NEEDED for p, _ in before + after):
+        logger.warning("this NLTK has patterns of its own: titles are tokenised the slow way")
+        return None
+    return (
+        tuple(_Step(p, r, _NEEDED[p.pattern]) for p, r in before),
+        tuple(_Step(p, r, _NEEDED[p.pattern]) for p, r in after),
+    )
+
+
+_STEPS = _steps()
+
+
+def _split(text: str) -> list[str]:
+    """``NLTKWordTokenizer().tokenize(text)``, the same tokens, in about a third of its time.
+
+    Why: NLTK runs 33 substitutions on every title, each through its ReDoS guard (the
+    ``regex`` engine under a timeout, ~10 µs a call even where nothing matches), which made
+    tokenising most of the first For you over 100,000 articles. This runs the same patterns
+    in the same order, but only those whose test (:data:`_NEEDED`) says the text could hold a
+    match: a title without an apostrophe skips the apostrophe rules, and so on."""
+    if _STEPS is None:
+        tokens: list[str] = _TOKENIZER.tokenize(text)
+        return tokens
+    before, after = _STEPS
+    for step in before:
+        if step.needed(text):
+            text = step.pattern.sub(step.replacement, text)
+    text = " " + text + " "
+    for step in after:
+        if step.needed(text):
+            text = step.pattern.sub(step.replacement, text)
+    return text.split()
 
 
 SOURCE_PREFIX = "<src:"

@@ -36,3 +36,29 @@ def test_odd_input_never_raises() -> None:
     assert tokenize(None) == []  # type: ignore[arg-type]
     assert tokenize("ｆｕｌｌｗｉｄｔｈ Ｔｅｘｔ") == ["fullwidth", "text"]
     assert len(tokenize("word " * (MAX_CHARS * 2), max_tokens=10_000)) <= MAX_CHARS
+
+
+def test_splits_exactly_as_nltk_does() -> None:
+    """The tokeniser skips the NLTK substitutions that cannot match a text; the tokens must
+    be NLTK's own, on titles and on random strings dense in what its patterns look for."""
+    import random
+
+    from nltk.tokenize import NLTKWordTokenizer
+
+    from nrms_core.tokenizer import _split
+
+    nltk = NLTKWordTokenizer()
+    titles = [
+        'He said "no" -- twice... (AP)',
+        "Gonna fight? I cannot, d'ye see. 'Tis more'n enough; wanna go?",
+        "U.S. stocks: Dow up 1.5%, Nasdaq 3,000 [Update 2]*",
+        "“Quoted” ‘single’ «guillemets» „low“ `tick` ''two'' —dash– ‒fig―",
+        "Trailing period.  ) ' \" \u3000",
+        "tab\tnew\nline\x1cend\u2028 ſ KELVIN İ café\u0301 ,\n",
+    ]
+    pieces = [*"aAcnt'\"`«»“”‘’„.,:;!?-—–*#$%&@()[]{}<> \t\n\x85\xa0\u3000\u2012\u2015ſK"]
+    pieces += ["can", "not", "gon", "na", "'t", "is", "''", "``", "...", "--", "n't", "'ll"]
+    rng = random.Random(19)
+    titles += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(5000)]
+    for title in titles:
+        assert _split(title) == nltk.tokenize(title), title
