@@ -21,7 +21,7 @@ import torch
 from nrms_core.bias import BiasFit, Group, click_scores, fit_bias
 from nrms_core.inference import Inference
 from nrms_core.metrics import auc
-from nrms_core.prior import PriorFit, fit_prior
+from nrms_core.prior import WORD_LIMIT, PriorFit, choose_word_ease, fit_prior
 from nrms_core.sampling import Sample
 from nrms_core.tokenizer import content_words, tokenize
 from nrms_core.trainer import holdout_split
@@ -49,6 +49,17 @@ class Calibration(Inference):
     word on every screen, which the groups of one screen cannot say when every row of it
     carries the word (a search)."""
 
+    word_ease: float
+    """The multiple of ``config.word_linear`` the bias fits use (1 until :meth:`fit_priors`
+    chooses one for the reader; see :func:`nrms_core.prior.choose_word_ease`)."""
+
+    def bias_penalties(self) -> dict[str, float]:
+        """The click-bias fit's penalties (``config.bias_penalties`` with the word slope
+        eased by :attr:`word_ease`), as :func:`nrms_core.bias.fit_bias` takes them."""
+        penalties = self.config.bias_penalties()
+        penalties["word_linear"] *= self.word_ease
+        return penalties
+
     def title_words(self, title: str) -> list[str]:
         """The words of ``title`` that carry a word bias (its distinct content words)."""
         return content_words(tokenize(title, self.config.max_title))
@@ -62,7 +73,9 @@ class Calibration(Inference):
     ) -> PriorFit:
         """Set :attr:`feed_prior` and :attr:`word_prior` from every article the reader was
         shown on any screen (``shown``, opened ones included) and which of them they opened
-        (:func:`nrms_core.prior.fit_prior`, with this model's bias penalties). Untitled
+        (:func:`nrms_core.prior.fit_prior`, with this model's bias penalties, the word
+        penalty eased as cross-validation on these articles chooses: :attr:`word_ease`, which
+        the round's bias fits then use too). Untitled
         articles are left out; without ``config.word_bias`` the words get no prior. Only the
         last :data:`PRIOR_ARTICLES` of ``shown`` (in the order given: oldest first) count, so
         that a year of reading does not make every round slower (100,000 articles take about
@@ -78,15 +91,26 @@ class Calibration(Inference):
             content = self.title_words(titles[a]) if self.config.word_bias else []
             words.append([word_index.setdefault(w, len(word_index)) for w in content])
         penalties = self.config.bias_penalties()
+        flags = [a in opened for a in articles]
+        l2, word_l2, linear = penalties["l2"], penalties["word_l2"], penalties["word_linear"]
+        n_feeds, n_words = len(feed_index), len(word_index)
+        self.word_ease = (
+            choose_word_ease(
+                feeds, words, flags, n_feeds, n_words, l2=l2, word_l2=word_l2, word_linear=linear
+            )
+            if self.config.word_bias
+            else 1.0
+        )
         fit = fit_prior(
             feeds,
             words,
-            [a in opened for a in articles],
-            len(feed_index),
-            len(word_index),
-            l2=penalties["l2"],
-            word_l2=penalties["word_l2"],
-            word_linear=penalties["word_linear"],
+            flags,
+            n_feeds,
+            n_words,
+            l2=l2,
+            word_l2=word_l2,
+            word_linear=linear * self.word_ease,
+            word_limit=WORD_LIMIT / self.word_ease,
         )
         self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}
         self.word_prior = {w: float(fit.words[i]) for w, i in word_index.items() if fit.words[i]}
@@ -176,7 +200,7 @@ class Calibration(Inference):
             len(index.word_of),
             prior=prior,
             word_prior=word_prior,
-            **self.config.bias_penalties(),
+            **self.bias_penalties(),
         )
 
     def fit_bias(

@@ -188,6 +188,7 @@ def run_round(
     if in_use is not None:  # its biases are refitted below on the same prior as the round's
         in_use.feed_prior = dict(model.feed_prior)
         in_use.word_prior = dict(model.word_prior)
+        in_use.word_ease = model.word_ease
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
     bias_only = model.held_out_click_aucs(
         samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True

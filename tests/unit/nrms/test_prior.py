@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nrms_core.prior import FEED_LIMIT, WORD_LIMIT, fit_prior
+from nrms_core.prior import FEED_LIMIT, WORD_LIMIT, choose_word_ease, fit_prior
 from nrms_core.recommender import Recommender
 
 
@@ -79,3 +79,41 @@ def test_only_the_latest_shown_articles_count(monkeypatch: pytest.MonkeyPatch) -
     fit = rec.fit_priors(range(100), {a for a in range(100) if a % 3 == 0}, titles, sources)
     assert fit.articles == 40
     assert "blair" not in rec.word_prior  # only articles 60-99 were fitted on
+
+
+def _reader(kind: str, seed: int) -> tuple[list[int], list[list[int]], list[bool]]:
+    """900 shown articles of 8 feeds, 4-8 of 300 words each; word 0 (a keyword) comes up
+    four times as often in feeds 0 and 1. A keyword reader opens most titles with word 0,
+    in any feed; a feed reader a quarter of feeds 0 and 1's, whatever their words."""
+    rng = np.random.default_rng(seed)
+    feeds, words, opened = [], [], []
+    for _ in range(900):
+        feed = int(rng.integers(0, 8))
+        row = [int(w) for w in rng.choice(np.arange(1, 300), int(rng.integers(4, 9)), False)]
+        if rng.random() < (0.08 if feed < 2 else 0.02):
+            row[0] = 0
+        liked = 0 in row if kind == "keywords" else feed < 2 and rng.random() < 0.25
+        feeds.append(feed)
+        words.append(row)
+        opened.append(bool(liked and rng.random() < 0.8) or rng.random() < 0.003)
+    return feeds, words, opened
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cross_validation_eases_the_words_for_a_keyword_reader_only(seed: int) -> None:
+    keyword = choose_word_ease(*_reader("keywords", seed), 8, 300)
+    feed = choose_word_ease(*_reader("feeds", seed), 8, 300)
+    assert (keyword, feed) == (0.5, 1.0)
+    # too few opens to cross-validate: the configured penalty
+    feeds, words, _ = _reader("keywords", seed)
+    assert choose_word_ease(feeds[:60], words[:60], [False] * 59 + [True], 8, 300) == 1.0
+
+
+def test_an_eased_word_penalty_lets_a_keyword_grow_past_the_usual_limit() -> None:
+    feeds, words, opened = _reader("keywords", 0)
+    held = fit_prior(feeds, words, opened, 8, 300)
+    eased = fit_prior(feeds, words, opened, 8, 300, word_linear=0.125, word_limit=WORD_LIMIT / 0.5)
+    assert held.words[0] == pytest.approx(WORD_LIMIT)  # held at the usual limit
+    assert eased.words[0] > WORD_LIMIT
+    # and the feeds the keyword comes up in most take less of the credit
+    assert eased.bias[:2].max() < held.bias[:2].max()
