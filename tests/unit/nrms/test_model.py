@@ -143,3 +143,26 @@ def test_length_buckets_give_the_same_vectors(model: NRMS) -> None:
     plain = model.encode_news(tokens)
     bucketed = model.encode_news(tokens, bucket=4)
     assert torch.allclose(plain, bucketed, atol=1e-6, rtol=0)
+
+
+def test_encoding_without_gradients_gives_the_training_form(model: NRMS) -> None:
+    """Without gradients the encoders take torch's fused attention and a batched pooling;
+    they must give what the explicit form (training's, and the trace's) gives, padded and
+    empty rows included."""
+    tokens = _titles(8, 6)
+    tokens[2, 3:] = 0  # a shorter title
+    tokens[5] = 0  # an empty one: every row of its batch goes the explicit way
+    with torch.no_grad():
+        fused = model.news_encoder(tokens[:5]).vector  # [5, D] no empty title
+        mixed = model.news_encoder(tokens).vector  # [8, D]
+    explicit = model.news_encoder(tokens).vector.detach()  # grad enabled: the training form
+    assert torch.allclose(fused, explicit[:5], atol=1e-6)
+    assert torch.allclose(mixed, explicit, atol=1e-6)
+    assert torch.equal(mixed[5], torch.zeros(D))
+    traced = model.news_encoder.trace(tokens[:5]).vector.detach()
+    assert torch.allclose(fused, traced, atol=1e-6)
+    news = torch.randn(3, 4, D)
+    mask = torch.tensor([[True] * 4, [True, True, False, False], [True, False, False, False]])
+    with torch.no_grad():
+        user = model.encode_user(news, mask)  # [3, D]
+    assert torch.allclose(user, model.encode_user(news, mask).detach(), atol=1e-6)
