@@ -55,7 +55,8 @@ def _tokenize(text: str, max_tokens: int) -> tuple[str, ...]:
     text = _CONTROL.sub(" ", text).strip().lower()
     if not text:
         return ()
-    tokens = [t for t in _split(text) if _WORDLIKE.search(t)]
+    # isalnum() is what \w tests for each character: most tokens skip the regular expression
+    tokens = [t for t in _split(text) if t.isalnum() or _WORDLIKE.search(t)]
     return tuple(tokens[:max_tokens])
 
 
