@@ -183,8 +183,19 @@ def choose_word_ease(
     """
     first = float(eases[0])
     start = max(0, len(feeds) - CV_ARTICLES)
-    f = np.asarray(feeds[start:], np.int64)  # [N]
-    w = list(words[start:])
+    # only the feeds and words these articles carry are fitted (a year's vocabulary of
+    # unused parameters made each fit ten times slower); -1: none, or out of range
+    feed_at: dict[int, int] = {}
+    word_at: dict[int, int] = {}
+    f = np.asarray(  # [N]
+        [feed_at.setdefault(x, len(feed_at)) if 0 <= x < n_feeds else -1 for x in feeds[start:]],
+        np.int64,
+    )
+    w = [
+        [word_at.setdefault(x, len(word_at)) if 0 <= x < n_words else -1 for x in row]
+        for row in words[start:]
+    ]
+    n_feeds, n_words = len(feed_at), len(word_at)
     y = np.asarray(opened[start:], np.float64)  # [N]
     if len(y) < CV_FOLDS or y.sum() < 2 * CV_FOLDS or (1.0 - y).sum() < 2 * CV_FOLDS:
         return first
