@@ -137,8 +137,10 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.close(dir_fd)
 
 
-def _read(path: Path) -> object:
+def _read(path: Path, data: bytes | None) -> object:
     try:
+        if data is not None:
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         with Path(path).open("rb") as fh:
             return torch.load(fh, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
@@ -178,10 +180,14 @@ def _check_state(path: Path, state: object, expected: Mapping[str, torch.Tensor]
             raise CheckpointError(f"{path}: weight {name} holds non-finite values")
 
 
-def load(path: Path) -> Checkpoint:
-    """Read and validate a checkpoint; raises CheckpointError with a clear message."""
+def load(path: Path, *, content: bytes | None = None) -> Checkpoint:
+    """Read and validate a checkpoint; raises CheckpointError with a clear message.
+
+    ``content``: the bytes of ``path`` when the caller has read them already (to check their
+    hash, say), so that the file is not read twice; ``path`` then only names it in messages.
+    """
     path = Path(path)
-    data = _read(path)
+    data = _read(path, content)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a Heedful NRMS checkpoint")
     version = data.get("version")

@@ -118,6 +118,14 @@ def collate(
     )
 
 
+def batch_loss(model: NRMS, batch: Batch) -> torch.Tensor:
+    """The training loss of a batch: the mean NLL of each sample's positive (candidate 0)
+    among its candidates' scores [B, C], a scalar that keeps its graph."""
+    logits = model(batch.tokens, batch.history, batch.history_mask, batch.candidates)  # [B, C]
+    target = logits.new_zeros(logits.shape[0], dtype=torch.long)  # [B]
+    return F.cross_entropy(logits, target)
+
+
 def ranking_metrics(logits: np.ndarray) -> tuple[float, float]:
     """Mean AUC and nDCG@10 of rows of ``logits`` [B, C] whose column 0 is the positive."""
     pos = logits[:, :1]  # [B, 1]
@@ -363,12 +371,7 @@ class Trainer:
         for index, chunk in enumerate(order):
             if self.should_stop is not None and self.should_stop():
                 return total / max(1, index), index, True
-            batch = collate(chunk, self.titles, self.device)
-            logits = model(
-                batch.tokens, batch.history, batch.history_mask, batch.candidates
-            )  # [B, C]
-            target = logits.new_zeros(logits.shape[0], dtype=torch.long)  # [B]
-            loss = F.cross_entropy(logits, target)
+            loss = batch_loss(model, collate(chunk, self.titles, self.device))
             objective = loss
             if self.anchor_decay > 0:
                 drift = torch.stack(

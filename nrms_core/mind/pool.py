@@ -143,24 +143,9 @@ class _Reader:
 
     def fresh(self) -> Recommender:
         """A model as ``Recommender.load(base)`` gives it, built from the copy in memory."""
-        from nrms_core.device import resolve_device
-        from nrms_core.model import NRMS
         from nrms_core.recommender import Recommender
-        from nrms_core.vocab import Vocabulary
 
-        base = self.base
-        device = resolve_device(self.settings.device)
-        model = NRMS(base.config, len(base.vocab))
-        model.load_state_dict(dict(base.state))
-        return Recommender(
-            base.config,
-            Vocabulary.from_tokens(base.vocab.tokens()),
-            model.to(device),
-            base.pretrained.clone(),
-            device=device,
-            glove=base.glove,
-            meta=base.meta,
-        )
+        return Recommender.from_checkpoint(self.base, device=self.settings.device)
 
     def run(self, task: Task) -> Outcome:
         """Fine-tune a fresh copy on the reader's samples, then score its dev impressions."""

@@ -6,8 +6,11 @@ stopped. With ``--resume PATH`` the general protocol trains this way instead of 
 ``Recommender.fine_tune`` (which picks its epoch on a holdout, refits and cross-fits, and
 cannot stop half way): ``epochs`` epochs of shuffled batches with AdamW at the fine-tuning
 rate (the word embeddings at ``embed_lr_scale`` of it), then the click biases fitted on the
-train sessions. Each epoch's order and dropout are seeded by the seed and the epoch, so a run
-stopped after epoch k and resumed ends with the weights of one that never stopped.
+train sessions. A step is the trainer's (:func:`nrms_core.trainer.collate`,
+:func:`~nrms_core.trainer.batch_loss`, :func:`nrms_core.optimizer.adamw`); only the order of
+the batches is this module's. Each epoch's order and dropout are seeded by the seed and the
+epoch alone, so a run stopped after epoch k and resumed ends with the weights of one that
+never stopped.
 
 After each epoch ``PATH`` is written as a Heedful checkpoint (the model; its metadata holds
 the epoch and what the run trains on), then ``PATH.optimizer`` beside it (the optimizer's
@@ -29,12 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.nn import functional as F  # noqa: N812
 
 from nrms_core import checkpoint
 from nrms_core.checkpoint import CheckpointError
+from nrms_core.optimizer import AdamW, adamw
 from nrms_core.sampling import Sample
-from nrms_core.trainer import collate
+from nrms_core.trainer import batch_loss, collate
 
 if TYPE_CHECKING:
     from nrms_core.recommender import Recommender
@@ -52,20 +55,15 @@ def optimizer_path(path: Path) -> Path:
     return path.with_name(path.name + ".optimizer")
 
 
-def _optimizer(rec: Recommender, lr: float) -> torch.optim.Optimizer:
-    model = rec.model
-    embedding = model.embedding.weight
-    others = [p for p in model.parameters() if p is not embedding]
-    groups: list[dict[str, Any]] = [
-        {"params": others, "lr": lr},
-        {"params": [embedding], "lr": lr * rec.config.embed_lr_scale},
-    ]
-    return torch.optim.AdamW(groups, lr=lr, weight_decay=rec.config.weight_decay)
+def _optimizer(rec: Recommender, lr: float) -> AdamW:
+    """The trainer's AdamW: the word embeddings at ``embed_lr_scale`` of ``lr``."""
+    config = rec.config
+    return adamw(
+        rec.model, lr, embed_lr=lr * config.embed_lr_scale, weight_decay=config.weight_decay
+    )
 
 
-def _save(
-    path: Path, rec: Recommender, optimizer: torch.optim.Optimizer, run: dict[str, Any]
-) -> None:
+def _save(path: Path, rec: Recommender, optimizer: AdamW, run: dict[str, Any]) -> None:
     """The model, then the optimizer file that names the model file's sha256."""
     model_sha = rec.save(path, meta={**rec.meta, _KEY: run})
     buffer = io.BytesIO()
@@ -111,8 +109,9 @@ def _check_optimizer(path: Path, state: object, optimizer: torch.optim.Optimizer
                 raise CheckpointError(f"{path}: optimizer value {name} holds non-finite values")
 
 
-def _optimizer_state(path: Path, moment: Path) -> dict[str, Any]:
-    """The optimizer's state saved beside ``path``, once both files' hashes check out."""
+def _optimizer_state(path: Path, moment: Path) -> tuple[bytes, dict[str, Any]]:
+    """(the bytes of the model file ``path``, the optimizer's state saved beside it), once
+    both files' hashes check out; the model is then read from those bytes, not again."""
     try:
         model = path.read_bytes()
         payload = torch.load(moment, map_location="cpu", weights_only=True)
@@ -138,19 +137,18 @@ def _optimizer_state(path: Path, moment: Path) -> dict[str, Any]:
         raise CheckpointError(f"{moment}: not a readable optimizer state") from exc
     if not isinstance(state, dict):
         raise CheckpointError(f"{moment}: not an optimizer state")
-    return state
+    return model, state
 
 
-def _resume(
-    path: Path, rec: Recommender, run: Mapping[str, Any]
-) -> tuple[Recommender, torch.optim.Optimizer, int]:
+def _resume(path: Path, rec: Recommender, run: Mapping[str, Any]) -> tuple[Recommender, AdamW, int]:
     """(the model of ``path``, its optimizer, the epochs it has done); CheckpointError when it
     is not this run's."""
     from nrms_core.recommender import Recommender
 
     moment = optimizer_path(path)
-    state = _optimizer_state(path, moment)
-    saved = Recommender.load(path, device=rec.device)
+    content, state = _optimizer_state(path, moment)
+    data = checkpoint.load(path, content=content)
+    saved = Recommender.from_checkpoint(data, device=rec.device, copy=False)
     record = saved.meta.get(_KEY)
     if not isinstance(record, dict):
         raise CheckpointError(f"{path}: not a resume file of --protocol general")
@@ -190,11 +188,11 @@ def train_resumable(
     src = sources or {}
     order = sorted(titles)
     rec.add_titles((titles[a] for a in order), (src.get(a) for a in order))
-    optimizer = _optimizer(rec, rate)
-    done = 0
     if path.exists():
         rec, optimizer, done = _resume(path, rec, run)
         _LOG.info("resuming from %s after epoch %d", path, done)
+    else:
+        optimizer, done = _optimizer(rec, rate), 0
     model = rec.model
     device = torch.device(rec.device)
     needed = {a for s in samples for a in (*s.history, *s.candidates)}
@@ -209,10 +207,7 @@ def train_resumable(
         torch.manual_seed(seed * 1_000_003 + epoch)
         model.train()
         for start in range(0, len(shuffled), _BATCH):
-            batch = collate(shuffled[start : start + _BATCH], tokens, device)
-            logits = model(batch.tokens, batch.history, batch.history_mask, batch.candidates)
-            target = logits.new_zeros(logits.shape[0], dtype=torch.long)  # [B]
-            loss = F.cross_entropy(logits, target)
+            loss = batch_loss(model, collate(shuffled[start : start + _BATCH], tokens, device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()

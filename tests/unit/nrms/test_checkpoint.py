@@ -249,3 +249,29 @@ def test_meta_must_be_plain_data(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="plain data"):
         rec.save(tmp_path / "m.pt", meta={"bad": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bytes_read_already_load_as_the_file_does(saved: Path) -> None:
+    """A caller that read the file to hash it passes the bytes instead of a second read."""
+    content = saved.read_bytes()
+    saved.unlink()  # so that only the bytes can give the checkpoint
+    loaded = checkpoint.load(saved, content=content)
+    assert loaded.vocab.tokens()[2:] == ["oil", "stocks", "cup"]
+    assert loaded.meta == {"version": 3, "clicks": [1, 2], "note": {"x": 1.5}}
+    with pytest.raises(CheckpointError, match=r"model\.pt: not a readable checkpoint"):
+        checkpoint.load(saved, content=content[: len(content) // 2])
+
+
+def test_models_from_one_checkpoint_share_nothing_that_changes(saved: Path) -> None:
+    """The evaluator's readers each start from the base read once; one's new words must not
+    reach another, and each starts as Recommender.load would give it."""
+    data = checkpoint.load(saved)
+    first, second = (Recommender.from_checkpoint(data, device="cpu") for _ in range(2))
+    first.add_titles(["pipeline tanker"])
+    assert len(first.vocab) == len(data.vocab) + 2
+    assert len(second.vocab) == len(data.vocab)
+    assert len(data.pretrained) == len(data.vocab)
+    loaded = Recommender.load(saved, device="cpu").model.state_dict()
+    for name, tensor in second.model.state_dict().items():
+        assert torch.equal(tensor, loaded[name]), name
+    assert second.meta == Recommender.load(saved).meta

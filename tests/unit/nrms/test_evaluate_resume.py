@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,24 @@ def test_resume_needs_the_general_protocol(
     argv = ["--train", str(train), "--dev", str(dev), "--protocol", "personal"]
     assert main([*argv, "--resume", str(tmp_path / "x"), "--out", str(tmp_path / "o")]) == 1
     assert capsys.readouterr().err.strip() == "error: --resume needs --protocol general"
+
+
+def test_resuming_reads_the_model_file_once(
+    folders: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its bytes are hashed against the optimizer file, then the model is read from them."""
+    path = tmp_path / "run.ckpt"
+    out = tmp_path / "r.json"
+    assert _run(folders, out, "--epochs", "1", "--resume", str(path)) == 0
+    reads: list[str] = []
+    open_file = Path.open  # Path.read_bytes opens through it too
+
+    def counted_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        reads.append(self.name)
+        return open_file(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", counted_open)
+    assert _run(folders, out, "--epochs", "2", "--resume", str(path)) == 0
+    assert reads.count("run.ckpt") == 1
