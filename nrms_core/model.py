@@ -197,8 +197,17 @@ class NewsEncoder(nn.Module):
             self.self_attention.value.bias.zero_()
 
     def forward(self, tokens: torch.Tensor) -> NewsOutput:
-        """tokens [N, L] int64 (PAD=0 is masked) -> NewsOutput."""
+        """tokens [N, L] int64 (PAD=0 is masked) -> NewsOutput.
+
+        In eval mode without gradients each distinct token's queries, keys and values are
+        computed once and gathered (the same vectors): the three projections were a quarter
+        of encoding 100,000 titles' time, and a batch of titles repeats most of its words."""
         mask = tokens != PAD  # [N, L]
+        if not self.training and not torch.is_grad_enabled():
+            distinct, index = torch.unique(tokens, return_inverse=True)  # [U], [N, L]
+            h = self.self_attention(self.embedding(distinct), mask, index)  # [N, L, D]
+            r, alpha = self.attention(h, mask)  # [N, D], [N, L]
+            return NewsOutput(r, alpha, h)
         e = self.dropout(self.embedding(tokens))  # [N, L, E]
         h = self.dropout(self.self_attention(e, mask))  # [N, L, D]
         r, alpha = self.attention(h, mask)  # [N, D], [N, L]

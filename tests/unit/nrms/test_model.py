@@ -146,9 +146,9 @@ def test_length_buckets_give_the_same_vectors(model: NRMS) -> None:
 
 
 def test_encoding_without_gradients_gives_the_training_form(model: NRMS) -> None:
-    """Without gradients the encoders take torch's fused attention and a batched pooling;
-    they must give what the explicit form (training's, and the trace's) gives, padded and
-    empty rows included."""
+    """Without gradients the encoders project each distinct token once and take torch's fused
+    attention and a batched pooling; they must give what the explicit form (training's, and
+    the trace's) gives, padded and empty rows included."""
     tokens = _titles(8, 6)
     tokens[2, 3:] = 0  # a shorter title
     tokens[5] = 0  # an empty one: every row of its batch goes the explicit way
