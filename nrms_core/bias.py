@@ -38,6 +38,7 @@ import numpy.typing as npt
 import torch
 
 from nrms_core.click import click_score, word_weight
+from nrms_core.optimizer import LBFGS
 
 __all__ = [
     "BiasFit",
@@ -169,7 +170,7 @@ def word_penalty(words: torch.Tensor, linear: float) -> torch.Tensor:
 def maximise(params: Sequence[torch.Tensor], objective: Callable[[], torch.Tensor]) -> None:
     """Move ``params`` (tensors with ``requires_grad``) to the maximum of the concave
     ``objective`` by L-BFGS with a strong-Wolfe line search, in place."""
-    optimiser = torch.optim.LBFGS(
+    optimiser = LBFGS(
         params,
         lr=1.0,
         max_iter=_MAX_ITERATIONS,
