@@ -28,8 +28,15 @@ from nrms_core.click import word_weight
 from nrms_core.config import NRMSConfig
 from nrms_core.glove import GloVe, load_glove
 from nrms_core.model import NRMS
-from nrms_core.tokenizer import SOURCE_PREFIX, content_words, source_token, tokenize
-from nrms_core.vocab import UNK, Vocabulary
+from nrms_core.tokenizer import (
+    SOURCE_PREFIX,
+    content_words,
+    source_name,
+    source_token,
+    stopwords,
+    tokenize,
+)
+from nrms_core.vocab import UNK, UNK_TOKEN, Vocabulary
 
 __all__ = ["Lexicon"]
 
@@ -149,11 +156,52 @@ class Lexicon:
 
     def lexical(self, titles: Sequence[str]) -> np.ndarray:
         """The fitted lexical click bias l [N] float32 of each title (see
-        :mod:`nrms_core.click`; 0 until a round has fitted one)."""
-        table = self._word_table()
-        out = np.zeros(len(titles), dtype=np.float32)
-        if not table.any():
-            return out
-        for i, title in enumerate(titles):
-            out[i] = self._lexical_of(tokenize(title, self.config.max_title), table)
-        return out
+        :mod:`nrms_core.click`; 0 until a round has fitted one).
+
+        Equal, bit for bit, to :meth:`_lexical_of` of each title's tokens, but cheaper: that
+        walks every token in Python with a numpy lookup each (about 9 µs a title, 0.9 s of CPU
+        for a first For you over 100,000 articles; this, 0.6 s). Here a title none of whose
+        tokens has a bias is 0 after one set test (few are: a fit biases every content word of
+        the shown titles); the others add the same nonzero terms in the same order (zero terms
+        change no float sum), with |W_c| from set operations over the title."""
+        table = self._word_table()  # [V]
+        biases = self._content_biases(table)
+        if not biases:
+            return np.zeros(len(titles), dtype=np.float32)
+        stop = stopwords()
+        limit = self.config.max_title
+        weights = [word_weight(n) for n in range(limit + 1)]  # a title has ≤ limit words
+        values: list[float] = []
+        for title in titles:
+            tokens = tokenize(title, limit)
+            if biases.keys().isdisjoint(tokens):
+                values.append(0.0)
+                continue
+            weight = weights[_content_count(tokens, stop)]
+            # the biased words in first-seen order, as _word_biases adds them
+            values.append(sum([weight * biases[t] for t in dict.fromkeys(tokens) if t in biases]))
+        return np.array(values, dtype=np.float32)
+
+    def _content_biases(self, table: np.ndarray) -> dict[str, float]:
+        """The content words with a nonzero bias in ``table`` [V] (NaN included) and those
+        biases: the only words that can give a title a lexical bias (a stopword's, a source
+        token's or UNK's row never counts, see :meth:`_word_biases`)."""
+        rows = np.flatnonzero(table)  # [K]
+        stop = stopwords()
+        words = zip(map(self.vocab.token, rows.tolist()), table[rows].tolist(), strict=True)
+        return {
+            token: bias
+            for token, bias in words
+            if token != UNK_TOKEN and token not in stop and source_name(token) is None
+        }
+
+
+def _content_count(tokens: Sequence[str], stop: frozenset[str]) -> int:
+    """|W_c|, as ``len(content_words(tokens))``: the distinct tokens less the stopwords among
+    them (two set operations over the title, not a test of each token in Python) and less
+    the source tokens, which the tokeniser never yields; the joined test is exact all the
+    same (a token that starts with the prefix puts it in the join)."""
+    distinct = set(tokens)
+    if SOURCE_PREFIX in "".join(distinct):
+        return len(content_words(tokens))
+    return len(distinct) - len(stop.intersection(distinct))

@@ -378,3 +378,33 @@ def test_a_word_every_candidate_carries_keeps_its_prior() -> None:
     assert np.array_equal(empty.words, prior)
     with pytest.raises(ValueError):
         fit_bias(groups, 0, 4, word_prior=np.array([0.0, np.nan, 0.0, 0.0]))
+
+
+def test_lexical_equals_the_plain_definition_bit_for_bit() -> None:
+    """``lexical`` skips titles without a biased word and counts |W_c| by set operations;
+    each value must still be exactly the plain per-token sum (``_lexical_of``), on random
+    titles (repeated words, stopwords, words the vocabulary lacks, empty and punctuation-only
+    titles) under random bias tables (zeros, negatives, stopwords and a source with one)."""
+    from nrms_core.tokenizer import tokenize
+
+    rng = np.random.default_rng(7)
+    known = [f"w{k}" for k in range(40)] + ["the", "of", "and", "a", "is"]
+    unknown = [f"u{k}" for k in range(10)] + ["x" * 250]  # never added; the last cannot be
+    rec = Recommender.create(pretrained=False, seed=5)
+    rec.add_titles(known, ["sport"])  # one word a title: titles are cut at max_title
+    pool = known + unknown + ["!", "--", "<src:sport>"]
+    titles = ["", "!!", "w1 w1 w1", "The w2 of the w2", "u1 w3 u2 w3 u1", "w4 x"]
+    titles += [" ".join(rng.choice(pool, rng.integers(1, 40))) for _ in range(400)]
+    for trial in range(6):
+        table = np.zeros(len(rec.vocab))
+        rows = rng.choice(len(rec.vocab), max(1, trial * 8), replace=False)
+        table[rows] = rng.normal(0.0, 2.0, len(rows)) * (rng.random(len(rows)) < 0.8)
+        table[rec.vocab.ids(["w1", "w2", "w3", "the", str(source_token("sport"))])] = 0.7
+        with torch.no_grad():
+            rec.model.word_bias.copy_(torch.from_numpy(table))
+        table = rec._word_table()  # [V] as rounded to the model's float32
+        plain = [rec._lexical_of(tokenize(t, rec.config.max_title), table) for t in titles]
+        fast = rec.lexical(titles)
+        assert fast.dtype == np.float32
+        assert fast.view(np.uint32).tolist() == np.array(plain, np.float32).view(np.uint32).tolist()
+    assert rec.lexical(["w1 w1 w1"])[0] == np.float32(0.7)  # its only word, counted once
