@@ -58,43 +58,28 @@ def test_a_model_below_chance_is_given_up_for_latest_only_when_latest_does_bette
     # those clicks newest-first is below chance too: Latest would lose the model's feed and
     # word biases for nothing
     worse = spread(0.2, n=20)
-    kept = guard.judge(
-        spread(0.3, n=20),
-        candidates=100,
-        current=worse,
-        clickbias=[0.4] * 20,
-        latest=spread(0.15, n=20),
-    )
+
+    def after(latest: list[float], clickbias: list[float] | None = None) -> guard.Verdict:
+        """The verdict on a round below chance, the model in use below it too."""
+        return guard.judge(
+            spread(0.3, n=20),
+            candidates=100,
+            current=worse,
+            clickbias=[0.4] * 20 if clickbias is None else clickbias,
+            latest=latest,
+        )
+
+    kept = after(spread(0.15, n=20))
     assert kept.decision == guard.REJECTED and kept.publish is None
     assert kept.mode == guard.MODEL and "Latest does no better" in kept.reason
     assert kept.latest == pytest.approx(0.15)
     # within the noise of the model in use is no better either
-    level = guard.judge(
-        spread(0.3, n=20),
-        candidates=100,
-        current=worse,
-        clickbias=[0.4] * 20,
-        latest=[0.0, 0.45] * 10,
-    )
-    assert level.mode == guard.MODEL
+    assert after([0.0, 0.45] * 10).mode == guard.MODEL
     # clearly better on the same clicks, Latest takes over
-    gone = guard.judge(
-        spread(0.3, n=20),
-        candidates=100,
-        current=worse,
-        clickbias=[0.4] * 20,
-        latest=spread(0.6, n=20),
-    )
+    gone = after(spread(0.6, n=20))
     assert gone.mode == guard.LATEST and gone.reason.endswith("For you shows Latest")
     # ClickBias, when it beats chance, is still preferred to both
-    bias = guard.judge(
-        spread(0.3, n=20),
-        candidates=100,
-        current=worse,
-        clickbias=spread(0.7, n=20),
-        latest=[0.1] * 20,
-    )
-    assert bias.mode == guard.CLICKBIAS
+    assert after([0.1] * 20, clickbias=spread(0.7, n=20)).mode == guard.CLICKBIAS
 
 
 def test_a_round_clearly_worse_than_the_model_in_use_is_rejected_and_the_model_stays() -> None:
