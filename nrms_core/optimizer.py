@@ -35,7 +35,9 @@ _ADD_PARAM_GROUP = _bare(torch.optim.Optimizer, "add_param_group")
 _ZERO_GRAD = _bare(torch.optim.Optimizer, "zero_grad")
 _STATE_DICT = _bare(torch.optim.Optimizer, "state_dict")
 _LOAD_STATE_DICT = _bare(torch.optim.Optimizer, "load_state_dict")
-_ADAM_STEP = _bare(torch.optim.Adam, "step")
+# AdamW's step: Adam's own since torch merged the two (AdamW a subclass of Adam with decoupled
+# weight decay), AdamW's own step before; whichever class of its MRO defines it
+_ADAMW_STEP = _bare(next(k for k in torch.optim.AdamW.__mro__ if "step" in vars(k)), "step")
 
 
 def adamw(model: NRMS, lr: float, *, embed_lr: float, weight_decay: float) -> AdamW:
@@ -50,15 +52,19 @@ def adamw(model: NRMS, lr: float, *, embed_lr: float, weight_decay: float) -> Ad
     return AdamW(groups, lr=lr, weight_decay=weight_decay)
 
 
-class AdamW(torch.optim.AdamW):
-    """``torch.optim.AdamW`` (same arguments, state and results) that never imports
-    ``torch._dynamo``; not for use under ``torch.compile``."""
+class _Unguarded(torch.optim.Optimizer):
+    """The methods every optimizer here takes from ``torch.optim.Optimizer`` unguarded."""
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         _ADD_PARAM_GROUP(self, param_group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         _ZERO_GRAD(self, set_to_none)
+
+
+class AdamW(_Unguarded, torch.optim.AdamW):
+    """``torch.optim.AdamW`` (same arguments, state and results) that never imports
+    ``torch._dynamo``; not for use under ``torch.compile``."""
 
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = _STATE_DICT(self)
@@ -72,16 +78,10 @@ class AdamW(torch.optim.AdamW):
         """One step, under no_grad as torch's own step runs it (``differentiable`` is False)."""
         if self.defaults["differentiable"]:
             raise ValueError("a differentiable AdamW needs torch.optim.AdamW")
-        loss: float | None = _ADAM_STEP(self, closure)
+        loss: float | None = _ADAMW_STEP(self, closure)
         return loss
 
 
-class LBFGS(torch.optim.LBFGS):
+class LBFGS(_Unguarded, torch.optim.LBFGS):
     """``torch.optim.LBFGS`` (same arguments, state and results) that never imports
     ``torch._dynamo``: its ``step`` has no guard, only the constructor and ``zero_grad``."""
-
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        _ADD_PARAM_GROUP(self, param_group)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        _ZERO_GRAD(self, set_to_none)
