@@ -32,7 +32,8 @@ logistic regression. The decision (:func:`judge`):
   held-out group is the rows passed over on its screen, mostly the newer rows above it, so
   newest-first can be worse than chance there too, and giving up the model in use (its feed
   and word biases, which a single feed's view cannot judge) for an order that does no
-  better on the evidence at hand would only lose what it knows.
+  better on the evidence at hand would only lose what it knows. When For you shows Latest
+  already and the model in use stays by these rules, it ranks again.
 
 A rejected round never becomes the model in use (the newest ``model_versions`` row stays
 what ranks); every round, rejected or not, is kept in a bounded log in the settings table.
@@ -198,21 +199,24 @@ def judge(
         else:
             why = f"within the noise of the model in use ({figure:.2f} vs {now:.2f} ± {margin:.2f})"
         return verdict(PUBLISHED, f"published: {why}", "round", MODEL)
+    # the model in use keeps (or, from Latest, takes back) For you
+    stays = MODEL if current_mode == LATEST else current_mode
     if now is not None and now > 0.5:
-        return verdict(REJECTED, reason, None, current_mode)
+        return verdict(REJECTED, reason, None, stays)
     if current is not None and now is not None and not below_chance(current):
         # a few held-out clicks at chance are no evidence against the model that earned its
         # place on earlier ones (inside one feed's view, say, the clicks cannot show the
         # feeds the reader prefers); it is given up only when shown to be worse than chance
-        return verdict(REJECTED, reason + "; the model in use stays", None, current_mode)
+        return verdict(REJECTED, reason + "; the model in use stays", None, stays)
     if bias is not None and bias > 0.5:
         return verdict(REJECTED, reason + "; For you ranks by ClickBias", CLICKBIAS, CLICKBIAS)
     if current is not None and now is not None and recent is not None:
-        beyond = NOISE_Z * noise(latest, current)
+        pairs = [(a, b) for a, b in zip(latest, current, strict=False) if math.isfinite(a + b)]
+        beyond = NOISE_Z * noise([a for a, _ in pairs], [b for _, b in pairs])
         if recent <= now + beyond:
             # newest first would do no better on these clicks than the model in use
             why = f"; the model in use stays (Latest does no better: {recent:.2f} vs {now:.2f})"
-            return verdict(REJECTED, reason + why, None, current_mode)
+            return verdict(REJECTED, reason + why, None, stays)
     return verdict(REJECTED, reason + "; For you shows Latest", None, LATEST)
 
 

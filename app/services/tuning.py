@@ -286,6 +286,7 @@ def _verdict_metrics(verdict: guard.Verdict) -> dict[str, float | str | int | No
         "ranking": verdict.mode,
         "in_use_auc": verdict.current,
         "clickbias_auc": verdict.clickbias,
+        "latest_auc": verdict.latest,
         "noise": verdict.margin,
         "held_out": verdict.held_out,
         "held_out_candidates": verdict.candidates,
@@ -295,19 +296,19 @@ def _verdict_metrics(verdict: guard.Verdict) -> dict[str, float | str | int | No
 
 def _latest_aucs(profile: Profile, held: Sequence[Sample]) -> list[float]:
     """Latest's AUC on each held-out click (``held``, position 0 the click): its candidates
-    ordered as Latest shows them, newest first (ties, and an article gone from the profile,
-    count half), so that the guard can tell whether falling back to Latest would do better
-    on these clicks than the model in use."""
+    ordered as Latest shows them, newest first and by id among equal times (an article gone
+    from the profile counts half), so that the guard can tell whether falling back to Latest
+    would do better on these clicks than the model in use."""
     with profile.db.read() as s:
         times = articles.article_times(s, [a for h in held for a in h.candidates])
     out: list[float] = []
     for h in held:  # one figure per click, in the order of the other models' figures
-        click = times.get(h.candidates[0])
-        skipped = [times.get(a) for a in h.candidates[1:]]
-        if click is None or not skipped:
+        click, skipped = h.candidates[0], h.candidates[1:]
+        if click not in times or not skipped:
             out.append(0.5)
             continue
-        wins = sum(0.5 if t is None or t == click else float(click > t) for t in skipped)
+        mine = (times[click], click)
+        wins = sum(0.5 if a not in times else float(mine > (times[a], a)) for a in skipped)
         out.append(wins / len(skipped))
     return out
 

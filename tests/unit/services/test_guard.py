@@ -80,6 +80,18 @@ def test_a_model_below_chance_is_given_up_for_latest_only_when_latest_does_bette
     assert gone.mode == guard.LATEST and gone.reason.endswith("For you shows Latest")
     # ClickBias, when it beats chance, is still preferred to both
     assert after([0.1] * 20, clickbias=spread(0.7, n=20)).mode == guard.CLICKBIAS
+    # a click without a figure (NaN) drops out of the comparison instead of deciding it
+    assert after([*spread(0.15, n=20)[:-1], float("nan")]).mode == guard.MODEL
+    # shown Latest since an earlier round, For you goes back to the model that stays
+    back = guard.judge(
+        spread(0.3, n=20),
+        candidates=100,
+        current=worse,
+        clickbias=[0.4] * 20,
+        latest=spread(0.15, n=20),
+        current_mode=guard.LATEST,
+    )
+    assert back.mode == guard.MODEL and "the model in use stays" in back.reason
 
 
 def test_a_round_clearly_worse_than_the_model_in_use_is_rejected_and_the_model_stays() -> None:

@@ -232,3 +232,13 @@ def test_latest_is_measured_on_the_held_out_clicks_in_the_order_it_shows_them(
         Sample((), (10_000_000, newest)),  # the click is gone from the profile: no figure, 0.5
     ]
     assert _latest_aucs(profile, held) == [1.0, 0.0, 0.5, 0.5]
+    # undated articles of one fetch share a time: Latest still shows them in one order, by id
+    from sqlalchemy import update
+
+    from app.storage.schema import Article
+
+    low, high = sorted((newest_first[1], newest_first[2]))
+    with profile.db.write() as s:
+        s.execute(update(Article).where(Article.id == low).values(published=times[high]))
+    tied = [Sample((), (high, low)), Sample((), (low, high))]
+    assert _latest_aucs(profile, tied) == [1.0, 0.0]
