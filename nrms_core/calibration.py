@@ -109,7 +109,7 @@ class Calibration(Inference):
             n_words,
             l2=l2,
             word_l2=word_l2,
-            word_linear=linear * self.word_ease,
+            word_linear=self.bias_penalties()["word_linear"],
             word_limit=WORD_LIMIT / self.word_ease,
         )
         self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}

@@ -179,8 +179,11 @@ def choose_word_ease(
     leave the feeds that happened to carry the keyword most to take the credit (and to
     rank their other articles high). Which it is shows in how well each penalty predicts
     the reader's own opens held out, as a logistic regression chooses its regularisation.
-    With fewer than two opens per fold, the first of ``eases``.
+    With fewer than ``2·CV_FOLDS`` opens (or skips) among those articles, the first of
+    ``eases``. Every ease must be > 0.
     """
+    if not eases or not all(e > 0 for e in eases):
+        raise ValueError("eases must be positive numbers")
     first = float(eases[0])
     start = max(0, len(feeds) - CV_ARTICLES)
     # only the feeds and words these articles carry are fitted (a year's vocabulary of
