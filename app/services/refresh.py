@@ -445,16 +445,7 @@ def _store_one(s: Session, outcome: Outcome, now: datetime) -> tuple[int, int]:
     """One feed's writes in the session's transaction; returns (new, updated) article counts."""
     counts = _store_articles(s, outcome, now)
     if outcome.error is None:
-        parsed = outcome.parsed
-        feeds.record_fetch_success(
-            s,
-            outcome.feed.id,
-            now,
-            etag=outcome.etag,
-            last_modified=outcome.last_modified,
-            title=None if parsed is None else parsed.title or None,
-            site_url=None if parsed is None else parsed.site_url,
-        )
+        feeds.record_fetch_successes(s, {outcome.feed.id: _fetched(outcome)}, now)
     return counts
 
 
