@@ -168,7 +168,8 @@ class Trace(NamedTuple):
     inputs x [B, L, in_dim] (the title's word embeddings, or the past reads' news vectors),
     mask [B, L] bool, self-attention weights [B, heads, L, L] (see
     :meth:`MultiHeadSelfAttention.attend`), its outputs h [B, L, D], the additive weights
-    [B, L] (α or β) and the pooled vector [B, D] (r or u), equal to the encoder's forward.
+    [B, L] (α or β) and the pooled vector [B, D] (r or u), equal to the encoder's forward (to ~1e-7
+    without gradients, where the forward takes torch's fused attention).
     """
 
     inputs: torch.Tensor
