@@ -31,6 +31,7 @@ from nrms_core.checkpoint import CheckpointError
 from nrms_core.config import NRMSConfig
 from nrms_core.mind.protocol import behavior_samples
 from nrms_core.mind.reader import read_mind
+from nrms_core.optimizer import adamw
 from nrms_core.recommender import Recommender
 from nrms_core.tokenizer import tokenize
 from nrms_core.trainer import collate, ranking_metrics
@@ -112,15 +113,11 @@ def pretrain(
     ddp = DistributedDataParallel(
         module, device_ids=[run_device.index] if run_device.type == "cuda" else None
     )
-    embedding = module.embedding.weight
-    others = [p for p in module.parameters() if p is not embedding]
     base_lr = lr or config.lr
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": others, "lr": base_lr},
-            {"params": [embedding], "lr": base_lr * config.embed_lr_scale},
-        ],
-        lr=base_lr,
+    optimizer = adamw(  # the trainer's groups, without torch.compile's guards
+        module,
+        base_lr,
+        embed_lr=base_lr * config.embed_lr_scale,
         weight_decay=config.weight_decay,
     )
     sampler: DistributedSampler[int] = DistributedSampler(
