@@ -20,7 +20,7 @@ from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
 from app.services import credential, lifeline, preference
-from app.storage import articles, enclosure, feeds
+from app.storage import articles, feeds
 from app.storage.database import Database, StorageError, storage_error
 from app.storage.enclosure import EnclosureRecord
 from app.storage.record import FeedRecord, IncomingArticle
@@ -476,6 +476,6 @@ def _store_articles(
         )
         for e in outcome.parsed.entries
     ]
-    result = articles.upsert_articles(s, feed.id, items, now, cap=cap)
-    enclosure.store_by_key(s, feed.id, _attachments(outcome.parsed))
+    attachments = _attachments(outcome.parsed)
+    result = articles.upsert_articles(s, feed.id, items, now, cap=cap, attachments=attachments)
     return result.new, result.updated

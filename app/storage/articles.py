@@ -7,16 +7,17 @@ in :mod:`app.storage.retention`; their public names are importable from here too
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.storage import churn, story
+from app.storage import churn, enclosure, story
 from app.storage.batch import CHUNK, chunks
 from app.storage.database import NotFoundError
+from app.storage.enclosure import EnclosureRecord
 from app.storage.query import (
     article_feeds,
     article_times,
@@ -100,6 +101,8 @@ def upsert_articles(
     now: datetime,
     *,
     cap: int | FromSetting | None = FROM_SETTING,
+    attachments: Mapping[str, Sequence[EnclosureRecord]] | None = None,
+    bulk: bool = True,
 ) -> UpsertResult:
     """Insert new entries of a feed and update changed ones in place.
 
@@ -112,8 +115,15 @@ def upsert_articles(
     to the top of the river. A feed deleted meanwhile gets nothing. After inserting, the
     feed's unread articles are capped (:func:`cap_unread`) at ``cap``, read from the setting
     (:func:`unread_cap`) when not given: a caller storing many feeds reads it once for all.
+    ``attachments`` (enclosures by dedup key) are kept after the cap, as
+    :func:`enclosure.store_by_key` keeps them.
+
     One query per chunk of keys, not one per entry; none for a feed with nothing stored or
-    buried yet (its first fetch).
+    buried yet (its first fetch), whose articles go in one multi-row insert that returns their
+    ids (half the CPU of an executemany and a query for the ids: the full-text index writes a
+    segment per statement) and whose attachments go in
+    one more (:func:`enclosure.store_new`) instead of two statements an article. ``bulk``
+    False writes a first fetch the general way: the tests check that both write the same rows.
     """
     if not items:
         return UpsertResult(0, 0, ())
@@ -125,6 +135,7 @@ def upsert_articles(
         logger.info("feed %d was deleted before its articles were stored", feed_id)
         return UpsertResult(0, 0, ())
     first = not state[1]  # nothing stored or buried yet: every entry is new (a first fetch)
+    bulk = bulk and first
     now = to_utc(now)
     latest: dict[str, IncomingArticle] = {}
     for item in items:
@@ -168,9 +179,13 @@ def upsert_articles(
                  "starred": False, **values}
             )  # fmt: skip
     new_ids: tuple[int, ...] = ()
-    if inserts:
+    ids_by_key: dict[str, int] = {}
+    if inserts and bulk:
+        returning = insert(_ARTICLES).returning(_ARTICLES.c.dedup_key, _ARTICLES.c.id)
+        ids_by_key = {row[0]: row[1] for row in s.execute(returning, inserts)}
+        new_ids = tuple(ids_by_key[row["dedup_key"]] for row in inserts)
+    elif inserts:
         s.execute(insert(_ARTICLES), inserts)
-        ids_by_key: dict[str, int] = {}
         inserted = [row["dedup_key"] for row in inserts]
         for chunk in chunks(inserted):
             query = select(Article.dedup_key, Article.id).where(
@@ -198,6 +213,11 @@ def upsert_articles(
         if not first or (cap is not None and len(new_ids) > cap):  # else all unread fit
             purged = set(cap_unread(s, feed_id, cap, now))
             new_ids = tuple(i for i in new_ids if i not in purged)
+    if attachments and bulk:
+        alive = set(new_ids)  # those the cap buried are gone
+        enclosure.store_new(s, {k: i for k, i in ids_by_key.items() if i in alive}, attachments)
+    elif attachments:
+        enclosure.store_by_key(s, feed_id, attachments)
     if inserts or updates:
         logger.debug(
             "feed %d: %d new, %d updated (%d under a new GUID)",

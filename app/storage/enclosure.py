@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from app.storage.schema import Article, Enclosure
+
+_ENCLOSURES = cast(Table, Enclosure.__table__)
 
 MAX_PER_ARTICLE = 20
 """Attachments kept per article; a feed that lists more is cut off here."""
@@ -30,11 +33,7 @@ class EnclosureRecord:
 def store(s: Session, article_id: int, items: Sequence[EnclosureRecord]) -> int:
     """Keep an article's attachments (those already kept, by address, stay as they are);
     returns how many are new."""
-    rows = [
-        {"article_id": article_id, "url": e.url, "type": e.type, "length": e.length}
-        for e in list(dict.fromkeys(items))[:MAX_PER_ARTICLE]
-        if e.url
-    ]
+    rows = _rows(article_id, items)
     if not rows:
         return 0
     known = set(s.scalars(select(Enclosure.url).where(Enclosure.article_id == article_id)))
@@ -42,6 +41,29 @@ def store(s: Session, article_id: int, items: Sequence[EnclosureRecord]) -> int:
     if fresh:
         s.execute(insert(Enclosure), fresh)
     return len(fresh)
+
+
+def _rows(article_id: int, items: Sequence[EnclosureRecord]) -> list[dict[str, Any]]:
+    """The rows an article's attachments are kept as: the first :data:`MAX_PER_ARTICLE`
+    distinct ones that have an address."""
+    return [
+        {"article_id": article_id, "url": e.url, "type": e.type, "length": e.length}
+        for e in list(dict.fromkeys(items))[:MAX_PER_ARTICLE]
+        if e.url
+    ]
+
+
+def store_new(
+    s: Session, ids: Mapping[str, int], by_key: Mapping[str, Sequence[EnclosureRecord]]
+) -> int:
+    """Keep the attachments of articles just inserted, given their ids by dedup key: the rows
+    :func:`store_by_key` would write, in its order, in one insert, since articles without a
+    kept attachment need no look-up of the addresses kept (a feed's first fetch stores a
+    podcast's whole archive this way). Keys without an id are ignored. Returns how many."""
+    rows = [row for key, items in by_key.items() if key in ids for row in _rows(ids[key], items)]
+    if rows:
+        s.execute(insert(_ENCLOSURES), rows)
+    return len(rows)
 
 
 def store_by_key(s: Session, feed_id: int, by_key: Mapping[str, Sequence[EnclosureRecord]]) -> int:
