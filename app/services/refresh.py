@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.feeds.entry import ParsedFeed, ParseError
 from app.feeds.fetcher import Fetcher, FetchError, FetchLimits
 from app.feeds.parser import parse_feed
+from app.feeds.wire import parse_flat, unflatten
 from app.services import credential, lifeline, preference
 from app.storage import articles, feeds
 from app.storage.database import Database, StorageError, storage_error
@@ -140,7 +141,7 @@ class Parsers:
                 )
             pool = self._pool
         try:
-            return pool.submit(parse_feed, body, dict(headers), url).result()
+            return unflatten(pool.submit(parse_flat, body, dict(headers), url).result())
         except BrokenProcessPool as exc:
             with self._lock:
                 if self._pool is pool:
@@ -390,6 +391,7 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
         with db.write() as s:
             kept = feeds.load(s, [o.feed.id for o in outcomes if o.error is not None])
             cap = articles.unread_cap(s) if read else articles.FROM_SETTING
+            firsts = articles.first_fetches(s, [o.feed.id for o in outcomes if o.parsed])
             fetched: dict[int, feeds.Fetched] = {}
             for index, outcome in enumerate(outcomes):
                 if outcome.error is None and outcome.not_modified:
@@ -397,7 +399,8 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
                     continue
                 try:
                     with s.begin_nested():
-                        new, updated = _store_articles(s, outcome, now, cap)
+                        first = firsts.pop(outcome.feed.id, None)  # a repeat asks again
+                        new, updated = _store_articles(s, outcome, now, cap, first)
                     results[index] = Stored(new, updated)
                     if outcome.error is None:
                         fetched[outcome.feed.id] = _fetched(outcome)
@@ -454,10 +457,12 @@ def _store_articles(
     outcome: Outcome,
     now: datetime,
     cap: int | articles.FromSetting | None = articles.FROM_SETTING,
+    first: bool | None = None,
 ) -> tuple[int, int]:
     """A feed's articles and attachments, or its failure; returns (new, updated) article
     counts. A success's validators and title are the caller's to store. ``cap`` is the unread
-    cap when the caller has read it (:func:`articles.upsert_articles`)."""
+    cap, and ``first`` whether this is the feed's first fetch, when the caller has read them
+    for many feeds (:func:`articles.upsert_articles`)."""
     feed = outcome.feed
     if outcome.error is not None:
         feeds.record_fetch_failure(s, feed.id, now, outcome.error, retry_after=outcome.retry_after)
@@ -477,5 +482,7 @@ def _store_articles(
         for e in outcome.parsed.entries
     ]
     attachments = _attachments(outcome.parsed)
-    result = articles.upsert_articles(s, feed.id, items, now, cap=cap, attachments=attachments)
+    result = articles.upsert_articles(
+        s, feed.id, items, now, cap=cap, attachments=attachments, first=first
+    )
     return result.new, result.updated

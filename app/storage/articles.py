@@ -60,6 +60,7 @@ __all__ = [
     "article_times",
     "article_titles",
     "cap_unread",
+    "first_fetches",
     "fts_query",
     "get_article",
     "list_articles",
@@ -103,6 +104,7 @@ def upsert_articles(
     cap: int | FromSetting | None = FROM_SETTING,
     attachments: Mapping[str, Sequence[EnclosureRecord]] | None = None,
     bulk: bool = True,
+    first: bool | None = None,
 ) -> UpsertResult:
     """Insert new entries of a feed and update changed ones in place.
 
@@ -124,17 +126,17 @@ def upsert_articles(
     segment per statement) and whose attachments go in
     one more (:func:`enclosure.store_new`) instead of two statements an article. ``bulk``
     False writes a first fetch the general way: the tests check that both write the same rows.
+    ``first`` is whether this is the feed's first fetch when the caller has asked for many
+    feeds at once (:func:`first_fetches`, the feed then known to exist); None asks here.
     """
     if not items:
         return UpsertResult(0, 0, ())
-    kept = or_(
-        exists().where(Article.feed_id == feed_id), exists().where(Tombstone.feed_id == feed_id)
-    )
-    state = s.execute(select(Feed.id, kept).where(Feed.id == feed_id)).one_or_none()
-    if state is None:
-        logger.info("feed %d was deleted before its articles were stored", feed_id)
-        return UpsertResult(0, 0, ())
-    first = not state[1]  # nothing stored or buried yet: every entry is new (a first fetch)
+    if first is None:
+        state = first_fetches(s, [feed_id])
+        if feed_id not in state:
+            logger.info("feed %d was deleted before its articles were stored", feed_id)
+            return UpsertResult(0, 0, ())
+        first = state[feed_id]
     bulk = bulk and first
     now = to_utc(now)
     latest: dict[str, IncomingArticle] = {}
@@ -224,6 +226,20 @@ def upsert_articles(
             feed_id, len(new_ids), len(updates), len(rekeys),
         )  # fmt: skip
     return UpsertResult(new=len(new_ids), updated=len(updates), new_ids=new_ids)
+
+
+def first_fetches(s: Session, feed_ids: Sequence[int]) -> dict[int, bool]:
+    """For each of these feeds that exists, whether it has nothing stored or buried yet (its
+    next fetch is its first, whose entries are all new); one query a chunk of feeds, so that a
+    refresh asks once for a batch of feeds rather than once a feed."""
+    found: dict[int, bool] = {}
+    for chunk in chunks(sorted(set(feed_ids))):
+        kept = or_(
+            exists().where(Article.feed_id == Feed.id), exists().where(Tombstone.feed_id == Feed.id)
+        )
+        for feed_id, has in s.execute(select(Feed.id, kept).where(Feed.id.in_(chunk))):
+            found[feed_id] = not has
+    return found
 
 
 def _churned(

@@ -7,6 +7,7 @@ test checks that the two agree. ORM rows never leave the storage layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         return to_utc(value).replace(tzinfo=None)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, :meth:`process_bind_param` and SQLite's own text format in one step:
+        ``isoformat`` writes the same text ("2024-05-01 12:00:00.000000") as SQLAlchemy's
+        format string, at a third of the cost of the three calls it replaces; a refresh binds
+        two dates for every article it stores."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: Any) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, datetime):
+                raise TypeError(f"expected a datetime, got {type(value).__name__}")
+            moment: datetime = value if value.tzinfo is None else value.astimezone(UTC)
+            return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Attach UTC to the stored naive datetime."""
