@@ -9,9 +9,11 @@ event handlers and ``style`` attributes never survive.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
+import threading
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -130,32 +132,50 @@ def sanitize_html(html_text: str, base_url: str | None = None, *, allow_images: 
     if not html_text:
         return ""
     text = html_text.replace("\x00", "")
+    cleaner = _cleaner(allow_images)
+    previous = getattr(_BASE, "url", None)
+    _BASE.url = base_url
+    try:
+        return cleaner.clean(text)
+    except Exception:  # nh3 is a native extension; never let hostile input escape
+        logger.exception("sanitiser failed on %d characters of HTML; keeping text only", len(text))
+        return html.escape(html_to_text(text), quote=False)
+    finally:
+        _BASE.url = previous
 
-    def attribute_filter(tag: str, attr: str, value: str) -> str | None:
-        if attr in _URL_ATTRIBUTES:
-            schemes = _IMAGE_SCHEMES if tag == "img" and attr == "src" else _LINK_SCHEMES
-            return safe_url(value, base_url, schemes)
-        return value
 
+_BASE = threading.local()
+"""The base address of the HTML being cleaned in this thread, for :func:`_attribute_filter`:
+the cleaners are built once and shared, so the address cannot live in a closure."""
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    """Links and sources made absolute against this thread's base and checked for scheme."""
+    if attr in _URL_ATTRIBUTES:
+        schemes = _IMAGE_SCHEMES if tag == "img" and attr == "src" else _LINK_SCHEMES
+        return safe_url(value, getattr(_BASE, "url", None), schemes)
+    return value
+
+
+@functools.cache
+def _cleaner(allow_images: bool) -> nh3.Cleaner:
+    """The allowlist as an nh3 cleaner, built once: ``nh3.clean`` converted these sets for
+    every call, 20 of the 28 µs it took to clean a short summary (a refresh cleans one an
+    article, in the parser processes that bound a cold refresh)."""
     tags = set(_TAGS) if allow_images else set(_TAGS - {"img"})
     attributes = {
         tag: set(attrs) for tag, attrs in _ATTRIBUTES.items() if tag in tags or tag == "*"
     }
-    try:
-        return nh3.clean(
-            text,
-            tags=tags,
-            clean_content_tags={"script", "style", "noscript", "template", "iframe"},
-            attributes=attributes,
-            attribute_filter=attribute_filter,
-            strip_comments=True,
-            link_rel=_LINK_REL,
-            url_schemes=set(_LINK_SCHEMES),
-            url_relative="pass_through",
-        )
-    except Exception:  # nh3 is a native extension; never let hostile input escape
-        logger.exception("sanitiser failed on %d characters of HTML; keeping text only", len(text))
-        return html.escape(html_to_text(text), quote=False)
+    return nh3.Cleaner(
+        tags=tags,
+        clean_content_tags={"script", "style", "noscript", "template", "iframe"},
+        attributes=attributes,
+        attribute_filter=_attribute_filter,
+        strip_comments=True,
+        link_rel=_LINK_REL,
+        url_schemes=set(_LINK_SCHEMES),
+        url_relative="pass_through",
+    )
 
 
 class _TextExtractor(HTMLParser):
