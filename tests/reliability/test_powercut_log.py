@@ -99,9 +99,13 @@ def test_rows_a_checkpoint_moved_into_the_cut_part_come_back_from_the_log(
         for n in range(150):
             _click(conn, ids[n % len(ids)], n)
         # a checkpoint writes the clicks into the file; the next commit starts the log again
-        # from its first frame, so the frames past the new ones are the older generation's
+        # from its first frame, so the frames past the new ones are the older generation's.
+        # Only a few commits follow: each rewrites frames from the log's start, and ten of
+        # them reached the older frames that held the first clicks' leaf, which then exists
+        # nowhere (the test passed with ten only while the seeded file had a free page inside
+        # it for that leaf, a layout that storing a first fetch in one statement changed)
         assert conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0] == 0
-        for n in range(150, 160):
+        for n in range(150, 153):
             _click(conn, ids[n % len(ids)], n)
         cut = _power_cut(root, tmp_path / "cut")
     log = wal.read((cut / "heedful.db-wal").read_bytes())
@@ -109,7 +113,7 @@ def test_rows_a_checkpoint_moved_into_the_cut_part_come_back_from_the_log(
     with (cut / "heedful.db").open("r+b") as handle:
         handle.truncate(size)  # every page the checkpoint appended is gone from the file
     repair.recover(cut)
-    assert _clicks(cut / "heedful.db") == [f"cut-{n}" for n in range(160)]
+    assert _clicks(cut / "heedful.db") == [f"cut-{n}" for n in range(153)]
     assert _articles(cut / "heedful.db") == len(ids)
 
 
