@@ -57,12 +57,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def process(value: Any) -> str | None:
-            if value is None:
-                return None
-            if not isinstance(value, datetime):
-                raise TypeError(f"expected a datetime, got {type(value).__name__}")
-            moment: datetime = value if value.tzinfo is None else value.astimezone(UTC)
-            return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+            moment = self.process_bind_param(value, dialect)  # the one rule for the value
+            return None if moment is None else moment.isoformat(" ", "microseconds")
 
         return process
 
