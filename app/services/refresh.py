@@ -469,7 +469,16 @@ def _store_articles(
         return 0, 0
     if outcome.parsed is None:
         return 0, 0
-    items = [
+    attachments = _attachments(outcome.parsed)
+    result = articles.upsert_articles(
+        s, feed.id, incoming(outcome.parsed), now, cap=cap, attachments=attachments, first=first
+    )
+    return result.new, result.updated
+
+
+def incoming(parsed: ParsedFeed) -> list[IncomingArticle]:
+    """A parsed feed's entries as the storage layer takes them (their attachments apart)."""
+    return [
         IncomingArticle(
             dedup_key=e.dedup_key,
             url=e.url,
@@ -479,10 +488,5 @@ def _store_articles(
             author=e.author,
             published=e.published,
         )
-        for e in outcome.parsed.entries
+        for e in parsed.entries
     ]
-    attachments = _attachments(outcome.parsed)
-    result = articles.upsert_articles(
-        s, feed.id, items, now, cap=cap, attachments=attachments, first=first
-    )
-    return result.new, result.updated

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.feeds.parser import parse_feed
+from app.services import refresh
 from app.services.profile import Profile
 from app.storage import articles, feeds
-from app.storage.record import IncomingArticle
 
 BASE = "https://example.org/feed.xml"
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)
@@ -65,18 +65,7 @@ def test_storing_two_fetches_adds_only_the_new_item(tmp_path: Path) -> None:
             feed_id = feeds.add_feed(s, BASE).id
         for count in (3, 4):
             parsed = parse_feed(_rss([_item(n) for n in reversed(range(count))]), {}, BASE)
-            incoming = [
-                IncomingArticle(
-                    dedup_key=e.dedup_key,
-                    url=e.url,
-                    title=e.title,
-                    summary_html=e.summary_html,
-                    summary_text=e.summary_text,
-                    author=e.author,
-                    published=e.published,
-                )
-                for e in parsed.entries
-            ]
+            incoming = refresh.incoming(parsed)
             with profile.db.write() as s:
                 result = articles.upsert_articles(s, feed_id, incoming, WHEN + timedelta(days=1))
             assert result.updated == 0
