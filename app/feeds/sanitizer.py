@@ -217,11 +217,61 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+_PLAIN_TAGS = frozenset(
+    {
+        "abbr", "acronym", "b", "bdi", "bdo", "big", "center", "cite", "code", "del", "dfn",
+        "em", "font", "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike",
+        "strong", "sub", "sup", "time", "tt", "u", "var",
+    }
+)  # fmt: skip
+"""Inline tags whose content html.parser reads as ordinary text (none of its CDATA or RCDATA
+elements, in any Python version): dropped without a space."""
+_BARE_TAG = re.compile(r"<(/?)([a-z][a-z0-9]*)>")
+"""A bare tag: ``<p>``, ``</b>`` (lower case, no attribute, no space, no slash before ``>``)."""
+
+
+def _bare_text(html_text: str) -> str | None:
+    """The text :class:`_TextExtractor` collects from text whose every ``<`` opens a bare block
+    or inline tag and that holds no ``&`` or NUL, as a sanitised summary mostly is: a space for
+    each block tag, nothing for an inline one, found by one regular expression instead of
+    html.parser (24 µs → 3 µs a short summary, one an entry in the parser processes that bound
+    a cold refresh). None for anything else (a reference, an attribute, a comment, any other
+    tag), which html.parser then reads. Linear in the text: each ``<`` is looked at once."""
+    if "&" in html_text or "\x00" in html_text:
+        return None
+    parts: list[str] = []
+    start = 0
+    tags = 0
+    for match in _BARE_TAG.finditer(html_text):
+        tag = match.group(2)
+        if tag in _TextExtractor._BLOCK:
+            parts.append(html_text[start : match.start()])
+            parts.append(" ")
+        elif tag in _PLAIN_TAGS:
+            parts.append(html_text[start : match.start()])
+        else:
+            return None
+        start = match.end()
+        tags += 1
+    if tags != html_text.count("<"):
+        return None  # a "<" that opens no bare tag: html.parser decides what it is
+    parts.append(html_text[start:])
+    return "".join(parts)
+
+
 def html_to_text(html_text: str) -> str:
     """Return the plain text of an HTML fragment: tags dropped, entities decoded,
     script/style contents skipped, whitespace collapsed to single spaces."""
     if not html_text:
         return ""
+    bare = _bare_text(html_text)
+    if bare is not None:
+        return _SPACE_RE.sub(" ", _CONTROL_RE.sub(" ", bare)).strip()
+    return _parsed_text(html_text)
+
+
+def _parsed_text(html_text: str) -> str:
+    """:func:`html_to_text` by html.parser, for any markup."""
     extractor = _TextExtractor()
     try:
         extractor.feed(html_text.replace("\x00", ""))

@@ -18,11 +18,13 @@ result.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from feedparser.datetimes import _parse_date
 from feedparser.mixin import _cp1252
@@ -40,6 +42,16 @@ _UTF8_DECLARATION = re.compile(rb"""^<\?xml[^>]*?encoding=["']utf-?8["']""", re.
 _MARKUP_DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
 """``<!`` that opens neither a comment nor a CDATA section (inside either, it refuses too)."""
 _DECLARATION = re.compile(rb"^<\?xml[^>]*\?>")
+_SEGMENT = r"(?!\.\.?(?:[/?#]|$))[A-Za-z0-9._~!$'()*+,=:@%-]+"
+_PLAIN_ADDRESS = re.compile(
+    rf"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{{1,5}})?(?:/{_SEGMENT})*/?"
+    r"(?:\?[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?(?:#[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?"
+)
+"""An absolute http(s) address that feedparser's ``_urljoin`` returns as it is against any base
+that urllib can split: a lower-case scheme, a host of letters, digits, dots and hyphens, an
+optional port, a path of plain segments (none ``.`` or ``..``), an optional query and fragment,
+and no ``;``, space, control character or other character that its ``//`` repair or urljoin's
+splitting and re-joining could change."""
 _RFC822 = re.compile(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
     r" \d{4} \d{2}:\d{2}:\d{2} (?:GMT|[+-]\d{4})"
@@ -102,10 +114,30 @@ def _channel(root: ElementTree.Element, base_url: str) -> Plain:
             link = _urljoin(base_url, _plain(value)) or None
     if not items:
         raise _UnsureError  # feedparser decides what an empty document is
-    return title, link, list(_entries(items, base_url))
+    return title, link, list(_entries(items, base_url, _joiner(base_url)))
 
 
-def _entries(items: list[ElementTree.Element], base_url: str) -> Iterator[RawEntry]:
+def _joiner(base_url: str) -> Callable[[str], str]:
+    """feedparser's ``_urljoin`` against ``base_url``, returning a plain absolute address
+    (:data:`_PLAIN_ADDRESS`) as it is without splitting it and the base (about 12 µs, twice an
+    entry). That holds when urllib can split the base; when it cannot, ``_urljoin`` turns every
+    address into "" and each is joined."""
+    try:
+        urlsplit(base_url)
+    except ValueError:
+        return functools.partial(_urljoin, base_url)
+
+    def join(address: str) -> str:
+        if _PLAIN_ADDRESS.fullmatch(address) is not None:
+            return address
+        return _urljoin(base_url, address)  # type: ignore[no-any-return]
+
+    return join
+
+
+def _entries(
+    items: list[ElementTree.Element], base_url: str, join: Callable[[str], str]
+) -> Iterator[RawEntry]:
     for item in items:
         if item.attrib or _text_of(item):
             raise _UnsureError
@@ -123,7 +155,7 @@ def _entries(items: list[ElementTree.Element], base_url: str) -> Iterator[RawEnt
             raise _UnsureError
         guid = _plain(found["guid"]) if "guid" in found else None
         if guid and permalink:
-            guid = _urljoin(base_url, guid)
+            guid = join(guid)
         date_text = _plain(found["pubDate"]) if "pubDate" in found else None
         description = found.get("description", "").strip()
         if "=" in description or "&" in description:  # an attribute or a reference
@@ -131,7 +163,7 @@ def _entries(items: list[ElementTree.Element], base_url: str) -> Iterator[RawEnt
         description = _fixed(description)
         yield RawEntry(
             guid=guid or None,
-            link=_urljoin(base_url, _plain(found["link"])) or None,
+            link=join(_plain(found["link"])) or None,
             title=_plain(found.get("title", "")),
             title_is_html=False,
             html=description,
@@ -163,7 +195,10 @@ def _plain(value: str) -> str:
 
 def _fixed(value: str) -> str:
     """feedparser's repairs of every text: UTF-8 that was read as Latin-1, then the Windows-1252
-    characters in the C1 range."""
+    characters in the C1 range. Both leave ASCII as it is, so ASCII text skips them (five texts
+    an entry, 3 µs each)."""
+    if value.isascii():
+        return value
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         value = value.encode("iso-8859-1").decode("utf-8")
     return value.translate(_cp1252)

@@ -170,3 +170,36 @@ def test_every_corpus_document_it_takes_reads_as_feedparser_reads_it(
 )
 def test_anything_else_is_left_to_feedparser(body: bytes, content_type: str) -> None:
     assert shortcut.read(body, content_type, BASE) is None
+
+
+_ADDRESS_PIECES = (
+    "http://", "https://", "HTTP://", "ftp://", "//", "example.com", "a.b.example", "x-y.org",
+    ":8080", ":", "/", "//", "/a", "/b.html", "/.", "/..", "/...", "/%20", "/~u", "/a;p",
+    "?q=1", "?", "#f", "#", "?x/y?z", " ", "\t", "\n", "@", "user@", "[::1]", "[", ".", "é",
+    "\\", "/p!$'()*+,=:@-_", "a", "0",
+)  # fmt: skip
+_BASES = (
+    BASE, "http://127.0.0.1:5000/feed/3.xml", "https://user:pw@host.example/a/b?c#d",
+    "ftp://files.example/", "", "feed.xml", "http://[::1/broken", "HTTPS://EXAMPLE.COM/",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_plain_addresses_join_as_feedparser_joins_them(base: str) -> None:
+    """The shortcut returns a plain absolute address as it is where feedparser's _urljoin
+    returns it unchanged, and joins every other one: the two agree on random addresses."""
+    import random
+
+    from feedparser.urls import _urljoin
+
+    rng = random.Random(base)
+    join = shortcut._joiner(base)
+    plain = 0
+    for _ in range(3000):
+        address = "".join(rng.choices(_ADDRESS_PIECES, k=rng.randint(1, 8)))
+        if rng.random() < 0.5:
+            address = rng.choice(("http://", "https://")) + "host.example" + address
+        if shortcut._PLAIN_ADDRESS.fullmatch(address) is not None:
+            plain += 1
+        assert join(address) == _urljoin(base, address), (base, address)
+    assert plain > 200

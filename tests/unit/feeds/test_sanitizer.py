@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import random
 import re
 from pathlib import Path
 
@@ -235,3 +236,32 @@ def test_sanitize_corpus_is_present_or_skipped() -> None:
     if not SANITIZE_DIR.is_dir():
         pytest.skip("../shared/data is absent")
     assert len(_sanitize_cases()) > 700
+
+
+_BARE_PIECES = (
+    "<p>", "</p>", "<b>", "</b>", "<br>", "</br>", "<li>", "<ul>", "<em>", "</strong>", "<h1>",
+    "<td>", "<span>", "<code>", "<pre>", " ", "  ", "\t", "\n", "\r\n", "word", "Ünïcödé",
+    "x > y", "\x85", "\u200b", ".",
+)  # fmt: skip
+_OTHER_PIECES = (
+    "<script>", "</script>", "<style>", "<title>", "<textarea>", "<a>", "<img>", "<P>", "<p >",
+    "<br/>", "<p class=x>", "<!-- c -->", "<![CDATA[x]]>", "<?pi?>", "< p>", "<", "&amp;", "&",
+    "&#0;", "\x00", "a<b", "</", "<p", "<1>", "<noscript>", "<xmp>", "<plaintext>",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_html_to_text_bare_markup_reads_as_html_parser_does(seed: int) -> None:
+    """Markup of bare tags is read by a regular expression, anything else by html.parser: both
+    give the same text on random mixes of bare tags, text, other markup and hostile pieces."""
+    from app.feeds.sanitizer import _bare_text, _parsed_text
+
+    rng = random.Random(seed)
+    bare = 0
+    for _ in range(400):
+        choices = _BARE_PIECES if rng.random() < 0.5 else _BARE_PIECES + _OTHER_PIECES
+        raw = "".join(rng.choices(choices, k=rng.randint(1, 14)))
+        if _bare_text(raw) is not None:
+            bare += 1
+        assert html_to_text(raw) == _parsed_text(raw), repr(raw)
+    assert bare > 100
