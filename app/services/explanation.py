@@ -223,7 +223,7 @@ class ArticleExplanation:
     def _extras(self) -> list[Part]:
         found: list[Part] = []
         if self.base:
-            found.append(Part("base", "what no word carries", self.base))
+            found.append(Part("base", "what any title scores for you", self.base))
         if self.freshness:
             found.append(Part("freshness", "freshness", self.freshness))
         if self.spreading:
@@ -259,7 +259,8 @@ class ArticleExplanation:
             return "Ranked in the middle of your river: its parts cancel out."
         sign = 1.0 if standing == "high" else -1.0
         total = self.magnitude()
-        pushing = [p for p in self.parts() if p.share * sign > 0]
+        # the base is the same for every row of the river: it never sets one above another
+        pushing = [p for p in self.parts() if p.share * sign > 0 and p.kind != "base"]
         named = [p for p in pushing if total and abs(p.share) >= NAMED_FLOOR * total][:NAMED]
         named = named or pushing[:1]
         if not named:
@@ -380,7 +381,9 @@ class ArticleExplanation:
 
         ``score`` is what the model makes of the title and the past reads (a·uᵀr): the words'
         shares plus ``word_base`` sum to it, and the past reads' shares plus ``history_base``
-        (the parts no word, no past read carries; 0 with shares taken after self-attention);
+        (the parts no word, no past read carries; ``word_base`` is what a title of common
+        words scores for this reader, as each word's share is measured from a common word; 0
+        with shares taken after self-attention);
         every past read is an article the reader opened. Each word also carries its own
         ``bias`` (``lexical`` is their sum) and ``highlight`` (whether the river tints it);
         ``feed`` is the feed's own share (null without one). ``model_click_score`` = score +
