@@ -57,6 +57,17 @@ _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 _IMAGE_SCHEMES = frozenset({"http", "https"})
 _LINK_REL = "noopener noreferrer nofollow"
 
+_SEGMENT = r"(?!\.\.?(?:[/?#]|$))[A-Za-z0-9._~!$'()*+,=:@%-]+"
+PLAIN_ADDRESS = re.compile(
+    rf"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{{1,5}})?(?:/{_SEGMENT})*/?"
+    r"(?:\?[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?(?:#[A-Za-z0-9._~!$'()*+,=:@%/?-]+)?"
+)
+"""An absolute http(s) address that needs no parsing: a lower-case scheme, a host of letters,
+digits, dots and hyphens, an optional port, a path of plain segments (none ``.`` or ``..``), an
+optional query and fragment, and no ``;``, space, control character or other character that
+cleaning, urllib's splitting and re-joining or feedparser's ``//`` repair could change. Such an
+address is as :func:`safe_url` returns it (for a scheme it allows), and as feedparser's
+``_urljoin`` returns it against any base that urllib can split."""
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _EDGE_JUNK = "".join(chr(c) for c in range(0x21)) + "\x7f"
 _INNER_STRIPPED_RE = re.compile(r"[\t\n\r]")
@@ -82,6 +93,13 @@ def safe_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str |
     whitespace and control characters that browsers ignore inside a scheme are
     taken into account, so ``" java\\tscript:"`` is recognised and refused.
     """
+    if PLAIN_ADDRESS.fullmatch(value) is not None and value[: value.index(":")] in schemes:
+        return value  # what _checked_url returns for it, without splitting it (one an entry)
+    return _checked_url(value, base_url, schemes)
+
+
+def _checked_url(value: str, base_url: str | None, schemes: frozenset[str]) -> str | None:
+    """:func:`safe_url` for any address."""
     cleaned = _INNER_STRIPPED_RE.sub("", value.strip(_EDGE_JUNK))
     if not cleaned or _CONTROL_RE.search(cleaned):
         return None

@@ -4,11 +4,12 @@ and leaves every other document to feedparser."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from app.feeds import parser, shortcut
+from app.feeds import parser, sanitizer, shortcut
 from app.feeds.entry import ParsedFeed, ParseError
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "feeds"
@@ -176,12 +177,21 @@ _ADDRESS_PIECES = (
     "http://", "https://", "HTTP://", "ftp://", "//", "example.com", "a.b.example", "x-y.org",
     ":8080", ":", "/", "//", "/a", "/b.html", "/.", "/..", "/...", "/%20", "/~u", "/a;p",
     "?q=1", "?", "#f", "#", "?x/y?z", " ", "\t", "\n", "@", "user@", "[::1]", "[", ".", "é",
-    "\\", "/p!$'()*+,=:@-_", "a", "0",
+    "\\", "/p!$'()*+,=:@-_", "a", "0", "urn:", "tag:", "mailto:", "Urn:", "http:", "HTTPS:",
+    "javascript:", "1a:", ":x", "a,b",
 )  # fmt: skip
 _BASES = (
     BASE, "http://127.0.0.1:5000/feed/3.xml", "https://user:pw@host.example/a/b?c#d",
     "ftp://files.example/", "", "feed.xml", "http://[::1/broken", "HTTPS://EXAMPLE.COM/",
 )  # fmt: skip
+
+
+def _outcome(function: Callable[..., str | None], *args: object) -> str | None:
+    """What ``function`` returns, or the name of the error it raises."""
+    try:
+        return function(*args)
+    except ValueError as exc:
+        return type(exc).__name__
 
 
 @pytest.mark.parametrize("base", _BASES)
@@ -199,7 +209,10 @@ def test_plain_addresses_join_as_feedparser_joins_them(base: str) -> None:
         address = "".join(rng.choices(_ADDRESS_PIECES, k=rng.randint(1, 8)))
         if rng.random() < 0.5:
             address = rng.choice(("http://", "https://")) + "host.example" + address
-        if shortcut._PLAIN_ADDRESS.fullmatch(address) is not None:
+        if sanitizer.PLAIN_ADDRESS.fullmatch(address) is not None:
             plain += 1
         assert join(address) == _urljoin(base, address), (base, address)
-    assert plain > 200
+        for schemes in (frozenset({"http", "https"}), frozenset({"https", "mailto"})):
+            checked = _outcome(sanitizer._checked_url, address, base or None, schemes)
+            assert _outcome(sanitizer.safe_url, address, base or None, schemes) == checked
+    assert plain > 100
