@@ -70,6 +70,8 @@ class RoundRow:
     reason: str
     too_few: bool = False
     held_out: int = 0
+    latest: float | None = None
+    """Latest's (newest first) figure on the same held-out clicks, when measured."""
 
 
 def _finite(value: float | None) -> float | None:
@@ -119,6 +121,7 @@ def round_rows(
             r.reason,
             r.too_few,
             r.held_out,
+            _finite(r.latest),
         )
         for r in rounds
     ]
@@ -299,6 +302,7 @@ COLUMNS = (
     "baseline AUC",
     "in use AUC",
     "ClickBias AUC",
+    "Latest AUC",
     "decision",
 )
 """The table's columns; "held-out AUC" is the figure the guard judged the round on."""
@@ -389,6 +393,7 @@ class ModelDialog(QDialog):
                 r.baseline,
                 r.current,
                 r.clickbias,
+                r.latest,
                 r.reason,
             )
             for column, value in enumerate(cells):

@@ -134,7 +134,7 @@ def test_the_first_round_starts_at_the_threshold_and_the_next_after_n_new_clicks
     dialog = win.scheduler.model_dialog
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=5000)
-    assert cell(dialog, 0, 8).startswith("rejected: worse than the model in use")
+    assert cell(dialog, 0, 9).startswith("rejected: worse than the model in use")
     assert cell(dialog, 0, 4) == "0.610"
     assert cell(dialog, 0, 6) == "0.740"
     dialog.close()
@@ -203,19 +203,21 @@ def test_the_model_page_shows_each_rounds_figure_and_decision(qtbot: QtBot) -> N
         logged(1, guard.PUBLISHED, "published: better than the model in use (0.71 vs 0.60 ± 0.04)",
                version=2, published=True, figure=0.71, current=0.60, loss=0.8),
         logged(2, guard.REJECTED, "rejected: worse than the model in use (0.61 vs 0.74 ± 0.03)",
-               version=2, figure=0.61, current=0.74, clickbias=0.58, baseline=0.66, loss=0.7),
+               version=2, figure=0.61, current=0.74, clickbias=0.58, baseline=0.66, loss=0.7,
+               latest=0.52),
         logged(3, guard.KEPT, "kept: too few held-out clicks to judge (4 of 5 needed)",
                version=2, figure=1.0, held_out=4, too_few=True, loss=0.6),
     ]  # fmt: skip
     dialog.set_versions([version(1, 0.55), version(2, 0.71)], rounds, guard.NOTICES["clickbias"])
     assert dialog.table.rowCount() == 4  # version 1 (before the log) and three logged rounds
-    texts = [[cell(dialog, r, c) for c in range(9)] for r in range(4)]
+    texts = [[cell(dialog, r, c) for c in range(10)] for r in range(4)]
     assert texts[0][4] == "too few held-out clicks (4)"  # never a "perfect" 1.000
-    assert texts[0][8].startswith("kept: too few held-out clicks")
+    assert texts[0][9].startswith("kept: too few held-out clicks")
     assert texts[1][0] == "–" and texts[1][4] == "0.610" and texts[1][6] == "0.740"
-    assert texts[1][8] == "rejected: worse than the model in use (0.61 vs 0.74 ± 0.03)"
-    assert texts[2][0] == "2" and texts[2][8].startswith("published")
-    assert texts[3][0] == "1" and texts[3][4] == "0.550" and texts[3][8] == "published"
+    assert texts[1][7] == "0.580" and texts[1][8] == "0.520"  # ClickBias, Latest beside it
+    assert texts[1][9] == "rejected: worse than the model in use (0.61 vs 0.74 ± 0.03)"
+    assert texts[2][0] == "2" and texts[2][8] == "–" and texts[2][9].startswith("published")
+    assert texts[3][0] == "1" and texts[3][4] == "0.550" and texts[3][9] == "published"
     assert dialog.notice.text() == guard.NOTICES["clickbias"] and not dialog.notice.isHidden()
     dialog.set_versions([version(1, 0.55)])
     assert dialog.notice.isHidden()
