@@ -5,14 +5,11 @@ headlines, same base model: GloVe and the click-free warm start on every headlin
 reader is shown, labelled by its topical feed), fine-tuned on their first N clicks as its
 personal protocol does. Each reader's dev impressions give the candidates (every shown
 headline, clicked or not) and the history before them (the last 50 clicks). Each candidate is
-explained three ways:
+explained twice:
 
 - ``blend``: the shares taken after self-attention (a·α_j uᵀh^w_j, a·β_i h_iᵀr_c), as
   explanations were before the input-level decomposition;
-- ``inputs``: the shares of the original title words and past reads (nrms_core/explain.py),
-  each word's measured from 0 (before the common-word reference);
-- ``common``: the same with each word's share measured from the mean input of the common
-  words (``Recommender.reference``), what the window and ``explain --json`` show.
+- ``inputs``: the shares of the original title words and past reads (nrms_core/explain.py).
 
 Printed, old against new:
 
@@ -76,18 +73,7 @@ from nrms_core.tokenizer import source_token, tokenize  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "headlines"
 HORIZON = 500  # as bench/quality.py: a reader's sessions do not depend on --clicks
 DEV_SESSIONS = 40
-METHODS = ("blend", "inputs", "common")
-"""The shares compared: of the self-attention outputs (``blend``), of the original inputs
-measured from 0 (``inputs``, as before each word was measured from a common word) and of
-the original inputs measured from the common words' mean input (``common``, what the app
-shows)."""
-
-
-def _method(name: str) -> tuple[Method, bool]:
-    """(the explain method, whether words are measured from a common word) of a name."""
-    return ("blend" if name == "blend" else "inputs"), name == "common"
-
-
+METHODS: tuple[Method, ...] = ("blend", "inputs")
 KS = (1, 2, 3, 4, 5)
 DRAWS = 5
 TINT_WORDS = 3
@@ -206,8 +192,7 @@ def _explain_one(
     rng: random.Random,
 ) -> dict[str, Any]:
     found: dict[str, Explanation] = {
-        m: rec.explain(title, history, source, sources, method=_method(m)[0], common=_method(m)[1])
-        for m in METHODS
+        m: rec.explain(title, history, source, sources, method=m) for m in METHODS
     }
     row: dict[str, Any] = {"words": len(found["inputs"].words), "reads": len(history)}
     shares: dict[str, list[float]] = {"score": [found["inputs"].score]}
@@ -226,11 +211,7 @@ def _explain_one(
     past = [_ids(rec, t, s) for t, s in zip(history, sources, strict=True)]
     cpu = torch.device("cpu")
     for m in METHODS:
-        method, common = _method(m)
-        reference = rec.reference() if common else None
-        bare = explain(
-            rec.model, ids, ["w"] * len(ids), past, cpu, method=method, reference=reference
-        )
+        bare = explain(rec.model, ids, ["w"] * len(ids), past, cpu, method=m)
         row[m]["loo_words_model"] = bare.faithfulness_words
     inputs = found["inputs"]
     depth = inputs.history_self_attention.shape[-1]
@@ -290,8 +271,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def _markdown(table: dict[str, Any], readers: int) -> str:
     lines = [
         f"Simulated readers over real headlines ({readers} readers per budget); shares of "
-        "blends (`blend`) against shares of the original inputs measured from 0 (`inputs`) "
-        "and from a common word (`common`, what the window shows).",
+        "blends (`blend`, before) against shares of the original inputs (`inputs`).",
         "",
         "| clicks | shares | candidates | LOO words | LOO words (uᵀr only) | LOO past reads "
         "| reads sd/mean | top-3 reads | words tinted | share covered |",
@@ -311,10 +291,8 @@ def _markdown(table: dict[str, Any], readers: int) -> str:
         "Deletion curves: mean drop of the click score after erasing the top-k by share "
         "(or k at random), k = 1..5.",
         "",
-        "| clicks | erased | candidates | "
-        + " | ".join(f"{m} top-k" for m in METHODS)
-        + " | random |",
-        "|---:|---|---:|" + "---|" * (len(METHODS) + 1),
+        "| clicks | erased | candidates | blend top-k | inputs top-k | random |",
+        "|---:|---|---:|---|---|---|",
     ]
     for n, entry in table.items():
         for part, name in (("words", "title words"), ("reads", "past reads")):
@@ -348,11 +326,7 @@ def _plot(table: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {
-        "blend": ("tab:orange", "blend shares"),
-        "inputs": ("tab:blue", "input shares from 0"),
-        "common": ("tab:green", "input shares from a common word"),
-    }
+    styles = {"blend": ("tab:orange", "blend shares"), "inputs": ("tab:blue", "input shares")}
     dashes = ["-", "--", ":"]
     for ax, part, name in zip(axes, ("words", "reads"), ("title words", "past reads"), strict=True):
         for n, (budget, entry) in enumerate(table.items()):
@@ -449,11 +423,7 @@ def main() -> int:
                     "median LOO words/reads blend "
                     f"{_fmt(summary['blend']['loo_words'])}/{_fmt(summary['blend']['loo_reads'])}"
                     f", inputs {_fmt(summary['inputs']['loo_words'])}/"
-                    f"{_fmt(summary['inputs']['loo_reads'])}"
-                    f", common {_fmt(summary['common']['loo_words'])}/"
-                    f"{_fmt(summary['common']['loo_reads'])}, covered "
-                    f"{_fmt(summary['inputs']['tinted_cover'], 2)} -> "
-                    f"{_fmt(summary['common']['tinted_cover'], 2)}",
+                    f"{_fmt(summary['inputs']['loo_reads'])}",
                     flush=True,
                 )
                 t0 = time.perf_counter()

@@ -15,13 +15,6 @@ same for every title of one reader), and, on the other side, into one share per 
 past read plus c_uᵀr_c (``history_base``: the user value bias, the part of the score no past
 read carries). Pad words and pad history slots get weight 0, so they change no share.
 
-A word's share can also be measured from a reference input x̄ (the mean embedding of common
-words; :func:`reference_input`): uᵀ(Σ_j α_j a_{jm}) V (e_m - x̄), what the word adds over a
-common word in its place, with ``word_base`` then uᵀ(c + V x̄), the score of a title of
-common words for this reader. The weights Σ_j α_j a_{jm} sum to 1 per head, so the split is
-as exact as before; without it every word carries the level any title has for the reader,
-and the shares of one title come out alike.
-
 The click score ŷ (:func:`nrms_core.click.click_score`) adds the fitted scale a, feed bias
 b_f and lexical bias l (:mod:`nrms_core.bias`); l is split over the title's words (each
 content word's part, given by the caller). So the words' a-scaled shares with their biases l_j plus
@@ -58,7 +51,6 @@ __all__ = [
     "TokenShare",
     "explain",
     "input_parts",
-    "reference_input",
     "rescore",
     "spearman",
 ]
@@ -132,41 +124,22 @@ class Explanation:
 
 
 def input_parts(
-    layer: MultiHeadSelfAttention, trace: Trace, reference: torch.Tensor | None = None
+    layer: MultiHeadSelfAttention, trace: Trace
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Split each pooled vector of ``trace`` over the original inputs of ``layer``.
 
     Returns (parts [B, L, D], constant [B, D], reach [B, L]) with
     ``parts.sum(1) + constant == trace.vector`` to rounding: part m is, per head k,
-    (Σ_j w_j a^{(k)}_{jm}) V^{(k)} (x_m - x̄) with w the additive weights and x̄ the
-    ``reference`` input [E] (0 when None); the constant is (the value bias + V x̄) times
-    Σ_m of those weights (1 per head, 0 where no input is real); reach is those weights
-    averaged over the heads. Pad inputs get zero parts.
-
-    Why a reference: with x̄ = 0 each part is the input's whole value vector, so every word
-    of a title carries the level that any title has for this reader, and the parts come out
-    alike. Measured from a common word in the same place (:func:`reference_input`), a part
-    is what this word adds over a common one, and that level goes to the constant.
+    (Σ_j w_j a^{(k)}_{jm}) V^{(k)} x_m with w the additive weights; the constant is the value
+    bias times Σ_m of those weights (1 per head, 0 where no input is real); reach is those
+    weights averaged over the heads. Pad inputs get zero parts.
     """
     flow = torch.einsum("bj,bkjm->bkm", trace.attention, trace.self_attention)  # [B, heads, L]
     linear, bias = layer.values(trace.inputs)  # [B, L, heads, hd], [heads, hd]
-    if reference is not None:
-        common, _ = layer.values(reference.to(linear.dtype).reshape(1, 1, -1))  # [1,1,heads,hd]
-        linear = linear - common
-        bias = bias + common[0, 0]
     parts = flow.transpose(1, 2).unsqueeze(-1) * linear  # [B, L, heads, hd]
     constant = flow.sum(-1).unsqueeze(-1) * bias  # [B, heads, hd]
     b, length = trace.mask.shape
     return parts.reshape(b, length, -1), constant.reshape(b, -1), flow.mean(1)
-
-
-def reference_input(embedding: torch.nn.Embedding, rows: Sequence[int]) -> torch.Tensor | None:
-    """The mean of the embedding ``rows`` [E] (the common words a title's word shares are
-    measured from, see :func:`input_parts`); None without rows."""
-    if not rows:
-        return None
-    at = torch.tensor(list(rows), dtype=torch.long, device=embedding.weight.device)
-    return embedding.weight.detach()[at].mean(0)  # [E]
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -271,7 +244,6 @@ def explain(
     word_bias: Sequence[float] | None = None,
     word_bias_loo: Sequence[float] | None = None,
     method: Method = "inputs",
-    reference: torch.Tensor | None = None,
 ) -> Explanation:
     """Explain the score of the candidate title for the user of ``history``.
 
@@ -285,8 +257,6 @@ def explain(
         word_bias_loo: how much the lexical bias drops when token j is erased (L).
         method: ``inputs`` (shares of the original words and past reads) or ``blend``
             (shares of the self-attention outputs; see the module docstring).
-        reference: the input [E] each word's share is measured from (:func:`input_parts`;
-            None: 0), with ``inputs``.
     """
     if len(candidate) != len(tokens):
         raise ValueError("candidate ids and tokens differ in length")
@@ -310,7 +280,7 @@ def explain(
         scale = model.score_scale.to(u.dtype)  # [] a
         feed = float(model.source_bias[candidate[0]]) if n_words else 0.0  # b_f
         raw = scale * (u @ r_c)  # [] a·uᵀr_c
-        parts, constant, reach = input_parts(model.news_encoder.self_attention, news, reference)
+        parts, constant, reach = input_parts(model.news_encoder.self_attention, news)
         word_reach = reach[0, :n_words]  # [L]
         if method == "inputs":
             word_share = scale * (parts[0, :n_words] @ u)  # [L]

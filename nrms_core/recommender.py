@@ -24,19 +24,11 @@ from nrms_core import checkpoint
 from nrms_core.click import click_score
 from nrms_core.config import NRMSConfig
 from nrms_core.device import resolve_device
-from nrms_core.explain import (
-    Explanation,
-    Method,
-    explain,
-    input_parts,
-    reference_input,
-    rescore,
-)
+from nrms_core.explain import Explanation, Method, explain, input_parts, rescore
 from nrms_core.glove import load_glove
 from nrms_core.inference import length_batches
 from nrms_core.model import NRMS
 from nrms_core.rounds import Rounds
-from nrms_core.tokenizer import stopwords
 from nrms_core.vocab import Vocabulary
 
 __all__ = ["Recommender"]
@@ -184,11 +176,9 @@ class Recommender(Rounds):
         history_sources: Sequence[str | None] | None = None,
         *,
         method: Method = "inputs",
-        common: bool = True,
     ) -> Explanation:
         """Exact shares of the candidate's score: one per original title word, one per past
-        read, and the bases no word or read carries (see explain.py); with ``common`` each
-        word's share is measured from a common word (:meth:`reference`), else from 0.
+        read, and the bases no word or read carries (see explain.py).
 
         Only the last ``max_history`` titles count; HistoryShare.index is the
         position in ``history`` as given. With a known ``candidate_source``
@@ -214,16 +204,7 @@ class Recommender(Rounds):
             word_bias=self._word_biases(tokens, table),
             word_bias_loo=word_bias_loo,
             method=method,
-            reference=self.reference() if common else None,
         )
-
-    def reference(self) -> torch.Tensor | None:
-        """The input [E] a title word's share is measured from: the mean embedding of the
-        common words (:func:`nrms_core.tokenizer.stopwords`) the vocabulary holds, so that a
-        share is what the word adds over a common word in its place (see explain.py); None
-        when it holds none."""
-        common = sorted(w for w in stopwords() if w in self.vocab)
-        return reference_input(self._model.news_encoder.embedding, self.vocab.ids(common))
 
     def erased(
         self,
@@ -267,14 +248,9 @@ class Recommender(Rounds):
         return after_words, after_reads
 
     def word_base(self, user: np.ndarray) -> float:
-        """The part of every title's click score that no word carries: a·uᵀ(c + V x̄) with c
-        the news encoder's value bias and x̄ the common words' input (:meth:`reference`; see
-        explain.py), the score of a title of common words, for the user vector ``user`` [D]."""
-        layer = self._model.news_encoder.self_attention
-        bias = layer.value.bias.detach()  # [D]
-        common = self.reference()
-        if common is not None:
-            bias = bias + layer.values(common.reshape(1, -1))[0].detach().reshape(-1)  # [D]
+        """The part of every title's click score that no word carries: a·uᵀc with c the
+        news encoder's value bias (see explain.py), for the user vector ``user`` [D]."""
+        bias = self._model.news_encoder.self_attention.value.bias.detach()  # [D]
         u = np.asarray(user, dtype=np.float64).reshape(-1)  # [D]
         return self.scale * float(bias.double().cpu().numpy() @ u)
 
@@ -306,12 +282,11 @@ class Recommender(Rounds):
         rows = [self.vocab.ids(t) for t in tokens]
         titled = (i for i in range(len(tokens)) if tokens[i])
         encoder = self._model.news_encoder
-        common = self.reference()
         self._model.eval()
         with torch.inference_mode():
             for chunk, ids in length_batches(rows, titled, batch_size):  # ids [n, L]
                 trace = encoder.trace(torch.from_numpy(ids).to(self._device))
-                parts, _, _ = input_parts(encoder.self_attention, trace, common)  # [n, L, D]
+                parts, _, _ = input_parts(encoder.self_attention, trace)  # [n, L, D]
                 shares = self._model.score_scale * (parts @ u)  # [n, L]
                 values = shares.double().cpu().numpy()
                 for row, i in enumerate(chunk):

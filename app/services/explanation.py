@@ -223,7 +223,7 @@ class ArticleExplanation:
     def _extras(self) -> list[Part]:
         found: list[Part] = []
         if self.base:
-            found.append(Part("base", "what any title scores for you", self.base))
+            found.append(Part("base", "what no word carries", self.base))
         if self.freshness:
             found.append(Part("freshness", "freshness", self.freshness))
         if self.spreading:
@@ -381,9 +381,7 @@ class ArticleExplanation:
 
         ``score`` is what the model makes of the title and the past reads (a·uᵀr): the words'
         shares plus ``word_base`` sum to it, and the past reads' shares plus ``history_base``
-        (the parts no word, no past read carries; ``word_base`` is what a title of common
-        words scores for this reader, as each word's share is measured from a common word; 0
-        with shares taken after self-attention);
+        (the parts no word, no past read carries; 0 with shares taken after self-attention);
         every past read is an article the reader opened. Each word also carries its own
         ``bias`` (``lexical`` is their sum) and ``highlight`` (whether the river tints it);
         ``feed`` is the feed's own share (null without one). ``model_click_score`` = score +

@@ -31,9 +31,7 @@ PAST_ROWS = 12
 ATTENTION_VS_SHARE = (
     "Attention is what the model looked at while it read the title and your past reads; a "
     "share is how much a word, a past read or a part moved this score. A word can draw much "
-    "attention and still move the score little: the tints and bars follow the shares. A "
-    "word's share is what it adds over a common word in its place; what any title scores "
-    "for you is a part of its own."
+    "attention and still move the score little: the tints and bars follow the shares."
 )
 SCHEME = "heedful-feedback"
 """The links' own scheme: a click on one is feedback, never a page to open."""

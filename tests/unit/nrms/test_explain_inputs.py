@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nrms_core.explain import Explanation, explain, input_parts, reference_input, rescore
+from nrms_core.explain import Explanation, explain, input_parts, rescore
 from nrms_core.model import NRMS
 from nrms_core.recommender import Recommender
 
@@ -94,12 +94,8 @@ def test_every_list_sums_in_both_precisions_with_and_without_padding(
     names = [str(t) for t in tokens]
     cpu = torch.device("cpu")
     tight = 1e-9 if dtype == torch.float64 else 1e-5
-    common = reference_input(model.news_encoder.embedding, rec.vocab.ids(["as", "the", "on"]))
-    runs = [("inputs", None), ("inputs", common), ("blend", None)]
-    for method, reference in runs:
-        e = explain(
-            model, tokens, names, history, cpu, word_bias=bias, method=method, reference=reference
-        )
+    for method in ("inputs", "blend"):
+        e = explain(model, tokens, names, history, cpu, word_bias=bias, method=method)
         assert e.method == method
         words, reads = _sums(e)
         assert words == pytest.approx(e.score, abs=1e-4)
@@ -114,7 +110,6 @@ def test_every_list_sums_in_both_precisions_with_and_without_padding(
             cpu,
             word_bias=[*bias, 0.0, 0.0, 0.0],
             method=method,
-            reference=reference,
         )
         assert padded.score == pytest.approx(e.score, abs=tight)
         shares = [w.share for w in padded.words]
@@ -140,13 +135,6 @@ def test_parts_sum_to_the_pooled_vectors(rec: Recommender) -> None:
         assert torch.equal(parts[tokens == 0], torch.zeros_like(parts[tokens == 0]))
         assert torch.allclose(reach.sum(1), torch.tensor([1.0, 1.0, 0.0], dtype=reach.dtype))
         assert torch.equal(constant[2], torch.zeros_like(constant[2]))  # empty title: r = 0
-        common = reference_input(model.news_encoder.embedding, [3, 9])
-        assert common is not None and reference_input(model.news_encoder.embedding, []) is None
-        moved, shifted, _ = input_parts(model.news_encoder.self_attention, news, common)
-        assert torch.allclose(moved.sum(1) + shifted, news.vector, atol=1e-10)
-        assert torch.equal(moved[tokens == 0], torch.zeros_like(moved[tokens == 0]))
-        assert torch.equal(shifted[2], torch.zeros_like(shifted[2]))
-        assert not torch.allclose(moved, parts)  # measured from the common words' input
         mask = torch.tensor([[True, True, False]])
         user = model.user_encoder.trace(news.vector[None], mask)
         past, base, _ = input_parts(model.user_encoder.self_attention, user)

@@ -87,16 +87,16 @@ def test_mostly_needs_more_than_half() -> None:
     assert e.because().startswith("Ranked high mostly because of “x” (+0.70, 70 %)")
 
 
-def test_what_any_title_scores_is_a_part_but_never_why_a_row_ranks() -> None:
+def test_what_no_word_carries_is_a_part_but_never_why_a_row_ranks() -> None:
     """The base is the same for every row of the river: it is listed with its share, and
     the text names what sets this row apart."""
     plain = make()
     e = dataclasses.replace(make(base=5.0), score=plain.score + 5.0)
     assert sum(p.share for p in e.parts()) == pytest.approx(e.ranked)
-    assert e.parts()[0].kind == "base" and e.parts()[0].label == "what any title scores for you"
+    assert e.parts()[0].kind == "base" and e.parts()[0].label == "what no word carries"
     text = e.because()
     assert text.startswith("Ranked high because of the feed, Daily Sport (+2.20")
-    assert "any title" not in text
+    assert "no word carries" not in text
 
 
 def test_past_reads_top_three_with_shared_words_and_concentration() -> None:
