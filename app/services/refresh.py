@@ -24,7 +24,7 @@ from app.services import credential, lifeline, preference
 from app.storage import articles, feeds
 from app.storage.database import Database, StorageError, storage_error
 from app.storage.enclosure import EnclosureRecord
-from app.storage.record import FeedRecord, IncomingArticle
+from app.storage.record import FeedRecord
 
 log = logging.getLogger(__name__)
 
@@ -476,17 +476,8 @@ def _store_articles(
     return result.new, result.updated
 
 
-def incoming(parsed: ParsedFeed) -> list[IncomingArticle]:
-    """A parsed feed's entries as the storage layer takes them (their attachments apart)."""
-    return [
-        IncomingArticle(
-            dedup_key=e.dedup_key,
-            url=e.url,
-            title=e.title,
-            summary_html=e.summary_html,
-            summary_text=e.summary_text,
-            author=e.author,
-            published=e.published,
-        )
-        for e in parsed.entries
-    ]
+def incoming(parsed: ParsedFeed) -> Sequence[articles.Incoming]:
+    """A parsed feed's entries as the storage layer takes them (their attachments apart): the
+    entries themselves, whose fields are an :class:`~app.storage.record.IncomingArticle`'s,
+    rather than a copy of each made in the process that writes."""
+    return parsed.entries
