@@ -260,9 +260,11 @@ class Fetcher:
             request = self._client.build_request(
                 "GET", url, headers=dict(conditional), timeout=timeout
             )
-            cookies.set_cookie_header(request)
+            if cookies:  # an empty jar adds no header; asking it builds a urllib Request
+                cookies.set_cookie_header(request)
             with contextlib.closing(self._client.send(request, stream=True, auth=auth)) as resp:
-                cookies.extract_cookies(resp)
+                if "set-cookie" in resp.headers:  # the jar reads no other header (not RFC 2965)
+                    cookies.extract_cookies(resp)
                 headers = _lower_headers(resp.headers)
                 status = resp.status_code
                 if status in _REDIRECTS and "location" in headers:
