@@ -1,9 +1,10 @@
 """Refresh throughput: N local feeds of M items each, first refresh and an all-304 second one.
 
 Prints the wall time of both refreshes, their CPU time (which depends less on what else runs),
-the peak resident memory of this process and of its largest parser process (VmHWM, sampled from
-/proc while the refresh runs), the load average before and after each refresh, and the figures
-measured before the refresh was batched, side by side. The feeds are generated and served from
+that of the server process (which shares the cores), the peak resident memory of this process
+and of its largest parser process (VmHWM, sampled from /proc while the refresh runs), the load
+average before and after each refresh, and the figures measured before the refresh was batched,
+side by side. The feeds are generated and served from
 127.0.0.1 by a threaded standard-library server in a process of its own (``--server process``,
 the default): in this process its threads would compete for the interpreter's lock with the
 fetcher threads and the writer, and on a 2-core machine the server alone took a large part of
@@ -181,6 +182,17 @@ def _cpu() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, ended.ru_utime + ended.ru_stime
 
 
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds (user and system) of another process so far, 0 when it is not there."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -218,16 +230,20 @@ def main() -> None:
         refresher = Refresher(profile.db)
         children = ChildPeak(skip)
         loads = [_load()]
+        server_pid = None if process is None else process.pid
         cpu = [_cpu()]
+        served = [_process_cpu(server_pid)]
         t0 = time.perf_counter()
         first = refresher.refresh()
         t1 = time.perf_counter()
         loads.append(_load())
         cpu.append(_cpu())
+        served.append(_process_cpu(server_pid))
         second = refresher.refresh()
         t2 = time.perf_counter()
         loads.append(_load())
         cpu.append(_cpu())
+        served.append(_process_cpu(server_pid))
         children.stop()
     if server is not None:
         server.shutdown()
@@ -250,6 +266,9 @@ def main() -> None:
          f"{BEFORE['not_modified_cpu']:9.2f}s", "the refresher's process"),
         ("cold CPU, parsers", f"{cpu[1][1] - cpu[0][1]:9.2f}s", f"{BEFORE['parser_cpu']:9.2f}s",
          "its parser processes (not the server's)"),
+        ("server CPU, cold", f"{served[1] - served[0]:9.2f}s", "", "the bench's own server "
+         "process, which shares the cores (0 with --server thread)"),
+        ("server CPU, 304", f"{served[2] - served[1]:9.2f}s", "", ""),
         ("peak RSS, self", f"{peak_mb:8.1f}MB", f"{BEFORE['rss']:8.1f}MB", ""),
         ("peak RSS, parser", f"{children.peak:8.1f}MB", f"{BEFORE['parser_rss']:8.1f}MB",
          f"the largest; {children.count} parser processes at most"),
