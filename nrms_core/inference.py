@@ -3,6 +3,7 @@ scores of one against the other (:mod:`nrms_core.click`)."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -24,28 +25,39 @@ def length_batches(
     batch_size: int,
     *,
     cells: int = 0,
+    same_length: bool = False,
 ) -> Iterator[tuple[list[int], np.ndarray]]:
     """The token-id lists ``rows[i]`` for i in ``indices``, shortest first, in padded batches
     of at most ``batch_size``: each batch's indices [n] and token ids [n, L] int64, L its
     longest list (at least 1), PAD (0) after each list's end. With ``cells > 0`` a batch also
     keeps n·L² (the size of one head's self-attention weights over it) at most ``cells``.
+    With ``same_length`` every list of a batch has the same length (a batch ends where the
+    length changes), so no batch holds padding unless its lists are empty.
 
     Why: titles of like length share a batch, so the encoder computes over little padding;
     and the longest titles come in smaller batches, so the attention weights, which grow
-    with the square of the length, never make the peak memory of a large encode."""
+    with the square of the length, never make the peak memory of a large encode. Without
+    padding the encoder needs no mask (:meth:`nrms_core.model.MultiHeadSelfAttention.forward`),
+    and titles have some twenty lengths, so a large encode's batches stay about as large."""
     order = sorted(indices, key=lambda i: len(rows[i]))
+    lengths = [len(rows[i]) for i in order]
     step = max(1, batch_size)
     start = 0
     while start < len(order):
         end = min(len(order), start + step)
+        if same_length and lengths[end - 1] != lengths[start]:  # the first of a longer length
+            end = bisect.bisect_right(lengths, lengths[start], start, end)
         if cells > 0:  # shortest first, so a cut batch's longest is no longer than this
-            longest = max(1, len(rows[order[end - 1]]))
+            longest = max(1, lengths[end - 1])
             end = min(end, start + max(1, cells // longest**2))
         chunk = order[start:end]
         width = max(1, len(rows[chunk[-1]]))
-        tokens = np.zeros((len(chunk), width), dtype=np.int64)  # [n, L]
-        for row, i in enumerate(chunk):
-            tokens[row, : len(rows[i])] = rows[i]
+        if lengths[start] == width:  # no padding: one conversion of the whole batch
+            tokens = np.array([rows[i] for i in chunk], dtype=np.int64)  # [n, L]
+        else:
+            tokens = np.zeros((len(chunk), width), dtype=np.int64)  # [n, L]
+            for row, i in enumerate(chunk):
+                tokens[row, : len(rows[i])] = rows[i]
         yield chunk, tokens
         start = end
 
@@ -75,7 +87,10 @@ class Inference(Lexicon):
         out = np.zeros((len(ids), self.config.news_dim), dtype=np.float32)
         self._model.eval()
         with torch.inference_mode():
-            for chunk, tokens in length_batches(ids, range(len(ids)), batch_size, cells=cells):
+            batches = length_batches(
+                ids, range(len(ids)), batch_size, cells=cells, same_length=True
+            )
+            for chunk, tokens in batches:
                 batch = torch.from_numpy(tokens).to(self._device)  # [n, L]
                 vectors = self._model.encode_news(batch)  # [n, D]
                 out[chunk] = vectors.float().cpu().numpy()

@@ -74,12 +74,18 @@ class MultiHeadSelfAttention(nn.Module):
         fused attention computes it (the same numbers to ~1e-7): it never builds the
         [B, heads, L, L] weights and their masked copies, which held about 110 MiB of the model
         process's peak while it encoded 100,000 titles. Training keeps the explicit form, and
-        so its gradients.
+        so its gradients. A batch without padding (every input real, as an encode's
+        same-length batches are) is attended without a mask, which the fused kernel computes
+        in about two thirds of the time (the same softmax over the same inputs).
         """
-        if torch.is_grad_enabled() or not bool(mask.any(dim=-1).all()):
+        if torch.is_grad_enabled():
+            return self.attend(x, mask, index)[0]
+        full = bool(mask.all())
+        if not full and not bool(mask.any(dim=-1).all()):
             return self.attend(x, mask, index)[0]
         q, k, v = self._heads(x, mask, index)  # [B, heads, L, head_dim] each
-        out = functional.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        where = None if full else mask[:, None, None, :]  # [B, 1, 1, L]
+        out = functional.scaled_dot_product_attention(q, k, v, attn_mask=where)
         b, length = mask.shape
         return out.transpose(1, 2).reshape(b, length, self.heads * self.head_dim)  # [B, L, D]
 
@@ -136,13 +142,18 @@ class AdditiveAttention(nn.Module):
         """h [B, L, in_dim], mask [B, L] -> (pooled [B, in_dim], weights [B, L]).
 
         Without gradients the pooling is one batched product (the same sum to ~1e-7), not a
-        [B, L, in_dim] product summed: a tenth of encoding's time. Training keeps the sum."""
-        logits = torch.tanh(self.proj(h)) @ self.query  # [B, L]
-        weights = masked_softmax(logits, mask)  # [B, L]
+        [B, L, in_dim] product summed: a tenth of encoding's time; and where every input is
+        real, the weights are a plain softmax (what the masked one gives then, bit for bit).
+        Training keeps the sum."""
         if torch.is_grad_enabled():
-            pooled = (weights.unsqueeze(-1) * h).sum(dim=1)  # [B, in_dim]
-        else:
-            pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # [B, in_dim]
+            logits = torch.tanh(self.proj(h)) @ self.query  # [B, L]
+            weights = masked_softmax(logits, mask)  # [B, L]
+            return (weights.unsqueeze(-1) * h).sum(dim=1), weights  # [B, in_dim], [B, L]
+        logits = self.proj(h).tanh_() @ self.query  # [B, L]
+        weights = (
+            torch.softmax(logits, dim=-1) if bool(mask.all()) else masked_softmax(logits, mask)
+        )
+        pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # [B, in_dim]
         return pooled, weights
 
 
