@@ -62,3 +62,40 @@ def test_splits_exactly_as_nltk_does() -> None:
     titles += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(5000)]
     for title in titles:
         assert _split(title) == nltk.tokenize(title), title
+
+
+def test_titles_split_by_pieces_give_nltks_tokens() -> None:
+    """A title without quotes is tokenised a piece between spaces at a time, each piece once
+    (memoised); the tokens must be those NLTK gives the whole title, on headlines and on
+    random strings dense in spaces, periods, separators, contractions and odd spaces."""
+    import random
+    import re
+    import unicodedata
+
+    from nltk.tokenize import NLTKWordTokenizer
+
+    from nrms_core.tokenizer import _CONTROL, forget, tokenize
+
+    nltk = NLTKWordTokenizer()
+
+    def whole(title: str) -> list[str]:
+        text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", title)).strip().lower()
+        return [t for t in nltk.tokenize(text) if re.search(r"\w", t)][:30] if text else []
+
+    titles = [
+        "U.S. stocks: Dow up 1.5%, Nasdaq 3,000 [Update 2]* end.",
+        "Fed cannot wait, gonna cut #12 ; wanna? (AP) ...",
+        "a. b: c, d.. e -- f ) ] .",
+        "end. ) ]",
+        "x#cannot@gotta!lemme*gimme&y 42",
+    ]
+    pieces = [*"aAcnt.,:;!?-—–*#$%&@()[]{}<>       \t\n\x85\xa0\u3000\u2012\u2015\u2028ſK09"]
+    pieces += ["can", "not", "gon", "na", "wan", "gim", "me", "got", "ta", "lem", "...", "--"]
+    pieces += [" . ", ". ", "U.S.", ":", ", ", " )", ") ", "x.)", "1,000", "'s", "n't", '"', "_"]
+    rng = random.Random(23)
+    titles += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 20))) for _ in range(20000)]
+    for title in titles:
+        assert tokenize(title) == whole(title), title
+    forget()  # the memo of pieces stays: tokenised again, from it
+    for title in titles[:2000]:
+        assert tokenize(title) == whole(title), title
