@@ -156,6 +156,22 @@ class AdditiveAttention(nn.Module):
         pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # [B, in_dim]
         return pooled, weights
 
+    def pool(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`forward` gives without gradients (to ~2e-7), in less time: encoding's
+        pooling, never the trace's or training's.
+
+        tanh(x) = 2σ(2x) − 1, so the logits are 2·qᵀσ(2(W h_i + b)) less qᵀ1, a constant the
+        softmax does not see; doubling W, b and q is exact. torch's sigmoid takes a sixth of
+        its tanh's time, and the tanh was a fifth of encoding 100,000 titles."""
+        weight, bias = self.proj.weight * 2.0, self.proj.bias * 2.0  # [Q, in_dim], [Q]
+        gates = functional.linear(h, weight, bias).sigmoid_()  # [B, L, Q]
+        logits = gates @ (self.query * 2.0)  # [B, L]
+        weights = (
+            torch.softmax(logits, dim=-1) if bool(mask.all()) else masked_softmax(logits, mask)
+        )
+        pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # [B, in_dim]
+        return pooled, weights
+
 
 class NewsOutput(NamedTuple):
     """News encoder output: r [N, D], word weights alpha [N, L], word vectors h [N, L, D]."""
@@ -218,7 +234,7 @@ class NewsEncoder(nn.Module):
         if not self.training and not torch.is_grad_enabled():
             distinct, index = torch.unique(tokens, return_inverse=True)  # [U], [N, L]
             h = self.self_attention(self.embedding(distinct), mask, index)  # [N, L, D]
-            r, alpha = self.attention(h, mask)  # [N, D], [N, L]
+            r, alpha = self.attention.pool(h, mask)  # [N, D], [N, L]
             return NewsOutput(r, alpha, h)
         e = self.dropout(self.embedding(tokens))  # [N, L, E]
         h = self.dropout(self.self_attention(e, mask))  # [N, L, D]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from nrms_core.config import NRMSConfig
-from nrms_core.model import NRMS, masked_softmax
+from nrms_core.model import NRMS, AdditiveAttention, masked_softmax
 
 VOCAB = 40
 D = 256
@@ -166,3 +166,21 @@ def test_encoding_without_gradients_gives_the_training_form(model: NRMS) -> None
     with torch.no_grad():
         user = model.encode_user(news, mask)  # [3, D]
     assert torch.allclose(user, model.encode_user(news, mask).detach(), atol=1e-6)
+
+
+def test_encodings_pooling_gives_the_additive_attentions_output() -> None:
+    """AdditiveAttention.pool (tanh as a sigmoid, the logits' constant left to the softmax)
+    gives forward's pooled vectors and weights, with padding and without."""
+    torch.manual_seed(3)
+    layer = AdditiveAttention(256, 200)
+    h = torch.randn(64, 12, 256)
+    mask = torch.ones(64, 12, dtype=torch.bool)
+    ragged = mask.clone()
+    ragged[::2, 7:] = False
+    ragged[5] = False  # a row with nothing real
+    with torch.inference_mode():
+        for where in (mask, ragged):
+            pooled, weights = layer(h, where)
+            fast, fast_weights = layer.pool(h, where)
+            torch.testing.assert_close(fast, pooled, rtol=0, atol=1e-6)
+            torch.testing.assert_close(fast_weights, weights, rtol=0, atol=1e-6)
