@@ -107,12 +107,19 @@ class MultiHeadSelfAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The queries, keys and values of ``x`` (as in :meth:`forward`), split by head: three
         views [B, heads, L, head_dim]."""
+        shape = (*mask.shape, self.heads, self.head_dim)
+        if index is not None and not torch.is_grad_enabled():
+            # one projection of the distinct rows and one gather, not three of each
+            weight = torch.cat([self.query.weight, self.key.weight, self.value.weight])
+            bias = torch.cat([self.query.bias, self.key.bias, self.value.bias])  # [3D]
+            qkv = functional.linear(x, weight, bias)[index]  # [B, L, 3D]
+            heads = qkv.view(*mask.shape, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            return heads[0], heads[1], heads[2]  # [B, heads, L, head_dim] each
         q: torch.Tensor = self.query(x)  # [B, L, D] or [U, D]
         k: torch.Tensor = self.key(x)  # [B, L, D] or [U, D]
         v: torch.Tensor = self.value(x)  # [B, L, D] or [U, D]
         if index is not None:
             q, k, v = q[index], k[index], v[index]  # [B, L, D]
-        shape = (*mask.shape, self.heads, self.head_dim)
         q = q.view(shape).transpose(1, 2)  # [B, heads, L, head_dim]
         k = k.view(shape).transpose(1, 2)  # [B, heads, L, head_dim]
         v = v.view(shape).transpose(1, 2)  # [B, heads, L, head_dim]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from nrms_core.config import NRMSConfig
-from nrms_core.model import NRMS, AdditiveAttention, masked_softmax
+from nrms_core.model import NRMS, AdditiveAttention, MultiHeadSelfAttention, masked_softmax
 
 VOCAB = 40
 D = 256
@@ -184,3 +184,19 @@ def test_encodings_pooling_gives_the_additive_attentions_output() -> None:
             fast, fast_weights = layer.pool(h, where)
             torch.testing.assert_close(fast, pooled, rtol=0, atol=1e-6)
             torch.testing.assert_close(fast_weights, weights, rtol=0, atol=1e-6)
+
+
+def test_one_projection_of_distinct_rows_gives_each_heads_queries_keys_and_values() -> None:
+    """Without gradients, rows gathered by an index are projected once, queries, keys and
+    values together: the same as projecting each row with each layer."""
+    torch.manual_seed(4)
+    layer = MultiHeadSelfAttention(50, 16, 16)
+    x = torch.randn(40, 50)  # [U, E] distinct rows
+    index = torch.randint(0, 40, (8, 6))  # [B, L]
+    mask = torch.ones(8, 6, dtype=torch.bool)
+    with torch.inference_mode():
+        fused = layer._heads(x, mask, index)
+    rows = x[index]  # [B, L, E]
+    for got, linear in zip(fused, (layer.query, layer.key, layer.value), strict=True):
+        want = linear(rows).detach().view(8, 6, 16, 16).transpose(1, 2)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
