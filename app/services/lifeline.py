@@ -1,11 +1,15 @@
 """The parent-death watch of our helper processes: a child ends itself when the process that
-started it is gone, so that a killed window or command never leaves workers behind; and their
-low CPU priority, so that the window's event loop gets a core soon after it wakes."""
+started it is gone, so that a killed window or command never leaves workers behind; and the
+CPU priorities that keep the window's event loop prompt while helpers work (issue 19)."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import platform
+import struct
+import sys
 import threading
 import time
 
@@ -13,8 +17,14 @@ log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 1.0
 
-HELPER_NICENESS = 19
-"""The highest niceness; see :func:`lower_priority` for why this one."""
+HELPER_NICENESS = 5
+"""How much lower a helper's priority is than the window's; see :func:`lower_priority`."""
+
+FOREGROUND_SLICE_NS = 100_000
+"""The scheduler slice asked for the window's GUI thread: the shortest Linux grants (0.1 ms)."""
+
+_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
+"""The sched_setattr system call's number on the machines where it is asked for."""
 
 
 def watch_parent(parent: int, interval: float = WATCH_INTERVAL_S) -> None:
@@ -41,21 +51,61 @@ def background(parent: int) -> None:
 def lower_priority() -> str:
     """Make this thread, and the threads it starts later, yield the CPU to the window.
 
-    The highest niceness (19) rather than the 5 it was: beside two CPU-bound helpers, under
-    other programs' load of 9-12 on two cores, a thread waking every 10 ms (the window's
-    event loop) was typically late by 1.0 ms instead of 2.9 ms and more than a frame late 205
-    times instead of 259 (seven rounds, docs/benchmarks/stalls.md), for about a fifth less CPU
-    to the helpers against those programs. Linux's SCHED_IDLE did no better for the waking
-    thread and cost the helpers a third; in the app, a training round beside a refresh took
-    30 s with it instead of 18 s. Returns "nice", or "normal" where niceness is missing
-    (Windows) or refused; never raises, since a helper at the normal priority still works.
+    The system's default scheduler slice, not the window's short one (:func:`foreground`),
+    which a spawned helper inherits; and niceness 5. Lower went too far: at 19 (or Linux's
+    SCHED_IDLE) a waking thread beside two CPU-bound helpers was typically late 1.0 ms
+    instead of 2.9 ms, but the helpers lost a fifth (a third) of their CPU to other programs,
+    and against CPU-bound programs in the same session a helper at 19 gets about 1.5% of a
+    core where one at 5 gets a quarter, which a training round beside two such programs
+    (issue 19 asks at most 2.5x its quiet time) cannot afford (docs/benchmarks/stalls.md).
+    Returns "nice", or "normal" where niceness is missing (Windows) or refused; never raises,
+    since a helper at the normal priority still works.
     """
+    _slice(0)
     nice = getattr(os, "nice", None)
     if nice is None:
         return "normal"
     try:
-        nice(HELPER_NICENESS)  # an increment: the kernel stops at the highest niceness
+        nice(HELPER_NICENESS)
     except OSError:
         log.info("could not lower this process's CPU priority")
         return "normal"
     return "nice"
+
+
+def foreground(slice_ns: int = FOREGROUND_SLICE_NS) -> bool:
+    """Ask that the calling thread (the window's GUI thread) take a CPU soon after it wakes.
+
+    Linux's EEVDF scheduler (6.6; the slice is asked for since 6.12) gives a thread with a
+    short slice an early deadline and lets it preempt one with a longer slice, so that when
+    it wakes (a timer, a repaint, a reply from a helper) it runs before the threads on the
+    CPU finish their slices, with the same share of CPU time as before; unprivileged. Under
+    other programs' load of 9-12 on two cores, beside two CPU-bound helpers at niceness 5, a
+    thread waking every 10 ms had its worst lateness of each 8 s cut from a median of 132 ms
+    to 70 ms over nine rounds, and alone from 91 ms to 38 ms over seven
+    (docs/benchmarks/stalls.md). Threads and processes started later inherit the slice: the
+    window's own threads keep it (a refresh thread that holds the GIL the GUI thread waits
+    for gets back to a CPU as soon), a helper gives it back (:func:`lower_priority`).
+    Elsewhere (another system, an older kernel that ignores the slice, a refusal) nothing
+    changes. Returns whether the slice was set.
+    """
+    return _slice(slice_ns)
+
+
+def _slice(slice_ns: int) -> bool:
+    """Set the calling thread's scheduler slice (0: the system's default), its policy the
+    normal one and its niceness kept; False where it could not be set."""
+    number = _SCHED_SETATTR.get(platform.machine()) if sys.platform == "linux" else None
+    if number is None:
+        return False
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, 0)  # the calling thread's, kept as it is
+        attr = struct.pack("=IIQiIQQQII", 56, os.SCHED_OTHER, 0, nice, 0, slice_ns, 0, 0, 0, 0)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syscall(number, 0, ctypes.create_string_buffer(attr, len(attr)), 0) != 0:
+            log.info("could not set a scheduler slice: %s", os.strerror(ctypes.get_errno()))
+            return False
+    except (OSError, AttributeError) as exc:
+        log.info("could not set a scheduler slice: %s", exc)
+        return False
+    return True

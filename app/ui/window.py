@@ -13,7 +13,7 @@ from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSettings, Qt, Q
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar
 
-from app.services import preference
+from app.services import lifeline, preference
 from app.services.profile import Profile
 from app.services.ranking import Ranking, River
 from app.services.river import RiverFilter
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         ranker: Ranking | None = None,
     ) -> None:
         super().__init__()
+        lifeline.foreground()  # the GUI thread takes a CPU soon after it wakes (issue 19)
         self.profile = profile
         self.db = profile.db
         self.options = options or WindowOptions()
