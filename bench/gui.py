@@ -1,8 +1,11 @@
 """GUI benchmark: figures for the desktop app, printed, never asserted.
 
 1. Time to first paint of the main window on a profile with 100,000 articles.
-2. The largest event-loop stall (a 10 ms QTimer measuring its own lateness) while 200 local
-   feeds refresh together with a training round, and while torch loads in the background.
+2. The event loop's stalls (a 10 ms QTimer measuring its own lateness; p50, p99 and max, how
+   much of the long ones the GUI thread waited for a CPU, and the load average) while torch
+   loads in the background, while 200 local feeds refresh alone and together with a training
+   round, and at the end (bench/stall.py) while a refresh, a training round, For you and an
+   explanation all run at once.
 3. Resident memory after ranking "For you" over ``--rank-articles`` articles: the window's
    process, each of its helper processes (model host, multiprocessing's resource tracker), and
    the total.
@@ -18,7 +21,6 @@ synthetic. Clicks are simulated (a reader who opens Sci/Tech stories); no real c
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import importlib.machinery
 import multiprocessing
 import os
@@ -37,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shiboken6  # noqa: E402
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import app.ui  # noqa: E402, F401
@@ -49,6 +50,7 @@ from app.storage.record import IncomingArticle  # noqa: E402
 from app.ui.sidebar import FOR_YOU, LATEST  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
 from bench.feedserver import headlines, serve  # noqa: E402
+from bench.stall import Probe, all_at_once, run_until  # noqa: E402
 
 
 def rss_kib(pid: int | str = "self") -> tuple[float, float]:
@@ -153,90 +155,6 @@ def top_up(profile: Profile, total: int) -> int:
             ]
             articles.upsert_articles(s, feed.id, items, now)
     return missing
-
-
-class Probe(QObject):
-    """A 10 ms timer that records how late each tick came (the event loop's stalls).
-
-    With ``trace_ms``, every thread's Python stack is written to stderr whenever a tick is
-    more than that late (faulthandler's watchdog runs without the GIL, so it sees who holds it).
-    """
-
-    trace_ms = 0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.late: list[float] = []
-        self.busy: list[float] = []
-        """CPU time (ms) the GUI thread itself used between two ticks: a stall with little of
-        it was spent waiting (for the GIL or for a CPU), not working."""
-        self._last = time.perf_counter()
-        self._cpu = time.thread_time()
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(10)
-        self._timer.timeout.connect(self._on_timer_timeout)
-
-    def start(self) -> None:
-        self.late.clear()
-        self.busy.clear()
-        self._last = time.perf_counter()
-        self._cpu = time.thread_time()
-        self._timer.start()
-        self._arm()
-
-    def stop(self) -> None:
-        self._timer.stop()
-        if self.trace_ms:
-            faulthandler.cancel_dump_traceback_later()
-
-    def _arm(self) -> None:
-        if self.trace_ms:
-            faulthandler.dump_traceback_later((10 + self.trace_ms) / 1000, file=sys.stderr)
-
-    @Slot()
-    def _on_timer_timeout(self) -> None:
-        now = time.perf_counter()
-        cpu = time.thread_time()
-        self.late.append(max(0.0, (now - self._last) * 1000 - 10))
-        self.busy.append((cpu - self._cpu) * 1000)
-        self._last, self._cpu = now, cpu
-        self._arm()
-
-    def summary(self) -> str:
-        if not self.late:
-            return "no ticks"
-        ordered = sorted(self.late)
-        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-        over = sum(1 for x in ordered if x > 50)
-        worst = max(range(len(self.late)), key=self.late.__getitem__)
-        return (
-            f"max stall {ordered[-1]:.0f} ms (GUI thread on a CPU {self.busy[worst]:.0f} ms "
-            f"of it), p99 {p99:.1f} ms, median {statistics.median(ordered):.1f} ms, "
-            f"{over} ticks late by >50 ms (of {len(ordered)})"
-        )
-
-
-def run_until(done: Callable[[], bool], timeout_s: float) -> float:
-    """Run the event loop until ``done()`` (checked every 20 ms); returns seconds taken."""
-    loop = QEventLoop()
-    started = time.perf_counter()
-
-    class Checker(QObject):
-        @Slot()
-        def check(self) -> None:
-            if done() or time.perf_counter() - started > timeout_s:
-                loop.quit()
-
-    checker = Checker()
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(checker.check)
-    timer.start()
-    if not done():
-        loop.exec()
-    timer.stop()
-    return time.perf_counter() - started
 
 
 def build_large_profile(root: Path, total: int, feed_count: int = 500) -> float:
@@ -422,6 +340,8 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
             )
             memory_report(skip=server.pid)
             click_to_reorder(window, unread)
+            server.version = 3
+            all_at_once(window, feed_count, epochs, ranked)
             window.close()
             shiboken6.delete(window)
     finally:
