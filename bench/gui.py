@@ -101,6 +101,16 @@ def process_name(pid: int) -> str:
     return text[:60]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system, all threads) process ``pid`` has used so far: what the
+    model host spends on For you, steadier than its wall time on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory_report(skip: int | None = None) -> None:
     """RSS of this process, of each helper process, and the total (MiB); ``skip`` is the
     benchmark's own feed server, which is not part of the app."""
@@ -329,14 +339,17 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
                 f"  added {added:,} older articles: {unread:,} unread, of which 'For you' "
                 f"ranks {ranked:,} (copies of one story are ranked once)"
             )
+            hosts = [p for p in descendants(os.getpid()) if "model host" in process_name(p)]
+            cpu = sum(cpu_seconds(p) for p in hosts)
             probe.start()
             t = time.perf_counter()
             window.show_place(FOR_YOU)
             run_until(lambda: window.river.rowCount() > 0 and not window.river.loading, 300)
             probe.stop()
             print(
-                f"  'For you' ranked ({window.river.mode}) in {time.perf_counter() - t:.2f} s; "
-                f"{probe.summary()}"
+                f"  'For you' ranked ({window.river.mode}) in {time.perf_counter() - t:.2f} s, "
+                f"model host CPU {sum(cpu_seconds(p) for p in hosts) - cpu:.2f} s, "
+                f"load {os.getloadavg()[0]:.1f}; {probe.summary()}"
             )
             memory_report(skip=server.pid)
             click_to_reorder(window, unread)
