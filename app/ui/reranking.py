@@ -17,7 +17,6 @@ For you is left alone (its order is time; its scores show on the next visit).
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from typing import Protocol
@@ -27,13 +26,36 @@ from PySide6.QtWidgets import QListView, QWidget
 
 from app.services.ranking import Ranking
 from app.ui.article import ArticleDesk
-from app.ui.river import PAGE_SIZE, RiverModel, RiverPage, load_page, word_shares
+from app.ui.river import (
+    PAGE_SIZE,
+    RiverModel,
+    RiverPage,
+    RiverQuery,
+    Role,
+    Stories,
+    load_page,
+    word_shares,
+)
 from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)
 
 JUDGEMENTS = frozenset({"more", "less"})
 """The feedback kinds that change the reader's history (the others pin biases at a round)."""
+
+
+def _page_and_scores(
+    ranker: Ranking,
+    query: RiverQuery,
+    generation: int,
+    limit: int,
+    stories: Stories | None,
+    staying: list[int],
+) -> tuple[RiverPage, dict[int, float]]:
+    """For you's first page ranked anew (the order first, shares asked for after) and the new
+    scores of the rows that stay, the one being read among them; runs on a pool thread."""
+    page = load_page(ranker, query, generation, None, limit, stories, highlights=False)
+    return page, ranker.scores(staying)
 
 
 class Host(Protocol):
@@ -88,15 +110,16 @@ class Reranking(QObject):
         self.running = True
         self._again = False
         self._asked = time.perf_counter()
+        staying = self.anchor() + 1
         self.w.runner.submit(
             "re-ranking For you",
-            functools.partial(load_page, highlights=False),  # the order first, shares after
+            _page_and_scores,
             self.w.ranker,
             river.query,
             river.generation,
-            None,
             max(PAGE_SIZE, river.rowCount()),
             river.stories,
+            [river.index(r).data(Role.ARTICLE_ID) for r in range(min(staying, river.rowCount()))],
             done=self._on_page_loaded,
             failed=self._on_page_failed,
         )
@@ -111,11 +134,12 @@ class Reranking(QObject):
         return max(row, top.row() - 1 if top.isValid() else -1)
 
     @Slot(object)
-    def _on_page_loaded(self, page: RiverPage) -> None:
+    def _on_page_loaded(self, loaded: tuple[RiverPage, dict[int, float]]) -> None:
         self.running = False
+        page, scores = loaded
         bar = self.w.river_view.verticalScrollBar()
         scrolled = bar.value()
-        changed = self.w.river.rerank_below(page, self.anchor())
+        changed = self.w.river.rerank_below(page, self.anchor(), scores)
         bar.setValue(scrolled)
         if changed >= 0:
             log.debug(

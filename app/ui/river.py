@@ -265,17 +265,26 @@ class RiverModel(QAbstractListModel):
         self._exhausted = True
         report(self._runner, failure)
 
-    def rerank_below(self, page: RiverPage, anchor: int) -> int:
+    def rerank_below(
+        self, page: RiverPage, anchor: int, scores: Mapping[int, float] | None = None
+    ) -> int:
         """Re-rank the rows below row ``anchor`` by ``page``, the view's first page ranked anew
         (:func:`load_page` after a click): rows 0 to ``anchor`` stay where they are, the rows
         below become the page's rows not among them, in its order, and later pages go on from
         its snapshot. Rows are removed and inserted below ``anchor`` only, so the selection and
-        everything above it keep their rows. Returns how many of the rows below changed; -1
+        everything above it keep their rows, but show their new scores (from the page, else
+        from ``scores``: the row being read has left the unread river), so that a row's number
+        is the one "Why this?" gives now. Returns how many of the rows below changed; -1
         when the page is of another load of the view or not ranked (then nothing changes)."""
         if page.generation != self._generation or page.river.mode != "ranked":
             return -1
         first = max(0, min(anchor + 1, len(self._rows)))
         kept = {r.article.id for r in self._rows[:first]}
+        now: dict[int, float | None] = {a: v for a, v in (scores or {}).items() if a in kept}
+        now.update({i.article.id: i.score for i in page.river.items if i.article.id in kept})
+        for n, r in enumerate(self._rows[:first]):  # in place: only the number moves
+            if r.article.id in now and now[r.article.id] != r.score:
+                self._rows[n] = Row(r.article, now[r.article.id], r.muted)
         below = [Row(i.article, i.score, i.muted) for i in page.river.items]
         below = [r for r in below if r.article.id not in kept]
         before = [r.article.id for r in self._rows[first:]]
@@ -299,6 +308,8 @@ class RiverModel(QAbstractListModel):
         self._also_in.update(page.also_in)
         self.mode = page.river.mode
         self.notice = page.river.notice or ""
+        if first:
+            self.dataChanged.emit(self.index(0), self.index(first - 1))
         self.loaded.emit(page.river)
         return changed
 

@@ -83,6 +83,7 @@ def test_an_open_reranks_the_rows_below_the_one_being_read(
     scrolled = bar.value()
     assert scrolled > 0
     before = shown(win)
+    before_scores = {a: win.river.index(r).data(Role.SCORE) for r, a in enumerate(before)}
     with qtbot.waitSignal(win.reranking.reranked, timeout=WAIT_MS) as changed:
         assert win.desk.record_click(reading, 20.0, win.desk.reading)
     assert changed.args is not None and changed.args[0] > 0
@@ -96,6 +97,14 @@ def test_an_open_reranks_the_rows_below_the_one_being_read(
     assert after[row + 1 :] == below[: len(after) - row - 1]  # as the model now orders them
     assert after[row + 1 :] != before[row + 1 :]
     assert "re-ranked" in win.statusBar().currentMessage()
+    # the rows that stay show their new numbers: the one "Why this?" gives now
+    staying = [0, row]  # the row being read has left the unread river, not the window
+    ids = [win.river.index(r).data(Role.ARTICLE_ID) for r in staying]
+    now = Ranker(profile).scores(ids)
+    assert ids[1] == reading and ids[1] not in fresh_order(profile)
+    for r, article in zip(staying, ids, strict=True):
+        assert win.river.index(r).data(Role.SCORE) == pytest.approx(now[article], abs=1e-5)
+    assert now[reading] != pytest.approx(before_scores[reading], abs=1e-6)
     # the highlights follow, by the new reader vector
     first = after[row + 1]
     expected = Ranker(profile).word_shares([first])[first]  # alone: equal to float rounding
