@@ -298,14 +298,20 @@ COLUMNS = (
     "trained",
     "clicks",
     "loss",
-    "held-out AUC",
-    "baseline AUC",
-    "in use AUC",
-    "ClickBias AUC",
-    "Latest AUC",
+    "round",
+    "baseline",
+    "in use",
+    "ClickBias",
+    "Latest",
     "decision",
 )
-"""The table's columns; "held-out AUC" is the figure the guard judged the round on."""
+"""The table's columns; from "round" to "Latest" each is an AUC on the round's newest
+held-out clicks (:data:`AUC_CAPTION`), "round" the figure the guard judged the round on."""
+
+AUC_CAPTION = (
+    "AUC on each round's newest held-out clicks (0.5 = chance): the round's model, the TF-IDF "
+    "baseline, the model in use, ClickBias (your feeds and words alone) and Latest."
+)
 
 
 def _cell(value: object) -> QTableWidgetItem:
@@ -332,7 +338,9 @@ class ModelDialog(QDialog):
         self.chart = TrainingChart()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()  # figures as wide as their headings, the
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # decision the rest
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -361,6 +369,9 @@ class ModelDialog(QDialog):
         )
         layout.addWidget(self.notice)
         layout.addWidget(self.chart, 2)
+        caption = QLabel(AUC_CAPTION)
+        caption.setWordWrap(True)
+        layout.addWidget(caption)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
@@ -382,11 +393,11 @@ class ModelDialog(QDialog):
         self.table.setRowCount(len(rows))
         for line, r in enumerate(reversed(rows)):
             figure: object = r.figure
-            if r.too_few:
-                figure = f"too few held-out clicks ({r.held_out})"
+            if r.too_few:  # the whole of it in the tooltip
+                figure = f"too few ({r.held_out})"
             cells = (
                 r.version,
-                r.when.astimezone().strftime("%Y-%m-%d %H:%M"),
+                r.when.astimezone().strftime("%d %b %H:%M"),
                 r.clicks,
                 r.loss,
                 figure,
@@ -400,7 +411,10 @@ class ModelDialog(QDialog):
                 item = _cell(value)
                 if column == len(cells) - 1:
                     item.setToolTip(r.reason)
+                elif column == 4 and r.too_few:
+                    item.setToolTip(f"too few held-out clicks to judge ({r.held_out})")
                 self.table.setItem(line, column, item)
+        self.table.resizeRowsToContents()  # a decision's reason wraps onto more lines
 
     def set_training(self, running: bool, text: str, fraction: float | None = None) -> None:
         """Reflect the trainer's state."""

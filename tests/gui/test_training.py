@@ -211,7 +211,7 @@ def test_the_model_page_shows_each_rounds_figure_and_decision(qtbot: QtBot) -> N
     dialog.set_versions([version(1, 0.55), version(2, 0.71)], rounds, guard.NOTICES["clickbias"])
     assert dialog.table.rowCount() == 4  # version 1 (before the log) and three logged rounds
     texts = [[cell(dialog, r, c) for c in range(10)] for r in range(4)]
-    assert texts[0][4] == "too few held-out clicks (4)"  # never a "perfect" 1.000
+    assert texts[0][4] == "too few (4)"  # never a "perfect" 1.000
     assert texts[0][9].startswith("kept: too few held-out clicks")
     assert texts[1][0] == "–" and texts[1][4] == "0.610" and texts[1][6] == "0.740"
     assert texts[1][7] == "0.580" and texts[1][8] == "0.520"  # ClickBias, Latest beside it
