@@ -86,6 +86,14 @@ def test_background_lowers_the_priority_before_starting_its_thread(
 
 
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="Unix niceness")
+def child(code: str) -> list[str]:
+    """What a Python child running ``code`` with this checkout importable prints, by word."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+
+
 def test_a_real_helper_ends_5_lower() -> None:
     """Unprivileged; run in a child so that this test process keeps its priority. A thread
     started afterwards has it too (Linux sets it per thread)."""
@@ -99,10 +107,7 @@ def test_a_real_helper_ends_5_lower() -> None:
         "t.start(); t.join()\n"
         "print(mode, before, os.getpriority(os.PRIO_PROCESS, 0), seen[0])\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    ).stdout.split()
+    out = child(code)
     assert out[0] == "nice"
     before, after, thread = map(int, out[1:])
     assert after == thread == min(before + 5, 19)
@@ -186,10 +191,7 @@ def test_a_real_slice_is_given_to_the_window_and_back_by_a_helper() -> None:
         "t = threading.Thread(target=helper); t.start(); t.join()\n"
         "print(default, now(), *seen)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    ).stdout.split()
+    out = child(code)
     assert out[0] in ("True", "False")
     default, window, inherited, helper = map(int, out[1:])
     if out[0] == "True" and platform.machine() == "x86_64" and window != default:
