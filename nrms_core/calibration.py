@@ -21,7 +21,7 @@ import torch
 from nrms_core.bias import BiasFit, Group, click_scores, fit_bias
 from nrms_core.inference import Inference
 from nrms_core.metrics import auc
-from nrms_core.prior import WORD_LIMIT, PriorFit, choose_word_ease, fit_prior
+from nrms_core.prior import WORD_LIMIT, PriorFit, choose_word_ease, feed_signal, fit_prior
 from nrms_core.sampling import Sample
 from nrms_core.tokenizer import content_words, tokenize
 from nrms_core.trainer import holdout_split
@@ -31,6 +31,20 @@ __all__ = ["PRIOR_ARTICLES", "Calibration"]
 
 PRIOR_ARTICLES = 20_000
 """The most recently shown articles the exposure prior is fitted on."""
+
+FEED_SIGNAL = 0.35
+"""Below this :func:`nrms_core.prior.feed_signal` the reader's feeds count as noise. In the
+session benchmark (seeds 0 and 1) every feed reader's rounds came out at 0.44 or more, the
+topic readers' at 0.54 or more but one at 0.32, and 10 of the keyword readers' 13 at
+0.14-0.33 (the others at 0.37-0.46, left as they are); in simulation a keyword reader's at
+0.10-0.27, a feed reader's at 3.6-4.0. Set from those runs, then checked on a third seed
+(docs/benchmarks/session.md)."""
+
+FEED_HOLD = 25.0
+"""How much harder the feed biases are pulled to 0 for a reader whose feeds, on every
+article shown, say no more than their noise (:data:`FEED_SIGNAL`). Why: with a keyword in
+every title they open, which of a search's (or For you's) results they happen to open gives
+feeds biases of 2-3 from 10-20 opens, which drown the words that alone rank their day."""
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +64,20 @@ class Calibration(Inference):
     carries the word (a search)."""
 
     word_ease: float
+    feed_hold: float
+    """The multiple of ``config.bias_l2`` that pulls the feed biases to 0 in the prior and the
+    bias fits (1 until :meth:`fit_priors` finds the reader's feeds no more than noise, then
+    :data:`FEED_HOLD`)."""
     """The multiple of ``config.word_linear`` the bias fits use (1 until :meth:`fit_priors`
     chooses one for the reader; see :func:`nrms_core.prior.choose_word_ease`)."""
 
     def bias_penalties(self) -> dict[str, float]:
         """The click-bias fit's penalties (``config.bias_penalties`` with the word slope
-        eased by :attr:`word_ease`), as :func:`nrms_core.bias.fit_bias` takes them."""
+        eased by :attr:`word_ease` and the feeds' pull held by :attr:`feed_hold`), as
+        :func:`nrms_core.bias.fit_bias` takes them."""
         penalties = self.config.bias_penalties()
         penalties["word_linear"] *= self.word_ease
+        penalties["l2"] *= self.feed_hold
         return penalties
 
     def title_words(self, title: str) -> list[str]:
@@ -75,7 +95,8 @@ class Calibration(Inference):
         shown on any screen (``shown``, opened ones included) and which of them they opened
         (:func:`nrms_core.prior.fit_prior`, with this model's bias penalties, the word
         penalty eased as cross-validation on these articles chooses: :attr:`word_ease`, which
-        the round's bias fits then use too). Untitled
+        the round's bias fits then use too; and the feeds held near 0 when their fitted biases
+        stand no higher than their own noise: :attr:`feed_hold`, for those fits too). Untitled
         articles are left out; without ``config.word_bias`` the words get no prior. Only the
         last :data:`PRIOR_ARTICLES` of ``shown`` (in the order given: oldest first) count, so
         that a year of reading does not make every round slower (100,000 articles take about
@@ -112,6 +133,21 @@ class Calibration(Inference):
             word_linear=self.bias_penalties()["word_linear"],
             word_limit=WORD_LIMIT / self.word_ease,
         )
+        signal = feed_signal(fit, feeds, words, l2=l2)
+        self.feed_hold = FEED_HOLD if self.config.word_bias and signal < FEED_SIGNAL else 1.0
+        logger.info("feed signal %.2f: feed pull x%g", signal, self.feed_hold)
+        if self.feed_hold != 1.0:
+            fit = fit_prior(
+                feeds,
+                words,
+                flags,
+                n_feeds,
+                n_words,
+                l2=l2 * self.feed_hold,
+                word_l2=word_l2,
+                word_linear=self.bias_penalties()["word_linear"],
+                word_limit=WORD_LIMIT / self.word_ease,
+            )
         self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}
         self.word_prior = {w: float(fit.words[i]) for w, i in word_index.items() if fit.words[i]}
         return fit

@@ -30,7 +30,15 @@ import torch
 from nrms_core.bias import maximise, word_penalty
 from nrms_core.click import word_weight
 
-__all__ = ["FEED_LIMIT", "WORD_EASES", "WORD_LIMIT", "PriorFit", "choose_word_ease", "fit_prior"]
+__all__ = [
+    "FEED_LIMIT",
+    "WORD_EASES",
+    "WORD_LIMIT",
+    "PriorFit",
+    "choose_word_ease",
+    "feed_signal",
+    "fit_prior",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +161,31 @@ def _log_likelihood(
             z[i] += word_weight(len(row)) * float(fit.words[kept].sum())
     # log σ(z) for an open, log σ(-z) for a skip, computed stably
     return float(-np.logaddexp(0.0, -np.where(y > 0, z, -z)).sum())
+
+
+def feed_signal(
+    fit: PriorFit, feeds: Sequence[int], words: Sequence[Sequence[int]], *, l2: float
+) -> float:
+    """How far the fitted feed biases stand above their own noise: Σ_f b_f² over Σ_f se_f²
+    [scalar], se_f² = 1 / (Σ_{i in f} p_i (1 - p_i) + l2) the curvature of the penalised
+    likelihood at the fit, over the feeds with an article (inf without noise, 0 without
+    feeds). Below 1 the feeds say no more than chance would."""
+    f = np.asarray(feeds, np.int64)
+    n_feeds, n_words = len(fit.bias), len(fit.words)
+    z = np.full(len(f), fit.intercept)  # [N]
+    in_range = (f >= 0) & (f < n_feeds)
+    z[in_range] += fit.bias[f[in_range]]
+    for i, row in enumerate(words):
+        kept = [w for w in row if 0 <= w < n_words]
+        if kept:
+            z[i] += word_weight(len(row)) * float(fit.words[kept].sum())
+    p = 1.0 / (1.0 + np.exp(-z))  # [N]
+    info = np.bincount(f[in_range], weights=(p * (1.0 - p))[in_range], minlength=n_feeds)
+    seen = np.bincount(f[in_range], minlength=n_feeds) > 0  # [F]
+    if not seen.any():
+        return 0.0
+    noise = float((1.0 / (info[seen] + l2)).sum())
+    return float((fit.bias[seen] ** 2).sum()) / noise if noise > 0 else float("inf")
 
 
 def choose_word_ease(

@@ -62,6 +62,7 @@ class Recommender(Rounds):
         self.feed_prior = {}
         self.word_prior = {}
         self.word_ease = 1.0
+        self.feed_hold = 1.0
         model.eval()
 
     @classmethod

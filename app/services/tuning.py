@@ -189,6 +189,7 @@ def run_round(
         in_use.feed_prior = dict(model.feed_prior)
         in_use.word_prior = dict(model.word_prior)
         in_use.word_ease = model.word_ease
+        in_use.feed_hold = model.feed_hold
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
     bias_only = model.held_out_click_aucs(
         samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True

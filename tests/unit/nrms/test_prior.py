@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nrms_core.prior import FEED_LIMIT, WORD_EASES, WORD_LIMIT, choose_word_ease, fit_prior
+from nrms_core.prior import (
+    FEED_LIMIT,
+    WORD_EASES,
+    WORD_LIMIT,
+    choose_word_ease,
+    feed_signal,
+    fit_prior,
+)
 from nrms_core.recommender import Recommender
 
 
@@ -132,3 +139,44 @@ def test_a_misclick_moves_a_word_less_than_consistent_opens_at_every_ease(ease: 
     # (an ease of 0.25 failed this: one misclick gave its words 1.5-3.0 against the keyword's
     # 6.0, the "one open gave 'big' +0.45" that issue 13 reported, so it is not offered)
     assert all(fit.words[w] < fit.words[0] / 10 for w in words[slip])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_keyword_readers_feeds_say_no_more_than_their_noise(seed: int) -> None:
+    """On every article shown, a keyword reader's feed biases stay within their own noise once
+    the words carry the keyword; a feed reader's stand far above it."""
+    from nrms_core.calibration import FEED_SIGNAL
+
+    signals = {}
+    for kind in ("keywords", "feeds"):
+        feeds, words, opened = _reader(kind, seed)
+        ease = choose_word_ease(feeds, words, opened, 8, 300)
+        fit = fit_prior(
+            feeds,
+            words,
+            opened,
+            8,
+            300,
+            word_linear=0.25 * ease,
+            word_limit=WORD_LIMIT / ease,
+        )
+        signals[kind] = feed_signal(fit, feeds, words, l2=1.0)
+    assert signals["keywords"] < FEED_SIGNAL < 1.0 < signals["feeds"]
+    assert feed_signal(fit, [-1] * len(feeds), words, l2=1.0) == 0.0  # no feed at all
+
+
+def test_the_recommender_holds_the_feeds_of_a_reader_whose_feeds_are_noise() -> None:
+    """The keyword reader's feeds are pulled hard to 0 in the prior and in the round's bias
+    fits (the same multiple of the feeds' pull); the feed reader's keep the configured pull."""
+    from nrms_core.calibration import FEED_HOLD
+
+    for kind, held in (("keywords", True), ("feeds", False)):
+        feeds, words, opened = _reader(kind, 0)
+        titles = {a: " ".join(f"w{w}" for w in row) for a, row in enumerate(words)}
+        sources = {a: f"feed{f}" for a, f in enumerate(feeds)}
+        rec = Recommender.create(pretrained=False, seed=0)
+        rec.fit_priors(range(len(feeds)), {a for a, o in enumerate(opened) if o}, titles, sources)
+        assert rec.feed_hold == (FEED_HOLD if held else 1.0)
+        assert rec.bias_penalties()["l2"] == rec.config.bias_l2 * rec.feed_hold
+        largest = max(abs(v) for v in rec.feed_prior.values())
+        assert (largest < 0.2) if held else (largest > 1.0)
