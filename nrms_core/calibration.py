@@ -122,32 +122,26 @@ class Calibration(Inference):
             if self.config.word_bias
             else 1.0
         )
-        fit = fit_prior(
-            feeds,
-            words,
-            flags,
-            n_feeds,
-            n_words,
-            l2=l2,
-            word_l2=word_l2,
-            word_linear=self.bias_penalties()["word_linear"],
-            word_limit=WORD_LIMIT / self.word_ease,
-        )
-        signal = feed_signal(fit, feeds, words, l2=l2)
-        self.feed_hold = FEED_HOLD if self.config.word_bias and signal < FEED_SIGNAL else 1.0
-        logger.info("feed signal %.2f: feed pull x%g", signal, self.feed_hold)
-        if self.feed_hold != 1.0:
-            fit = fit_prior(
+
+        def fitted(hold: float) -> PriorFit:  # the prior under this reader's word penalty
+            return fit_prior(
                 feeds,
                 words,
                 flags,
                 n_feeds,
                 n_words,
-                l2=l2 * self.feed_hold,
+                l2=l2 * hold,
                 word_l2=word_l2,
-                word_linear=self.bias_penalties()["word_linear"],
+                word_linear=linear * self.word_ease,
                 word_limit=WORD_LIMIT / self.word_ease,
             )
+
+        fit = fitted(1.0)
+        signal = feed_signal(fit, feeds, words, l2=l2)
+        self.feed_hold = FEED_HOLD if self.config.word_bias and signal < FEED_SIGNAL else 1.0
+        logger.info("feed signal %.2f: feed pull x%g", signal, self.feed_hold)
+        if self.feed_hold != 1.0:
+            fit = fitted(self.feed_hold)
         self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}
         self.word_prior = {w: float(fit.words[i]) for w, i in word_index.items() if fit.words[i]}
         return fit

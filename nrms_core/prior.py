@@ -146,19 +146,26 @@ def fit_prior(
     return PriorFit(float(intercept.detach()), b_out.copy(), v_out.copy(), len(y), positives)
 
 
-def _log_likelihood(
-    fit: PriorFit, feeds: IntArray, words: Sequence[Sequence[int]], y: FloatArray
-) -> float:
-    """Σ log P(open_i = y_i) [scalar] of articles under ``fit`` (``feeds`` [N] and ``words``
-    as :func:`fit_prior` takes them, ``y`` [N] 0/1)."""
+def _logits(fit: PriorFit, feeds: IntArray, words: Sequence[Sequence[int]]) -> FloatArray:
+    """Each article's log-odds of an open under ``fit`` [N] (``feeds`` [N] and ``words`` as
+    :func:`fit_prior` takes them)."""
     n_feeds, n_words = len(fit.bias), len(fit.words)
-    z = np.full(len(y), fit.intercept)  # [N]
+    z = np.full(len(feeds), fit.intercept)  # [N]
     in_range = (feeds >= 0) & (feeds < n_feeds)
     z[in_range] += fit.bias[feeds[in_range]]
     for i, row in enumerate(words):
         kept = [w for w in row if 0 <= w < n_words]
         if kept:
             z[i] += word_weight(len(row)) * float(fit.words[kept].sum())
+    return z
+
+
+def _log_likelihood(
+    fit: PriorFit, feeds: IntArray, words: Sequence[Sequence[int]], y: FloatArray
+) -> float:
+    """Σ log P(open_i = y_i) [scalar] of articles under ``fit`` (``feeds`` [N] and ``words``
+    as :func:`fit_prior` takes them, ``y`` [N] 0/1)."""
+    z = _logits(fit, feeds, words)  # [N]
     # log σ(z) for an open, log σ(-z) for a skip, computed stably
     return float(-np.logaddexp(0.0, -np.where(y > 0, z, -z)).sum())
 
@@ -171,15 +178,9 @@ def feed_signal(
     likelihood at the fit, over the feeds with an article (inf without noise, 0 without
     feeds). Below 1 the feeds say no more than chance would."""
     f = np.asarray(feeds, np.int64)
-    n_feeds, n_words = len(fit.bias), len(fit.words)
-    z = np.full(len(f), fit.intercept)  # [N]
+    n_feeds = len(fit.bias)
     in_range = (f >= 0) & (f < n_feeds)
-    z[in_range] += fit.bias[f[in_range]]
-    for i, row in enumerate(words):
-        kept = [w for w in row if 0 <= w < n_words]
-        if kept:
-            z[i] += word_weight(len(row)) * float(fit.words[kept].sum())
-    p = 1.0 / (1.0 + np.exp(-z))  # [N]
+    p = 1.0 / (1.0 + np.exp(-_logits(fit, f, words)))  # [N]
     info = np.bincount(f[in_range], weights=(p * (1.0 - p))[in_range], minlength=n_feeds)
     seen = np.bincount(f[in_range], minlength=n_feeds) > 0  # [F]
     if not seen.any():
