@@ -269,10 +269,11 @@ def _insert_new(
     unset = flag(False)
     rows: list[tuple[Any, ...]] = []
     for key, item in latest.items():
-        published = None if item.published is None else date(min(to_utc(item.published), now))
+        fields = _incoming_values(item, now)  # in _FIELDS order; the date still to bind
+        published = fields.pop("published")
         rows.append(
-            (feed_id, key, fetched, unset, unset, item.url, item.title, item.summary_html,
-             item.summary_text, item.author, published)
+            (feed_id, key, fetched, unset, unset, *fields.values(),
+             None if published is None else date(published))
         )  # fmt: skip
     ids: dict[str, int] = {}
     for start in range(0, len(rows), _NEW_ROWS):
