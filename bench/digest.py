@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench.measurement import RANKERS
+from bench.measurement import RANKERS, SHOWN_FAVOURITE
 from bench.reader import PATTERNS
 
 
@@ -27,6 +27,22 @@ def judged(guard: dict[str, Any]) -> bool:
     if "too_few_held_out" in guard:
         return not guard["too_few_held_out"]
     return "too few held-out" not in str(guard.get("reason", ""))
+
+
+def _worst(at: list[dict[str, Any]], key: str, *, shown: bool) -> int | None:
+    """The worst rank in the mornings' ``key`` ranks, over every favoured feed or (``shown``)
+    only those the reader had opened at least SHOWN_FAVOURITE articles of; None when the
+    rows do not record them (older reports) or no feed qualifies."""
+    ranks = [
+        rank
+        for r in at
+        for feed, rank in r["next_morning"].get(key, {}).items()
+        if rank is not None
+        and (
+            not shown or r["next_morning"].get("favoured_opens", {}).get(feed, 0) >= SHOWN_FAVOURITE
+        )
+    ]
+    return max(ranks, default=None)
 
 
 def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -50,6 +66,9 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ranks = [v for r in at for v in r["next_morning"]["favoured_ranks"].values()]
         entry["worst_favoured_rank"] = max((v for v in ranks if v is not None), default=None)
         entry["favoured_feeds"] = len(ranks)
+        entry["worst_shown_favoured_rank"] = _worst(at, "favoured_ranks", shown=True)
+        entry["tfidf_worst_favoured_rank"] = _worst(at, "tfidf_favoured_ranks", shown=False)
+        entry["tfidf_worst_shown_favoured_rank"] = _worst(at, "tfidf_favoured_ranks", shown=True)
         entry["top30_share"] = max(r["next_morning"]["top30_share"] for r in at)
         entry["opens_share"] = max(r["next_morning"]["opens_share"] for r in at)
         rejected = [r["guard"]["rejected"] for r in at]
@@ -82,18 +101,25 @@ EXPLAINED = ("loo_words", "loo_reads", "tinted", "covered")
 """The explanation figures of For you's top rows (bench/session.py), averaged over readers."""
 
 
+def _pair(entry: dict[str, Any], key: str) -> str:
+    """For you's figure and, in brackets, the TF-IDF regression's."""
+    return f"{fmt(entry.get(key), 'd')} ({fmt(entry.get('tfidf_' + key), 'd')})"
+
+
 def markdown(table: list[dict[str, Any]]) -> str:
     head = " | ".join(f"{r} AUC / nDCG@10" for r in RANKERS)
     lines = [
-        f"| pattern | day | readers | {head} | worst favoured rank | top-30 largest feed "
+        f"| pattern | day | readers | {head} | worst favoured rank (TF-IDF) "
+        f"| of feeds opened {SHOWN_FAVOURITE}+ times (TF-IDF) | top-30 largest feed "
         "| opens largest feed | rounds | rejected | published below 0.5 | published unjudged |",
-        "|---|---:|---:|" + "---|" * len(RANKERS) + "---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|" + "---|" * len(RANKERS) + "---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in table:
         cells = " | ".join(f"{fmt(e[f'{r}:auc'])} / {fmt(e[f'{r}:ndcg10'])}" for r in RANKERS)
         lines.append(
             f"| {e['pattern']} | {e['day']} | {e['readers']} | {cells} | "
-            f"{fmt(e['worst_favoured_rank'], 'd')} | {fmt(e['top30_share'], '.0%')} | "
+            f"{_pair(e, 'worst_favoured_rank')} | {_pair(e, 'worst_shown_favoured_rank')} | "
+            f"{fmt(e['top30_share'], '.0%')} | "
             f"{fmt(e['opens_share'], '.0%')} | {e['rounds']} | {e['rejected']} | "
             f"{e['published_below_chance']} | {e.get('published_unjudged', 0)} |"
         )
@@ -159,7 +185,11 @@ beside Latest (newest first), ClickBias and the per-reader TF-IDF logistic regre
 fitted on the reader's own visits: the rows that were on screen, the opened ones positive).
 Figures are means over readers; "worst favoured rank" is the worst, over readers and
 favoured feeds, of the rank in For you of the feed's best unread article (a favoured feed:
-at least half its stories are liked; keyword readers have none); "top-30 largest feed" is the
+at least half its stories are liked; keyword readers have none), in brackets the same for the
+whole unread pool ordered by the TF-IDF regression; "of feeds opened 3+ times" keeps only the
+favoured feeds the reader had opened at least three articles of by then (a favoured feed the
+reader never visited, or passed over, shows no ranker from clicks that it is liked);
+"top-30 largest feed" is the
 largest single feed's share of For you's top 30 and "opens largest feed" the largest single
 feed's share of the reader's own opens (both the maximum over readers); rounds rejected and
 rounds published with a held-out click AUC below 0.5 come from the app's own training report

@@ -23,6 +23,9 @@ from nrms_core.metrics import auc, ndcg
 
 RANKERS = ("For you", "Latest", "ClickBias", "TfidfLogistic")
 TOP = 30
+SHOWN_FAVOURITE = 3
+"""Opens from a favoured feed, so far, after which the reader has shown the app that feed: the
+favoured feeds below it (never visited, or passed over) no ranker can know from clicks."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,33 @@ def favoured_ranks(
         best = liked or rows
         ranks[feed] = best[0] + 1 if best else None
     return ranks
+
+
+def favoured_opens(
+    opened: Sequence[int], known: Mapping[int, Shown], favoured: Sequence[str]
+) -> dict[str, int]:
+    """How many articles of each favoured feed the reader has opened so far."""
+    counts = Counter(known[a].feed for a in opened if a in known)
+    return {feed: counts[feed] for feed in favoured}
+
+
+def baseline_order(
+    order: Sequence[Shown],
+    visits: Sequence[Visit],
+    known: Mapping[int, Shown],
+    opened: Sequence[int],
+) -> list[Shown]:
+    """The whole unread pool as the TF-IDF regression would order it (highest score first),
+    so that the favoured feeds' ranks can be set beside For you's."""
+    train = impressions(visits, known)
+    if not any(sum(labels) for _, labels in train):
+        return list(order)
+    ranker = TfidfLogistic()
+    ranker.fit(train)
+    history = [doc(known[a]) for a in opened if a in known]
+    values = ranker.score(history, [doc(a) for a in order])
+    ranked = sorted(range(len(order)), key=lambda i: (-float(values[i]), i))
+    return [order[i] for i in ranked]
 
 
 def top_share(feeds: Sequence[str]) -> tuple[str | None, float]:

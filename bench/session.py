@@ -145,6 +145,12 @@ def _morning(
         "parts": measurement.quality(labels, parts) if parts else {},
         "explained": explained,
         "favoured_ranks": measurement.favoured_ranks(order, reader["favoured"], interest.likes),
+        "favoured_opens": measurement.favoured_opens(opened, known, reader["favoured"]),
+        "tfidf_favoured_ranks": measurement.favoured_ranks(
+            measurement.baseline_order(order, visits, known, opened),
+            reader["favoured"],
+            interest.likes,
+        ),
         "top30_feed": feed_top,
         "top30_share": share_top,
         "opens_feed": feed_opens,
@@ -323,7 +329,15 @@ def _print_row(pattern: str, rid: int, row: dict[str, Any]) -> None:
     m = row["next_morning"]
     q = m["quality"]
     cells = "  ".join(f"{r} {fmt(q[r]['auc'])}/{fmt(q[r]['ndcg10'])}" for r in RANKERS)
-    ranks = ", ".join(f"{f} {fmt(v, 'd')}" for f, v in m["favoured_ranks"].items()) or "-"
+    opens = m.get("favoured_opens", {})
+    tfidf = m.get("tfidf_favoured_ranks", {})
+    ranks = (
+        ", ".join(
+            f"{f} {fmt(v, 'd')} (TF-IDF {fmt(tfidf.get(f), 'd')}, {opens.get(f, '?')} opened)"
+            for f, v in m["favoured_ranks"].items()
+        )
+        or "-"
+    )
     unjudged = "" if judged(row["guard"]) else " (too few held out to judge)"
     print(
         f"[{pattern} r{rid}] day {row['day']} ({row['opens_today']} opens, app logged "
