@@ -18,10 +18,17 @@ fetch where its domain and path allow (some feeds sit behind a redirect that set
 cookie and wants it back), and forgotten when the fetch ends. The shared client keeps none, so
 no fetch carries another's cookies: not a tracker one site set to the next feed, nor a stale
 session to the same feed's next refresh, which some servers answer with an error.
+
+Each request is built here, whole (headers, password, timeout), and goes straight to the
+transport unless a proxy is set (then through an httpx.Client that picks the proxy for each
+address). The client's layers (header merging, auth flow, its cookie jar, redirect bookkeeping)
+cost about 0.17 ms of CPU a request, a third of what a 304 costs, and a refresh of thousands of
+feeds makes thousands of requests under one interpreter lock.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import time
@@ -91,18 +98,22 @@ class FetchResult:
     not_modified: bool = False
 
 
-def _credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
-    """``url`` without its user name and password, and those as HTTP basic authentication.
+def _credentials(url: str) -> tuple[str, str | None]:
+    """``url`` without its user name and password, and those as an HTTP basic Authorization
+    header (as httpx.BasicAuth writes it: UTF-8, base64).
 
     The result's address (and so the base of an entry's relative links, and httpx's own log
     line) then never carries the password."""
+    if "@" not in url:
+        return url, None
     parts = urlsplit(url)
     userinfo, at, host = parts.netloc.rpartition("@")
     if not at:
         return url, None
     user, _, password = userinfo.partition(":")
     bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return bare, httpx.BasicAuth(unquote(user), unquote(password))
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    return bare, f"Basic {token}"
 
 
 def check_url(url: str) -> str:
@@ -162,7 +173,7 @@ class _NoCookies(DefaultCookiePolicy):
 
 
 class Fetcher:
-    """Fetch feeds over one shared httpx.Client; safe to use from several threads."""
+    """Fetch feeds over one shared connection pool; safe to use from several threads."""
 
     def __init__(
         self, limits: FetchLimits | None = None, *, policy: AddressPolicy | None = None
@@ -170,19 +181,28 @@ class Fetcher:
         self.limits = limits or FetchLimits()
         self.policy = policy or AddressPolicy()
         """Which addresses each hop may reach (tests inject their own resolver)."""
-        self._client = httpx.Client(
-            follow_redirects=False,
-            timeout=httpx.Timeout(self.limits.total_timeout, connect=self.limits.connect_timeout),
-            headers={
-                "User-Agent": self.limits.user_agent,
-                "Accept": _ACCEPT,
-                "Accept-Encoding": "gzip, deflate",
-            },
-            trust_env=False,
-            cookies=CookieJar(policy=_NoCookies()),
-            mounts=proxy_mounts(self.limits.proxy),
-            event_hooks={"response": [_check_redirect]},
-        )
+        self._headers = {
+            "Accept": _ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+            "Connection": "keep-alive",
+            "User-Agent": self.limits.user_agent,
+        }
+        """Every request's headers, those the client sent when it merged its own."""
+        mounts = proxy_mounts(self.limits.proxy)
+        self._transport = httpx.HTTPTransport(trust_env=False)
+        """Direct connections, with or without a proxy set."""
+        self._client: httpx.Client | None = None
+        """Picks the proxy for each address; None when no proxy is set (requests then go
+        straight to the transport)."""
+        if mounts:
+            self._client = httpx.Client(
+                follow_redirects=False,
+                trust_env=False,
+                cookies=CookieJar(policy=_NoCookies()),
+                transport=self._transport,
+                mounts=mounts,
+                event_hooks={"response": [_check_redirect]},
+            )
 
     def __enter__(self) -> Fetcher:
         return self
@@ -192,7 +212,10 @@ class Fetcher:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._client.close()
+        if self._client is not None:
+            self._client.close()  # its transports, the direct one included
+        else:
+            self._transport.close()
 
     def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -255,14 +278,17 @@ class Fetcher:
         the fetch's own: those that match are sent, and those the answer sets are kept."""
         remaining = self._remaining(deadline)
         timeout = httpx.Timeout(remaining, connect=min(self.limits.connect_timeout, remaining))
-        url, auth = _credentials(url)  # the password goes in a header, never in a log line
+        url, authorization = _credentials(url)  # the password goes in a header, never in a log
+        sent = {**self._headers, **conditional}
+        if authorization is not None:
+            sent["Authorization"] = authorization
         try:
-            request = self._client.build_request(
-                "GET", url, headers=dict(conditional), timeout=timeout
+            request = httpx.Request(
+                "GET", url, headers=sent, extensions={"timeout": timeout.as_dict()}
             )
             if cookies:  # an empty jar adds no header; asking it builds a urllib Request
                 cookies.set_cookie_header(request)
-            with contextlib.closing(self._client.send(request, stream=True, auth=auth)) as resp:
+            with contextlib.closing(self._send(request)) as resp:
                 if "set-cookie" in resp.headers:  # the jar reads no other header (not RFC 2965)
                     cookies.extract_cookies(resp)
                 headers = _lower_headers(resp.headers)
@@ -304,6 +330,16 @@ class Fetcher:
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
         )
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send one request, its body left to stream: through the client when a proxy is set,
+        else straight to the transport (the check of a redirect's Location then comes later,
+        in :func:`redirect_target`; the client needs it first, see :func:`_check_redirect`)."""
+        if self._client is not None:
+            return self._client.send(request, stream=True)
+        response = self._transport.handle_request(request)
+        response.request = request
+        return response
 
     def _read_body(self, resp: httpx.Response, content_encoding: str, deadline: float) -> bytes:
         """Read and decode the body within the deadline and the size cap."""

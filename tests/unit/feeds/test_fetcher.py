@@ -13,6 +13,7 @@ from app.feeds.fetcher import (
     Fetcher,
     FetchError,
     FetchLimits,
+    _credentials,
     check_url,
     describe_network_error,
     parse_retry_after,
@@ -105,3 +106,28 @@ def test_network_failures_are_put_into_words(cause: BaseException, words: str) -
 
 def test_timeouts_are_put_into_words() -> None:
     assert describe_network_error(httpx.ReadTimeout("slow")) == "the server did not answer in time"
+
+
+@pytest.mark.parametrize(
+    ("url", "user", "password"),
+    [
+        ("https://alice:s3cret@example.org/feed", "alice", "s3cret"),
+        ("https://alice:p%40ss%3Aw%C3%B6rd@example.org/f?q=1", "alice", "p@ss:wörd"),
+        ("http://b%C3%B8b:a:b:c@example.org:8080/", "bøb", "a:b:c"),
+        ("https://only-user@example.org/feed", "only-user", ""),
+    ],
+)
+def test_credentials_become_the_header_httpx_basic_auth_writes(
+    url: str, user: str, password: str
+) -> None:
+    """The fetcher writes the Authorization header itself (it sends without httpx.Client's
+    auth flow): the same header as httpx.BasicAuth, and an address without the password."""
+    bare, header = _credentials(url)
+    request = next(httpx.BasicAuth(user, password).sync_auth_flow(httpx.Request("GET", bare)))
+    assert header == request.headers["authorization"]
+    assert bare == url.replace(url.split("//")[1].partition("@")[0] + "@", "")
+
+
+def test_an_address_without_credentials_is_sent_as_it_is() -> None:
+    assert _credentials("https://example.org/a@b") == ("https://example.org/a@b", None)
+    assert _credentials("https://example.org/feed") == ("https://example.org/feed", None)
