@@ -201,10 +201,10 @@ class Refresher:
         with self._db.read() as s:
             if feed_ids is not None:
                 chosen = [f for f in (feeds.get_feed(s, i) for i in feed_ids) if f is not None]
-            elif due_only:
-                chosen = feeds.due_feeds(s, now)
+            elif due_only:  # no article counts: a refresh reads none (see feeds.list_feeds)
+                chosen = feeds.due_feeds(s, now, counts=False)
             else:
-                chosen = [f for f in feeds.list_feeds(s) if f.enabled]
+                chosen = [f for f in feeds.list_feeds(s, counts=False) if f.enabled]
         total = len(chosen)
         ok = not_modified = failed = new = updated = 0
         failures: list[FeedFailure] = []

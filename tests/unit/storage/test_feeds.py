@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -95,6 +96,32 @@ def test_due_feeds(db: Database) -> None:
         assert [f.id for f in due_feeds(s, NOW)] == [never.id, due.id]
         at_interval = NOW + timedelta(seconds=1800)
         assert {f.id for f in due_feeds(s, at_interval)} == {never.id, due.id, later.id}
+
+
+def test_lists_without_counts_are_the_counted_lists_with_zero_counts(db: Database) -> None:
+    """What a refresh reads: the same feeds, fields and order, only the counts left at 0."""
+    with db.write() as s:
+        tech = add_feed(s, "https://t.example/rss", title="beta tech", folder="Tech")
+        untitled = add_feed(s, "https://u.example/rss", folder="Tech")
+        add_feed(s, "https://a.example/rss", title="Alpha", folder="tech", update_interval=60)
+        off = add_feed(s, "https://d.example/rss")
+        upsert_articles(s, tech.id, [item(f"t{n}") for n in range(5)], NOW)
+        record_fetch_success(s, tech.id, NOW, etag='"v1"', last_modified="Sun, 01 Mar 2026")
+        record_fetch_failure(s, untitled.id, NOW - timedelta(hours=2), "the server answered 500")
+        update_feed(s, off.id, enabled=False)
+    with db.read() as s:
+        for counted, uncounted in (
+            (list_feeds(s), list_feeds(s, counts=False)),
+            (due_feeds(s, NOW), due_feeds(s, NOW, counts=False)),
+            (
+                due_feeds(s, NOW + timedelta(days=2)),
+                due_feeds(s, NOW + timedelta(days=2), counts=False),
+            ),
+        ):
+            assert [(f.unread, f.total) for f in uncounted] == [(0, 0)] * len(counted)
+            assert [replace(f, unread=0, total=0) for f in counted] == uncounted
+    assert any(f.total == 5 for f in counted)
+    assert untitled.title == "https://u.example/rss"  # the address stands in, in both
 
 
 def test_update_feed_changes_only_given_fields(db: Database) -> None:
