@@ -22,7 +22,7 @@ from app.feeds.parser import parse_feed
 from app.feeds.wire import parse_flat, unflatten
 from app.services import credential, lifeline, preference
 from app.storage import articles, feeds
-from app.storage.database import Database, StorageError, storage_error
+from app.storage.database import Database, StorageError, savepoint, storage_error
 from app.storage.enclosure import EnclosureRecord
 from app.storage.record import FeedRecord
 
@@ -398,7 +398,7 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
                     fetched[outcome.feed.id] = _fetched(outcome)
                     continue
                 try:
-                    with s.begin_nested():
+                    with savepoint(s):
                         first = firsts.pop(outcome.feed.id, None)  # a repeat asks again
                         new, updated = _store_articles(s, outcome, now, cap, first)
                     results[index] = Stored(new, updated)

@@ -100,6 +100,29 @@ def storage_error(exc: BaseException, path: Path) -> StorageError | None:
     return None
 
 
+@contextmanager
+def savepoint(s: Session) -> Iterator[None]:
+    """A savepoint in the session's transaction: what the block writes is rolled back alone
+    when it raises (and the exception goes on), else kept in the transaction.
+
+    Statements on the driver, not ``Session.begin_nested``, whose bookkeeping (compiling the
+    savepoint statements, a nested session transaction and its snapshot) cost a refresh about
+    0.15 ms of CPU for each feed it stores, 12 % of storing a 50-entry first fetch. The block
+    must write through the session's connection (Core statements) or flush what it changes
+    through the ORM: after a rollback every object the session holds is expired, so that none
+    keeps a value the rollback undid."""
+    connection = s.connection()
+    connection.exec_driver_sql("SAVEPOINT heedful_part")
+    try:
+        yield
+    except BaseException:
+        connection.exec_driver_sql("ROLLBACK TO heedful_part")
+        connection.exec_driver_sql("RELEASE heedful_part")
+        s.expire_all()
+        raise
+    connection.exec_driver_sql("RELEASE heedful_part")
+
+
 class Database:
     """One profile's SQLite database, shared by all threads of the process.
 

@@ -8,17 +8,19 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from app.storage.database import (
     DamagedDatabaseError,
     Database,
     ProfileLockedError,
     StorageError,
+    savepoint,
     storage_error,
 )
 from app.storage.feeds import add_feed, list_feeds
 from app.storage.migration import SCHEMA_VERSION
+from app.storage.schema import Feed
 
 
 def test_creates_parent_folder_and_migrates(tmp_path: Path) -> None:
@@ -178,3 +180,27 @@ def test_known_sqlite_failures_are_told_in_words(
 )
 def test_bugs_are_not_storage_errors(tmp_path: Path, error: Exception) -> None:
     assert storage_error(error, tmp_path / "db.sqlite") is None
+
+
+def test_a_savepoint_rolls_back_its_block_alone_and_forgets_what_it_undid(db: Database) -> None:
+    """A refresh stores each feed in a savepoint: one that raises leaves the transaction's
+    other writes, and no object of the session keeps a value the rollback undid."""
+    with db.write() as s:
+        kept = add_feed(s, "https://a.example/rss")
+        doomed = add_feed(s, "https://b.example/rss")
+    with db.write() as s:
+        loaded = s.get(Feed, doomed.id)
+        assert loaded is not None
+        with savepoint(s):
+            s.execute(update(Feed).where(Feed.id == kept.id).values(error_count=1))
+        with pytest.raises(RuntimeError), savepoint(s):
+            loaded.error_count = 5
+            s.flush()
+            s.execute(update(Feed).where(Feed.id == kept.id).values(error_count=9))
+            raise RuntimeError("a bug halfway")
+        assert loaded.error_count == 0, "read again after the rollback, not the undone 5"
+        with savepoint(s):
+            add_feed(s, "https://c.example/rss")
+    with db.read() as s:
+        counts = {f.url: f.error_count for f in list_feeds(s)}
+    assert counts == {kept.url: 1, doomed.url: 0, "https://c.example/rss": 0}
