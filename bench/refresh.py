@@ -1,10 +1,11 @@
 """Refresh throughput: N local feeds of M items each, first refresh and an all-304 second one.
 
 Prints the wall time of both refreshes, their CPU time (which depends less on what else runs),
-that of the server process (which shares the cores), the peak resident memory of this process
-and of its largest parser process (VmHWM, sampled from /proc while the refresh runs), the load
-average before and after each refresh, and the figures measured before the refresh was batched,
-side by side. The feeds are generated and served from
+and of it that of the thread that schedules and writes (this one; the rest is the fetcher
+threads' and the parser pool's), that of the server process (which shares the cores), the peak
+resident memory of this process and of its largest parser process (VmHWM, sampled from /proc
+while the refresh runs), the load average before and after each refresh, and the figures
+measured before the refresh was batched, side by side. The feeds are generated and served from
 127.0.0.1 by a threaded standard-library server in a process of its own (``--server process``,
 the default): in this process its threads would compete for the interpreter's lock with the
 fetcher threads and the writer, and on a 2-core machine the server alone took a large part of
@@ -233,17 +234,20 @@ def main() -> None:
         server_pid = None if process is None else process.pid
         cpu = [_cpu()]
         served = [_process_cpu(server_pid)]
+        writer = [time.thread_time()]  # the refresh schedules and writes in the calling thread
         t0 = time.perf_counter()
         first = refresher.refresh()
         t1 = time.perf_counter()
         loads.append(_load())
         cpu.append(_cpu())
         served.append(_process_cpu(server_pid))
+        writer.append(time.thread_time())
         second = refresher.refresh()
         t2 = time.perf_counter()
         loads.append(_load())
         cpu.append(_cpu())
         served.append(_process_cpu(server_pid))
+        writer.append(time.thread_time())
         children.stop()
     if server is not None:
         server.shutdown()
@@ -262,8 +266,11 @@ def main() -> None:
         ("all-304 refresh", f"{warm:9.2f}s", f"{BEFORE['not_modified']:9.2f}s", "<= 5 s at 5000"),
         ("cold CPU, self", f"{cpu[1][0] - cpu[0][0]:9.2f}s", f"{BEFORE['cold_cpu']:9.2f}s",
          "the refresher's process"),
+        ("  writer thread", f"{writer[1] - writer[0]:9.2f}s", "",
+         "of it, the thread that schedules and writes (the rest: fetchers, parser pool)"),
         ("all-304 CPU, self", f"{cpu[2][0] - cpu[1][0]:9.2f}s",
          f"{BEFORE['not_modified_cpu']:9.2f}s", "the refresher's process"),
+        ("  writer thread", f"{writer[2] - writer[1]:9.2f}s", "", "of it"),
         ("cold CPU, parsers", f"{cpu[1][1] - cpu[0][1]:9.2f}s", f"{BEFORE['parser_cpu']:9.2f}s",
          "its parser processes (not the server's)"),
         ("server CPU, cold", f"{served[1] - served[0]:9.2f}s", "", "the bench's own server "
