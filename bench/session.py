@@ -75,6 +75,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--first-budget", type=int, default=32, help="opens meant on day 1")
     p.add_argument("--budget", type=int, default=20, help="opens meant on later days")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    p.add_argument("--keep", type=Path, help="keep each reader's profile under this folder")
     p.add_argument("--replot", type=Path, help="only redraw the PNG and Markdown from a saved JSON")
     return p.parse_args()
 
@@ -417,7 +418,7 @@ def main() -> int:
             print(f"shortened: {', '.join(shortened)}")
             for pattern in patterns:
                 for rid in range(args.readers):
-                    root = Path(tmp) / f"{pattern}-{rid}"
+                    root = (args.keep or Path(tmp)) / f"{pattern}-{rid}"
                     try:
                         rows += run_reader(pattern, rid, newsroom, server, root, args)
                     except Exception:  # one reader's failure is reported, the others run
