@@ -49,6 +49,18 @@ feeds biases of 2-3 from 10-20 opens, which drown the words that alone rank thei
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Priors:
+    """Where a model's click-bias fits start from: the feed and word priors and the penalties
+    :meth:`Calibration.fit_priors` chose with them. A round is judged with priors fitted
+    without its held-out clicks and published with priors over all of them."""
+
+    feeds: dict[str, float]
+    words: dict[str, float]
+    word_ease: float
+    feed_hold: float
+
+
 class Calibration(Inference):
     """The click-bias side of :class:`nrms_core.recommender.Recommender` (a base class, never
     built alone)."""
@@ -145,6 +157,15 @@ class Calibration(Inference):
         self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}
         self.word_prior = {w: float(fit.words[i]) for w, i in word_index.items() if fit.words[i]}
         return fit
+
+    def priors(self) -> Priors:
+        """What :meth:`fit_priors` set, to be handed to another model or set back later."""
+        return Priors(dict(self.feed_prior), dict(self.word_prior), self.word_ease, self.feed_hold)
+
+    def use_priors(self, priors: Priors) -> None:
+        """Make the bias fits start from ``priors`` (as :meth:`fit_priors` would have set)."""
+        self.feed_prior, self.word_prior = dict(priors.feeds), dict(priors.words)
+        self.word_ease, self.feed_hold = priors.word_ease, priors.feed_hold
 
     @staticmethod
     def _bias_groups(groups: Sequence[Sample], titles: Mapping[int, str]) -> list[Sample]:

@@ -155,6 +155,7 @@ class Rounds(Calibration):
         progress: ProgressCallback | None = None,
         should_stop: StopCallback | None = None,
         seed: int = 0,
+        refit_priors: Callable[[], object] | None = None,
     ) -> TrainResult:
         """Fine-tune on one reader's samples (chronological), titles by article id.
 
@@ -166,7 +167,10 @@ class Rounds(Calibration):
         scale is fitted on the selection model's own scores, not cross-fitted). With
         ``config.cross_fit`` folds (2 or more), the biases are fitted on uᵀr cross-fitted
         by :meth:`_cross_fitted_scores`, about one more pass over the samples; stopping
-        during it cancels the round.
+        during it cancels the round. ``refit_priors`` runs after the held-out measure and
+        before the final bias fit: the priors the round is judged with must not know the
+        held-out clicks, but the biases it ranks with should start from all of them (the
+        newest clicks are often the reader's newest interest).
 
         ``sources`` maps article ids to their feed (an id without one has no
         source token). History ids without a title are dropped; samples with
@@ -230,6 +234,8 @@ class Rounds(Calibration):
                 )
                 if scores is None:
                     return dataclasses.replace(result, cancelled=True)
+            if refit_priors is not None:
+                refit_priors()
             self.fit_bias(groups, titles, sources, scores=scores)
             aucs = measured[0] if measured else []
             result = dataclasses.replace(

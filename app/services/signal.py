@@ -182,11 +182,22 @@ def load(db: Database, titled: Mapping[int, object] | set[int]) -> Signal:
 
 def exposures(signal: Signal, *, before: float | None = None) -> tuple[list[int], set[int]]:
     """The distinct articles the reader was shown on any screen (opened ones included), in
-    the order first shown, and those they opened; only what happened before ``before`` (epoch
-    seconds), so that a round's held-out clicks do not inform the priors it is judged with.
-    What the click biases start from (:meth:`nrms_core.Recommender.fit_priors`)."""
-    shown = [i.article_id for i in signal.impressions if before is None or i.time < before]
-    opened = {c.article_id for c in signal.clicks if before is None or c.time < before}
+    the order first shown, and those they opened. What the click biases start from
+    (:meth:`nrms_core.Recommender.fit_priors`).
+
+    With ``before`` (epoch seconds, the first held-out click): only what happened before the
+    screen that click came from was shown, so that a round's held-out clicks do not inform the
+    priors it is judged with. The cut is the screen's first impression, not the click: a
+    screen's rows are logged as they appear, before any of them is opened, so cutting at the
+    click would keep the rows of the held-out screens and drop their opens, and the feed the
+    reader read last (often their newest interest) would look shown and passed over."""
+    cut = before
+    if before is not None:
+        held = {c.session for c in signal.clicks if c.time >= before}
+        starts = [i.time for i in signal.impressions if i.session in held]
+        cut = min([before, *starts])
+    shown = [i.article_id for i in signal.impressions if cut is None or i.time < cut]
+    opened = {c.article_id for c in signal.clicks if cut is None or c.time < cut}
     return list(dict.fromkeys([*shown, *sorted(opened - set(shown))])), opened
 
 

@@ -132,14 +132,17 @@ def run_round(
     model.add_titles(titles[a] for a in used)
     texts = {a: titles[a] for a in used}
     sources = {a: source_of(feeds_of[a]) for a in used if a in feeds_of}
-    shown, opened_early = signal.exposures(told, before=signal.holdout_start(told, HOLDOUT))
-    prior = model.fit_priors(
-        shown,
-        opened_early,
-        titles,
-        {a: source_of(feeds_of[a]) for a in shown if a in feeds_of},
-    )
-    log.info("priors from %d shown articles, %d opened", prior.articles, prior.opened)
+
+    def fit_priors(before: float | None) -> None:  # on what the reader was shown before it
+        shown, opened_then = signal.exposures(told, before=before)
+        sources_then = {a: source_of(feeds_of[a]) for a in shown if a in feeds_of}
+        prior = model.fit_priors(shown, opened_then, titles, sources_then)
+        log.info("priors from %d shown articles, %d opened", prior.articles, prior.opened)
+
+    # The round is judged with priors that never saw its held-out clicks, and ranks with
+    # priors over all of them (fine_tune refits them before its final bias fit).
+    fit_priors(signal.holdout_start(told, HOLDOUT))
+    judged = model.priors()
     result = model.fine_tune(
         samples,
         texts,
@@ -151,6 +154,7 @@ def run_round(
         progress=lambda p: report(
             TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
         ),
+        refit_priors=lambda: fit_priors(None),
     )
 
     def pin(target: Recommender) -> None:  # the reader's own word on feeds and words wins
@@ -185,15 +189,15 @@ def run_round(
             checkpoint_path(profile, loaded.version), device=device, cache_dir=profile.paths.glove
         )
     )
-    if in_use is not None:  # its biases are refitted below on the same prior as the round's
-        in_use.feed_prior = dict(model.feed_prior)
-        in_use.word_prior = dict(model.word_prior)
-        in_use.word_ease = model.word_ease
-        in_use.feed_hold = model.feed_hold
+    if in_use is not None:  # judged below on the same priors as the round
+        in_use.use_priors(judged)
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
+    everything = model.priors()
+    model.use_priors(judged)
     bias_only = model.held_out_click_aucs(
         samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True
     )
+    model.use_priors(everything)
     current_mode = guard.mode(db)
     now: list[float] | None = None
     if in_use is not None:
@@ -219,6 +223,7 @@ def run_round(
         chosen = model
     elif verdict.publish == guard.CLICKBIAS:  # weights of the model in use, when there is one
         chosen = in_use if in_use is not None else model
+        chosen.use_priors(everything)
         chosen.keep_bias_only(sessions, texts, sources)
         pin(chosen)
     del in_use

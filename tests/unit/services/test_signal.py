@@ -92,3 +92,25 @@ def test_exposures_are_every_shown_article_and_the_opens_before_the_held_out_one
     assert cut is not None
     early_seen, early_opened = exposures(told, before=cut)
     assert early_opened == {2, 5, 7} and 40 not in early_seen
+
+
+def test_the_priors_cut_leaves_out_the_whole_screen_of_the_first_held_out_click() -> None:
+    """Rows are logged as a screen shows them, before the reader opens any: cut at the held-out
+    click, the last screen's rows would count as passed over while its opens were held out,
+    and the feed read last would look unwanted. Cut at the screen's first row instead."""
+
+    def at(minutes: int) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    rows = [ImpressionRecord(a, at(0), "feed-a", a) for a in range(5)]
+    rows += [ImpressionRecord(a, at(10), "feed-b", a - 10) for a in range(10, 15)]
+    opens = [(1, 0, "feed-a"), (2, 1, "feed-a"), (3, 2, "feed-a")]
+    opens += [(11, 10, "feed-b"), (12, 11, "feed-b"), (13, 12, "feed-b")]
+    clicks = [ClickRecord(m, a, at(m), s, 10.0, a % 10, (a,)) for m, a, s in opens]
+    told = build(clicks, rows, [], set(range(20)))
+    cut = holdout_start(told, 0.25)
+    assert cut == at(12).timestamp()  # feed-b's second and third opens are held out
+    seen, opened = exposures(told, before=cut)
+    assert seen == list(range(5)) and opened == {0, 1, 2}
+    everything, all_opened = exposures(told)
+    assert everything == [*range(5), *range(10, 15)] and all_opened == {0, 1, 2, 10, 11, 12}

@@ -242,3 +242,44 @@ def test_latest_is_measured_on_the_held_out_clicks_in_the_order_it_shows_them(
         s.execute(update(Article).where(Article.id == low).values(published=times[high]))
     tied = [Sample((), (high, low)), Sample((), (low, high))]
     assert _latest_aucs(profile, tied) == [1.0, 0.0]
+
+
+def test_a_round_is_judged_on_priors_without_its_held_out_screen_and_ranks_with_all_of_it(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader's last screen, one feed's own view read through, holds the held-out clicks:
+    the round is judged on priors that never saw that screen, then ranks with priors over
+    all of it, so that the feed read last is not left behind until the next round."""
+    from app.services.training import source_of
+    from nrms_core.recommender import Recommender
+
+    with profile.db.read() as s:
+        feeds_of = articles.article_feeds(s)
+    opened = set(sorted(feeds_of)[:CLICKS])  # what the fixture opened
+    counts = {f: sum(1 for a in opened if feeds_of[a] == f) for f in set(feeds_of.values())}
+    feed = min(counts, key=lambda f: (counts[f], f))  # two feeds the fixture never opened
+    rows = sorted(a for a, f in feeds_of.items() if f == feed and a not in opened)[:6]
+    screen = activity.new_screen(profile.db, "feed", multi_feed=False)
+    activity.record_impressions(profile.db, [(a, k) for k, a in enumerate(rows)], screen)
+    for k, a in enumerate(rows[:5]):
+        activity.record_click(profile.db, a, screen, dwell=20.0, position=k)
+    calls: list[tuple[set[int], set[int]]] = []
+    real = Recommender.fit_priors
+
+    def fit_priors(self: Recommender, shown: Any, opened: Any, *args: Any) -> Any:
+        calls.append((set(shown), set(opened)))
+        return real(self, shown, opened, *args)
+
+    monkeypatch.setattr(Recommender, "fit_priors", fit_priors)
+    report = Ranker(profile).train(epochs=1)
+    (judged_shown, judged_opened), (all_shown, all_opened) = calls
+    assert not judged_opened & set(rows) and set(rows[:5]) <= all_opened
+    assert judged_shown <= all_shown
+    assert report.published
+    with profile.db.read() as s:
+        version = events.latest_model_version(s)
+    assert version is not None
+    published = Recommender.load(checkpoint_path(profile, version))
+    other = min(f for f in counts if f != feed and counts[f] == counts[feed])
+    read_last, passed_over = published.source_bias([source_of(feed), source_of(other)])
+    assert read_last > passed_over + 0.1  # the feed read last stands above one never opened
