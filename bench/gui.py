@@ -6,9 +6,10 @@
    loads in the background, while 200 local feeds refresh alone and together with a training
    round, and at the end (bench/stall.py) while a refresh, a training round, For you and an
    explanation all run at once.
-3. Resident memory after ranking "For you" over ``--rank-articles`` articles: the window's
-   process, each of its helper processes (model host, multiprocessing's resource tracker), and
-   the total.
+3. "For you" over ``--rank-articles`` articles: the time until it is shown (its newest articles
+   ranked) and until every one is ranked (the model host ranks the rest a slice at a time),
+   then resident memory: the window's process, each of its helper processes (model host,
+   multiprocessing's resource tracker), and the total.
 4. A click felt at once: the time from a recorded open to For you re-ranked below the row being
    read (p50 and max over 10 opens), with the event loop's stalls meanwhile.
 
@@ -47,6 +48,7 @@ from app.services.profile import Profile  # noqa: E402
 from app.services.refresh import Refresher  # noqa: E402
 from app.storage import articles, feeds, query  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
+from app.ui.river import Role  # noqa: E402
 from app.ui.sidebar import FOR_YOU, LATEST  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
 from bench.feedserver import headlines, serve  # noqa: E402
@@ -109,6 +111,15 @@ def cpu_seconds(pid: int) -> float:
     except (OSError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def river_scores(window: MainWindow) -> dict[int, float]:
+    """The number on each loaded row of the river, by article id, top first."""
+    model = window.river
+    return {
+        model.index(r).data(Role.ARTICLE_ID): model.index(r).data(Role.SCORE)
+        for r in range(model.rowCount())
+    }
 
 
 def memory_report(skip: int | None = None) -> None:
@@ -345,11 +356,31 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
             t = time.perf_counter()
             window.show_place(FOR_YOU)
             run_until(lambda: window.river.rowCount() > 0 and not window.river.loading, 300)
+            shown_s = time.perf_counter() - t
+            shown_cpu = sum(cpu_seconds(p) for p in hosts) - cpu
+            waiting = window.reranking.unranked
+            first = river_scores(window)
+            run_until(lambda: not window.reranking.unranked and not window.reranking.running, 300)
+            whole_s = time.perf_counter() - t
+            whole_cpu = sum(cpu_seconds(p) for p in hosts) - cpu
             probe.stop()
             print(
-                f"  'For you' ranked ({window.river.mode}) in {time.perf_counter() - t:.2f} s, "
-                f"model host CPU {sum(cpu_seconds(p) for p in hosts) - cpu:.2f} s, "
-                f"load {os.getloadavg()[0]:.1f}; {probe.summary()}"
+                f"  'For you' shown ({window.river.mode}, {waiting:,} older articles still to "
+                f"rank) in {shown_s:.2f} s, model host CPU {shown_cpu:.2f} s, "
+                f"load {os.getloadavg()[0]:.1f}"
+            )
+            print(
+                f"  'For you' ranked ({window.river.mode}, all {ranked:,}) in {whole_s:.2f} s, "
+                f"model host CPU {whole_cpu:.2f} s, load {os.getloadavg()[0]:.1f}; "
+                f"{probe.summary()}"
+            )
+            final = river_scores(window)
+            moved = [abs(final[a] - v) for a, v in list(first.items())[:30] if a in final]
+            print(
+                f"  its top 30 when shown: numbers moved by at most {max(moved, default=0):.4f} "
+                f"once all were ranked (the pool's spread and fair top moved); of the top 30 "
+                f"after, {sum(a not in first for a in list(final)[:30])} were ranked after it "
+                f"was shown"
             )
             memory_report(skip=server.pid)
             click_to_reorder(window, unread)

@@ -100,14 +100,23 @@ class VectorCache:
         found = self._lookup(distinct)
         return [a for a, at in zip(distinct, found.tolist(), strict=True) if at < 0]
 
+    def has(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each of ``ids`` [N] has a vector [N] (a pool's ranked rows, without a list
+        of Python ints)."""
+        return np.asarray(self._lookup(ids) >= 0, np.bool_)
+
     def add(
         self,
         ids: Sequence[int],
         vectors: npt.NDArray[np.floating[Any]],
         lexical: npt.NDArray[np.floating[Any]] | None = None,
+        *,
+        save: bool = True,
     ) -> None:
-        """Append vectors [len(ids), D] and lexical biases [len(ids)] (None: 0) and save the
-        file atomically."""
+        """Append vectors [len(ids), D] and lexical biases [len(ids)] (None: 0) and, unless
+        ``save`` is False, save the file atomically. An encode in slices (For you ranking a
+        large new pool a part at a time) saves after its last slice only: each save writes the
+        whole file, and vectors lost to a crash meanwhile are only encoded again."""
         with np.errstate(over="ignore", invalid="ignore"):
             stored = np.asarray(vectors, dtype=STORED)
         biases = (
@@ -124,9 +133,10 @@ class VectorCache:
         self._vectors = stored if self._vectors.size == 0 else np.vstack([self._vectors, stored])
         self._lexical = np.concatenate([self._lexical, biases])
         self._sorter = np.argsort(self._ids, kind="stable")
-        self.save()
+        if save:
+            self.save()
 
-    def _lookup(self, ids: Sequence[int]) -> npt.NDArray[np.intp]:
+    def _lookup(self, ids: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
         """Row of each id, -1 where it has none (the first row when an id was added twice)."""
         query = np.asarray(ids, np.int64).reshape(-1)
         if not len(self._ids) or not len(query):

@@ -117,9 +117,9 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
     if role == "training":
         spare_a_core()
     profile = Profile(Path(root), locked=False)
-    session = Session(
-        Ranker(profile, device=device), profile.paths.database, conn.send, _watch(conn)
-    )
+    # The model host ranks a large new pool a slice at a time (the window asks for the rest)
+    ranker = Ranker(profile, device=device, progressive=role == "model")
+    session = Session(ranker, profile.paths.database, conn.send, _watch(conn))
     try:
         while True:
             try:

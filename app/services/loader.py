@@ -134,8 +134,11 @@ class ModelLoader:
         loaded: Loaded,
         ids: Sequence[int],
         texts: Mapping[int, tuple[str, str]] | None = None,
+        *,
+        save: bool = True,
     ) -> None:
-        """Encode and cache the articles among ``ids`` that have no vector yet."""
+        """Encode and cache the articles among ``ids`` that have no vector yet (``save``: see
+        :meth:`VectorCache.add`)."""
         missing = loaded.cache.missing(ids)
         if not missing:
             return
@@ -143,7 +146,9 @@ class ModelLoader:
             texts = self._texts(missing)
         missing = [a for a in missing if a in texts]
         if missing:
-            loaded.cache.add(missing, *encode(loaded.model, [texts[a] for a in missing]))
+            vectors, lexical = encode(loaded.model, [texts[a] for a in missing])
+            loaded.cache.add(missing, vectors, lexical, save=save)
+            del vectors, lexical
             if len(missing) >= TRIM_AFTER:
                 forget_tokens()
                 heap.trim()

@@ -69,13 +69,27 @@ class Ranker(Scorer):
     version, ranks, trains and explains. Thread-safe; share one per profile."""
 
     def __init__(
-        self, profile: Profile, *, device: str | None = None, load_models: bool = True
+        self,
+        profile: Profile,
+        *,
+        device: str | None = None,
+        load_models: bool = True,
+        progressive: bool = False,
     ) -> None:
         """``load_models=False`` makes a ranker that never loads a model (nor torch): it serves
-        Latest and the "For you" notices, for a process that leaves the model to a helper."""
+        Latest and the "For you" notices, for a process that leaves the model to a helper.
+        ``progressive`` ranks a large pool of new articles newest first, a slice per first page
+        of For you (:attr:`River.unranked` counts the rest): the window's model host, which
+        asks again until none is left; a command ranks the whole pool at once."""
         # The clock looks _now up at each call, so that replacing it (as tests do to hold
         # freshness at one moment) reaches the scores.
-        super().__init__(profile, device=device, load_models=load_models, clock=lambda: _now())
+        super().__init__(
+            profile,
+            device=device,
+            load_models=load_models,
+            clock=lambda: _now(),
+            progressive=progressive,
+        )
         self._last_order: tuple[Hashable, _Order] | None = None
 
     # -- the river -------------------------------------------------------------------------
@@ -148,10 +162,13 @@ class Ranker(Scorer):
         key = (loaded.version.id, self._history(), tuple(sorted(filters.items())), tuple(rules))
         with self._lock:
             if offset == 0 or self._last_order is None or self._last_order[0] != key:
-                self._last_order = (key, self._ranked_order(loaded, filters, rules))
+                ordered = self._ranked_order(loaded, filters, rules, advance=offset == 0)
+                self._last_order = (key, ordered)
             order, scores, muted = self._last_order[1]
+            table = self._table[1] if self._table is not None else None
+            unranked = len(table.unranked) if table is not None and _is_pool(filters) else 0
         ranked_page = self._ranked_page(
-            RankKey(order, scores, muted, max(0, offset)), limit, clicks
+            RankKey(order, scores, muted, max(0, offset), unranked), limit, clicks
         )
         return dataclasses.replace(ranked_page, notice=fallback) if fallback else ranked_page
 
@@ -170,24 +187,44 @@ class Ranker(Scorer):
             for i, score, hidden in zip(chosen, page_scores, page_muted, strict=True)
             if i in records
         )
-        return River(items, "ranked", None, clicks, 0, int(key.muted.sum()), next=following)
+        return River(
+            items,
+            "ranked",
+            None,
+            clicks,
+            0,
+            int(key.muted.sum()),
+            next=following,
+            unranked=key.unranked,
+        )
 
     def _ranked_order(
-        self, loaded: Loaded, filters: dict[str, Any], rules: Sequence[mute.Rule]
+        self,
+        loaded: Loaded,
+        filters: dict[str, Any],
+        rules: Sequence[mute.Rule],
+        *,
+        advance: bool = False,
     ) -> _Order:
         """Every matching article id in "For you" order, their ranked scores, the muted ones.
 
         For you itself (every unread article, no mute rule) is read straight off the score
         table, which holds that pool in the same order, so a click reorders it without the pool
-        being listed again (:meth:`Scorer._score_table`)."""
+        being listed again (:meth:`Scorer._score_table`). ``advance``: For you's first page
+        takes in the next slice of a pool that is being ranked progressively; until it is
+        whole, the articles not ranked yet are left out of For you (and counted)."""
+        pool = _is_pool(filters)
+        table = self._score_table(loaded, advance=advance and pool)
         if not rules and filters == UNREAD.query():
-            table = self._score_table(loaded)
             totals = table.total  # [N]
             none = np.zeros(len(totals), np.bool_)
             order = np.lexsort((-totals, none))
             return table.ids[order], totals[order], none
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, **filters)
+        if pool and len(table.unranked):  # not ranked yet: they join For you when they are
+            waiting = set(table.unranked.tolist())
+            candidates = [c for c in candidates if c.id not in waiting]
         if not candidates:
             return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.bool_)
         ids = np.asarray([c.id for c in candidates], np.int64)
@@ -333,6 +370,11 @@ class Ranker(Scorer):
             a: tuple((t, float(v)) for t, v in row if t != source_token(texts[a][1]))
             for a, row in zip(kept, shares, strict=True)
         }
+
+
+def _is_pool(filters: dict[str, Any]) -> bool:
+    """Whether a view's filters list For you's pool: every unread article, nothing else."""
+    return {k: v for k, v in filters.items() if v} == {"unread_only": True}
 
 
 def check_device(device: str | None) -> None:

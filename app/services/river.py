@@ -77,6 +77,8 @@ class RankKey:
     scores: npt.NDArray[np.float64]  # [N] their blended scores
     muted: npt.NDArray[np.bool_]  # [N] whether each matches a mute rule
     position: int = 0
+    unranked: int = 0
+    """For you's articles not ranked yet when the snapshot was taken (:attr:`River.unranked`)."""
 
     def page(self, limit: int) -> tuple[list[int], list[float], list[bool], RankKey | None]:
         """The next ``limit`` ids, their scores and mute flags, and the key after them."""
@@ -84,7 +86,7 @@ class RankKey:
         cut = slice(self.position, end)
         following = None
         if end < len(self.ids):
-            following = RankKey(self.ids, self.scores, self.muted, end)
+            following = RankKey(self.ids, self.scores, self.muted, end, self.unranked)
         return (
             self.ids[cut].tolist(),
             self.scores[cut].tolist(),
@@ -100,7 +102,9 @@ PageKey = TimeKey | RankKey
 @dataclass(frozen=True)
 class River:
     """A page of the river and how it was ordered; ``next`` continues the same view (None when
-    this page is its last)."""
+    this page is its last). ``unranked`` counts For you's articles not ranked yet: a large pool
+    of new articles is ranked newest first, a slice at a time, each later first page of For you
+    taking in one more slice (:mod:`app.services.scorer`)."""
 
     items: tuple[RiverItem, ...]
     mode: str
@@ -109,6 +113,7 @@ class River:
     clicks_needed: int
     muted: int = 0
     next: PageKey | None = field(default=None, compare=False)
+    unranked: int = 0
 
 
 class Ranking(Protocol):

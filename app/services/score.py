@@ -33,7 +33,7 @@ All three parts are in the click score's own units (log-odds of an open), so the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -148,6 +148,10 @@ class ScoreTable:
     """The moment the ages were taken at (articles outside the pool are aged at it too)."""
     floor: float | None = None
     """The fair top's lowest click score plus freshness, F (None: an empty pool)."""
+    unranked: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Ids of the pool's articles left out because they have no vector yet, newest first
+    [M] (a progressive ranking of a large new pool, :mod:`app.services.scorer`; empty once it
+    has reached them all)."""
 
     @property
     def total(self) -> FloatArray:
@@ -196,9 +200,11 @@ def score_table(
     feeds: IntArray,
     opens: Mapping[int, float],
     now: datetime | None = None,
+    unranked: IntArray | None = None,
 ) -> ScoreTable:
     """The ranked scores of a pool: ``click`` [N] click scores, ``ages_hours`` [N], ``feeds``
-    [N] feed ids, ``opens`` each feed's share of the reader's recent opens."""
+    [N] feed ids, ``opens`` each feed's share of the reader's recent opens; ``unranked`` [M]
+    the ids of the pool's articles not ranked yet (none by default)."""
     clicks = np.asarray(click, np.float64)
     sigma = float(clicks.std()) if len(clicks) > 1 else 0.0
     sigma = sigma if sigma > 1e-9 else 1.0
@@ -219,6 +225,7 @@ def score_table(
         opens=dict(opens),
         now=now,
         floor=floor,
+        unranked=np.zeros(0, np.int64) if unranked is None else np.asarray(unranked, np.int64),
     )
 
 

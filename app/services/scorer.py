@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from app.services import guard
+from app.services import guard, model
+from app.services.cache import VectorCache
 from app.services.loader import FloatArray, ModelLoader
-from app.services.model import Loaded, RankingError, model_ready
+from app.services.model import Loaded, RankingError, article_texts, model_ready
 from app.services.profile import Profile
 from app.services.score import RankedScore, ScoreTable, open_shares, score_table
 from app.services.training import source_of
@@ -33,6 +34,17 @@ TABLE_TTL = timedelta(minutes=10)
 """How long one moment's freshness stands for the river's scores while nothing else changes."""
 BY_ROW_CHUNK = 4096
 """Articles scored one by one (:meth:`Scorer._click_of`) are taken this many at a time."""
+FIRST_SLICE_CHUNKS = 1
+"""A progressive ranker (the model host's) encodes this many chunks of
+:data:`app.services.model.ENCODE_CHUNK` titles (16,384), the pool's newest unencoded articles,
+before For you is first shown; the rest wait for later rankings (:meth:`Scorer._score_table`).
+A fresh model's first For you at 100,000 articles otherwise waits for the whole encode
+(8-9 s on two shared cores), though the reader looks at its top rows first. Whole chunks, so
+that the titles are encoded in the very batches a single encode of the pool would use, and the
+vectors, hence the scores, come out the same bit for bit."""
+LATER_SLICE_CHUNKS = 2
+"""Chunks encoded by each later ranking of For you while some of its pool waits: about 2-3 s
+on two shared cores, so that an explanation asked meanwhile waits no longer than that."""
 
 
 class Scorer(ModelLoader):
@@ -47,14 +59,20 @@ class Scorer(ModelLoader):
         device: str | None = None,
         load_models: bool = True,
         clock: Callable[[], datetime],
+        progressive: bool = False,
     ) -> None:
-        """``clock`` gives the moment scores are computed for (to the minute)."""
+        """``clock`` gives the moment scores are computed for (to the minute). A
+        ``progressive`` scorer ranks a large pool of new articles a slice at a time (see
+        :meth:`_score_table`); otherwise every table covers the whole pool."""
         super().__init__(profile, device=device, load_models=load_models)
         self._clock = clock
+        self._progressive = progressive
         self._table: tuple[Hashable, ScoreTable] | None = None
         self._pool: Pool | None = None
+        self._backlog: tuple[int, dict[int, tuple[str, str]]] | None = None
+        """(model version, (title, source) by id) of the pool's articles not encoded yet."""
 
-    def _score_table(self, loaded: Loaded) -> ScoreTable:
+    def _score_table(self, loaded: Loaded, *, advance: bool = False) -> ScoreTable:
         """The ranked scores of the unread river (For you's pool), which every view's scores
         are read from; recomputed when the model, the reader's history (:meth:`_history`) or
         the pool change, or when it is TABLE_TTL old (freshness moves slowly), so views asked
@@ -65,7 +83,16 @@ class Scorer(ModelLoader):
         the pool no click changes (its rows, feeds, times and click biases, kept from the last
         full listing for up to TABLE_TTL): a new reader vector, one product with the cached
         article vectors, and the spreading anew. That gives the numbers a full rescore would,
-        in a fraction of its time (no listing of the pool, no bias look-ups)."""
+        in a fraction of its time (no listing of the pool, no bias look-ups).
+
+        A progressive scorer whose pool holds more than :data:`FIRST_SLICE_CHUNKS` chunks of
+        articles without vectors encodes only the newest of them when it lists the pool, and
+        one :data:`LATER_SLICE_CHUNKS` slice more at each call with ``advance`` (For you's
+        first page, :meth:`app.services.ranking.Ranker.river`); until the last, the table
+        ranks the articles with a vector and lists the others as ``unranked``. Every view
+        reads the same table meanwhile, so a row's number is still the one "Why this?" gives;
+        an unranked article another view shows is scored as if ranked among it, like a read
+        one. When none is left the table is the one a single ranking of the pool gives."""
         with self._profile.db.read() as s:
             ids = np.asarray(query.candidate_ids(s, unread_only=True), np.int64)
         history = self._history()
@@ -73,13 +100,19 @@ class Scorer(ModelLoader):
         now = self._clock()
         with self._lock:
             if self._table is not None and self._table[0] == key:
-                then = self._table[1].now
-                if then is not None and now - then < TABLE_TTL:
-                    return self._table[1]
+                table = self._table[1]
+                then = table.now
+                fresh = then is not None and now - then < TABLE_TTL
+                if fresh and not (advance and len(table.unranked)):
+                    return table
             pool = self._pool.within(loaded.version.id, ids, now) if self._pool else None
         if pool is None:  # listed afresh: the table is of these rows, so keyed by them
             pool = self._list_pool(loaded, now)
             key = (loaded.version.id, history, len(pool.ids), hash(pool.ids.tobytes()))
+        elif advance:
+            self._encode_next(loaded, pool)
+        whole = pool
+        pool, unranked = whole.ranked(loaded.cache)
         user, recent, _ = self._user_vector(loaded, history)
         raw = loaded.cache.scores(pool.ids.tolist(), user)  # [N] uᵀr
         if raw is None:
@@ -94,23 +127,55 @@ class Scorer(ModelLoader):
             feeds=pool.feeds,
             opens=open_shares([a.feed_id for a in read]),
             now=now,
+            unranked=unranked,
         )
         with self._lock:
             self._table = (key, table)
         return table
+
+    def _encode_next(self, loaded: Loaded, pool: Pool) -> None:
+        """Encode the next :data:`LATER_SLICE_CHUNKS` chunks of the pool's articles without a
+        vector, newest first (the titles kept from the listing, else read); the cache file is
+        written after the last slice."""
+        waiting = pool.ids[~loaded.cache.has(pool.ids)]  # [M] newest first
+        if not len(waiting):
+            return
+        ids = waiting[: model.ENCODE_CHUNK * LATER_SLICE_CHUNKS].tolist()
+        kept = self._backlog[1] if self._backlog and self._backlog[0] == loaded.version.id else {}
+        unknown = [a for a in ids if a not in kept]
+        texts = {**{a: kept[a] for a in ids if a in kept}, **self._texts_of(unknown)}
+        last = len(ids) == len(waiting)
+        self._encode_missing(loaded, ids, texts, save=last)
+        for a in ids:
+            kept.pop(a, None)
+        if last:
+            self._backlog = None
+
+    def _texts_of(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        return article_texts(self._profile.db, ids) if ids else {}
 
     def _list_pool(self, loaded: Loaded, now: datetime) -> Pool:
         """The pool listed in full, its missing vectors encoded, and kept for later tables."""
         with self._profile.db.read() as s:
             candidates = articles.list_candidates(s, unread_only=True)
         ids = [c.id for c in candidates]
-        if loaded.cache.missing(ids):
-            texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates}
-            self._encode_missing(loaded, ids, texts)
-            del texts
-        lexical = loaded.cache.lexical(ids)  # [N]
-        if lexical is None:
+        missing = loaded.cache.missing(ids)
+        if missing:
+            wanted = set(missing)
+            texts = {c.id: (c.title, source_of(c.feed_id)) for c in candidates if c.id in wanted}
+            first = len(missing)
+            if self._progressive:
+                first = min(first, model.ENCODE_CHUNK * FIRST_SLICE_CHUNKS)
+            self._encode_missing(loaded, missing[:first], texts, save=first == len(missing))
+            rest = {a: texts[a] for a in missing[first:]}
+            self._backlog = (loaded.version.id, rest) if rest else None
+            del texts, wanted
+        found = loaded.cache.has(np.asarray(ids, np.int64))  # [N]
+        lexical = np.full(len(ids), np.nan, np.float32)  # [N] NaN: not encoded yet
+        known = loaded.cache.lexical(np.asarray(ids, np.int64)[found].tolist())
+        if known is None:
             raise RankingError("some articles are gone; refresh the view")
+        lexical[found] = known
         feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
         distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
         bias = loaded.model.source_bias([source_of(int(f)) for f in distinct])  # [F]
@@ -229,7 +294,7 @@ class Pool:
     feeds: npt.NDArray[np.int64]  # [N]
     times_us: npt.NDArray[np.int64]  # [N] sort time, microseconds since the epoch
     feed_bias: npt.NDArray[np.floating[Any]]  # [N] the model's bias of each one's feed
-    lexical: FloatArray  # [N] the model's lexical click bias of each
+    lexical: FloatArray  # [N] the model's lexical click bias of each (NaN: not encoded then)
     listed: datetime
 
     def within(self, version: int, ids: npt.NDArray[np.int64], now: datetime) -> Pool | None:
@@ -254,6 +319,32 @@ class Pool:
             feed_bias=self.feed_bias[rows],
             lexical=self.lexical[rows],
         )
+
+    def ranked(self, cache: VectorCache) -> tuple[Pool, npt.NDArray[np.int64]]:
+        """The pool cut to the articles that have a vector in ``cache`` (their lexical biases
+        read from it where they were encoded after the listing), and the ids of the others
+        [M], newest first: what a progressive ranking has not reached yet."""
+        found = cache.has(self.ids)  # [N]
+        lexical = self.lexical
+        late = found & np.isnan(lexical)  # encoded since the listing
+        if late.any():
+            biases = cache.lexical(self.ids[late].tolist())
+            if biases is None:
+                raise RankingError("some articles are gone; refresh the view")
+            lexical = lexical.copy()
+            lexical[late] = biases
+        if found.all():
+            whole = self if lexical is self.lexical else dataclasses.replace(self, lexical=lexical)
+            return whole, self.ids[:0]
+        cut = dataclasses.replace(
+            self,
+            ids=self.ids[found],
+            feeds=self.feeds[found],
+            times_us=self.times_us[found],
+            feed_bias=self.feed_bias[found],
+            lexical=lexical[found],
+        )
+        return cut, self.ids[~found]
 
     def ages(self, now: datetime) -> npt.NDArray[np.float64]:
         """Each article's age in hours at ``now`` [N], exactly as :func:`hours_old` gives it."""

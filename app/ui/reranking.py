@@ -13,6 +13,14 @@ the viewport when the reader has scrolled past it, stay where they are, and only
 re-rank: what the reader goes on to is ordered by what they just did, the scroll bar keeps its
 place, and a "re-ranked" line in the status bar says why rows below changed. A view that is not
 For you is left alone (its order is time; its scores show on the next visit).
+
+The same path takes in the rest of a large pool of new articles (a fresh model's first For
+you at 100,000 articles): the model host ranks the newest first and says how many it has not
+ranked yet (:attr:`River.unranked`), so For you shows in a few seconds; this desk then asks for
+For you again, one slice more each time, and lays each answer in below the rows on screen (the
+visible rows stay, not only those above them: the reader is looking at them), with a status
+line saying that older articles are still being ranked, until none is left. Every article's
+score is then the one a single ranking of the pool gives; the rows that stayed show it too.
 """
 
 from __future__ import annotations
@@ -22,9 +30,9 @@ import time
 from typing import Protocol
 
 from PySide6.QtCore import QModelIndex, QObject, Signal, Slot
-from PySide6.QtWidgets import QListView, QWidget
+from PySide6.QtWidgets import QLabel, QListView, QStatusBar, QWidget
 
-from app.services.ranking import Ranking
+from app.services.ranking import Ranking, River
 from app.ui.article import ArticleDesk
 from app.ui.river import (
     PAGE_SIZE,
@@ -70,6 +78,7 @@ class Host(Protocol):
     def window(self) -> QWidget: ...
     def say(self, text: str) -> None: ...
     def selected_index(self) -> QModelIndex: ...
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802
 
 
 class Reranking(QObject):
@@ -77,6 +86,7 @@ class Reranking(QObject):
 
     ``reranked(int)`` is emitted once the rows below are laid in, with how many changed (0:
     the order held); bursts of clicks while one re-ranking runs are taken in by one more.
+    ``unranked`` is how many of For you's articles wait to be ranked (0 once all are).
     """
 
     reranked = Signal(int)
@@ -85,10 +95,17 @@ class Reranking(QObject):
         super().__init__(window.window())
         self.w = window
         self.running = False
+        self.unranked = 0
+        self.ranking_older = QLabel()
+        """The status line's word that For you is still ranking older articles (hidden else)."""
+        self.ranking_older.hide()
+        window.statusBar().addPermanentWidget(self.ranking_older)
         self._again = False
+        self._older = False  # the re-ranking in flight takes in older articles, not a click
         self._asked = 0.0
         window.desk.clicked_recorded.connect(self._on_desk_clicked_recorded)
         window.desk.feedback_given.connect(self._on_desk_feedback_given)
+        window.river.loaded.connect(self._on_river_loaded)
 
     @Slot(int)
     def _on_desk_clicked_recorded(self, article_id: int) -> None:
@@ -99,18 +116,35 @@ class Reranking(QObject):
         if kind in JUDGEMENTS:
             self.rerank()
 
-    def rerank(self) -> None:
-        """Ask for For you's new order (now, or after the re-ranking under way)."""
+    @Slot(object)
+    def _on_river_loaded(self, river: River) -> None:
+        """A page of For you that leaves articles unranked: say so, ask for the next slice.
+        In another view the ranking waits (the next visit of For you goes on with it)."""
+        if not self.w.river.query.ranked or river.mode != "ranked" or not river.unranked:
+            self.ranking_older.hide()
+            return
+        self.unranked = river.unranked
+        self.ranking_older.setText(
+            f"For you is still ranking older articles ({river.unranked:,} to go)…"
+        )
+        self.ranking_older.show()
+        if not self.running:
+            self.rerank(older=True)
+
+    def rerank(self, *, older: bool = False) -> None:
+        """Ask for For you's new order (now, or after the re-ranking under way); ``older``:
+        to take in articles not ranked yet, keeping every row on screen where it is."""
         river = self.w.river
         if not river.query.ranked:
             return
         if self.running:
-            self._again = True
+            self._again = self._again or not older
             return
         self.running = True
         self._again = False
+        self._older = older
         self._asked = time.perf_counter()
-        staying = self.anchor() + 1
+        staying = self.anchor(visible=older) + 1
         self.w.runner.submit(
             "re-ranking For you",
             _page_and_scores,
@@ -124,33 +158,47 @@ class Reranking(QObject):
             failed=self._on_page_failed,
         )
 
-    def anchor(self) -> int:
+    def anchor(self, *, visible: bool = False) -> int:
         """The last row that stays: the selected one, or the last above the viewport when the
-        reader has scrolled below it (-1: none, every row may move)."""
+        reader has scrolled below it (-1: none, every row may move); with ``visible``, at
+        least the last row on screen (every row when they do not fill it)."""
         selected = self.w.selected_index()
         row = selected.row() if selected.isValid() else -1
         view = self.w.river_view
-        top = view.indexAt(view.viewport().rect().topLeft())
-        return max(row, top.row() - 1 if top.isValid() else -1)
+        rect = view.viewport().rect()
+        top = view.indexAt(rect.topLeft())
+        row = max(row, top.row() - 1 if top.isValid() else -1)
+        if visible:
+            bottom = view.indexAt(rect.bottomLeft())
+            row = max(row, bottom.row() if bottom.isValid() else self.w.river.rowCount() - 1)
+        return row
 
     @Slot(object)
     def _on_page_loaded(self, loaded: tuple[RiverPage, dict[int, float]]) -> None:
         self.running = False
+        older = self._older
         page, scores = loaded
         bar = self.w.river_view.verticalScrollBar()
         scrolled = bar.value()
-        changed = self.w.river.rerank_below(page, self.anchor(), scores)
+        waiting = self.unranked
+        if not page.river.unranked:
+            self.unranked = 0
+        changed = self.w.river.rerank_below(page, self.anchor(visible=older), scores)
         bar.setValue(scrolled)
         if changed >= 0:
             log.debug(
-                "For you re-ranked below the reader in %.0f ms (%d rows changed)",
+                "For you re-ranked below the reader in %.0f ms (%d rows changed, %d unranked)",
                 (time.perf_counter() - self._asked) * 1000,
                 changed,
+                page.river.unranked,
             )
-            if changed:
+            if waiting and not page.river.unranked:
+                self.w.say("For you has ranked every unread article.")
+            elif changed and not older:
                 self.w.say("For you re-ranked the articles below from what you just did.")
             self.reranked.emit(changed)
-            self._highlight(page)
+            if not page.river.unranked:  # a slice's new rows get theirs with the last one
+                self._highlight(page)
         if self._again:
             self.rerank()
 

@@ -161,9 +161,9 @@ def test_clicks_on_one_topic_move_it_up_and_explanations_name_them(
         rankings: list[int] = []
         rank = ranker._ranked_order
 
-        def counted(*args: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
             rankings.append(1)
-            return rank(*args)
+            return rank(*args, **kwargs)
 
         monkeypatch.setattr(ranker, "_ranked_order", counted)
         pages = [ranker.river(ranked=True, limit=10, offset=o).items for o in range(0, 40, 10)]
