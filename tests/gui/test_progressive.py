@@ -17,16 +17,17 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.services import activity, ranking
 from app.services import model as model_service
+from app.services import ranking
 from app.services.model import cache_path
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.river import River
-from app.storage import articles, events
+from app.storage import articles
 from app.ui.river import Role
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
+from tests.modelled import open_all, untrained_version
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WAIT_MS = 10_000
@@ -57,19 +58,9 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def gated(profile: Profile) -> GatedRanker:
     """90 articles, 12 opened, and a model version with no vectors yet."""
-    from nrms_core.recommender import Recommender
-
     ids = fill(profile, 90)
-    for i, chosen in enumerate(ids[::7][:12]):
-        activity.record_click(profile.db, chosen, f"s{i}", dwell=30.0)
-    with profile.db.read() as s:
-        titles = articles.article_titles(s)
-    model = Recommender.create(pretrained=False, seed=0)
-    model.add_titles(titles.values(), ["feed1", "feed2", "feed3"])
-    where = profile.paths.models / "model-00001.pt"
-    sha = model.save(where, meta={"clicks_used": 12})
-    with profile.db.write() as s:
-        events.add_model_version(s, str(where), sha, NOW, 12, {})
+    open_all(profile, ids[::7][:12])
+    untrained_version(profile, 12, NOW)
     return GatedRanker(profile)
 
 

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.services import activity, ranking
+from app.services import ranking
 from app.services.profile import Profile
 from app.services.ranking import Ranker
-from app.storage import articles, events
 from app.ui.river import Role
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
+from tests.modelled import open_all, untrained_version
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WAIT_MS = 10_000
@@ -35,19 +35,9 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def win(profile: Profile, qtbot: QtBot) -> Iterator[MainWindow]:
     """For you ranked by a small untrained model over 90 articles, 12 of them opened."""
-    from nrms_core.recommender import Recommender
-
     ids = fill(profile, 90)
-    for i, chosen in enumerate(ids[::7][:12]):
-        activity.record_click(profile.db, chosen, f"s{i}", dwell=30.0)
-    with profile.db.read() as s:
-        titles = articles.article_titles(s)
-    model = Recommender.create(pretrained=False, seed=0)
-    model.add_titles(titles.values(), ["feed1", "feed2", "feed3"])
-    where = profile.paths.models / "model-00001.pt"
-    sha = model.save(where, meta={"clicks_used": 12})
-    with profile.db.write() as s:
-        events.add_model_version(s, str(where), sha, NOW, 12, {})
+    open_all(profile, ids[::7][:12])
+    untrained_version(profile, 12, NOW)
     w = MainWindow(profile, options=QUIET, ranker=Ranker(profile))
     qtbot.addWidget(w)
     w.resize(900, 400)  # the river shows a dozen rows: some are above the viewport

@@ -21,49 +21,19 @@ from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage import articles, events, feeds
 from app.storage.record import IncomingArticle
+from tests.modelled import open_all, three_feeds, untrained_version
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-_WORDS = (
-    "rocket launch orbit telescope mars rover market shares bank rates striker derby cup "
-    "final storm flood climate ocean election vote court judge chip phone apple startup"
-)
-WORDS = _WORDS.split()
 
 
 @pytest.fixture
 def profile(tmp_path: Path) -> Iterator[Profile]:
     """Three feeds of 40 articles, 12 opens and a model version."""
-    from nrms_core.recommender import Recommender
-
     rng = random.Random(5)
     with Profile(tmp_path / "profile") as profile:
-        ids: list[int] = []
-        with profile.db.write() as s:
-            for f in range(3):
-                feed = feeds.add_feed(s, f"https://feeds.example.org/{f}.xml", title=f"Feed {f}")
-                items = [
-                    IncomingArticle(
-                        dedup_key=f"a-{f}-{n}",
-                        url=f"https://example.org/{f}/{n}",
-                        title=" ".join(rng.sample(WORDS, 5)).capitalize() + f" {f}x{n}",
-                        summary_html="<p>summary</p>",
-                        summary_text="summary",
-                        author=None,
-                        published=NOW - timedelta(hours=n * 2 + f),
-                    )
-                    for n in range(40)
-                ]
-                ids += articles.upsert_articles(s, feed.id, items, NOW).new_ids
-        for i, chosen in enumerate(rng.sample(ids, 12)):
-            activity.record_click(profile.db, chosen, f"s{i}", dwell=30.0)
-        with profile.db.read() as s:
-            titles = articles.article_titles(s)
-        model = Recommender.create(pretrained=False, seed=0)
-        model.add_titles(titles.values(), [f"feed{f}" for f in (1, 2, 3)])
-        where = profile.paths.models / "model-00001.pt"
-        sha = model.save(where, meta={"clicks_used": 12})
-        with profile.db.write() as s:
-            events.add_model_version(s, str(where), sha, NOW, 12, {})
+        ids = three_feeds(profile, rng, per_feed=40, hours=2, now=NOW)
+        open_all(profile, rng.sample(ids, 12))
+        untrained_version(profile, 12, NOW)
         yield profile
 
 
