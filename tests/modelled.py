@@ -5,6 +5,7 @@ for a trained one where a test is about where the numbers come from, not how goo
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from app.services import activity
@@ -19,14 +20,19 @@ _WORDS = (
 WORDS = _WORDS.split()
 
 
-def three_feeds(
-    profile: Profile, rng: random.Random, *, per_feed: int, hours: int, now: datetime
-) -> list[int]:
-    """``per_feed`` articles in each of three feeds, the n-th of feed f published
-    ``n * hours + f`` hours before ``now``; their ids."""
-    ids: list[int] = []
+def made_up_feeds(
+    profile: Profile,
+    rng: random.Random,
+    counts: Sequence[int],
+    *,
+    hours: int,
+    now: datetime,
+) -> list[list[int]]:
+    """A feed of ``counts[f]`` articles for each f, the n-th of feed f published
+    ``n * hours + f`` hours before ``now``; their ids, feed by feed."""
+    by_feed: list[list[int]] = []
     with profile.db.write() as s:
-        for f in range(3):
+        for f, count in enumerate(counts):
             feed = feeds.add_feed(s, f"https://feeds.example.org/{f}.xml", title=f"Feed {f}")
             items = [
                 IncomingArticle(
@@ -38,10 +44,19 @@ def three_feeds(
                     author=None,
                     published=now - timedelta(hours=n * hours + f),
                 )
-                for n in range(per_feed)
+                for n in range(count)
             ]
-            ids += articles.upsert_articles(s, feed.id, items, now).new_ids
-    return ids
+            by_feed.append(list(articles.upsert_articles(s, feed.id, items, now).new_ids))
+    return by_feed
+
+
+def three_feeds(
+    profile: Profile, rng: random.Random, *, per_feed: int, hours: int, now: datetime
+) -> list[int]:
+    """Three made-up feeds of ``per_feed`` articles each (:func:`made_up_feeds`); all ids."""
+    return [
+        a for ids in made_up_feeds(profile, rng, [per_feed] * 3, hours=hours, now=now) for a in ids
+    ]
 
 
 def open_all(profile: Profile, chosen: list[int]) -> None:

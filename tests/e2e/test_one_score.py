@@ -26,18 +26,13 @@ from app.services.highlight import highlight
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.river import RiverFilter
-from app.storage import articles, events, feeds
-from app.storage.record import IncomingArticle
+from app.storage import articles, events
 from app.ui.delegate import tints
 from app.ui.river import RiverModel, RiverQuery, Role
 from app.ui.worker import JobRunner
+from tests.modelled import made_up_feeds
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-_WORDS = (
-    "rocket launch orbit telescope mars rover market shares bank rates striker derby cup "
-    "final storm flood climate ocean election vote court judge chip phone apple startup"
-)
-WORDS = _WORDS.split()
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +43,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("one-score") / "profile"
     rng = random.Random(3)
     with Profile(path) as profile:
-        by_feed: list[list[int]] = []
-        with profile.db.write() as s:
-            for f, count in enumerate((60, 15, 15, 15)):
-                feed = feeds.add_feed(s, f"https://feeds.example.org/{f}.xml", title=f"Feed {f}")
-                items = [
-                    IncomingArticle(
-                        dedup_key=f"a-{f}-{n}",
-                        url=f"https://example.org/{f}/{n}",
-                        title=" ".join(rng.sample(WORDS, 5)).capitalize() + f" {f}x{n}",
-                        summary_html="<p>summary</p>",
-                        summary_text="summary",
-                        author=None,
-                        published=datetime.now(UTC) - timedelta(hours=n * 3 + f),
-                    )
-                    for n in range(count)
-                ]
-                new = articles.upsert_articles(s, feed.id, items, datetime.now(UTC)).new_ids
-                by_feed.append(list(new))
+        by_feed = made_up_feeds(profile, rng, (60, 15, 15, 15), hours=3, now=datetime.now(UTC))
         # the reader opens the three small feeds more than the large one (4 of 22 from it)
         opened = by_feed[0][10:14] + by_feed[1][:6] + by_feed[2][:6] + by_feed[3][:6]
         rng.shuffle(opened)
