@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import bundle
+from app.services.model import MIN_CLICKS
 from app.ui import resource
 from app.ui.admin import FeedAdmin
 
@@ -33,7 +34,7 @@ INTRO = (
     "feeds below, import your own list (an OPML file from another reader), or start with no "
     "feeds and add them with <b>Feeds → Add feed</b>.</p>"
     "<p><b>For you</b> orders the river by a small model that trains on this computer from the "
-    "articles you open and the ones you skip. It needs about 20 opened articles before it "
+    f"articles you open and the ones you skip. It needs {MIN_CLICKS} opened articles before it "
     "starts; until then it shows the newest first. It only reorders: nothing is hidden, and "
     "<b>Latest</b> is always there.</p>"
     "<p><b>Nothing leaves this machine</b> except the requests for the feeds themselves, and "
