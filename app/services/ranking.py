@@ -166,7 +166,8 @@ class Ranker(Scorer):
                 self._last_order = (key, ordered)
             order, scores, muted = self._last_order[1]
             table = self._table[1] if self._table is not None else None
-            unranked = len(table.unranked) if table is not None and _is_pool(filters) else 0
+            pool = filters == UNREAD.query()
+            unranked = len(table.unranked) if table is not None and pool else 0
         ranked_page = self._ranked_page(
             RankKey(order, scores, muted, max(0, offset), unranked), limit, clicks
         )
@@ -213,9 +214,9 @@ class Ranker(Scorer):
         being listed again (:meth:`Scorer._score_table`). ``advance``: For you's first page
         takes in the next slice of a pool that is being ranked progressively; until it is
         whole, the articles not ranked yet are left out of For you (and counted)."""
-        pool = _is_pool(filters)
+        pool = filters == UNREAD.query()  # For you's pool: every unread article
         table = self._score_table(loaded, advance=advance and pool)
-        if not rules and filters == UNREAD.query():
+        if not rules and pool:
             totals = table.total  # [N]
             none = np.zeros(len(totals), np.bool_)
             order = np.lexsort((-totals, none))
@@ -370,11 +371,6 @@ class Ranker(Scorer):
             a: tuple((t, float(v)) for t, v in row if t != source_token(texts[a][1]))
             for a, row in zip(kept, shares, strict=True)
         }
-
-
-def _is_pool(filters: dict[str, Any]) -> bool:
-    """Whether a view's filters list For you's pool: every unread article, nothing else."""
-    return {k: v for k, v in filters.items() if v} == {"unread_only": True}
 
 
 def check_device(device: str | None) -> None:

@@ -111,8 +111,7 @@ class Scorer(ModelLoader):
             key = (loaded.version.id, history, len(pool.ids), hash(pool.ids.tobytes()))
         elif advance:
             self._encode_next(loaded, pool)
-        whole = pool
-        pool, unranked = whole.ranked(loaded.cache)
+        pool, unranked = pool.ranked(loaded.cache)
         user, recent, _ = self._user_vector(loaded, history)
         raw = loaded.cache.scores(pool.ids.tolist(), user)  # [N] uᵀr
         if raw is None:
@@ -143,16 +142,16 @@ class Scorer(ModelLoader):
         ids = waiting[: model.ENCODE_CHUNK * LATER_SLICE_CHUNKS].tolist()
         kept = self._backlog[1] if self._backlog and self._backlog[0] == loaded.version.id else {}
         unknown = [a for a in ids if a not in kept]
-        texts = {**{a: kept[a] for a in ids if a in kept}, **self._texts_of(unknown)}
+        texts = {a: kept.pop(a) for a in ids if a in kept}
+        if unknown:
+            texts.update(article_texts(self._profile.db, unknown))
         last = len(ids) == len(waiting)
         self._encode_missing(loaded, ids, texts, save=last)
-        for a in ids:
-            kept.pop(a, None)
         if last:
             self._backlog = None
-
-    def _texts_of(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        return article_texts(self._profile.db, ids) if ids else {}
+        with self._lock:  # later tables read the new biases from the kept pool, not the cache
+            if self._pool is not None and self._pool.version == loaded.version.id:
+                self._pool = self._pool.filled(loaded.cache)
 
     def _list_pool(self, loaded: Loaded, now: datetime) -> Pool:
         """The pool listed in full, its missing vectors encoded, and kept for later tables."""
@@ -170,9 +169,10 @@ class Scorer(ModelLoader):
             rest = {a: texts[a] for a in missing[first:]}
             self._backlog = (loaded.version.id, rest) if rest else None
             del texts, wanted
-        found = loaded.cache.has(np.asarray(ids, np.int64))  # [N]
+        listed = np.asarray(ids, np.int64)  # [N]
+        found = loaded.cache.has(listed)  # [N]
         lexical = np.full(len(ids), np.nan, np.float32)  # [N] NaN: not encoded yet
-        known = loaded.cache.lexical(np.asarray(ids, np.int64)[found].tolist())
+        known = loaded.cache.lexical(listed[found].tolist())
         if known is None:
             raise RankingError("some articles are gone; refresh the view")
         lexical[found] = known
@@ -181,7 +181,7 @@ class Scorer(ModelLoader):
         bias = loaded.model.source_bias([source_of(int(f)) for f in distinct])  # [F]
         pool = Pool(
             version=loaded.version.id,
-            ids=np.asarray(ids, np.int64),
+            ids=listed,
             feeds=feeds,
             times_us=np.asarray([_microseconds(c.time) for c in candidates], np.int64),
             feed_bias=np.asarray(bias)[inverse],
@@ -311,6 +311,10 @@ class Pool:
         rows = order[at]  # [M] each id's row in the pool
         if not np.array_equal(self.ids[rows], ids) or np.any(np.diff(rows) <= 0):
             return None
+        return self._rows(rows)
+
+    def _rows(self, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Pool:
+        """The pool cut to ``rows`` (indices or a mask [N]), in their order."""
         return dataclasses.replace(
             self,
             ids=self.ids[rows],
@@ -320,31 +324,29 @@ class Pool:
             lexical=self.lexical[rows],
         )
 
+    def filled(self, cache: VectorCache, found: npt.NDArray[np.bool_] | None = None) -> Pool:
+        """The pool with the lexical biases of the articles encoded since it was listed (NaN
+        until then) read from ``cache``; ``found`` [N]: which have a vector, when known."""
+        found = cache.has(self.ids) if found is None else found  # [N]
+        late = found & np.isnan(self.lexical)  # [N]
+        if not late.any():
+            return self
+        biases = cache.lexical(self.ids[late].tolist())
+        if biases is None:
+            raise RankingError("some articles are gone; refresh the view")
+        lexical = self.lexical.copy()
+        lexical[late] = biases
+        return dataclasses.replace(self, lexical=lexical)
+
     def ranked(self, cache: VectorCache) -> tuple[Pool, npt.NDArray[np.int64]]:
-        """The pool cut to the articles that have a vector in ``cache`` (their lexical biases
-        read from it where they were encoded after the listing), and the ids of the others
-        [M], newest first: what a progressive ranking has not reached yet."""
+        """The pool cut to the articles that have a vector in ``cache`` (:meth:`filled`), and
+        the ids of the others [M], newest first: what a progressive ranking has not reached
+        yet."""
         found = cache.has(self.ids)  # [N]
-        lexical = self.lexical
-        late = found & np.isnan(lexical)  # encoded since the listing
-        if late.any():
-            biases = cache.lexical(self.ids[late].tolist())
-            if biases is None:
-                raise RankingError("some articles are gone; refresh the view")
-            lexical = lexical.copy()
-            lexical[late] = biases
+        pool = self.filled(cache, found)
         if found.all():
-            whole = self if lexical is self.lexical else dataclasses.replace(self, lexical=lexical)
-            return whole, self.ids[:0]
-        cut = dataclasses.replace(
-            self,
-            ids=self.ids[found],
-            feeds=self.feeds[found],
-            times_us=self.times_us[found],
-            feed_bias=self.feed_bias[found],
-            lexical=lexical[found],
-        )
-        return cut, self.ids[~found]
+            return pool, self.ids[:0]
+        return pool._rows(found), self.ids[~found]
 
     def ages(self, now: datetime) -> npt.NDArray[np.float64]:
         """Each article's age in hours at ``now`` [N], exactly as :func:`hours_old` gives it."""
