@@ -223,6 +223,7 @@ def run_round(
         chosen = model
     elif verdict.publish == guard.CLICKBIAS:  # weights of the model in use, when there is one
         chosen = in_use if in_use is not None else model
+    if chosen is not None and verdict.mode == guard.CLICKBIAS:  # ranks by its biases alone
         chosen.use_priors(everything)
         chosen.keep_bias_only(sessions, texts, sources)
         pin(chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,11 +130,16 @@ def test_too_few_held_out_clicks_publish_a_round_that_fits_its_clicks() -> None:
     newer = guard.judge(few, candidates=ENOUGH, current=spread(0.6))
     assert newer.too_few and newer.decision == guard.PUBLISHED and newer.publish == "round"
     assert "too few held-out clicks" in newer.reason
-    kept = guard.judge(few, candidates=ENOUGH, current=spread(0.6), in_sample=False)
+    kept = guard.judge(
+        few, candidates=ENOUGH, current=spread(0.6), in_sample=False, current_mode=guard.MODEL
+    )
     assert kept.too_few and kept.decision == guard.KEPT and kept.publish is None
-    assert "too few held-out clicks" in kept.reason
+    assert "too few held-out clicks" in kept.reason and kept.mode == guard.MODEL
     first = guard.judge(few, candidates=ENOUGH, current=None)
     assert first.too_few and first.decision == guard.PUBLISHED and first.publish == "round"
+    # unjudged, the network has not shown it adds to the biases: they rank alone until it has
+    assert newer.mode == first.mode == guard.CLICKBIAS
+    assert newer.reason.endswith(guard.UNJUDGED) and first.reason.endswith(guard.UNJUDGED)
     unfit = guard.judge(few, candidates=ENOUGH, current=None, in_sample=False)
     assert unfit.decision == guard.REJECTED and unfit.publish is None
     assert unfit.mode == guard.LATEST
@@ -213,6 +219,30 @@ def test_a_round_is_due_after_n_new_clicks_whatever_the_last_decision(profile: P
     assert guard.round_due(profile.db, 1)  # the timer's rule: anything new
     click(profile, ids[MIN_CLICKS + 4])
     assert guard.round_due(profile.db, 5)
+
+
+def test_a_rejected_round_leaves_clickbias_in_use_refitted_on_every_click() -> None:
+    worse = guard.judge(
+        spread(0.4), candidates=60, current=spread(0.7), current_mode=guard.CLICKBIAS
+    )
+    assert worse.decision == guard.REJECTED and worse.mode == guard.CLICKBIAS
+    assert worse.publish == guard.CLICKBIAS and worse.reason.endswith(guard.REFITTED)
+    at_chance = guard.judge(  # a model in use at chance on these clicks, not below it
+        spread(0.4), candidates=60, current=spread(0.5), current_mode=guard.CLICKBIAS
+    )
+    assert at_chance.publish == guard.CLICKBIAS and at_chance.mode == guard.CLICKBIAS
+    model = guard.judge(spread(0.4), candidates=60, current=spread(0.7))  # a network in use
+    assert model.publish is None and model.mode == guard.MODEL
+
+
+def test_clickbias_after_an_unjudged_round_says_why_in_its_own_words(profile: Profile) -> None:
+    unjudged = guard.Round(1, "2026-12-01T11:00:00+00:00", 9, 1, guard.PUBLISHED, "x", "clickbias")
+    guard.record(profile.db, dataclasses.replace(unjudged, too_few=True))
+    assert guard.notice(profile.db) == guard.UNJUDGED_NOTICE
+    guard.record(profile.db, dataclasses.replace(unjudged, number=2))  # judged, no better
+    assert guard.notice(profile.db) == guard.NOTICES[guard.CLICKBIAS]
+    guard.record(profile.db, dataclasses.replace(unjudged, number=3, mode=guard.MODEL))
+    assert guard.notice(profile.db) is None
 
 
 def test_the_log_keeps_every_round_bounded_and_survives_damage(profile: Profile) -> None:

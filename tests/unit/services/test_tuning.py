@@ -107,6 +107,7 @@ def test_when_no_model_earns_its_keep_for_you_ranks_by_clickbias_and_says_so(
         reason="rejected: not better than chance (0.40); For you ranks by ClickBias",
         publish=guard.CLICKBIAS,
         mode=guard.CLICKBIAS,
+        too_few=False,
     )
     ranker = Ranker(profile)
     report = ranker.train(epochs=1)
@@ -134,6 +135,15 @@ def test_a_round_with_too_few_held_out_clicks_that_fits_its_clicks_is_published(
     assert versions(profile) == [1, 2]
     (logged,) = guard.rounds(profile.db)
     assert logged.too_few and logged.decision == guard.PUBLISHED
+    # the round's weights are kept, but until a round is judged the biases rank alone
+    assert report.ranking_mode == logged.mode == guard.CLICKBIAS
+    from nrms_core.recommender import Recommender
+
+    with profile.db.read() as s:
+        version = events.latest_model_version(s)
+    assert version is not None and Recommender.load(checkpoint_path(profile, version)).scale == 0
+    river = ranker.river(ranked=True, limit=5)
+    assert river.mode == "ranked" and river.notice == guard.UNJUDGED_NOTICE
 
 
 def test_latest_mode_shows_latest_with_its_line(profile: Profile) -> None:
