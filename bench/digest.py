@@ -193,9 +193,10 @@ reader never visited, or passed over, shows no ranker from clicks that it is lik
 largest single feed's share of For you's top 30 and "opens largest feed" the largest single
 feed's share of the reader's own opens (both the maximum over readers); rounds rejected and
 rounds published with a held-out click AUC below 0.5 come from the app's own training report
-("published unjudged": first models published on fewer held-out clicks than the guard needs to
-judge, whose figure means nothing either way; the guard publishes those only when no model is
-in use and the round fits its own clicks better than chance).
+("published unjudged": rounds published on fewer held-out clicks than the guard needs to
+judge, whose figure means nothing either way; the guard publishes those when the round fits
+its own clicks better than chance, and For you then ranks by ClickBias, the feed and word
+biases alone, until a round can be judged).
 The window's dwell times were shortened (a read counts after 50 ms in the pane, an impression
 after 30 ms on screen); training rounds ran at full length.
 """

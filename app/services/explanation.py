@@ -25,6 +25,10 @@ NAMED = 3
 NAMED_FLOOR = 0.1
 """A part is named only when it carries at least this share of the score's |parts|."""
 PAST = 3
+NO_PAST = (
+    "Your past reads carry none of this score: for now “For you” ranks by the feeds and words "
+    "you open alone (ClickBias)."
+)
 """How many past reads the text names."""
 JSON_VERSION = 2
 """``explain --json`` semantics: 1 had ``click_score`` = the model's click score; 2 makes it the
@@ -289,10 +293,14 @@ class ArticleExplanation:
         return 100.0 * top / total if total else 0.0
 
     def past_line(self) -> str | None:
-        """Which past reads carried the model's part, and how concentrated the history is."""
+        """Which past reads carried the model's part, and how concentrated the history is;
+        when none carries any (the network's part is off: "For you" ranks by ClickBias), that
+        instead of three reads "weighing in" with nothing."""
         top = self.top_past()
         if not top:
             return None
+        if not any(h.share for h in self.history):
+            return NO_PAST
         named = []
         for h in top:
             shared = self.shared_words(h)

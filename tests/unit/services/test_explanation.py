@@ -9,6 +9,7 @@ import pytest
 
 from app.services.explanation import (
     JSON_VERSION,
+    NO_PAST,
     ArticleExplanation,
     FeedShare,
     PastShare,
@@ -110,6 +111,15 @@ def test_past_reads_top_three_with_shared_words_and_concentration() -> None:
     assert "3 of your 50 past reads carry" in line
     total = 47 * 0.01 + 0.1 + 0.05 + 0.02
     assert f"{100 * (0.1 + 0.05 + 0.01) / total:.0f} % of this part" in line
+
+
+def test_past_reads_that_carry_nothing_are_not_said_to_weigh_in() -> None:
+    """ClickBias: the network's part is off, so every past read's share is 0."""
+    e = make()
+    off = dataclasses.replace(
+        e, history=tuple(dataclasses.replace(h, share=0.0) for h in e.history)
+    )
+    assert off.past_line() == NO_PAST and "weigh in" not in off.summary()
 
 
 def test_only_rule_picked_words_are_named_as_carrying() -> None:
