@@ -28,13 +28,37 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import torch
 
-__all__ = ["click_score", "word_weight"]
+__all__ = ["click_score", "word_parts", "word_weight"]
 
 
 def word_weight(count: int) -> float:
     """The weight of each of a title's ``count`` distinct content words in its lexical bias:
     1/√count (0 for none), so that a long title does not outweigh a short one."""
     return 1.0 / math.sqrt(count) if count > 0 else 0.0
+
+
+def word_parts(biases: list[float]) -> list[float]:
+    """Each content word's part of the lexical bias l = Σ v_w / √n of a title whose n distinct
+    content words have the biases ``biases`` (0 for a word without one): its Shapley value
+    over the title's words, which sum to l exactly (to rounding).
+
+    Why not v_w / √n: the √n is shared. A word without a bias of its own still lowers l by
+    diluting the others (erase it and the keyword's v counts for more), so the plain split
+    credits it nothing where the score says otherwise, and a reader erasing it sees the score
+    move. In closed form (the words beside j enter in a random order; the ones before it sum
+    on average to k times their mean m_j = (Σv − v_j)/(n−1)),
+
+        φ_j = A_n v_j + B_n m_j,   A_n = (1/n) Σ_{k=1..n} 1/√k,   B_n = 1/√n − A_n,
+
+    so a word's own bias counts A_n ≥ 1/√n and it takes B_n ≤ 0 of its neighbours' mean.
+    """
+    n = len(biases)
+    if n <= 1:
+        return [float(v) for v in biases]
+    total = math.fsum(biases)
+    a = math.fsum(1.0 / math.sqrt(k) for k in range(1, n + 1)) / n
+    b = 1.0 / math.sqrt(n) - a
+    return [a * v + b * (total - v) / (n - 1) for v in biases]
 
 
 @overload

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nrms_core.click import word_weight
+from nrms_core.click import word_parts, word_weight
 from nrms_core.config import NRMSConfig
 from nrms_core.glove import GloVe, load_glove
 from nrms_core.model import NRMS
@@ -136,23 +136,28 @@ class Lexicon:
         """The fitted word biases v [V] float64."""
         return self._model.word_bias.detach().double().cpu().numpy()
 
+    def _word_values(self, tokens: Sequence[str], table: np.ndarray) -> dict[str, float]:
+        """The title's distinct content words, in first-seen order, and each one's bias in
+        ``table`` [V] (0 for a word the vocabulary lacks: it still counts in the weight)."""
+        words = content_words(tokens)
+        rows = self.vocab.ids(words)
+        return {w: (0.0 if r == UNK else float(table[r])) for w, r in zip(words, rows, strict=True)}
+
     def _word_biases(self, tokens: Sequence[str], table: np.ndarray) -> list[float]:
         """Each token's part of the lexical bias (:mod:`nrms_core.click`) under the word
-        biases ``table`` [V]: a content word's first occurrence carries its bias times
-        :func:`word_weight` of the title's distinct content words (those the vocabulary lacks
-        included, with no bias of their own), every other token 0."""
-        words = content_words(tokens)
-        weight = word_weight(len(words))
-        row_of = dict(zip(words, self.vocab.ids(words), strict=True))
-        shares: list[float] = []
-        for token in tokens:
-            row = row_of.pop(token, UNK)  # only a word's first occurrence carries its bias
-            shares.append(0.0 if row == UNK else weight * float(table[row]))
-        return shares
+        biases ``table`` [V]: a content word's first occurrence carries its Shapley part
+        (:func:`nrms_core.click.word_parts`: its own bias, less the dilution it brings to
+        the others), every other token 0. They sum to :meth:`_lexical_of` to rounding."""
+        values = self._word_values(tokens, table)
+        parts = dict(zip(values, word_parts(list(values.values())), strict=True))
+        return [parts.pop(token, 0.0) for token in tokens]  # a word's first occurrence only
 
     def _lexical_of(self, tokens: Sequence[str], table: np.ndarray) -> float:
-        """The lexical bias of a token list under the word biases ``table`` [V]."""
-        return float(sum(self._word_biases(tokens, table)))
+        """The lexical bias of a token list under the word biases ``table`` [V]: bit for bit
+        what :meth:`lexical` gives (the same terms added in the same order)."""
+        values = self._word_values(tokens, table)
+        weight = word_weight(len(values))
+        return float(sum([weight * v for v in values.values() if v != 0.0]))
 
     def lexical(self, titles: Sequence[str]) -> np.ndarray:
         """The fitted lexical click bias l [N] float32 of each title (see

@@ -9,6 +9,7 @@ import torch
 
 from nrms_core import checkpoint
 from nrms_core.bias import MIN_SCALE, BiasFit, Group, click_scores, fit_bias
+from nrms_core.click import word_parts
 from nrms_core.recommender import Recommender
 from nrms_core.sampling import Sample
 from nrms_core.tokenizer import source_token
@@ -217,7 +218,11 @@ def test_explanations_stay_exact_with_scale_and_biases(rec: Recommender) -> None
     assert e.lexical == pytest.approx((0.8 - 0.3) / 2.0)
     assert e.lexical == pytest.approx(float(rec.lexical([title])[0]))
     bias = {w.token: w.bias for w in e.words}
-    assert bias["shares"] == pytest.approx(0.4) and bias["as"] == 0.0
+    # each content word's Shapley part: "rally" and "bonds", without a bias of their own,
+    # dilute the others; the stopword takes no part
+    parts = word_parts([0.8, 0.0, 0.0, -0.3])
+    assert [bias[w] for w in ("shares", "rally", "bonds", "gain")] == pytest.approx(parts)
+    assert bias["as"] == 0.0 and bias["rally"] < 0.0 and bias["shares"] > 0.4
     assert sum(w.share + w.bias for w in e.words) + e.feed == pytest.approx(e.score, abs=1e-4)
     assert sum(h.share for h in e.history) + e.lexical + e.feed == pytest.approx(e.score, abs=1e-4)
     vectors = rec.encode(history, names)
