@@ -18,8 +18,9 @@ logistic regression. The decision (:func:`judge`):
   model in use in place ("kept") otherwise. (Keeping every round with too few held-out
   clicks froze a first model trained on 10 clicks until the reader had opened about 34.)
   But an unjudged round has not shown that its network's score adds anything to the feed
-  and word biases, so "For you" ranks by those alone (ClickBias, refitted on every click
-  with the round's weights kept for the rounds to come) until a round can be judged. In the
+  and word biases, so "For you" ranks by those alone (ClickBias: the biases at their priors,
+  fitted on every article shown, with the round's weights kept for the rounds to come)
+  until a round can be judged. In the
   session benchmark, over 83 such rounds (most of them a search-driven reader's, whose
   opens leave few clicks with a skipped row beside them), the biases alone ranked the next
   day better than the whole click score (AUC 0.911 against 0.889, nDCG@10 0.837 against
