@@ -23,6 +23,8 @@ GAP = 2
 POSITIVE = QColor(46, 160, 67)
 NEGATIVE = QColor(214, 39, 40)
 _WORD = re.compile(r"\w[\w'’.-]*\w|\w", re.UNICODE)
+_PIECE = re.compile(r"\w[\w.-]*\w|\w", re.UNICODE)
+"""A word's parts between apostrophes, which the tokenizer splits ("England's": "england")."""
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -60,12 +62,16 @@ def tints(
         queue.setdefault(token.lower(), []).append(weight)
     spans: list[tuple[int, int, float]] = []
     for match in _WORD.finditer(title):
-        values = queue.get(match.group().lower())
-        if not values:
-            continue
-        weight = values.pop(0)
-        if weight:
-            spans.append((match.start(), match.end(), weight))
+        pieces = [match]
+        if match.group().lower() not in queue:  # "England's" is the tokens "england", "'s"
+            pieces = list(_PIECE.finditer(title, match.start(), match.end()))
+        for piece in pieces:
+            values = queue.get(piece.group().lower())
+            if not values:
+                continue
+            weight = values.pop(0)
+            if weight:
+                spans.append((piece.start(), piece.end(), weight))
     return spans
 
 

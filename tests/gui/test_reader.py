@@ -119,6 +119,10 @@ def test_tints_follow_signed_shares() -> None:
     four = [("rocket", 0.3), ("launch", 0.3), ("delayed", 0.3), ("fixed", 0.3)]
     assert len(tints("rocket launch delayed fixed", four)) == 3  # at most three words
     assert tints(title, []) == []
+    # the tokenizer splits a possessive ("england", "'s"): the word is still tinted
+    owned = "England’s defence and O'Neill's goal"
+    shares = [("england", 0.8), ("’s", 0.0), ("defence", -0.05), ("o", 0.0), ("neill", 0.6)]
+    assert [owned[a:b] for a, b, _ in tints(owned, shares)] == ["England", "Neill"]
 
 
 def test_delegate_paints_every_kind_of_row(qtbot: QtBot) -> None:
