@@ -398,12 +398,7 @@ class Calibration(Inference):
         self.add_titles((titles[a] for a in order), (src.get(a) for a in order))
         return self._held_out_aucs(usable, fit_groups, holdout, titles, src, bias_only=bias_only)
 
-    def keep_bias_only(
-        self,
-        groups: Sequence[Sample],
-        titles: Mapping[int, str],
-        sources: Mapping[int, str] | None = None,
-    ) -> BiasFit:
+    def keep_bias_only(self, sources: Mapping[int, str] | None = None) -> BiasFit:
         """Make this model's click score ClickBias: the feed and word biases at their priors
         (what the reader's opens say across every screen they were shown, see
         :meth:`fit_priors`), and the scale ``a`` 0, so that the score (and its explanation)
@@ -415,9 +410,8 @@ class Calibration(Inference):
         word searched for in every row) or a feed's view is not what ranks the whole river. In
         the session benchmark, ranking by the priors gave For you AUC 0.906 against 0.896 and
         nDCG@10 0.865 against 0.821 on 36 search-driven reader-days, and held or gained on the
-        other patterns (bursts 0.902 → 0.912, nDCG@10 0.883 → 0.929). ``groups``, ``titles``
-        and ``sources`` are kept for the callers' sake: the fit sees no group."""
-        del groups, titles
+        other patterns (bursts 0.902 → 0.912, nDCG@10 0.883 → 0.929). ``sources``: the
+        articles' feeds, as :meth:`fit_bias` takes them."""
         fit = self.fit_bias([], {}, sources)
         with torch.no_grad():
             self._model.score_scale.fill_(0.0)

@@ -225,7 +225,7 @@ def run_round(
         chosen = in_use if in_use is not None else model
     if chosen is not None and verdict.mode == guard.CLICKBIAS:  # ranks by its biases alone
         chosen.use_priors(everything)
-        chosen.keep_bias_only(sessions, texts, sources)
+        chosen.keep_bias_only(sources)
         pin(chosen)
     del in_use
     version_id = None if loaded is None else loaded.version.id

@@ -180,3 +180,18 @@ def test_the_recommender_holds_the_feeds_of_a_reader_whose_feeds_are_noise() -> 
         assert rec.bias_penalties()["l2"] == rec.config.bias_l2 * rec.feed_hold
         largest = max(abs(v) for v in rec.feed_prior.values())
         assert (largest < 0.2) if held else (largest > 1.0)
+
+
+def test_clickbias_ranks_by_the_priors_alone() -> None:
+    """ClickBias (a model whose network part is off) scores by the feed and word priors, not
+    by a refit on each screen's groups, whose rows share what a search or a feed view shares."""
+    feeds, words, opened = _reader("feeds", 0)
+    titles = {a: " ".join(f"w{w}" for w in row) for a, row in enumerate(words)}
+    sources = {a: f"feed{f}" for a, f in enumerate(feeds)}
+    rec = Recommender.create(pretrained=False, seed=0)
+    rec.fit_priors(range(len(feeds)), {a for a, o in enumerate(opened) if o}, titles, sources)
+    rec.add_titles(titles.values(), sources.values())
+    rec.keep_bias_only(sources)
+    assert rec.scale == 0.0
+    names = sorted(rec.feed_prior)
+    assert list(rec.source_bias(names)) == pytest.approx([rec.feed_prior[n] for n in names])
