@@ -12,7 +12,8 @@ that word's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,6 +167,17 @@ class Calibration(Inference):
         """Make the bias fits start from ``priors`` (as :meth:`fit_priors` would have set)."""
         self.feed_prior, self.word_prior = dict(priors.feeds), dict(priors.words)
         self.word_ease, self.feed_hold = priors.word_ease, priors.feed_hold
+
+    @contextmanager
+    def priors_held(self, priors: Priors) -> Iterator[None]:
+        """Fit from ``priors`` inside the block (a round's held-out measure, with the priors
+        that never saw those clicks), then from the ones set before it again."""
+        kept = self.priors()
+        self.use_priors(priors)
+        try:
+            yield
+        finally:
+            self.use_priors(kept)
 
     @staticmethod
     def _bias_groups(groups: Sequence[Sample], titles: Mapping[int, str]) -> list[Sample]:
@@ -398,7 +410,7 @@ class Calibration(Inference):
         self.add_titles((titles[a] for a in order), (src.get(a) for a in order))
         return self._held_out_aucs(usable, fit_groups, holdout, titles, src, bias_only=bias_only)
 
-    def keep_bias_only(self, sources: Mapping[int, str] | None = None) -> BiasFit:
+    def keep_bias_only(self) -> BiasFit:
         """Make this model's click score ClickBias: the feed and word biases at their priors
         (what the reader's opens say across every screen they were shown, see
         :meth:`fit_priors`), and the scale ``a`` 0, so that the score (and its explanation)
@@ -410,9 +422,8 @@ class Calibration(Inference):
         word searched for in every row) or a feed's view is not what ranks the whole river. In
         the session benchmark, ranking by the priors gave For you AUC 0.906 against 0.896 and
         nDCG@10 0.865 against 0.821 on 36 search-driven reader-days, and held or gained on the
-        other patterns (bursts 0.902 → 0.912, nDCG@10 0.883 → 0.929). ``sources``: the
-        articles' feeds, as :meth:`fit_bias` takes them."""
-        fit = self.fit_bias([], {}, sources)
+        other patterns (bursts 0.902 → 0.912, nDCG@10 0.883 → 0.929)."""
+        fit = self.fit_bias([], {})
         with torch.no_grad():
             self._model.score_scale.fill_(0.0)
         return fit

@@ -193,11 +193,10 @@ def run_round(
         in_use.use_priors(judged)
     held = model.held_out_samples(samples, texts, holdout=HOLDOUT)
     everything = model.priors()
-    model.use_priors(judged)
-    bias_only = model.held_out_click_aucs(
-        samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True
-    )
-    model.use_priors(everything)
+    with model.priors_held(judged):
+        bias_only = model.held_out_click_aucs(
+            samples, sessions, texts, sources, holdout=HOLDOUT, bias_only=True
+        )
     current_mode = guard.mode(db)
     now: list[float] | None = None
     if in_use is not None:
@@ -225,7 +224,7 @@ def run_round(
         chosen = in_use if in_use is not None else model
     if chosen is not None and verdict.mode == guard.CLICKBIAS:  # ranks by its biases alone
         chosen.use_priors(everything)
-        chosen.keep_bias_only(sources)
+        chosen.keep_bias_only()
         pin(chosen)
     del in_use
     version_id = None if loaded is None else loaded.version.id

@@ -191,7 +191,7 @@ def test_clickbias_ranks_by_the_priors_alone() -> None:
     rec = Recommender.create(pretrained=False, seed=0)
     rec.fit_priors(range(len(feeds)), {a for a, o in enumerate(opened) if o}, titles, sources)
     rec.add_titles(titles.values(), sources.values())
-    rec.keep_bias_only(sources)
+    rec.keep_bias_only()
     assert rec.scale == 0.0
     names = sorted(rec.feed_prior)
     assert list(rec.source_bias(names)) == pytest.approx([rec.feed_prior[n] for n in names])
