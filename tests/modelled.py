@@ -5,8 +5,10 @@ for a trained one where a test is about where the numbers come from, not how goo
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from app.services import activity
 from app.services.profile import Profile
@@ -77,3 +79,17 @@ def untrained_version(profile: Profile, clicks: int, now: datetime) -> None:
     sha = model.save(where, meta={"clicks_used": clicks})
     with profile.db.write() as s:
         events.add_model_version(s, str(where), sha, now, clicks, {})
+
+
+@contextmanager
+def modelled_profile(
+    root: Path, *, seed: int, per_feed: int, hours: int, now: datetime, opens: int = 12
+) -> Iterator[Profile]:
+    """A profile of :func:`three_feeds`, ``opens`` of its articles opened (drawn with
+    ``seed``) and :func:`untrained_version` published; closed on leaving."""
+    rng = random.Random(seed)
+    with Profile(root) as profile:
+        ids = three_feeds(profile, rng, per_feed=per_feed, hours=hours, now=now)
+        open_all(profile, rng.sample(ids, opens))
+        untrained_version(profile, opens, now)
+        yield profile

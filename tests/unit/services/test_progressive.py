@@ -9,7 +9,6 @@ A small untrained model (no GloVe, made in a second) stands in for a trained one
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.river import River
 from app.storage import articles
-from tests.modelled import open_all, three_feeds, untrained_version
+from tests.modelled import modelled_profile
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CHUNK = 5
@@ -34,11 +33,7 @@ CHUNK = 5
 @pytest.fixture
 def profile(tmp_path: Path) -> Iterator[Profile]:
     """Three feeds of 20 articles, 12 of them opened, and a model version without vectors."""
-    rng = random.Random(3)
-    with Profile(tmp_path / "profile") as profile:
-        ids = three_feeds(profile, rng, per_feed=20, hours=3, now=NOW)
-        open_all(profile, rng.sample(ids, 12))
-        untrained_version(profile, 12, NOW)
+    with modelled_profile(tmp_path / "profile", seed=3, per_feed=20, hours=3, now=NOW) as profile:
         yield profile
 
 

@@ -21,7 +21,7 @@ from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.storage import articles, events, feeds
 from app.storage.record import IncomingArticle
-from tests.modelled import open_all, three_feeds, untrained_version
+from tests.modelled import modelled_profile
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -29,11 +29,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def profile(tmp_path: Path) -> Iterator[Profile]:
     """Three feeds of 40 articles, 12 opens and a model version."""
-    rng = random.Random(5)
-    with Profile(tmp_path / "profile") as profile:
-        ids = three_feeds(profile, rng, per_feed=40, hours=2, now=NOW)
-        open_all(profile, rng.sample(ids, 12))
-        untrained_version(profile, 12, NOW)
+    with modelled_profile(tmp_path / "profile", seed=5, per_feed=40, hours=2, now=NOW) as profile:
         yield profile
 
 
