@@ -125,6 +125,40 @@ def test_a_clearly_better_round_is_published() -> None:
     assert "better than the model in use" in verdict.reason
 
 
+def test_a_round_that_clickbias_ranks_as_well_is_published_to_rank_by_clickbias() -> None:
+    # judged on enough clicks and better than chance, but the biases alone do as well
+    tied = guard.judge(spread(0.8), candidates=60, current=None, clickbias=spread(0.8))
+    assert tied.decision == guard.PUBLISHED and tied.publish == "round"
+    assert tied.mode == guard.CLICKBIAS
+    assert tied.reason.endswith("ClickBias, which does as well as the round on these clicks (0.79 vs 0.79)")
+    ahead = guard.judge(spread(0.7), candidates=60, current=spread(0.6), clickbias=spread(0.9))
+    assert ahead.decision == guard.PUBLISHED and ahead.mode == guard.CLICKBIAS
+    # a round ahead of the biases ranks with its whole score
+    better = guard.judge(spread(0.8), candidates=60, current=None, clickbias=spread(0.7))
+    assert better.mode == guard.MODEL and "ClickBias" not in better.reason
+    # too few clicks to judge: unjudged ClickBias, whatever the figures
+    few = guard.judge([0.9] * 3, candidates=ENOUGH, current=None, clickbias=[0.1] * 3)
+    assert few.mode == guard.CLICKBIAS and few.too_few
+
+
+def test_a_model_in_use_that_clickbias_ranks_as_well_gives_way_to_it_after_a_rejection() -> None:
+    current = spread(0.74, n=20)
+    new = [c - 0.13 + (0.03 if i % 3 else -0.06) for i, c in enumerate(current)]
+    verdict = guard.judge(new, candidates=100, current=current, clickbias=spread(0.8, n=20))
+    assert verdict.decision == guard.REJECTED
+    assert verdict.publish == guard.CLICKBIAS and verdict.mode == guard.CLICKBIAS
+    assert "as well as the model in use on these clicks (0.80 vs 0.74)" in verdict.reason
+    # ClickBias already ranking stays ClickBias, refitted, as before
+    stays = guard.judge(
+        new,
+        candidates=100,
+        current=current,
+        clickbias=spread(0.8, n=20),
+        current_mode=guard.CLICKBIAS,
+    )
+    assert stays.mode == guard.CLICKBIAS and stays.reason.endswith(guard.REFITTED)
+
+
 def test_too_few_held_out_clicks_publish_a_round_that_fits_its_clicks() -> None:
     few = [0.0] * (guard.MIN_HELD_OUT - 1)  # a "hopeless" figure from a handful of clicks
     newer = guard.judge(few, candidates=ENOUGH, current=spread(0.6))
