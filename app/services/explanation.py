@@ -326,6 +326,25 @@ class ArticleExplanation:
             f"none more than {100.0 * largest / magnitude:.0f} % of that, so none is tinted."
         )
 
+    def habit_line(self) -> str | None:
+        """The words whose own click bias lifts the score (:data:`HABIT` and up). With the
+        network's part on, what they add beyond it; with it off (ClickBias: no past read
+        carries anything), a word's bias is all its share, so the words "Words that carry
+        it" names already are left out rather than named twice with the same figure, and
+        the others are said to add to what their feeds predict, which is what they add."""
+        network = any(h.share for h in self.history)
+        habits = sorted(
+            (w for w in self.words if w.bias >= HABIT and (network or not w.highlight)),
+            key=lambda w: -w.bias,
+        )[:3]
+        if not habits:
+            return None
+        named = ", ".join(f"“{w.token}” ({w.bias:+.3f})" for w in habits)
+        if network:
+            return f"You open headlines with {named} more often than the model alone predicts."
+        also = " also" if any(w.highlight for w in self.title_words) else ""
+        return f"You{also} open headlines with {named} more often than their feeds predict."
+
     def summary(self) -> str:
         """Plain words: what carried the score, and how far to trust that."""
         middle = "" if self.median is None else f" (the river's median is {self.median:+.2f})"
@@ -344,13 +363,9 @@ class ArticleExplanation:
         past = self.past_line()
         if past is not None:
             lines.append(past)
-        habits = sorted((w for w in self.words if w.bias >= HABIT), key=lambda w: -w.bias)[:3]
-        if habits:
-            lines.append(
-                "You open headlines with "
-                + ", ".join(f"“{w.token}” ({w.bias:+.3f})" for w in habits)
-                + " more often than the model alone predicts."
-            )
+        habit = self.habit_line()
+        if habit is not None:
+            lines.append(habit)
         if self.feed is not None:
             more = "more" if self.feed.share > 0 else "less"
             lines.append(

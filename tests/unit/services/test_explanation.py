@@ -122,6 +122,35 @@ def test_past_reads_that_carry_nothing_are_not_said_to_weigh_in() -> None:
     assert off.past_line() == NO_PAST and "weigh in" not in off.summary()
 
 
+def test_word_habits_are_named_once_and_against_what_the_score_holds() -> None:
+    """With the network's part on, a word's bias is what it adds beyond the model; with it
+    off (ClickBias), the bias is the word's whole share: a tinted word is named once."""
+    words = (
+        WordShare("from Daily Sport", 0.1, 0.0, source=True),
+        WordShare("rocket", 0.4, 0.0, bias=0.9),
+        WordShare("launch", 0.3, 0.0, bias=0.15),
+        WordShare("the", 0.2, 0.0, bias=0.01),
+        WordShare("pad", 0.2, 0.0, bias=0.02),
+        WordShare("crew", 0.2, 0.0, bias=0.02),
+    )
+    on = make(words=words)
+    assert on.habit_line() == (
+        "You open headlines with “rocket” (+0.900), “launch” (+0.150) more often than the "
+        "model alone predicts."
+    )
+    off = dataclasses.replace(
+        on, history=tuple(dataclasses.replace(h, share=0.0) for h in on.history)
+    ).with_highlights()
+    assert [w.token for w in off.title_words if w.highlight] == ["rocket"]
+    assert off.habit_line() == (
+        "You also open headlines with “launch” (+0.150) more often than their feeds predict."
+    )
+    assert "Words that carry it: rocket (+0.900)." in off.summary()
+    assert off.summary().count("(+0.900)") == 1
+    alone = dataclasses.replace(off, words=(*words[:2], *words[3:])).with_highlights()
+    assert alone.habit_line() is None
+
+
 def test_only_rule_picked_words_are_named_as_carrying() -> None:
     e = make()
     assert [w.token for w in e.title_words if w.highlight] == ["rocket", "launch"]

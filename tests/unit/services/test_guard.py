@@ -130,7 +130,7 @@ def test_a_round_that_clickbias_ranks_as_well_is_published_to_rank_by_clickbias(
     tied = guard.judge(spread(0.8), candidates=60, current=None, clickbias=spread(0.8))
     assert tied.decision == guard.PUBLISHED and tied.publish == "round"
     assert tied.mode == guard.CLICKBIAS
-    assert tied.reason.endswith("ClickBias, which does as well as the round on these clicks (0.79 vs 0.79)")
+    assert tied.reason.endswith("which does as well as the round on these clicks (0.79 vs 0.79)")
     ahead = guard.judge(spread(0.7), candidates=60, current=spread(0.6), clickbias=spread(0.9))
     assert ahead.decision == guard.PUBLISHED and ahead.mode == guard.CLICKBIAS
     # a round ahead of the biases ranks with its whole score
