@@ -382,7 +382,12 @@ class ArticleExplanation:
         age = "" if self.age_hours is None else f" (published {_age(self.age_hours)} ago)"
         feed = "its feed" if self.feed is None else self.feed.title
         above = "article" if self.above == 1 else "articles"
-        if self.above == 0:
+        if self.spreading > 0:
+            spread = (
+                f"feed spreading {self.spreading:+.3f}: it is the best of {feed} in your "
+                "river, a feed you keep opening, so it keeps a place in your top 30"
+            )
+        elif self.above == 0:
             spread = f"no feed spreading: it is the first of {feed} in your river"
         elif not self.spreading:
             spread = "no feed spreading: below your top 30 the river keeps the scores' order"

@@ -10,7 +10,8 @@ All three parts are in the click score's own units (log-odds of an open), so the
 
 - freshness = FRESHNESS_WEIGHT · σ · 2^(−age / FRESHNESS_HALF_LIFE_H), with σ the spread of the
   pool's click scores, so that a new article gets a lift the size of a fraction of that spread;
-- spreading keeps the top varied without reordering anything below it. Let b be an
+- spreading keeps the top varied, and keeps the feeds the reader reads in it, without
+  reordering anything below it. Let b be an
   article's click score plus freshness, k how many articles of the same feed rank above it by
   b, A_f = TOP · max(1/3, p_f) how many of the top the feed may fill (p_f: the feed's share of
   the reader's recent opens), and F the floor of the "fair" top: the lowest b of the best TOP
@@ -23,6 +24,13 @@ All three parts are in the click score's own units (log-odds of an open), so the
     ones higher), so no feed fills more than A_f of the top (a third, unless the reader's
     own opens are more concentrated) and the article waits right under the top instead of
     sinking beneath articles of less worth;
+  - the best unread article of a feed the reader keeps opening (a seat: at least
+    :data:`SEAT_OPENS` of their recent opens and :data:`SEAT_SHARE` of them) that ranks
+    below the floor, yet above the pool's median b, is lifted just above it, to
+    F + BELOW · (1 + tanh((b − F) / σ)) (between F and F + BELOW, the better ones higher):
+    a feed the reader reads is never buried under the other feeds' top (the top-N of a
+    recommender matched to the mix of the reader's own history, as in Steck's "calibrated
+    recommendations", RecSys 2018, kept here to one article a feed);
   - every other article keeps b: below the top the order is the click score's (and
     freshness's), which is what the reader's interest says.
   Within a feed the order is kept (b falls and the loss grows as k grows), so the displayed
@@ -53,6 +61,10 @@ TOP = 30
 """The length of the top the spreading keeps varied."""
 FAIR_SHARE = 1.0 / 3.0
 """The share of the top any one feed may fill when the reader's opens are not concentrated."""
+SEAT_OPENS = 3
+"""Recent opens of one feed from which its best unread article has a seat in the top."""
+SEAT_SHARE = 0.1
+"""The share of the recent opens a feed needs for a seat in the top, as well."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -96,6 +108,17 @@ def open_shares(feed_of_opens: list[int]) -> dict[int, float]:
     return {int(f): float(c) / len(feed_of_opens) for f, c in zip(ids, counts, strict=True)}
 
 
+def seats(feed_of_opens: list[int]) -> frozenset[int]:
+    """The feeds whose best unread article has a seat in the top (``feed_of_opens``: one feed
+    id per recent open): :data:`SEAT_OPENS` opens or more and :data:`SEAT_SHARE` of them. A
+    misclick or two never earns one; a feed the reader keeps coming back to does."""
+    if not feed_of_opens:
+        return frozenset()
+    ids, counts = np.unique(np.asarray(feed_of_opens, np.int64), return_counts=True)
+    least = max(SEAT_OPENS, SEAT_SHARE * len(feed_of_opens))
+    return frozenset(int(f) for f, c in zip(ids, counts, strict=True) if c >= least)
+
+
 def within_feed_rank(base: FloatArray, feeds: IntArray) -> IntArray:
     """k [N]: how many articles of the same feed have a higher ``base`` (ties: earlier first)."""
     order = np.lexsort((-base, feeds))  # by feed, then best first; stable on ties
@@ -113,10 +136,15 @@ def penalty(
     base: npt.ArrayLike,
     floor: float | None,
     sigma: float = 1.0,
+    seated: npt.ArrayLike | None = None,
+    worth: float | None = None,
 ) -> FloatArray:
-    """The spreading (≤ 0) [N] of articles with ``k`` of their feed above them [N], ``base``
-    [N] their click score plus freshness, ``floor`` the fair top's lowest (None: an empty
-    pool, no spreading) and ``sigma`` the spread of the pool's click scores."""
+    """The spreading [N] of articles with ``k`` of their feed above them [N], ``base`` [N]
+    their click score plus freshness, ``floor`` the fair top's lowest (None: an empty pool,
+    no spreading) and ``sigma`` the spread of the pool's click scores: ≤ 0, except for the
+    best article of a feed with a seat (``seated`` [N] bool, see :func:`seats`) that ranks
+    below the floor but at or above ``worth`` (the pool's median b), which it lifts just
+    above the floor."""
     b = np.asarray(base, np.float64)
     if floor is None:
         return np.zeros_like(b)
@@ -124,11 +152,17 @@ def penalty(
     allowed = np.asarray(allowance, np.float64)
     past = ks + 1.0 > allowed  # the article that takes the feed past its allowance, and later
     lead = b - floor
+    scale = max(sigma, 1e-9)
     share = np.minimum(ks / allowed, 1.0) ** SPREADING_POWER
     interleave = -SPREADING * np.maximum(lead, 0.0) * share
-    landing = floor - BELOW * (2.0 - np.tanh(lead / max(sigma, 1e-9)))
+    landing = floor - BELOW * (2.0 - np.tanh(lead / scale))
     held = np.minimum(b, landing) - b  # just under the floor, or where it was if lower already
-    return np.asarray(np.where(past, held, interleave))
+    out = np.where(past, held, interleave)
+    if seated is not None and worth is not None:
+        lifted = np.asarray(seated, bool) & (ks == 0) & (lead < 0.0) & (b >= worth)
+        seat = floor + BELOW * (1.0 + np.tanh(lead / scale)) - b  # > 0: into (F, F + BELOW)
+        out = np.where(lifted, seat, out)
+    return np.asarray(out)
 
 
 @dataclass(frozen=True)
@@ -145,6 +179,8 @@ class ScoreTable:
     sigma: float
     opens: Mapping[int, float]
     now: datetime | None = None
+    seated: frozenset[int] = frozenset()
+    """The feeds whose best unread article has a seat in the top (:func:`seats`)."""
     """The moment the ages were taken at (articles outside the pool are aged at it too)."""
     floor: float | None = None
     """The fair top's lowest click score plus freshness, F (None: an empty pool)."""
@@ -183,10 +219,14 @@ class ScoreTable:
         base = self.click + self.fresh
         k = int(np.count_nonzero((self.feeds == feed) & (base > click + fresh)))
         allowance = allowances(np.asarray([feed], np.int64), self.opens)
+        worth = float(np.median(base)) if len(base) else None
+        seated = [feed in self.seated]
         return RankedScore(
             click,
             fresh,
-            float(penalty([k], allowance, [click + fresh], self.floor, self.sigma)[0]),
+            float(
+                penalty([k], allowance, [click + fresh], self.floor, self.sigma, seated, worth)[0]
+            ),
             k,
             float(allowance[0]),
         )
@@ -201,10 +241,12 @@ def score_table(
     opens: Mapping[int, float],
     now: datetime | None = None,
     unranked: IntArray | None = None,
+    seated: frozenset[int] = frozenset(),
 ) -> ScoreTable:
     """The ranked scores of a pool: ``click`` [N] click scores, ``ages_hours`` [N], ``feeds``
     [N] feed ids, ``opens`` each feed's share of the reader's recent opens; ``unranked`` [M]
-    the ids of the pool's articles not ranked yet (none by default)."""
+    the ids of the pool's articles not ranked yet (none by default); ``seated`` the feeds
+    with a seat in the top (:func:`seats`; none by default)."""
     clicks = np.asarray(click, np.float64)
     sigma = float(clicks.std()) if len(clicks) > 1 else 0.0
     sigma = sigma if sigma > 1e-9 else 1.0
@@ -219,11 +261,20 @@ def score_table(
         feeds=np.asarray(feeds, np.int64),
         click=clicks,
         fresh=fresh,
-        spreading=penalty(k, allowance, base, floor, sigma),
+        spreading=penalty(
+            k,
+            allowance,
+            base,
+            floor,
+            sigma,
+            seated=np.isin(feeds, list(seated)),
+            worth=float(np.median(base)) if len(base) else None,
+        ),
         above=k,
         sigma=sigma,
         opens=dict(opens),
         now=now,
+        seated=frozenset(seated),
         floor=floor,
         unranked=np.zeros(0, np.int64) if unranked is None else np.asarray(unranked, np.int64),
     )
@@ -232,6 +283,8 @@ def score_table(
 __all__ = [
     "FRESHNESS_HALF_LIFE_H",
     "FRESHNESS_WEIGHT",
+    "SEAT_OPENS",
+    "SEAT_SHARE",
     "SPREADING",
     "TOP",
     "RankedScore",
@@ -240,5 +293,6 @@ __all__ = [
     "open_shares",
     "penalty",
     "score_table",
+    "seats",
     "within_feed_rank",
 ]

@@ -21,7 +21,7 @@ from app.services.cache import VectorCache
 from app.services.loader import FloatArray, ModelLoader
 from app.services.model import Loaded, RankingError, article_texts, model_ready
 from app.services.profile import Profile
-from app.services.score import RankedScore, ScoreTable, open_shares, score_table
+from app.services.score import RankedScore, ScoreTable, open_shares, score_table, seats
 from app.services.training import source_of
 from app.storage import articles, query
 from app.storage.record import Candidate
@@ -127,6 +127,7 @@ class Scorer(ModelLoader):
             opens=open_shares([a.feed_id for a in read]),
             now=now,
             unranked=unranked,
+            seated=seats([a.feed_id for a in read]),
         )
         with self._lock:
             self._table = (key, table)

@@ -151,6 +151,16 @@ def test_word_habits_are_named_once_and_against_what_the_score_holds() -> None:
     assert alone.habit_line() is None
 
 
+def test_a_seat_in_the_top_is_said_as_such() -> None:
+    lifted = make(spreading=0.8, above=0)
+    line = lifted.summary()
+    assert (
+        "feed spreading +0.800: it is the best of Daily Sport in your river, a feed you keep "
+        "opening, so it keeps a place in your top 30." in line
+    )
+    assert "it is the first of" not in line
+
+
 def test_only_rule_picked_words_are_named_as_carrying() -> None:
     e = make()
     assert [w.token for w in e.title_words if w.highlight] == ["rocket", "launch"]

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.services.score import BELOW, TOP, ScoreTable, open_shares, score_table
+from app.services.score import (
+    BELOW,
+    SEAT_OPENS,
+    TOP,
+    ScoreTable,
+    open_shares,
+    score_table,
+    seats,
+)
 
 
 def table(
@@ -156,3 +164,55 @@ def test_past_the_top_a_crowded_feed_sinks_no_further_than_the_top_s_floor(shift
     top = order[:TOP]
     assert (feeds[top] == 0).sum() <= TOP // 3
     assert t.total[top].min() > t.total[order[TOP:]].max()
+
+
+def test_a_feed_needs_several_opens_and_a_tenth_of_them_for_a_seat() -> None:
+    assert seats([]) == frozenset()
+    assert seats([4, 4, 5]) == frozenset()  # two opens are a misclick or two
+    assert seats([4] * SEAT_OPENS + [5] * 2) == {4}
+    many = [4] * SEAT_OPENS + [5] * 40  # 3 of 43 is under a tenth
+    assert seats(many) == {5}
+
+
+def seated_pool(seated: frozenset[int]) -> ScoreTable:
+    """Five feeds (0-4) of 40 articles each well above feed 5, a mixed feed whose best
+    article is still above most of the pool; 200 articles of other feeds (6-25) below."""
+    rng = np.random.default_rng(1)
+    click = np.r_[rng.normal(3.0, 0.3, 200), [1.5, 0.5, 0.2], rng.normal(-1.0, 1.0, 200)]
+    feeds = np.r_[np.repeat(np.arange(5), 40), [5, 5, 5], rng.integers(6, 26, 200)]
+    return score_table(
+        np.arange(len(click), dtype=np.int64),
+        click,
+        ages_hours=np.zeros(len(click)),
+        feeds=feeds.astype(np.int64),
+        opens={f: 1 / 6 for f in range(6)},
+        seated=seated,
+    )
+
+
+def test_a_feed_the_reader_keeps_opening_keeps_its_best_article_in_the_top() -> None:
+    plain = seated_pool(frozenset())
+    rank = np.argsort(np.argsort(-plain.total, kind="stable"), kind="stable")
+    assert rank[200] > 2 * TOP  # buried under five feeds' tops
+    t = seated_pool(frozenset({5}))
+    order = np.argsort(-t.total, kind="stable")
+    rank = np.argsort(order, kind="stable")
+    assert rank[200] < TOP  # lifted just above the floor
+    assert t.spreading[200] > 0 and t.floor is not None
+    assert t.floor < t.total[200] <= t.floor + BELOW
+    # only its best: the feed's next articles, and everything else, are where they were
+    assert (t.spreading[201:] == plain.spreading[201:]).all()
+    assert (t.spreading[:200] == plain.spreading[:200]).all()
+    assert t.total[200] > t.total[201] > t.total[202]  # the order within the feed is kept
+    # the same figure for the same article asked for from outside the pool
+    outside = t.outsider(float(t.click[200]), 0.0, 5)
+    assert outside.total == pytest.approx(float(t.total[200]))
+
+
+def test_a_seat_never_lifts_an_article_below_the_pool_s_median() -> None:
+    rng = np.random.default_rng(2)
+    click = np.r_[rng.normal(3.0, 0.3, 200), [-2.0], rng.normal(0.0, 1.0, 200)]
+    feeds = np.r_[np.repeat(np.arange(5), 40), [5], rng.integers(6, 26, 200)].astype(np.int64)
+    kwargs = {"ages_hours": np.zeros(len(click)), "feeds": feeds, "opens": {}}
+    t = score_table(np.arange(len(click), dtype=np.int64), click, seated=frozenset({5}), **kwargs)
+    assert t.spreading[200] == 0.0
