@@ -179,11 +179,13 @@ class ScoreTable:
     sigma: float
     opens: Mapping[int, float]
     now: datetime | None = None
-    seated: frozenset[int] = frozenset()
-    """The feeds whose best unread article has a seat in the top (:func:`seats`)."""
     """The moment the ages were taken at (articles outside the pool are aged at it too)."""
     floor: float | None = None
     """The fair top's lowest click score plus freshness, F (None: an empty pool)."""
+    seated: frozenset[int] = frozenset()
+    """The feeds whose best unread article has a seat in the top (:func:`seats`)."""
+    worth: float | None = None
+    """The pool's median click score plus freshness: no seat lifts an article below it."""
     unranked: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Ids of the pool's articles left out because they have no vector yet, newest first
     [M] (a progressive ranking of a large new pool, :mod:`app.services.scorer`; empty once it
@@ -219,14 +221,14 @@ class ScoreTable:
         base = self.click + self.fresh
         k = int(np.count_nonzero((self.feeds == feed) & (base > click + fresh)))
         allowance = allowances(np.asarray([feed], np.int64), self.opens)
-        worth = float(np.median(base)) if len(base) else None
         seated = [feed in self.seated]
+        spreading = penalty(
+            [k], allowance, [click + fresh], self.floor, self.sigma, seated, self.worth
+        )
         return RankedScore(
             click,
             fresh,
-            float(
-                penalty([k], allowance, [click + fresh], self.floor, self.sigma, seated, worth)[0]
-            ),
+            float(spreading[0]),
             k,
             float(allowance[0]),
         )
@@ -256,6 +258,7 @@ def score_table(
     allowance = allowances(feeds, opens)
     fair = np.sort(base[k + 1 <= allowance])[::-1]  # a top where no feed exceeds its allowance
     floor = float(fair[min(TOP, len(fair)) - 1]) if len(fair) else None
+    worth = float(np.median(base)) if len(base) else None
     return ScoreTable(
         ids=np.asarray(ids, np.int64),
         feeds=np.asarray(feeds, np.int64),
@@ -268,14 +271,15 @@ def score_table(
             floor,
             sigma,
             seated=np.isin(feeds, list(seated)),
-            worth=float(np.median(base)) if len(base) else None,
+            worth=worth,
         ),
         above=k,
         sigma=sigma,
         opens=dict(opens),
         now=now,
-        seated=frozenset(seated),
         floor=floor,
+        seated=frozenset(seated),
+        worth=worth,
         unranked=np.zeros(0, np.int64) if unranked is None else np.asarray(unranked, np.int64),
     )
 
