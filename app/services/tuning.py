@@ -211,7 +211,7 @@ def run_round(
         candidates=sum(len(h.candidates) for h in held),
         current=now,
         clickbias=bias_only,
-        latest=_latest_aucs(profile, held) if now is not None else (),
+        latest=_latest_aucs(profile, held),
         baseline=baseline,
         current_mode=current_mode,
         in_sample=_fits(result.train_loss, samples),

@@ -38,6 +38,32 @@ def test_a_round_at_exactly_chance_is_rejected_and_clickbias_ranks_when_it_earns
     assert "ClickBias" in verdict.reason
 
 
+def test_a_first_round_at_chance_on_a_few_clicks_leaves_clickbias_ranking() -> None:
+    """No model in use: five held-out clicks at chance are no evidence against the biases,
+    which were fitted on every article shown; Latest takes For you only when it does better
+    on the same clicks by more than their noise."""
+    few = [0.2, 0.9, 0.4, 0.6, 0.15]  # the round: 0.45 on five clicks
+    biases = [0.0, 1.0, 0.5, 0.75, 0.25]  # ClickBias: 0.50, noisy
+    assert not guard.below_chance(biases)
+    verdict = guard.judge(few, candidates=ENOUGH, current=None, clickbias=biases)
+    assert verdict.decision == guard.REJECTED and "not better than chance" in verdict.reason
+    assert verdict.publish == guard.CLICKBIAS and verdict.mode == guard.CLICKBIAS
+    assert verdict.reason.endswith(
+        "For you ranks by ClickBias, not below chance on these clicks (0.50)"
+    )
+    level = guard.judge(few, candidates=ENOUGH, current=None, clickbias=biases, latest=[0.6] * 5)
+    assert level.mode == guard.CLICKBIAS  # Latest within the noise: no better
+    ahead = guard.judge(
+        few, candidates=ENOUGH, current=None, clickbias=[0.5] * 5, latest=[0.95] * 5
+    )
+    assert ahead.mode == guard.LATEST and ahead.publish is None
+    # shown below chance, the biases give way as before
+    worse = guard.judge(
+        spread(0.3, n=20), candidates=100, current=None, clickbias=spread(0.2, n=20)
+    )
+    assert worse.mode == guard.LATEST
+
+
 def test_a_model_in_use_at_chance_on_a_few_clicks_keeps_ranking_until_shown_worse() -> None:
     # eight held-out clicks inside one feed's view: both the round and the model in use sit
     # about at chance, within the noise of so few clicks
