@@ -168,6 +168,18 @@ def noise(new: Sequence[float], current: Sequence[float]) -> float:
     return 0.0
 
 
+def _latest_beats(
+    recent: float | None, figure: float, latest: Sequence[float], other: Sequence[float]
+) -> bool:
+    """Whether Latest's held-out figure ``recent`` (per click: ``latest``) beats another
+    order's ``figure`` (per click: ``other``, on the same clicks) by more than :data:`NOISE_Z`
+    standard errors of their paired difference, over the clicks both have a figure for."""
+    if recent is None:
+        return False
+    pairs = [(a, b) for a, b in zip(latest, other, strict=False) if math.isfinite(a + b)]
+    return recent > figure + NOISE_Z * noise([a for a, _ in pairs], [b for _, b in pairs])
+
+
 def judge(
     new: Sequence[float],
     *,
@@ -262,22 +274,26 @@ def judge(
         return verdict(REJECTED, reason + stay, refit, stays)
     if bias is not None and bias > 0.5:
         return verdict(REJECTED, reason + "; For you ranks by ClickBias", CLICKBIAS, CLICKBIAS)
-    if current is None and bias is not None and not below_chance(clickbias):
+    if (
+        current is None
+        and bias is not None
+        and not below_chance(clickbias)
+        and not _latest_beats(recent, bias, latest, clickbias)
+    ):
         # no model in use: a handful of held-out clicks at chance is no evidence against the
         # biases either (fitted on every article shown, not on these few clicks); newest
         # first takes For you only if it beats them on the same clicks by more than the noise
-        pairs = [(a, b) for a, b in zip(latest, clickbias, strict=False) if math.isfinite(a + b)]
-        beyond = NOISE_Z * noise([a for a, _ in pairs], [b for _, b in pairs]) if pairs else 0.0
-        if recent is None or recent <= bias + beyond:
-            why = f"; For you ranks by ClickBias, not below chance on these clicks ({bias:.2f})"
-            return verdict(REJECTED, reason + why, CLICKBIAS, CLICKBIAS)
-    if current is not None and now is not None and recent is not None:
-        pairs = [(a, b) for a, b in zip(latest, current, strict=False) if math.isfinite(a + b)]
-        beyond = NOISE_Z * noise([a for a, _ in pairs], [b for _, b in pairs])
-        if recent <= now + beyond:
-            # newest first would do no better on these clicks than the model in use
-            why = f"; the model in use stays (Latest does no better: {recent:.2f} vs {now:.2f})"
-            return verdict(REJECTED, reason + why, None, stays)
+        why = f"; For you ranks by ClickBias, not below chance on these clicks ({bias:.2f})"
+        return verdict(REJECTED, reason + why, CLICKBIAS, CLICKBIAS)
+    if (
+        current is not None
+        and now is not None
+        and recent is not None
+        and not _latest_beats(recent, now, latest, current)
+    ):
+        # newest first would do no better on these clicks than the model in use
+        why = f"; the model in use stays (Latest does no better: {recent:.2f} vs {now:.2f})"
+        return verdict(REJECTED, reason + why, None, stays)
     return verdict(REJECTED, reason + "; For you shows Latest", None, LATEST)
 
 
