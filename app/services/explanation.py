@@ -25,11 +25,12 @@ NAMED = 3
 NAMED_FLOOR = 0.1
 """A part is named only when it carries at least this share of the score's |parts|."""
 PAST = 3
+"""How many past reads the text names."""
 NO_PAST = (
     "Your past reads carry none of this score: for now “For you” ranks by the feeds and words "
     "you open alone (ClickBias)."
 )
-"""How many past reads the text names."""
+"""What the text says of the past reads when the network's part is off (ClickBias)."""
 JSON_VERSION = 2
 """``explain --json`` semantics: 1 had ``click_score`` = the model's click score; 2 makes it the
 ranked score (freshness and spreading included, equal to ``list``'s ``score``), moves the
@@ -292,6 +293,12 @@ class ArticleExplanation:
         top = sum(abs(h.share) for h in self.top_past())
         return 100.0 * top / total if total else 0.0
 
+    @property
+    def network_on(self) -> bool:
+        """Whether the network's part carries any of the score (off under ClickBias, where
+        every past read's share is 0)."""
+        return any(h.share for h in self.history)
+
     def past_line(self) -> str | None:
         """Which past reads carried the model's part, and how concentrated the history is;
         when none carries any (the network's part is off: "For you" ranks by ClickBias), that
@@ -299,7 +306,7 @@ class ArticleExplanation:
         top = self.top_past()
         if not top:
             return None
-        if not any(h.share for h in self.history):
+        if not self.network_on:
             return NO_PAST
         named = []
         for h in top:
@@ -332,7 +339,7 @@ class ArticleExplanation:
         carries anything), a word's bias is all its share, so the words "Words that carry
         it" names already are left out rather than named twice with the same figure, and
         the others are said to add to what their feeds predict, which is what they add."""
-        network = any(h.share for h in self.history)
+        network = self.network_on
         habits = sorted(
             (w for w in self.words if w.bias >= HABIT and (network or not w.highlight)),
             key=lambda w: -w.bias,
