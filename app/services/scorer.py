@@ -119,15 +119,16 @@ class Scorer(ModelLoader):
         click = click_score(loaded.model.scale, raw, pool.feed_bias, pool.lexical)
         with self._profile.db.read() as s:
             read = articles.list_articles(s, ids=recent, limit=len(recent), unread_only=False)
+        read_feeds = [a.feed_id for a in read]  # one per recent open
         table = score_table(
             pool.ids,
             np.asarray(click, dtype=np.float32),
             ages_hours=pool.ages(now),
             feeds=pool.feeds,
-            opens=open_shares([a.feed_id for a in read]),
+            opens=open_shares(read_feeds),
             now=now,
             unranked=unranked,
-            seated=seats([a.feed_id for a in read]),
+            seated=seats(read_feeds),
         )
         with self._lock:
             self._table = (key, table)
