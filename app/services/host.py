@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from app.services import heap, lifeline, message
+from app.services import collector, heap, lifeline, message
 from app.services.failure import reader_message
 from app.services.message import Failed, Refused, Reply, read
 from app.services.profile import Profile
@@ -120,6 +120,8 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
     # The model host ranks a large new pool a slice at a time (the window asks for the rest)
     ranker = Ranker(profile, device=device, progressive=role == "model")
     session = Session(ranker, profile.paths.database, conn.send, _watch(conn))
+    collector.settle()  # the imported modules stay for the process's life
+    settled: int | None = None
     try:
         while True:
             try:
@@ -139,8 +141,11 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
                 conn.send(reply)
             except (BrokenPipeError, EOFError, OSError):
                 break
-            if ranks(request):  # ranking every candidate leaves much garbage behind
-                gc.collect()
+            if ranker.loaded_version != settled:  # what it keeps for long changed
+                collector.settle()
+                settled = ranker.loaded_version
+            elif ranks(request):  # ranking every candidate leaves much garbage behind
+                gc.collect()  # (a short pass: what the model host keeps is frozen)
                 heap.trim()
     finally:
         profile.close()

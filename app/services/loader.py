@@ -53,6 +53,12 @@ class ModelLoader:
         self._loaded: Loaded | None = None
         self._unusable: set[int] = set()
 
+    @property
+    def loaded_version(self) -> int | None:
+        """The id of the model version loaded now (None: none yet)."""
+        loaded = self._loaded
+        return None if loaded is None else loaded.version.id
+
     def preload(self) -> None:
         """Import torch and load the current model; meant for a background thread at start-up."""
         if not self._load_models:

@@ -34,6 +34,7 @@ from app.ui.scroll import ScrollReader
 from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight
 from app.ui.state import REFRESH, ViewState
 from app.ui.story import StoryDesk
+from app.ui.sweeper import Sweeper
 from app.ui.tray import TrayIcon
 from app.ui.welcome import WelcomeDialog, show_welcome
 from app.ui.worker import JobRunner
@@ -116,6 +117,16 @@ class MainWindow(QMainWindow):
         )
         self.scroll_reader = ScrollReader(self)  # "mark as read on scroll past", when chosen
         self.reranking = Reranking(self)  # For you re-ranks below the reader after a click
+        # full garbage-collection passes wait until the reader leaves the window alone
+        self.sweeper = Sweeper(self, lambda: bool(self.runner.pending() or self.state.busy))
+        for touched in (
+            self.river_view.verticalScrollBar().valueChanged,
+            self.river_view.selectionModel().currentChanged,
+            self.sidebar_view.selectionModel().currentChanged,
+            self.reader.verticalScrollBar().valueChanged,
+            self.search.textEdited,
+        ):
+            touched.connect(self.sweeper.touch)
         self.runner.problem.connect(self._on_runner_problem)
         self.runner.crashed.connect(self._on_runner_crashed)
         self.sidebar_timer = QTimer(self)
@@ -268,6 +279,7 @@ class MainWindow(QMainWindow):
         self.state.close()
         self.desk.leave()
         self.impressions.stop()
+        self.sweeper.stop()
         self.search_timer.stop()
         self.sidebar_timer.stop()
         self.scheduler.shutdown()
