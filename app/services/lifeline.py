@@ -23,6 +23,10 @@ HELPER_NICENESS = 5
 FOREGROUND_SLICE_NS = 100_000
 """The scheduler slice asked for the window's GUI thread: the shortest Linux grants (0.1 ms)."""
 
+GIL_TURN_S = 0.001
+"""How long another thread of the window's process may hold the GIL once the GUI thread asks
+for it (Python's default is 5 ms); see :func:`foreground`."""
+
 _SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
 """The sched_setattr system call's number on the machines where it is asked for."""
 
@@ -88,7 +92,16 @@ def foreground(slice_ns: int = FOREGROUND_SLICE_NS) -> bool:
     for gets back to a CPU as soon), a helper gives it back (:func:`lower_priority`).
     Elsewhere (another system, an older kernel that ignores the slice, a refusal) nothing
     changes. Returns whether the slice was set.
+
+    It also shortens the turns the process's threads take at the GIL to :data:`GIL_TURN_S`: a
+    thread of the window's own (a refresh's writer, story folding, a page of the river) holds
+    it in pure Python until the GUI thread has asked for :func:`sys.getswitchinterval`, and
+    the GUI thread asks several times in one timer tick. On a quiet machine, through a refresh
+    of 500 feeds, a training round, For you and an explanation at once, the ticks late by more
+    than a frame fell from 3 and 4 to 0 and 1 in two pairs of runs, with the refresh no
+    slower (docs/benchmarks/stalls.md).
     """
+    sys.setswitchinterval(GIL_TURN_S)
     return _slice(slice_ns)
 
 

@@ -197,3 +197,13 @@ def test_a_real_slice_is_given_to_the_window_and_back_by_a_helper() -> None:
     if out[0] == "True" and platform.machine() == "x86_64" and window != default:
         assert window == inherited == lifeline.FOREGROUND_SLICE_NS
         assert helper == default
+
+
+def test_foreground_shortens_the_turns_at_the_gil(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_libc(monkeypatch, FakeLibc(result=-1))  # whether or not the slice is granted
+    before = sys.getswitchinterval()
+    try:
+        lifeline.foreground()
+        assert sys.getswitchinterval() == pytest.approx(lifeline.GIL_TURN_S)
+    finally:
+        sys.setswitchinterval(before)
