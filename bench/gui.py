@@ -386,6 +386,11 @@ def stalls(app: QApplication, root: Path, feed_count: int, epochs: int, rank_art
             click_to_reorder(window, unread)
             server.version = 3
             all_at_once(window, feed_count, epochs, ranked)
+            passes = window.sweeper.passes
+            print(
+                f"  the window's full collection passes, run while it was idle: "
+                f"{window.sweeper.count}" + (f" (longest {max(passes):.0f} ms)" if passes else "")
+            )
             window.close()
             shiboken6.delete(window)
     finally:

@@ -46,7 +46,9 @@ class Sweeper(QObject):
         self._clock = clock
         self._touched = self._swept = clock()
         self.passes: list[float] = []
-        """Milliseconds each pass took, the latest last (kept short)."""
+        """Milliseconds each of the latest ten passes took, the latest last."""
+        self.count = 0
+        """How many passes it ran."""
         self._thresholds = collector.defer()
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_MS)
@@ -80,4 +82,5 @@ class Sweeper(QObject):
         if self.due():
             self._swept = self._clock()
             self.passes = [*self.passes[-9:], collector.sweep()]
+            self.count += 1
             log.debug("full collection while idle: %.0f ms", self.passes[-1])

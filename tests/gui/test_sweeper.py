@@ -59,7 +59,7 @@ def test_a_pass_waits_for_the_reader_to_leave_the_window_alone(
     clock.now += 0.5
     assert s.due()
     s.check()
-    assert len(s.passes) == 1
+    assert len(s.passes) == s.count == 1
     clock.now += sweeper.IDLE_S  # idle still, but a pass ran just now
     assert not s.due()
     s.stop()
