@@ -120,7 +120,8 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
     # The model host ranks a large new pool a slice at a time (the window asks for the rest)
     ranker = Ranker(profile, device=device, progressive=role == "model")
     session = Session(ranker, profile.paths.database, conn.send, _watch(conn))
-    collector.settle()  # the imported modules stay for the process's life
+    # the model host freezes what it keeps for long (see app.services.collector)
+    collector.settle()  # the imported modules
     settled: int | None = None
     try:
         while True:
@@ -141,7 +142,7 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
                 conn.send(reply)
             except (BrokenPipeError, EOFError, OSError):
                 break
-            if ranker.loaded_version != settled:  # what it keeps for long changed
+            if role == "model" and ranker.loaded_version != settled:  # it keeps a new model
                 collector.settle()
                 settled = ranker.loaded_version
             elif ranks(request):  # ranking every candidate leaves much garbage behind
