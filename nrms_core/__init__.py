@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nrms_core.baseline import TfidfLogistic, document
     from nrms_core.budget import bounded
+    from nrms_core.calibration import Priors
     from nrms_core.checkpoint import CheckpointError
     from nrms_core.click import click_score
     from nrms_core.device import resolve_device
@@ -31,6 +32,7 @@ __all__ = [
     "CheckpointError",
     "Click",
     "Exposure",
+    "Priors",
     "Progress",
     "Recommender",
     "Sample",
@@ -52,6 +54,7 @@ _HOME: dict[str, tuple[str, str]] = {
     "CheckpointError": ("checkpoint", "CheckpointError"),
     "Click": ("sampling", "Click"),
     "Exposure": ("sampling", "Exposure"),
+    "Priors": ("calibration", "Priors"),
     "Progress": ("trainer", "Progress"),
     "Recommender": ("recommender", "Recommender"),
     "Sample": ("sampling", "Sample"),

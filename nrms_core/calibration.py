@@ -103,6 +103,8 @@ class Calibration(Inference):
         opened: Collection[int],
         titles: Mapping[int, str],
         sources: Mapping[int, str],
+        *,
+        penalties_of: Priors | None = None,
     ) -> PriorFit:
         """Set :attr:`feed_prior` and :attr:`word_prior` from every article the reader was
         shown on any screen (``shown``, opened ones included) and which of them they opened
@@ -113,7 +115,11 @@ class Calibration(Inference):
         articles are left out; without ``config.word_bias`` the words get no prior. Only the
         last :data:`PRIOR_ARTICLES` of ``shown`` (in the order given: oldest first) count, so
         that a year of reading does not make every round slower (100,000 articles take about
-        10 s on one core; 20,000 about 2 s)."""
+        10 s on one core; 20,000 about 2 s).
+
+        ``penalties_of``: take the word ease and the feed hold of these priors instead of
+        choosing them again, so that priors refitted on more of the same reader's log rank
+        with the penalties they were judged with."""
         articles = [a for a in dict.fromkeys(shown) if a in titles][-PRIOR_ARTICLES:]
         feed_index: dict[str, int] = {}
         word_index: dict[str, int] = {}
@@ -128,13 +134,14 @@ class Calibration(Inference):
         flags = [a in opened for a in articles]
         l2, word_l2, linear = penalties["l2"], penalties["word_l2"], penalties["word_linear"]
         n_feeds, n_words = len(feed_index), len(word_index)
-        self.word_ease = (
-            choose_word_ease(
+        if penalties_of is not None:
+            self.word_ease = penalties_of.word_ease
+        elif self.config.word_bias:
+            self.word_ease = choose_word_ease(
                 feeds, words, flags, n_feeds, n_words, l2=l2, word_l2=word_l2, word_linear=linear
             )
-            if self.config.word_bias
-            else 1.0
-        )
+        else:
+            self.word_ease = 1.0
 
         def fitted(hold: float) -> PriorFit:  # the prior under this reader's word penalty
             return fit_prior(
@@ -149,12 +156,16 @@ class Calibration(Inference):
                 word_limit=WORD_LIMIT / self.word_ease,
             )
 
-        fit = fitted(1.0)
-        signal = feed_signal(fit, feeds, words, l2=l2)
-        self.feed_hold = FEED_HOLD if self.config.word_bias and signal < FEED_SIGNAL else 1.0
-        logger.info("feed signal %.2f: feed pull x%g", signal, self.feed_hold)
-        if self.feed_hold != 1.0:
+        if penalties_of is not None:
+            self.feed_hold = penalties_of.feed_hold
             fit = fitted(self.feed_hold)
+        else:
+            fit = fitted(1.0)
+            signal = feed_signal(fit, feeds, words, l2=l2)
+            self.feed_hold = FEED_HOLD if self.config.word_bias and signal < FEED_SIGNAL else 1.0
+            logger.info("feed signal %.2f: feed pull x%g", signal, self.feed_hold)
+            if self.feed_hold != 1.0:
+                fit = fitted(self.feed_hold)
         self.feed_prior = {s: float(fit.bias[i]) for s, i in feed_index.items()}
         self.word_prior = {w: float(fit.words[i]) for w, i in word_index.items() if fit.words[i]}
         return fit

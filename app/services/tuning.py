@@ -41,7 +41,7 @@ from app.storage import articles, events
 from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
-    from nrms_core import Recommender, Sample
+    from nrms_core import Priors, Recommender, Sample
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +133,17 @@ def run_round(
     texts = {a: titles[a] for a in used}
     sources = {a: source_of(feeds_of[a]) for a in used if a in feeds_of}
 
-    def fit_priors(before: float | None) -> None:  # on what the reader was shown before it
-        shown, opened_then = signal.exposures(told, before=before)
+    def fit_priors(before: float | None, penalties_of: Priors | None = None) -> None:
+        shown, opened_then = signal.exposures(told, before=before)  # shown before ``before``
         sources_then = {a: source_of(feeds_of[a]) for a in shown if a in feeds_of}
-        prior = model.fit_priors(shown, opened_then, titles, sources_then)
+        prior = model.fit_priors(
+            shown, opened_then, titles, sources_then, penalties_of=penalties_of
+        )
         log.info("priors from %d shown articles, %d opened", prior.articles, prior.opened)
 
     # The round is judged with priors that never saw its held-out clicks, and ranks with
-    # priors over all of them (fine_tune refits them before its final bias fit).
+    # priors over all of them (fine_tune refits them before its final bias fit), under the
+    # penalties chosen for those it was judged with: the figure then speaks for the ranking
     fit_priors(signal.holdout_start(told, HOLDOUT))
     judged = model.priors()
     result = model.fine_tune(
@@ -154,7 +157,7 @@ def run_round(
         progress=lambda p: report(
             TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
         ),
-        refit_priors=lambda: fit_priors(None),
+        refit_priors=lambda: fit_priors(None, judged),
     )
 
     def pin(target: Recommender) -> None:  # the reader's own word on feeds and words wins

@@ -195,3 +195,25 @@ def test_clickbias_ranks_by_the_priors_alone() -> None:
     assert rec.scale == 0.0
     names = sorted(rec.feed_prior)
     assert list(rec.source_bias(names)) == pytest.approx([rec.feed_prior[n] for n in names])
+
+
+def test_priors_refitted_on_more_of_the_log_keep_the_penalties_they_were_judged_with() -> None:
+    """A round is judged with priors fitted before its held-out clicks and ranks with priors
+    over all of them; the second fit takes the first's word ease and feed hold instead of
+    choosing again, so that the figure the guard saw speaks for the order the reader sees."""
+    feeds, words, opened = _reader("keywords", 0)
+    titles = {a: " ".join(f"w{w}" for w in row) for a, row in enumerate(words)}
+    sources = {a: f"feed{f}" for a, f in enumerate(feeds)}
+    clicks = {a for a, o in enumerate(opened) if o}
+    rec = Recommender.create(pretrained=False, seed=0)
+    rec.fit_priors(range(len(feeds)), clicks, titles, sources)
+    judged = rec.priors()
+    assert judged.feed_hold != 1.0  # the keyword reader's feeds are held
+    # the same log with the feeds made to matter: chosen afresh, the feeds would be free
+    loud = {a for a in range(len(feeds)) if feeds[a] == 0} | clicks
+    other = Recommender.create(pretrained=False, seed=0)
+    other.fit_priors(range(len(feeds)), loud, titles, sources)
+    assert other.feed_hold == 1.0
+    rec.fit_priors(range(len(feeds)), loud, titles, sources, penalties_of=judged)
+    assert (rec.word_ease, rec.feed_hold) == (judged.word_ease, judged.feed_hold)
+    assert rec.feed_prior != judged.feeds  # refitted on the new log, under the same penalties
