@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QObject
@@ -31,26 +32,36 @@ def parent(qapp: object) -> Iterator[QObject]:
     gc.set_threshold(*thresholds)
 
 
-def make(parent: QObject, busy: list[bool]) -> tuple[Sweeper, Clock]:
-    clock = Clock()
-    return Sweeper(parent, lambda: busy[0], clock), clock
+@dataclass
+class Made:
+    """A sweeper on a clock the test moves, with something pending to collect."""
+
+    sweeper: Sweeper
+    clock: Clock
+    busy: list[bool]
+
+
+@pytest.fixture
+def made(parent: QObject, monkeypatch: pytest.MonkeyPatch) -> Iterator[Made]:
+    monkeypatch.setattr(collector, "pending", lambda: True)
+    clock, busy = Clock(), [False]
+    s = Sweeper(parent, lambda: busy[0], clock)
+    yield Made(s, clock, busy)
+    s.stop()
 
 
 def test_it_defers_the_full_passes_while_it_runs_and_gives_them_back_when_stopped(
     parent: QObject,
 ) -> None:
     before = gc.get_threshold()
-    s, _ = make(parent, [False])
+    s = Sweeper(parent, lambda: False)
     assert gc.get_threshold()[2] == collector.FULL_PASS_EVERY
     s.stop()
     assert gc.get_threshold() == before
 
 
-def test_a_pass_waits_for_the_reader_to_leave_the_window_alone(
-    parent: QObject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(collector, "pending", lambda: True)
-    s, clock = make(parent, [False])
+def test_a_pass_waits_for_the_reader_to_leave_the_window_alone(made: Made) -> None:
+    s, clock = made.sweeper, made.clock
     clock.now += sweeper.EVERY_S
     s.touch()  # scrolling right now
     assert not s.due()
@@ -62,33 +73,26 @@ def test_a_pass_waits_for_the_reader_to_leave_the_window_alone(
     assert len(s.passes) == s.count == 1
     clock.now += sweeper.IDLE_S  # idle still, but a pass ran just now
     assert not s.due()
-    s.stop()
 
 
-def test_background_work_holds_a_pass_back_until_it_has_waited_too_long(
-    parent: QObject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(collector, "pending", lambda: True)
-    busy = [True]
-    s, clock = make(parent, busy)
+def test_background_work_holds_a_pass_back_until_it_has_waited_too_long(made: Made) -> None:
+    s, clock = made.sweeper, made.clock
+    made.busy[0] = True
     clock.now += sweeper.EVERY_S + sweeper.IDLE_S
     assert not s.due()  # a refresh is running
-    busy[0] = False
+    made.busy[0] = False
     assert s.due()
-    busy[0] = True
+    made.busy[0] = True
     clock.now += sweeper.AT_MOST_S
     s.touch()
     assert s.due()  # busy and in use, but ten minutes without a pass is the limit
-    s.stop()
 
 
 def test_nothing_runs_when_nothing_reached_the_oldest_generation(
-    parent: QObject, monkeypatch: pytest.MonkeyPatch
+    made: Made, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(collector, "pending", lambda: False)
-    s, clock = make(parent, [False])
-    clock.now += sweeper.AT_MOST_S
-    assert not s.due()
-    s.check()
-    assert s.passes == []
-    s.stop()
+    made.clock.now += sweeper.AT_MOST_S
+    assert not made.sweeper.due()
+    made.sweeper.check()
+    assert made.sweeper.passes == []
