@@ -120,8 +120,9 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
     # The model host ranks a large new pool a slice at a time (the window asks for the rest)
     ranker = Ranker(profile, device=device, progressive=role == "model")
     session = Session(ranker, profile.paths.database, conn.send, _watch(conn))
-    # the model host freezes what it keeps for long (see app.services.collector)
-    collector.settle()  # the imported modules
+    # what a helper keeps for its life (so far, the imported modules) is frozen out of its
+    # collection passes; the model host does it again for each model it loads
+    collector.settle()
     settled: int | None = None
     try:
         while True:

@@ -142,8 +142,9 @@ def run_round(
         log.info("priors from %d shown articles, %d opened", prior.articles, prior.opened)
 
     # The round is judged with priors that never saw its held-out clicks, and ranks with
-    # priors over all of them (fine_tune refits them before its final bias fit), under the
-    # penalties chosen for those it was judged with: the figure then speaks for the ranking
+    # priors over all of them (fine_tune refits them before its final bias fit) under the
+    # penalties chosen for the judged ones, so that the guard's figure speaks for the order
+    # the reader sees.
     fit_priors(signal.holdout_start(told, HOLDOUT))
     judged = model.priors()
     result = model.fine_tune(
