@@ -96,10 +96,10 @@ def foreground(slice_ns: int = FOREGROUND_SLICE_NS) -> bool:
     It also shortens the turns the process's threads take at the GIL to :data:`GIL_TURN_S`: a
     thread of the window's own (a refresh's writer, story folding, a page of the river) running
     pure Python gives it up only once the GUI thread has waited the switch interval
-    (:func:`sys.getswitchinterval`) for it, and the GUI thread asks several times in one tick. On a quiet machine, through a refresh
-    of 500 feeds, a training round, For you and an explanation at once, the ticks late by more
-    than a frame fell from 3 and 4 to 0 and 1 in two pairs of runs, with the refresh no
-    slower (docs/benchmarks/stalls.md).
+    (:func:`sys.getswitchinterval`) for it, and the GUI thread asks several times in one tick.
+    On a quiet machine, through a refresh of 500 feeds, a training round, For you and an
+    explanation at once, the ticks late by more than a frame fell from 3 and 4 to 0 and 1 in
+    two pairs of runs, with the refresh no slower (docs/benchmarks/stalls.md).
     """
     sys.setswitchinterval(GIL_TURN_S)
     return _slice(slice_ns)
