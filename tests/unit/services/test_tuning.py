@@ -274,17 +274,25 @@ def test_a_round_is_judged_on_priors_without_its_held_out_screen_and_ranks_with_
     for k, a in enumerate(rows[:5]):
         activity.record_click(profile.db, a, screen, dwell=20.0, position=k)
     calls: list[tuple[set[int], set[int]]] = []
+    penalties: list[tuple[float, float] | None] = []
     real = Recommender.fit_priors
 
-    def fit_priors(self: Recommender, shown: Any, opened: Any, *args: Any) -> Any:
+    def fit_priors(self: Recommender, shown: Any, opened: Any, *args: Any, **kw: Any) -> Any:
         calls.append((set(shown), set(opened)))
-        return real(self, shown, opened, *args)
+        given = kw.get("penalties_of")
+        penalties.append(None if given is None else (given.word_ease, given.feed_hold))
+        fit = real(self, shown, opened, *args, **kw)
+        penalties.append((self.word_ease, self.feed_hold))
+        return fit
 
     monkeypatch.setattr(Recommender, "fit_priors", fit_priors)
     report = Ranker(profile).train(epochs=1)
     (judged_shown, judged_opened), (all_shown, all_opened) = calls
     assert not judged_opened & set(rows) and set(rows[:5]) <= all_opened
     assert judged_shown <= all_shown
+    # the refit over all of it ranks with the penalties the round was judged with
+    chosen_first, given_second = penalties[1], penalties[2]
+    assert penalties[0] is None and given_second == chosen_first == penalties[3]
     assert report.published
     with profile.db.read() as s:
         version = events.latest_model_version(s)
