@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nrms_core.click import click_score
     from nrms_core.device import resolve_device
     from nrms_core.metrics import auc
+    from nrms_core.prior import PriorFit
     from nrms_core.recommender import Recommender
     from nrms_core.sampling import Click, Exposure, Sample, build_groups, build_samples
     from nrms_core.tokenizer import content_words, source_token
@@ -32,6 +33,7 @@ __all__ = [
     "CheckpointError",
     "Click",
     "Exposure",
+    "PriorFit",
     "Priors",
     "Progress",
     "Recommender",
@@ -54,6 +56,7 @@ _HOME: dict[str, tuple[str, str]] = {
     "CheckpointError": ("checkpoint", "CheckpointError"),
     "Click": ("sampling", "Click"),
     "Exposure": ("sampling", "Exposure"),
+    "PriorFit": ("prior", "PriorFit"),
     "Priors": ("calibration", "Priors"),
     "Progress": ("trainer", "Progress"),
     "Recommender": ("recommender", "Recommender"),

@@ -71,6 +71,13 @@ class PriorFit:
     articles: int
     opened: int
 
+    @property
+    def informed(self) -> bool:
+        """Whether it saw enough opens and skips (2·``CV_FOLDS`` of each) for its penalties to
+        have been chosen from them: with fewer, :func:`choose_word_ease` takes the first ease
+        and :func:`feed_signal` has nothing to stand on."""
+        return min(self.opened, self.articles - self.opened) >= 2 * CV_FOLDS
+
 
 def fit_prior(
     feeds: Sequence[int],

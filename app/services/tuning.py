@@ -41,7 +41,7 @@ from app.storage import articles, events
 from app.storage.record import ModelVersionRecord
 
 if TYPE_CHECKING:
-    from nrms_core import Priors, Recommender, Sample
+    from nrms_core import PriorFit, Priors, Recommender, Sample
 
 log = logging.getLogger(__name__)
 
@@ -133,20 +133,23 @@ def run_round(
     texts = {a: titles[a] for a in used}
     sources = {a: source_of(feeds_of[a]) for a in used if a in feeds_of}
 
-    def fit_priors(before: float | None, penalties_of: Priors | None = None) -> None:
+    def fit_priors(before: float | None, penalties_of: Priors | None = None) -> PriorFit:
         shown, opened_then = signal.exposures(told, before=before)  # shown before ``before``
         sources_then = {a: source_of(feeds_of[a]) for a in shown if a in feeds_of}
         prior = model.fit_priors(
             shown, opened_then, titles, sources_then, penalties_of=penalties_of
         )
         log.info("priors from %d shown articles, %d opened", prior.articles, prior.opened)
+        return prior
 
     # The round is judged with priors that never saw its held-out clicks, and ranks with
     # priors over all of them (fine_tune refits them before its final bias fit) under the
     # penalties chosen for the judged ones, so that the guard's figure speaks for the order
-    # the reader sees.
-    fit_priors(signal.holdout_start(told, HOLDOUT))
+    # the reader sees; unless the judged ones saw too little to choose (a first sitting,
+    # all of it before the held-out screen's start), when the refit chooses on all of it.
+    judged_fit = fit_priors(signal.holdout_start(told, HOLDOUT))
     judged = model.priors()
+    keep = judged if judged_fit.informed else None
     result = model.fine_tune(
         samples,
         texts,
@@ -158,7 +161,7 @@ def run_round(
         progress=lambda p: report(
             TrainProgress("learning from your clicks", 0.3 + 0.6 * fraction(p), p.loss)
         ),
-        refit_priors=lambda: fit_priors(None, judged),
+        refit_priors=lambda: fit_priors(None, keep),
     )
 
     def pin(target: Recommender) -> None:  # the reader's own word on feeds and words wins

@@ -10,6 +10,7 @@ from nrms_core.prior import (
     FEED_LIMIT,
     WORD_EASES,
     WORD_LIMIT,
+    PriorFit,
     choose_word_ease,
     feed_signal,
     fit_prior,
@@ -217,3 +218,18 @@ def test_priors_refitted_on_more_of_the_log_keep_the_penalties_they_were_judged_
     rec.fit_priors(range(len(feeds)), loud, titles, sources, penalties_of=judged)
     assert (rec.word_ease, rec.feed_hold) == (judged.word_ease, judged.feed_hold)
     assert rec.feed_prior != judged.feeds  # refitted on the new log, under the same penalties
+
+
+def test_a_fit_is_informed_only_with_enough_opens_and_skips_to_choose_its_penalties() -> None:
+    """Below 2·CV_FOLDS opens or skips its penalties were not chosen from the evidence (the
+    first ease, feeds held on no signal), so a refit over more of the log chooses again."""
+    from nrms_core.prior import CV_FOLDS
+
+    def fit(articles: int, opened: int) -> PriorFit:
+        return PriorFit(0.0, np.zeros(0), np.zeros(0), articles, opened)
+
+    enough = 2 * CV_FOLDS
+    assert fit(100, enough).informed
+    assert not fit(100, enough - 1).informed
+    assert not fit(enough + enough - 1, enough).informed  # too few skips
+    assert not fit(0, 0).informed  # a first sitting, all of it after the cut
