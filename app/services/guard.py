@@ -53,19 +53,18 @@ logistic regression. The decision (:func:`judge`):
   than that. (A reader's first round judged on 5 held-out clicks came out at 0.45-0.65 in
   four runs of the session benchmark on the same clicks; at 0.45 and 0.50 it was rejected
   and For you showed Latest, 0.485 AUC the next morning against 0.80-0.83 where it was
-  published.) A click's
-  held-out group is the rows passed over on its screen, mostly the newer rows above it, so
-  newest-first can be worse than chance there too, and giving up the model in use (its feed
-  and word biases, which a single feed's view cannot judge) for an order that does no
-  better on the evidence at hand would only lose what it knows. When For you shows Latest
+  published.) A click's held-out group is the rows passed over on its screen, mostly the
+  newer rows above it, so newest-first can be worse than chance there too, and giving up
+  the model in use (its feed and word biases, which a single feed's view cannot judge) for
+  an order that does no better on the evidence at hand would only lose what it knows. When For you shows Latest
   already and the model in use stays by these rules, it ranks again. When ClickBias ranks
   and stays, its feed and word biases are fitted again on every click (on the weights in
   use): they need no network to learn the newest clicks.
 
 A rejected round's weights never become the model in use (the newest ``model_versions`` row
 stays what ranks, or a ClickBias refit on its weights; with no model in use, ClickBias is
-kept on the round's weights with their network's part off); every round, rejected or not, is kept
-in a bounded log in the settings table.
+kept on the round's weights with their network's part off); every round, rejected or not, is
+kept in a bounded log in the settings table.
 """
 
 from __future__ import annotations

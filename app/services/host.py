@@ -9,7 +9,6 @@ is answered by the handler its type maps to in :data:`HANDLERS`, and anything el
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import pickle
@@ -147,7 +146,7 @@ def serve(root: str, device: str | None, conn: Connection, parent: int, role: st
                 collector.settle()
                 settled = ranker.loaded_version
             elif ranks(request):  # ranking every candidate leaves much garbage behind
-                gc.collect()  # (a short pass: what the model host keeps is frozen)
+                collector.sweep()  # short: what the model host keeps is frozen
                 heap.trim()
     finally:
         profile.close()
