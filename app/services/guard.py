@@ -56,10 +56,10 @@ logistic regression. The decision (:func:`judge`):
   published.) A click's held-out group is the rows passed over on its screen, mostly the
   newer rows above it, so newest-first can be worse than chance there too, and giving up
   the model in use (its feed and word biases, which a single feed's view cannot judge) for
-  an order that does no better on the evidence at hand would only lose what it knows. When For you shows Latest
-  already and the model in use stays by these rules, it ranks again. When ClickBias ranks
-  and stays, its feed and word biases are fitted again on every click (on the weights in
-  use): they need no network to learn the newest clicks.
+  an order that does no better on the evidence at hand would only lose what it knows. When
+  For you shows Latest already and the model in use stays by these rules, it ranks again.
+  When ClickBias ranks and stays, its feed and word biases are fitted again on every click
+  (on the weights in use): they need no network to learn the newest clicks.
 
 A rejected round's weights never become the model in use (the newest ``model_versions`` row
 stays what ranks, or a ClickBias refit on its weights; with no model in use, ClickBias is
