@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 from PySide6.QtCore import (
     QByteArray,
@@ -27,7 +28,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView
 
 from app.services.feed import is_failing
@@ -108,8 +109,91 @@ def folder_tree(feeds: Sequence[FeedRecord]) -> FolderNode:
     return root
 
 
+class Look(NamedTuple):
+    """How one sidebar row looks: the name, its icon's name, the unread count (bold when
+    any), the tooltip, whether it is failing (red) or paused (italic), and the text screen
+    readers speak for it ("" for the name alone). A tuple, so that comparing thousands of
+    rows with those shown costs the GUI thread next to nothing."""
+
+    label: str
+    icon: str
+    unread: int
+    tooltip: str = ""
+    failing: bool = False
+    paused: bool = False
+    accessible: str = ""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The sidebar's rows in the order they are shown: each row's place, the place of the row
+    it sits under (None: the top level) and its look; ``key`` is the same in plain values, to
+    tell at C speed whether the rows are those shown. Built off the GUI thread
+    (:func:`layout_of`), shown with :meth:`SidebarModel.show`."""
+
+    places: tuple[Place, ...]
+    parents: tuple[Place | None, ...]
+    looks: tuple[Look, ...]
+    key: tuple[tuple[str, str | int, str, str | int], ...]
+
+
+def _feed_look(feed: FeedRecord) -> Look:
+    failing = is_failing(feed)
+    tip = [feed.title or feed.url, feed.url]
+    if failing:
+        tip.append(f"Error ({feed.error_count}× in a row): {feed.last_error}")
+    if not feed.enabled:
+        tip.append("Paused: not refreshed")
+    return Look(
+        feed.title or feed.url,
+        "error" if failing else "feed",
+        feed.unread,
+        "\n".join(tip),
+        failing,
+        not feed.enabled,
+    )
+
+
+def layout_of(feeds: Sequence[FeedRecord], *, total_unread: int, starred: int) -> Layout:
+    """The rows that show ``feeds`` and the smart views' counts: the smart views, then the
+    folder tree of ``feeds`` (:func:`folder_tree`); inside a folder its folders by name,
+    then its feeds in the order given. Pure: safe off the GUI thread."""
+    counts = {FOR_YOU: total_unread, LATEST: total_unread, STARRED: starred}
+    rows: list[tuple[Place, Place | None, Look]] = [
+        (place, None, Look(label, icon, counts[place])) for place, label, icon in SMART
+    ]
+    # Iterative, not recursive: a folder path typed by hand may be deeper than the stack.
+    stack: list[tuple[FolderNode, Place | None]] = [(folder_tree(feeds), None)]
+    while stack:
+        node, parent = stack.pop()
+        for child in sorted(node.folders.values(), key=lambda n: (n.label.lower(), n.path)):
+            where = f"folder inside {node.label}" if node.path else "folder"
+            place = Place("folder", child.path)
+            look = Look(
+                child.label,
+                "folder",
+                child.unread,
+                child.path,
+                accessible=f"{child.label}, {where}, {child.unread} unread",
+            )
+            rows.append((place, parent, look))
+            stack.append((child, place))
+        rows.extend((Place("feed", f.id), parent, _feed_look(f)) for f in node.feeds)
+    key = tuple(
+        (p.kind, p.value, "", "") if up is None else (p.kind, p.value, up.kind, up.value)
+        for p, up, _ in rows
+    )
+    return Layout(
+        tuple(p for p, _, _ in rows),
+        tuple(up for _, up, _ in rows),
+        tuple(k for *_, k in rows),
+        key,
+    )
+
+
 class SidebarModel(QStandardItemModel):
-    """Two columns (name, unread count), rebuilt from plain feed records.
+    """Two columns (name, unread count), built from plain feed records: rebuilt when the rows
+    change, restyled in place when only their counts or looks do.
 
     ``move_requested(list[int], str | None)`` asks to file feeds under a folder (None: none);
     ``folder_move_requested(str, str)`` asks to move a folder to a new path.
@@ -122,75 +206,69 @@ class SidebarModel(QStandardItemModel):
         super().__init__(0, 2, parent)
         self.feeds: dict[int, FeedRecord] = {}
         self._items: dict[Place, QStandardItem] = {}
+        self._counts: dict[Place, QStandardItem] = {}
+        self._layout = Layout((), (), (), ())
         self.update([], total_unread=0, starred=0)
 
-    def update(self, feeds: Sequence[FeedRecord], *, total_unread: int, starred: int) -> None:
-        """Show ``feeds`` (ordered by folder, then title) and the smart views' counts."""
-        self.removeRows(0, self.rowCount())
-        self._items = {}
+    def update(self, feeds: Sequence[FeedRecord], *, total_unread: int, starred: int) -> bool:
+        """Show ``feeds`` (ordered by folder, then title) and the smart views' counts; returns
+        whether the rows were rebuilt (see :meth:`show`)."""
+        return self.show(layout_of(feeds, total_unread=total_unread, starred=starred), feeds)
+
+    def show(self, layout: Layout, feeds: Sequence[FeedRecord]) -> bool:
+        """Show ``layout``, the rows of ``feeds`` (:func:`layout_of`).
+
+        When the rows are the same places in the same order as shown (the usual case: an open
+        changed a few unread counts), only the rows whose look changed are touched, in place:
+        rebuilding every row made each reload cost 12-20 ms of the GUI thread at 500 feeds
+        and 115-150 ms at 5,000, after every open. Returns whether the rows were rebuilt (the
+        view must then restore which folders are open)."""
         self.feeds = {f.id: f for f in feeds}
-        root = self.invisibleRootItem()
-        counts = {FOR_YOU: total_unread, LATEST: total_unread, STARRED: starred}
-        for place, label, icon in SMART:
-            root.appendRow(self._row(place, label, counts[place], resource.icon(icon)))
-        # Iterative, not recursive: a folder path typed by hand may be deeper than the stack.
-        stack: list[tuple[FolderNode, QStandardItem]] = [(folder_tree(feeds), root)]
-        while stack:
-            node, item = stack.pop()
-            for child in sorted(node.folders.values(), key=lambda n: (n.label.lower(), n.path)):
-                cells = self._row(
-                    Place("folder", child.path), child.label, child.unread, resource.icon("folder")
-                )
-                for cell in cells:
-                    cell.setToolTip(child.path)
-                where = f"folder inside {node.label}" if node.path else "folder"
-                cells[0].setData(
-                    f"{child.label}, {where}, {child.unread} unread",
-                    Qt.ItemDataRole.AccessibleTextRole,
-                )
-                item.appendRow(cells)
-                stack.append((child, cells[0]))
-            for feed in node.feeds:
-                item.appendRow(self._feed_row(feed))
+        shown = self._layout
+        if layout.key == shown.key:
+            for place, look, was in zip(layout.places, layout.looks, shown.looks, strict=True):
+                if look != was:
+                    self._restyle(self._items[place], self._counts[place], look)
+            self._layout = layout
+            return False
+        self.removeRows(0, self.rowCount())
+        self._items, self._counts = {}, {}
+        for place, up, look in zip(layout.places, layout.parents, layout.looks, strict=True):
+            name, count = QStandardItem(), QStandardItem()
+            for cell in (name, count):
+                cell.setData(place, SidebarRole.KEY)
+                cell.setEditable(False)
+                cell.setDragEnabled(place.kind in ("feed", "folder"))
+                cell.setDropEnabled(place.kind == "folder")
+            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self._restyle(name, count, look)
+            (self.invisibleRootItem() if up is None else self._items[up]).appendRow([name, count])
+            self._items[place], self._counts[place] = name, count
+        self._layout = layout
+        return True
 
     def folder_places(self) -> list[Place]:
         """Every folder shown, at any depth."""
         return [place for place in self._items if place.kind == "folder"]
 
-    def _row(self, place: Place, label: str, unread: int, icon: QIcon) -> list[QStandardItem]:
-        name = QStandardItem(icon, label)
-        name.setData(place, SidebarRole.KEY)
-        name.setEditable(False)
-        count = QStandardItem(str(unread) if unread else "")
-        count.setData(place, SidebarRole.KEY)
-        count.setEditable(False)
-        for cell in (name, count):
-            cell.setDragEnabled(place.kind in ("feed", "folder"))
-            cell.setDropEnabled(place.kind == "folder")
-        count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if unread:
+    @staticmethod
+    def _restyle(name: QStandardItem, count: QStandardItem, look: Look) -> None:
+        """Give one row (its name and count cells) ``look``; roles it does not need are
+        cleared, so that the view's defaults apply."""
+        name.setText(look.label)
+        name.setIcon(resource.icon(look.icon))
+        if look.unread > 0 or look.paused:
             font = QFont()
-            font.setBold(True)
+            font.setBold(look.unread > 0)
+            font.setItalic(look.paused)
             name.setFont(font)
-        self._items[place] = name
-        return [name, count]
-
-    def _feed_row(self, feed: FeedRecord) -> list[QStandardItem]:
-        failing = is_failing(feed)
-        icon = resource.icon("error" if failing else "feed")
-        cells = self._row(Place("feed", feed.id), feed.title or feed.url, feed.unread, icon)
-        tip = [feed.title or feed.url, feed.url]
-        if failing:
-            tip.append(f"Error ({feed.error_count}× in a row): {feed.last_error}")
-            cells[0].setForeground(QBrush(ERROR_COLOR))
-        if not feed.enabled:
-            tip.append("Paused: not refreshed")
-            font = cells[0].font()
-            font.setItalic(True)
-            cells[0].setFont(font)
-        for cell in cells:
-            cell.setToolTip("\n".join(tip))
-        return cells
+        else:
+            name.setData(None, Qt.ItemDataRole.FontRole)
+        name.setData(QBrush(ERROR_COLOR) if look.failing else None, Qt.ItemDataRole.ForegroundRole)
+        name.setData(look.accessible or None, Qt.ItemDataRole.AccessibleTextRole)
+        count.setText(str(look.unread) if look.unread else "")
+        for cell in (name, count):
+            cell.setToolTip(look.tooltip)
 
     def index_of(self, place: Place) -> QModelIndex:
         """The name-column index of ``place`` (invalid when it is not shown)."""

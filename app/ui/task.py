@@ -12,6 +12,7 @@ from app.services.ranking import ArticleExplanation, Ranking
 from app.services.refresh import Refresher, RefreshProgress, RefreshSummary
 from app.storage.database import Database
 from app.storage.record import FeedRecord, ModelVersionRecord, Stats
+from app.ui.sidebar import Layout, layout_of
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,16 @@ class Overview:
 
     feeds: tuple[FeedRecord, ...]
     stats: Stats
+    layout: Layout
+    """The sidebar's rows for them, laid out here, off the GUI thread."""
 
 
 def overview(db: Database) -> Overview:
-    """Feeds and totals for the sidebar."""
-    return Overview(tuple(reading.subscriptions(db)), reading.stats(db))
+    """Feeds and totals for the sidebar, and its rows."""
+    feeds, stats = tuple(reading.subscriptions(db)), reading.stats(db)
+    return Overview(
+        feeds, stats, layout_of(feeds, total_unread=stats.unread, starred=stats.starred)
+    )
 
 
 def refresh(

@@ -344,12 +344,10 @@ class MainWindow(QMainWindow):
         ]
         selection.blockSignals(True)
         try:
-            self.sidebar.update(
-                overview.feeds, total_unread=overview.stats.unread, starred=overview.stats.starred
-            )
-            self.sidebar_view.expandAll()
-            for place in collapsed:
-                self.sidebar_view.setExpanded(self.sidebar.index_of(place), False)
+            if self.sidebar.show(overview.layout, overview.feeds):
+                self.sidebar_view.expandAll()  # rebuilt: open the folders the reader had open
+                for place in collapsed:
+                    self.sidebar_view.setExpanded(self.sidebar.index_of(place), False)
         finally:
             selection.blockSignals(False)
         highlight(self.sidebar_view, self.sidebar, self.place, scroll=False)

@@ -6,6 +6,7 @@ shown, however it was shown."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ from PySide6.QtWidgets import QInputDialog
 from pytestqt.qtbot import QtBot
 
 from app.feeds.opml import read_opml
-from app.services import folder, subscription
+from app.services import folder, reading, subscription
 from app.services.profile import Profile
 from app.storage import feeds
 from app.storage.record import FeedRecord
+from app.ui import task
 from app.ui.sidebar import FOR_YOU, LATEST, Place, SidebarModel, folder_tree, moved_folder
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
@@ -189,14 +191,54 @@ def test_a_folder_is_never_dropped_into_a_folder_inside_it(win: MainWindow) -> N
 
 
 def test_a_folded_nested_folder_stays_folded_when_the_sidebar_reloads(
-    win: MainWindow, qtbot: QtBot
+    win: MainWindow, profile: Profile, qtbot: QtBot
 ) -> None:
     win.sidebar_view.setExpanded(win.sidebar.index_of(TECH), False)
-    before = win.sidebar.index_of(TECH)
-    win.reload_sidebar()
-    qtbot.waitUntil(lambda: win.sidebar.index_of(TECH) != before, timeout=5000)
+    tech = win.sidebar.index_of(TECH)
+    # an open: only counts change, so the rows are updated where they are, not rebuilt
+    assert tech.siblingAtColumn(1).data() == "10"
+    reading.mark_all_read(profile.db, feed_id=feed_named(win, "Feed 2"))
+    win._on_overview_loaded(task.overview(profile.db))
+    assert win.sidebar.index_of(TECH) == tech  # the same row, not a new one
+    assert tech.siblingAtColumn(1).data() == ""
+    assert not win.sidebar_view.isExpanded(tech)
+    assert win.sidebar_view.isExpanded(win.sidebar.index_of(NEWS))
+    # a feed more inside it: the rows are rebuilt, and the folders stay as the reader left them
+    with profile.db.write() as s:
+        feeds.add_feed(s, "https://example.org/more.xml", folder="News/Tech")
+    win._on_overview_loaded(task.overview(profile.db))
+    assert win.sidebar.index_of(TECH) != tech
     assert not win.sidebar_view.isExpanded(win.sidebar.index_of(TECH))
     assert win.sidebar_view.isExpanded(win.sidebar.index_of(NEWS))
+
+
+def test_a_reload_restyles_only_what_changed_and_clears_what_no_longer_applies(
+    qtbot: QtBot,
+) -> None:
+    """A failing, paused feed with unread articles is red, italic and bold; when it is healthy,
+    resumed and read, the same row shows none of that (no stale colour or font)."""
+    model = SidebarModel()
+    sick = replace(
+        record(1, None, 4), error_count=5, last_error="timed out", enabled=False, unread=4
+    )
+    assert model.update([sick, record(2, None, 2)], total_unread=6, starred=0)
+    row = model.index_of(Place("feed", 1))
+    assert row.data(Qt.ItemDataRole.ForegroundRole) is not None
+    assert row.data(Qt.ItemDataRole.FontRole).bold() and row.data(Qt.ItemDataRole.FontRole).italic()
+    assert "timed out" in row.data(Qt.ItemDataRole.ToolTipRole)
+    changed: list[int] = []
+    model.dataChanged.connect(lambda top, bottom, roles=(): changed.append(top.row()))
+    assert not model.update([record(1, None, 0), record(2, None, 2)], total_unread=2, starred=0)
+    assert model.index_of(Place("feed", 1)) == row  # in place
+    assert row.data(Qt.ItemDataRole.ForegroundRole) is None
+    assert row.data(Qt.ItemDataRole.FontRole) is None
+    assert "timed out" not in row.data(Qt.ItemDataRole.ToolTipRole)
+    assert row.siblingAtColumn(1).data() == ""
+    assert set(changed) == {0, 1, row.row()}  # For you, Latest and the feed; not Feed 2
+    assert rows(model)[:2] == [("For you", "2"), ("Latest", "2")]
+    # another feed: rebuilt
+    assert model.update([record(1, None, 0), record(3, None, 1)], total_unread=1, starred=0)
+    assert not model.index_of(Place("feed", 2)).isValid()
 
 
 def test_renaming_a_nested_folder_keeps_it_in_its_parent(
@@ -289,7 +331,7 @@ def test_a_place_the_sidebar_does_not_show_yet_leaves_no_row_highlighted(
 
 
 def test_the_highlight_survives_a_reload_without_showing_the_place_again(
-    win: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    win: MainWindow, profile: Profile, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     win.show_place(TECH)
     shown: list[Place] = []
@@ -301,6 +343,8 @@ def test_the_highlight_survives_a_reload_without_showing_the_place_again(
 
     monkeypatch.setattr(win, "show_place", spy)
     before = win.sidebar.index_of(TECH)
+    with profile.db.write() as s:  # a feed more: the rows are rebuilt, not updated in place
+        feeds.add_feed(s, "https://example.org/more.xml", folder="News")
     win.reload_sidebar()
     qtbot.waitUntil(lambda: win.sidebar.index_of(TECH) != before, timeout=5000)
     assert selected(win) == [TECH]
