@@ -73,7 +73,9 @@ def build(
     header = sidebar_view.header()
     header.setStretchLastSection(False)
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+    # as wide as the largest count (sidebar.fit_counts): sizing it to its contents measured
+    # every row on each count that changed, 0.6 ms a time at 500 feeds
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
 
     stories = functools.partial(story.also_in, db) if db is not None else None
     river = RiverModel(ranker, runner, parent, stories=stories)

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
 from app.services.feed import is_failing
 from app.services.folder import SEPARATOR
@@ -376,6 +376,21 @@ def moved_folder(path: str, target: str | None) -> str | None:
     new = f"{target}{SEPARATOR}{leaf}" if target else leaf
     inside = target is not None and (target == path or target.startswith(path + SEPARATOR))
     return None if inside or new == path else new
+
+
+def fit_counts(view: QTreeView, model: SidebarModel) -> None:
+    """Make ``view``'s count column as wide as the largest count it shows: For you's or
+    Starred's, as no feed or folder has more unread than all of them together."""
+    header = view.header()
+    width = max(
+        header.minimumSectionSize(),
+        *(
+            view.sizeHintForIndex(model.index_of(place).siblingAtColumn(1)).width()
+            for place in (FOR_YOU, STARRED)
+        ),
+    )
+    if width != header.sectionSize(1):
+        header.resizeSection(1, width)
 
 
 def highlight(

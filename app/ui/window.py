@@ -31,7 +31,7 @@ from app.ui.reranking import Reranking
 from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.scroll import ScrollReader
-from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight
+from app.ui.sidebar import FOR_YOU, STARRED, Place, fit_counts, highlight
 from app.ui.state import REFRESH, ViewState
 from app.ui.story import StoryDesk
 from app.ui.sweeper import Sweeper
@@ -351,6 +351,7 @@ class MainWindow(QMainWindow):
         finally:
             selection.blockSignals(False)
         highlight(self.sidebar_view, self.sidebar, self.place, scroll=False)
+        fit_counts(self.sidebar_view, self.sidebar)
         self.sidebar_view.viewport().update()
 
     @Slot(QItemSelection, QItemSelection)

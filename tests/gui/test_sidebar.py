@@ -20,7 +20,15 @@ from app.services.profile import Profile
 from app.storage import feeds
 from app.storage.record import FeedRecord
 from app.ui import task
-from app.ui.sidebar import FOR_YOU, LATEST, Place, SidebarModel, folder_tree, moved_folder
+from app.ui.sidebar import (
+    FOR_YOU,
+    LATEST,
+    Place,
+    SidebarModel,
+    fit_counts,
+    folder_tree,
+    moved_folder,
+)
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
 
@@ -351,3 +359,30 @@ def test_the_highlight_survives_a_reload_without_showing_the_place_again(
     assert shown == []
     win.show_place(LATEST)
     assert selected(win) == [LATEST]
+
+
+def test_the_count_column_is_as_wide_as_the_largest_count(
+    win: MainWindow, profile: Profile, qtbot: QtBot
+) -> None:
+    """Sized once per reload to For you's count (no feed has more), not by measuring every
+    row whenever a count changes; it follows the counts both ways."""
+    view, model = win.sidebar_view, win.sidebar
+    header = view.header()
+
+    def fits() -> bool:
+        count = model.index_of(FOR_YOU).siblingAtColumn(1)
+        want = max(view.sizeHintForIndex(count).width(), header.minimumSectionSize())
+        return header.sectionSize(1) == want
+
+    qtbot.waitUntil(fits, timeout=5000)
+    with profile.db.write() as s:  # a hundred thousand unread is wider than thirty
+        fid = feeds.add_feed(s, "https://example.org/many.xml").id
+    wide = replace(record(fid, None, 123_456), url="https://example.org/many.xml")
+    shown = [*win.sidebar.feeds.values(), wide]
+    win.sidebar.update(shown, total_unread=123_486, starred=0)
+    fit_counts(view, model)
+    assert fits() and header.sectionSize(1) > header.minimumSectionSize()
+    reading.mark_all_read(profile.db)
+    win._on_overview_loaded(task.overview(profile.db))
+    assert model.index_of(FOR_YOU).siblingAtColumn(1).data() == ""
+    assert fits() and header.sectionSize(1) == header.minimumSectionSize()
