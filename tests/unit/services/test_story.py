@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.services import story
@@ -111,3 +112,15 @@ def test_unfold_says_what_it_changed_and_refold_puts_it_back(db: Database) -> No
     with db.read() as s:  # nothing deleted; the river shows the story once again
         assert all(articles.get_article(s, i) is not None for i in (bbc, reuters))
         assert [a.id for a in articles.list_articles(s)] == [bbc]
+
+
+def test_signatures_do_not_depend_on_how_many_sets_are_hashed_at_once() -> None:
+    """The chunk only bounds each numpy call (and its hold on the interpreter lock)."""
+    rng = np.random.default_rng(3)
+    sets = [
+        np.unique(rng.integers(0, 2**40, size=int(rng.integers(1, 40)))).astype(np.int64)
+        for _ in range(700)
+    ]
+    whole = story.signatures(sets, chunk=len(sets))
+    for chunk in (1, 7, 250):
+        assert np.array_equal(story.signatures(sets, chunk=chunk), whole)
