@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -412,6 +413,17 @@ def click_to_reorder(window: MainWindow, unread: int, clicks: int = 10) -> None:
     window.reranking.reranked.connect(done.append)
     took: list[float] = []
     moved = changed = 0
+    sidebar: list[float] = []  # each open reloads the sidebar's counts: the GUI thread's part
+    sidebar_cpu: list[float] = []
+    shown = window._on_overview_loaded
+
+    def timed_sidebar(overview: Any) -> None:
+        t, cpu = time.perf_counter(), time.thread_time()
+        shown(overview)
+        sidebar.append((time.perf_counter() - t) * 1000)
+        sidebar_cpu.append((time.thread_time() - cpu) * 1000)
+
+    window._on_overview_loaded = timed_sidebar  # type: ignore[method-assign]
     probe = Probe()
     probe.start()
     for n in range(clicks):
@@ -431,9 +443,17 @@ def click_to_reorder(window: MainWindow, unread: int, clicks: int = 10) -> None:
         moved += window.river.article_at(row) != article
     probe.stop()
     run_until(lambda: window.runner.pending() == 0, 30)  # the last highlights
+    del window._on_overview_loaded
     if not took:
         print("  click to reordered For you: no click was recorded")
         return
+    if sidebar:
+        print(
+            f"  sidebar reloads during the opens: {len(sidebar)}, on the GUI thread "
+            f"p50 {statistics.median(sidebar):.1f} ms, max {max(sidebar):.1f} ms "
+            f"(on a CPU p50 {statistics.median(sidebar_cpu):.1f} ms, "
+            f"max {max(sidebar_cpu):.1f} ms)"
+        )
     ms = sorted(s * 1000 for s in took)
     print(
         f"  click to reordered For you ({len(ms)} opens, {unread:,} unread): "
