@@ -124,3 +124,39 @@ def test_signatures_do_not_depend_on_how_many_sets_are_hashed_at_once() -> None:
     whole = story.signatures(sets, chunk=len(sets))
     for chunk in (1, 7, 250):
         assert np.array_equal(story.signatures(sets, chunk=chunk), whole)
+
+
+def _numpy_shingles(title: str, summary: str) -> np.ndarray:
+    """The shingles as they were first hashed, in numpy (uint64 arithmetic, wrapping)."""
+    import zlib
+
+    tokens = np.fromiter(
+        (
+            zlib.crc32(w.encode())
+            for w in story.words(title) + story.words(summary)[: story.SUMMARY_WORDS]
+        ),
+        dtype=np.uint64,
+    )
+    if tokens.size < 2:
+        return np.unique(tokens.astype(np.uint32))
+    mixed = (tokens[:-1] * np.uint64(0x9E3779B1)) ^ tokens[1:]
+    return np.unique((mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Fed raises rates again", "The central bank lifted its key rate by a quarter point."),
+        ("Ünïcode Ärger ﬁnally fixed", "Straße, ΣΊΣΥΦΟΣ and 東京 in one summary " * 5),
+        ("One", ""),
+        ("", ""),
+        ("the and of", "a an"),
+        ("Same same same same", "same same"),
+    ],
+)
+def test_shingles_are_the_same_hashes_numpy_gave(title: str, summary: str) -> None:
+    """Hashed in Python so as not to starve the event loop (see :func:`story.shingles`), to
+    the same values: stories folded before and after fold alike."""
+    got = story.shingles(title, summary)
+    assert got.dtype == np.uint32
+    assert np.array_equal(got, _numpy_shingles(title, summary))
