@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from app.services import heap
 from app.storage import articles
 from app.storage import story as stories
 from app.storage.database import Database
@@ -196,6 +197,7 @@ def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]
                     similarity = jaccard(sets[i], sets[j])
                     if similarity >= THRESHOLD:
                         found.append((key[0], key[1], similarity))
+    heap.release(sets)  # a slice at a time, not all at the return (see heap.release)
     return found, len(seen)
 
 
@@ -245,6 +247,14 @@ def fold_recent(db: Database, *, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     with db.read() as s:
         rows = stories.rows_since(s, now - 2 * WINDOW)
+    try:
+        return _fold(db, rows, now)
+    finally:
+        heap.release(rows)  # a slice at a time (see heap.release)
+
+
+def _fold(db: Database, rows: Sequence[StoryRow], now: datetime) -> int:
+    """:func:`fold_recent` on the rows it read."""
     fold = detect(rows)
     current = {r.id: r.story_id for r in rows}
     changes = [
