@@ -40,13 +40,19 @@ def trim() -> bool:
         return False
 
 
-def release(items: list[Any], step: int = 1000) -> None:
-    """Empty ``items`` a slice of ``step`` at a time, last first.
+def release(items: list[Any] | set[Any], step: int = 1000) -> None:
+    """Empty ``items`` (a list, last first, or a set) ``step`` at a time.
 
-    Why: a list of tens of thousands of objects freed at once is one C call that holds the
-    interpreter lock until every object is gone (tens of milliseconds for the 80,000 rows
-    and shingle arrays of a story pass), and the window's event loop waits all of it out
-    when that happens on one of its threads. Between slices the lock changes hands.
+    Why: a list or set of tens of thousands of objects freed at once is one C call that
+    holds the interpreter lock until every object is gone (tens of milliseconds for the
+    80,000 rows, shingle arrays and compared pairs of a story pass), and the window's event
+    loop waits all of it out when that happens on one of its threads. Between slices the
+    lock changes hands.
     """
+    if isinstance(items, list):
+        while items:
+            del items[-step:]
+        return
     while items:
-        del items[-step:]
+        for _ in range(min(step, len(items))):
+            items.pop()

@@ -173,7 +173,8 @@ def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]
         return [], 0
     sig = signatures([sets[i] for i in eligible])  # (len(eligible), PERMUTATIONS)
     index = np.asarray(eligible, dtype=np.int64)
-    seen: set[tuple[int, int]] = set()
+    seen: set[int] = set()  # i·n + j of each pair compared (i < j): one object a pair, not three
+    n = len(rows)
     found: list[tuple[int, int, float]] = []
     for band in range(BANDS):
         keys = _band_keys(sig, band)  # (len(eligible),)
@@ -187,7 +188,8 @@ def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]
             members = index[order[lo:hi]].tolist()
             for x, i in enumerate(members):
                 for j in members[x + 1 :]:
-                    key = (i, j) if i < j else (j, i)
+                    first, second = (i, j) if i < j else (j, i)
+                    key = first * n + second
                     if key in seen:
                         continue
                     seen.add(key)
@@ -196,9 +198,11 @@ def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]
                         continue
                     similarity = jaccard(sets[i], sets[j])
                     if similarity >= THRESHOLD:
-                        found.append((key[0], key[1], similarity))
+                        found.append((first, second, similarity))
+    compared = len(seen)
     heap.release(sets)  # a slice at a time, not all at the return (see heap.release)
-    return found, len(seen)
+    heap.release(seen)
+    return found, compared
 
 
 def detect(rows: Sequence[StoryRow]) -> Fold:

@@ -22,3 +22,11 @@ def test_release_empties_the_list_and_frees_what_only_it_held(count: int, step: 
     assert items == []
     assert [w() is None for w in watched] == [i > 0 for i in range(count)]
     del kept
+
+
+def test_release_empties_a_set_too() -> None:
+    items = {Item() for _ in range(2_500)}
+    watched = [weakref.ref(x) for x in items]
+    heap.release(items, step=1_000)
+    assert items == set()
+    assert all(w() is None for w in watched)
