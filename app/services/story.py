@@ -230,6 +230,7 @@ def detect(rows: Sequence[StoryRow]) -> Fold:
 
     for i, j, _ in pairs:
         parent[root(i)] = root(j)
+    heap.release(pairs)  # millions of tuples when a story is everywhere: a slice at a time
     index_of = {r.id: i for i, r in enumerate(rows)}
     for i, row in enumerate(rows):  # an earlier fold joins the group of its canonical
         if row.story_id is not None and row.story_id != row.id and row.story_id in index_of:
