@@ -1,4 +1,5 @@
-"""Handing freed memory back to the operating system after large, short-lived allocations."""
+"""Large, short-lived allocations: handing freed memory back to the operating system, and
+freeing big lists and sets a slice at a time beside the window's event loop."""
 
 from __future__ import annotations
 

@@ -35,9 +35,6 @@ from app.storage.database import Database
 from app.storage.error import HeedfulError
 from app.storage.story import StoryRow
 
-SEEN_SHARDS = 64
-"""How many sets hold the pairs compared (see :func:`similar_pairs`)."""
-
 logger = logging.getLogger(__name__)
 
 THRESHOLD = 0.35
@@ -55,6 +52,8 @@ BOILERPLATE_SHARE = 0.3
 BOILERPLATE_MIN_ROWS = 5
 MAX_BUCKET = 200
 """A bucket larger than this holds boilerplate shared by many articles; it is skipped."""
+SEEN_SHARDS = 64
+"""How many sets hold the pairs compared (see :func:`similar_pairs`)."""
 
 _PRIME = np.uint64(4_294_967_311)  # the first prime above 2**32
 _rng = np.random.default_rng(20240501)

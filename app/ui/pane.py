@@ -76,6 +76,7 @@ def build(
     # as wide as the largest count (sidebar.fit_counts): sizing it to its contents measured
     # every row on each count that changed, 0.6 ms a time at 500 feeds
     header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+    header.resizeSection(1, header.minimumSectionSize())  # until the first counts arrive
 
     stories = functools.partial(story.also_in, db) if db is not None else None
     river = RiverModel(ranker, runner, parent, stories=stories)
