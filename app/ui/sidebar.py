@@ -225,7 +225,7 @@ class SidebarModel(QStandardItemModel):
         view must then restore which folders are open)."""
         self.feeds = {f.id: f for f in feeds}
         shown = self._layout
-        if layout.key == shown.key:
+        if not self.rebuilds(layout):
             for place, look, was in zip(layout.places, layout.looks, shown.looks, strict=True):
                 if look != was:
                     self._restyle(self._items[place], self._counts[place], look)
@@ -246,6 +246,10 @@ class SidebarModel(QStandardItemModel):
             self._items[place], self._counts[place] = name, count
         self._layout = layout
         return True
+
+    def rebuilds(self, layout: Layout) -> bool:
+        """Whether showing ``layout`` rebuilds the rows (they are not those shown, in order)."""
+        return layout.key != self._layout.key
 
     def folder_places(self) -> list[Place]:
         """Every folder shown, at any depth."""
@@ -376,6 +380,24 @@ def moved_folder(path: str, target: str | None) -> str | None:
     new = f"{target}{SEPARATOR}{leaf}" if target else leaf
     inside = target is not None and (target == path or target.startswith(path + SEPARATOR))
     return None if inside or new == path else new
+
+
+def show_in(
+    view: QTreeView, model: SidebarModel, layout: Layout, feeds: Sequence[FeedRecord]
+) -> None:
+    """Show ``layout`` (the rows of ``feeds``) in ``view``: when that rebuilds the rows, the
+    folders come back open but for those the reader had folded; the count column is fitted
+    to the counts (:func:`fit_counts`)."""
+    folded = (
+        [p for p in model.folder_places() if not view.isExpanded(model.index_of(p))]
+        if model.rebuilds(layout)
+        else []
+    )
+    if model.show(layout, feeds):
+        view.expandAll()
+        for place in folded:
+            view.setExpanded(model.index_of(place), False)
+    fit_counts(view, model)
 
 
 def fit_counts(view: QTreeView, model: SidebarModel) -> None:

@@ -31,7 +31,7 @@ from app.ui.reranking import Reranking
 from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.scroll import ScrollReader
-from app.ui.sidebar import FOR_YOU, STARRED, Place, fit_counts, highlight
+from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight, show_in
 from app.ui.state import REFRESH, ViewState
 from app.ui.story import StoryDesk
 from app.ui.sweeper import Sweeper
@@ -337,21 +337,12 @@ class MainWindow(QMainWindow):
     def _on_overview_loaded(self, overview: task.Overview) -> None:
         self.tray.set_unread(overview.stats.unread)
         selection = self.sidebar_view.selectionModel()
-        collapsed = [
-            place
-            for place in self.sidebar.folder_places()
-            if not self.sidebar_view.isExpanded(self.sidebar.index_of(place))
-        ]
         selection.blockSignals(True)
         try:
-            if self.sidebar.show(overview.layout, overview.feeds):
-                self.sidebar_view.expandAll()  # rebuilt: open the folders the reader had open
-                for place in collapsed:
-                    self.sidebar_view.setExpanded(self.sidebar.index_of(place), False)
+            show_in(self.sidebar_view, self.sidebar, overview.layout, overview.feeds)
         finally:
             selection.blockSignals(False)
         highlight(self.sidebar_view, self.sidebar, self.place, scroll=False)
-        fit_counts(self.sidebar_view, self.sidebar)
         self.sidebar_view.viewport().update()
 
     @Slot(QItemSelection, QItemSelection)
