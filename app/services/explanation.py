@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.blend import blend_line
 from app.services.highlight import DEFAULT, HighlightRule, highlight
 
 HABIT = 0.1
@@ -146,6 +147,9 @@ class ArticleExplanation:
     """Articles of the same feed ranked above this one (what the spreading counts)."""
     allowance: float = 10.0
     """How many of the top 30 the feed may fill before the spreading weighs in fully."""
+    exploring: bool = False
+    """The spreading is a barely shown feed's wait under the top (``explorers`` in
+    :mod:`app.services.score`)."""
     median: float | None = None
     """The median ranked score of For you's river (None: not known)."""
     base: float = 0.0
@@ -386,30 +390,15 @@ class ArticleExplanation:
         return "\n".join(lines)
 
     def _blend_line(self) -> str:
-        age = "" if self.age_hours is None else f" (published {_age(self.age_hours)} ago)"
-        feed = "its feed" if self.feed is None else self.feed.title
-        above = "article" if self.above == 1 else "articles"
-        if self.spreading > 0:
-            spread = (
-                f"feed spreading {self.spreading:+.3f}: it is the best of {feed} in your "
-                "river, a feed you keep opening, so it keeps a place in your top 30"
-            )
-        elif self.above == 0:
-            spread = f"no feed spreading: it is the first of {feed} in your river"
-        elif not self.spreading:
-            spread = "no feed spreading: below your top 30 the river keeps the scores' order"
-        elif self.above + 1 > self.allowance:
-            spread = (
-                f"feed spreading {self.spreading:+.3f} ({self.above} {above} of {feed} rank "
-                f"above it, more than the {self.allowance:.0f} a feed may fill of your top 30, "
-                "so it waits just below the top)"
-            )
-        else:
-            spread = (
-                f"feed spreading {self.spreading:+.3f} ({self.above} {above} of {feed} rank "
-                f"above it; a feed may fill about {self.allowance:.0f} of your top 30)"
-            )
-        return f"Freshness adds {self.freshness:+.3f}{age}; {spread}."
+        return blend_line(
+            freshness=self.freshness,
+            spreading=self.spreading,
+            above=self.above,
+            allowance=self.allowance,
+            feed="its feed" if self.feed is None else self.feed.title,
+            age_hours=self.age_hours,
+            exploring=self.exploring,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of ``explain --json`` (DESIGN.md contract, :data:`JSON_VERSION`).
@@ -438,6 +427,7 @@ class ArticleExplanation:
             "model_click_score": self.score,
             "freshness": self.freshness,
             "spreading": self.spreading,
+            "exploring": self.exploring,
             "click_score": self.ranked,
             "median": self.median,
             "standing": self.standing(),
@@ -470,14 +460,6 @@ def _join(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _age(hours: float) -> str:
-    if hours < 1:
-        return f"{max(0, round(hours * 60))} min"
-    if hours < 48:
-        return f"{hours:.0f} h"
-    return f"{hours / 24:.0f} days"
 
 
 def _faithfulness_words(words: float | None, history: float | None) -> str:

@@ -346,6 +346,7 @@ class Ranker(Scorer):
             spreading=ranked.spreading,
             above=ranked.above,
             allowance=ranked.allowance,
+            exploring=ranked.exploring,
             median=table.median,
             base=float(getattr(explanation, "word_base", 0.0)),
             history_base=float(getattr(explanation, "history_base", 0.0)),

@@ -31,6 +31,15 @@ All three parts are in the click score's own units (log-odds of an open), so the
     a feed the reader reads is never buried under the other feeds' top (the top-N of a
     recommender matched to the mix of the reader's own history, as in Steck's "calibrated
     recommendations", RecSys 2018, kept here to one article a feed);
+  - the best unread article of a feed the reader has hardly been shown (fewer than
+    :data:`EXPLORE_SHOWN` of its headlines on screen in any view, never opened, no "more" or
+    "fewer from this feed" said) that ranks below the floor waits just under the top, at
+    F − BELOW · (1 − tanh((b − F) / σ)) / 2 (between F − BELOW and F − BELOW / 2, under the
+    top and above what waits past its allowance), for the :data:`EXPLORE_SEATS` such feeds
+    with the best b: the model has no evidence either way on a feed it never showed, so
+    its score, mostly the feed's prior, would bury the feed for good where one look lets
+    the reader's opens or skips teach it (a reader who never visits a feed cannot show
+    that they like it; a new subscription is seen at once);
   - every other article keeps b: below the top the order is the click score's (and
     freshness's), which is what the reader's interest says.
   Within a feed the order is kept (b falls and the loss grows as k grows), so the displayed
@@ -65,6 +74,13 @@ SEAT_OPENS = 3
 """Recent opens of one feed from which its best unread article has a seat in the top."""
 SEAT_SHARE = 0.1
 """The share of the recent opens a feed needs for a seat in the top, as well."""
+EXPLORE_SHOWN = 10
+"""Headlines of a feed shown to the reader (impressions, any view) from which its best unread
+article no longer waits under the top to be looked at."""
+EXPLORE_SEATS = 10
+"""At most this many barely shown feeds have their best article wait under the top (those
+with the best click score plus freshness): more would push the articles the model does know
+the reader wants from right under the top."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -81,6 +97,8 @@ class RankedScore:
     """How many articles of the same feed rank above it (what the spreading counts)."""
     allowance: float = TOP * FAIR_SHARE
     """How many of the top the feed may fill before the spreading weighs in fully."""
+    exploring: bool = False
+    """Its spreading is a barely shown feed's wait under the top (see :func:`penalty`)."""
 
     @property
     def total(self) -> float:
@@ -119,6 +137,21 @@ def seats(feed_of_opens: list[int]) -> frozenset[int]:
     return frozenset(int(f) for f, c in zip(ids, counts, strict=True) if c >= least)
 
 
+def explorers(
+    base: FloatArray, feeds: IntArray, k: IntArray, floor: float | None, known: frozenset[int]
+) -> frozenset[int]:
+    """The barely shown feeds whose best article waits under the top: of the feeds not in
+    ``known`` (those the reader has been shown :data:`EXPLORE_SHOWN` headlines of, opened, or
+    said something about), the :data:`EXPLORE_SEATS` whose best article (``k`` [N] = 0) has
+    the highest ``base`` [N] below ``floor``."""
+    if floor is None:
+        return frozenset()
+    best = (k == 0) & (base < floor) & ~np.isin(feeds, list(known))  # [N]
+    rows = np.flatnonzero(best)
+    chosen = rows[np.argsort(-base[rows], kind="stable")[:EXPLORE_SEATS]]
+    return frozenset(int(f) for f in feeds[chosen])
+
+
 def within_feed_rank(base: FloatArray, feeds: IntArray) -> IntArray:
     """k [N]: how many articles of the same feed have a higher ``base`` (ties: earlier first)."""
     order = np.lexsort((-base, feeds))  # by feed, then best first; stable on ties
@@ -138,13 +171,15 @@ def penalty(
     sigma: float = 1.0,
     seated: npt.ArrayLike | None = None,
     worth: float | None = None,
+    exploring: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """The spreading [N] of articles with ``k`` of their feed above them [N], ``base`` [N]
     their click score plus freshness, ``floor`` the fair top's lowest (None: an empty pool,
     no spreading) and ``sigma`` the spread of the pool's click scores: ≤ 0, except for the
     best article of a feed with a seat (``seated`` [N] bool, see :func:`seats`) that ranks
     below the floor but at or above ``worth`` (the pool's median b), which it lifts just
-    above the floor."""
+    above the floor, and for the best article of a barely shown feed (``exploring`` [N]
+    bool, see :func:`explorers`) below the floor, which it lifts to just under it."""
     b = np.asarray(base, np.float64)
     if floor is None:
         return np.zeros_like(b)
@@ -158,6 +193,10 @@ def penalty(
     landing = floor - BELOW * (2.0 - np.tanh(lead / scale))
     held = np.minimum(b, landing) - b  # just under the floor, or where it was if lower already
     out = np.where(past, held, interleave)
+    if exploring is not None:
+        waits = np.asarray(exploring, bool) & (ks == 0) & (lead < 0.0)
+        under = floor - BELOW * (1.0 - np.tanh(lead / scale)) / 2.0 - b  # into (F − B, F − B/2)
+        out = np.where(waits, np.maximum(under, out), out)
     if seated is not None and worth is not None:
         lifted = np.asarray(seated, bool) & (ks == 0) & (lead < 0.0) & (b >= worth)
         seat = floor + BELOW * (1.0 + np.tanh(lead / scale)) - b  # > 0: into (F, F + BELOW)
@@ -186,6 +225,8 @@ class ScoreTable:
     """The feeds whose best unread article has a seat in the top (:func:`seats`)."""
     worth: float | None = None
     """The pool's median click score plus freshness: no seat lifts an article below it."""
+    exploring: frozenset[int] = frozenset()
+    """The barely shown feeds whose best article waits under the top (:func:`explorers`)."""
     unranked: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Ids of the pool's articles left out because they have no vector yet, newest first
     [M] (a progressive ranking of a large new pool, :mod:`app.services.scorer`; empty once it
@@ -207,13 +248,19 @@ class ScoreTable:
 
     def get(self, row: int) -> RankedScore:
         """The parts of the article on ``row``."""
+        spreading, above = float(self.spreading[row]), int(self.above[row])
         return RankedScore(
             float(self.click[row]),
             float(self.fresh[row]),
-            float(self.spreading[row]),
-            int(self.above[row]),
+            spreading,
+            above,
             float(allowances(self.feeds[row : row + 1], self.opens)[0]),
+            exploring=self._waits(int(self.feeds[row]), above, spreading),
         )
+
+    def _waits(self, feed: int, above: int, spreading: float) -> bool:
+        """Whether an article's spreading is its barely shown feed's wait under the top."""
+        return spreading > 0 and above == 0 and feed in self.exploring and feed not in self.seated
 
     def outsider(self, click: float, age_hours: float, feed: int) -> RankedScore:
         """The parts of an article not in the pool, as if it were ranked among it."""
@@ -223,7 +270,14 @@ class ScoreTable:
         allowance = allowances(np.asarray([feed], np.int64), self.opens)
         seated = [feed in self.seated]
         spreading = penalty(
-            [k], allowance, [click + fresh], self.floor, self.sigma, seated, self.worth
+            [k],
+            allowance,
+            [click + fresh],
+            self.floor,
+            self.sigma,
+            seated,
+            self.worth,
+            exploring=[feed in self.exploring],
         )
         return RankedScore(
             click,
@@ -231,6 +285,7 @@ class ScoreTable:
             float(spreading[0]),
             k,
             float(allowance[0]),
+            exploring=self._waits(feed, k, float(spreading[0])),
         )
 
 
@@ -244,11 +299,14 @@ def score_table(
     now: datetime | None = None,
     unranked: IntArray | None = None,
     seated: frozenset[int] = frozenset(),
+    known: frozenset[int] | None = None,
 ) -> ScoreTable:
     """The ranked scores of a pool: ``click`` [N] click scores, ``ages_hours`` [N], ``feeds``
     [N] feed ids, ``opens`` each feed's share of the reader's recent opens; ``unranked`` [M]
     the ids of the pool's articles not ranked yet (none by default); ``seated`` the feeds
-    with a seat in the top (:func:`seats`; none by default)."""
+    with a seat in the top (:func:`seats`; none by default); ``known`` the feeds the reader
+    has been shown enough of, opened or said something about (:func:`explorers`; None: not
+    looked up, and no feed's best article waits under the top for being barely shown)."""
     clicks = np.asarray(click, np.float64)
     sigma = float(clicks.std()) if len(clicks) > 1 else 0.0
     sigma = sigma if sigma > 1e-9 else 1.0
@@ -259,6 +317,7 @@ def score_table(
     fair = np.sort(base[k + 1 <= allowance])[::-1]  # a top where no feed exceeds its allowance
     floor = float(fair[min(TOP, len(fair)) - 1]) if len(fair) else None
     worth = float(np.median(base)) if len(base) else None
+    exploring = frozenset() if known is None else explorers(base, feeds, k, floor, known)
     return ScoreTable(
         ids=np.asarray(ids, np.int64),
         feeds=np.asarray(feeds, np.int64),
@@ -272,6 +331,7 @@ def score_table(
             sigma,
             seated=np.isin(feeds, list(seated)),
             worth=worth,
+            exploring=np.isin(feeds, list(exploring)),
         ),
         above=k,
         sigma=sigma,
@@ -280,11 +340,14 @@ def score_table(
         floor=floor,
         seated=frozenset(seated),
         worth=worth,
+        exploring=exploring,
         unranked=np.zeros(0, np.int64) if unranked is None else np.asarray(unranked, np.int64),
     )
 
 
 __all__ = [
+    "EXPLORE_SEATS",
+    "EXPLORE_SHOWN",
     "FRESHNESS_HALF_LIFE_H",
     "FRESHNESS_WEIGHT",
     "SEAT_OPENS",
@@ -293,6 +356,7 @@ __all__ = [
     "TOP",
     "RankedScore",
     "ScoreTable",
+    "explorers",
     "freshness",
     "open_shares",
     "penalty",

@@ -21,9 +21,16 @@ from app.services.cache import VectorCache
 from app.services.loader import FloatArray, ModelLoader
 from app.services.model import Loaded, RankingError, article_texts, model_ready
 from app.services.profile import Profile
-from app.services.score import RankedScore, ScoreTable, open_shares, score_table, seats
+from app.services.score import (
+    EXPLORE_SHOWN,
+    RankedScore,
+    ScoreTable,
+    open_shares,
+    score_table,
+    seats,
+)
 from app.services.training import source_of
-from app.storage import articles, query
+from app.storage import articles, events, query
 from app.storage.record import Candidate
 from nrms_core import click_score
 
@@ -32,6 +39,9 @@ if TYPE_CHECKING:
 
 TABLE_TTL = timedelta(minutes=10)
 """How long one moment's freshness stands for the river's scores while nothing else changes."""
+SHOWN_WITHIN = timedelta(days=30)
+"""A feed's headlines shown longer ago than this no longer make it known to the reader
+(:func:`app.services.score.explorers`): a feed passed over a month ago is looked at again."""
 BY_ROW_CHUNK = 4096
 """Articles scored one by one (:meth:`Scorer._click_of`) are taken this many at a time."""
 FIRST_SLICE_CHUNKS = 1
@@ -119,6 +129,7 @@ class Scorer(ModelLoader):
         click = click_score(loaded.model.scale, raw, pool.feed_bias, pool.lexical)
         with self._profile.db.read() as s:
             read = articles.list_articles(s, ids=recent, limit=len(recent), unread_only=False)
+            said = events.said_feeds(s)
         read_feeds = [a.feed_id for a in read]  # one per recent open
         table = score_table(
             pool.ids,
@@ -129,6 +140,7 @@ class Scorer(ModelLoader):
             now=now,
             unranked=unranked,
             seated=seats(read_feeds),
+            known=pool.known | frozenset(read_feeds) | said,
         )
         with self._lock:
             self._table = (key, table)
@@ -181,6 +193,8 @@ class Scorer(ModelLoader):
         feeds = np.asarray([c.feed_id for c in candidates], np.int64)  # [N]
         distinct, inverse = np.unique(feeds, return_inverse=True)  # [F], [N]
         bias = loaded.model.source_bias([source_of(int(f)) for f in distinct])  # [F]
+        with self._profile.db.read() as s:
+            familiar = events.known_feeds(s, shown=EXPLORE_SHOWN, since=now - SHOWN_WITHIN)
         pool = Pool(
             version=loaded.version.id,
             ids=listed,
@@ -189,6 +203,7 @@ class Scorer(ModelLoader):
             feed_bias=np.asarray(bias)[inverse],
             lexical=lexical,
             listed=now,
+            known=frozenset(familiar),
         )
         with self._lock:
             self._pool = pool
@@ -298,6 +313,9 @@ class Pool:
     feed_bias: npt.NDArray[np.floating[Any]]  # [N] the model's bias of each one's feed
     lexical: FloatArray  # [N] the model's lexical click bias of each (NaN: not encoded then)
     listed: datetime
+    known: frozenset[int] = frozenset()
+    """The feeds the reader knows when it was listed (:func:`app.storage.events.known_feeds`);
+    the feeds of the recent opens are added at each table."""
 
     def within(self, version: int, ids: npt.NDArray[np.int64], now: datetime) -> Pool | None:
         """The pool cut down to ``ids`` (the pool as it is now), or None when ``ids`` holds an

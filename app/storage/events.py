@@ -48,12 +48,14 @@ __all__ = [
     "feedback",
     "get_setting",
     "impressions",
+    "known_feeds",
     "latest_model_version",
     "list_model_versions",
     "record_click",
     "record_feedback",
     "record_impressions",
     "record_screen",
+    "said_feeds",
     "screens",
     "set_setting",
     "undo_feedback",
@@ -228,6 +230,34 @@ def opened_among(s: Session, article_ids: Sequence[int]) -> set[int]:
     wanted = list(dict.fromkeys(article_ids))
     query = select(Click.article_id).where(Click.article_id.in_(wanted)).distinct()
     return set(s.scalars(query)) if wanted else set()
+
+
+def known_feeds(s: Session, *, shown: int, since: datetime | None = None) -> set[int]:
+    """Feeds the reader knows: ``shown`` or more of their articles' impressions (at or after
+    ``since`` when given, in any view), an article of theirs opened, or something said about
+    them (:func:`said_feeds`)."""
+    counted = (
+        select(Article.feed_id)
+        .join(Impression, Impression.article_id == Article.id)
+        .group_by(Article.feed_id)
+        .having(func.count() >= shown)
+    )
+    if since is not None:
+        counted = counted.where(Impression.time >= to_utc(since))
+    opened = select(Article.feed_id).join(Click, Click.article_id == Article.id).distinct()
+    known = said_feeds(s)
+    for query in (counted, opened):
+        known.update(s.scalars(query))
+    return known
+
+
+def said_feeds(s: Session) -> set[int]:
+    """Feeds the reader said something about (feedback not undone), or about an article of
+    (its feed is recorded with it)."""
+    query = select(Feedback.feed_id).where(
+        Feedback.undone.is_(None), Feedback.feed_id.is_not(None)
+    )
+    return {f for f in s.scalars(query) if f is not None}
 
 
 def record_feedback(

@@ -8,6 +8,7 @@ import pytest
 
 from app.services.score import (
     BELOW,
+    EXPLORE_SEATS,
     SEAT_OPENS,
     TOP,
     ScoreTable,
@@ -216,3 +217,56 @@ def test_a_seat_never_lifts_an_article_below_the_pool_s_median() -> None:
     kwargs = {"ages_hours": np.zeros(len(click)), "feeds": feeds, "opens": {}}
     t = score_table(np.arange(len(click), dtype=np.int64), click, seated=frozenset({5}), **kwargs)
     assert t.spreading[200] == 0.0
+
+
+def known_pool(known: frozenset[int] | None, seated: frozenset[int] = frozenset()) -> ScoreTable:
+    """Feeds 0-4 (the reader's, 40 articles each) well above feeds 5-24 (8 each, none
+    opened), where feed 5's best article is the best of them and feed 24's the worst."""
+    rng = np.random.default_rng(3)
+    click = [rng.normal(3.0, 0.3, 200)]
+    for f in range(5, 25):
+        click.append(-0.05 * f - 0.3 * np.arange(8))  # its best first
+    feeds = np.r_[np.repeat(np.arange(5), 40), np.repeat(np.arange(5, 25), 8)]
+    return score_table(
+        np.arange(360, dtype=np.int64),
+        np.concatenate(click),
+        ages_hours=np.zeros(360),
+        feeds=feeds.astype(np.int64),
+        opens={f: 0.2 for f in range(5)},
+        seated=seated,
+        known=known,
+    )
+
+
+def ranks(t: ScoreTable) -> np.ndarray:
+    return np.argsort(np.argsort(-t.total, kind="stable"), kind="stable")
+
+
+def test_the_best_of_a_barely_shown_feed_waits_just_under_the_top() -> None:
+    plain = known_pool(None)
+    assert plain.exploring == frozenset()
+    assert ranks(plain)[200] > 5 * TOP  # feed 5's best, buried under the reader's feeds
+    t = known_pool(frozenset(range(5)))
+    assert t.exploring == frozenset(range(5, 5 + EXPLORE_SEATS))  # the best ten of them
+    rank = ranks(t)
+    assert t.floor is not None
+    waiting = [200 + 8 * (f - 5) for f in range(5, 5 + EXPLORE_SEATS)]  # each feed's best
+    assert TOP <= rank[waiting].min() and rank[waiting].max() < 2 * TOP  # right under the top
+    assert all(t.floor - BELOW < t.total[r] < t.floor - BELOW / 2 for r in waiting)
+    assert list(rank[waiting]) == sorted(rank[waiting])  # the better ones higher
+    # only the best of each: the feeds' next articles, and the feeds past the ten, stay
+    others = np.setdiff1d(np.arange(360), waiting)
+    assert (t.spreading[others] == plain.spreading[others]).all()
+    part = t.get(200)
+    assert part.exploring and part.spreading > 0
+    assert not t.get(201).exploring and not t.get(0).exploring
+    outside = t.outsider(float(t.click[200]) + 0.01, 0.0, 5)  # better than feed 5's best
+    assert outside.exploring and t.floor - BELOW < outside.total < t.floor
+
+
+def test_a_known_feed_waits_nowhere_and_a_seat_comes_first() -> None:
+    every = known_pool(frozenset(range(25)))
+    assert every.exploring == frozenset() and (every.spreading[200:] <= 0).all()
+    seated = known_pool(frozenset(range(5)) | {5}, seated=frozenset({5}))
+    assert 5 not in seated.exploring and not seated.get(200).exploring
+    assert seated.exploring == frozenset(range(6, 6 + EXPLORE_SEATS))

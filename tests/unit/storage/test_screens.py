@@ -11,9 +11,12 @@ from app.storage.database import Database, NotFoundError
 from app.storage.events import (
     click_history,
     feedback,
+    known_feeds,
     record_click,
     record_feedback,
+    record_impressions,
     record_screen,
+    said_feeds,
     screens,
     undo_feedback,
 )
@@ -110,3 +113,32 @@ def test_feedback_refuses_nonsense(db: Database, ids: tuple[int, int, tuple[int,
             record_feedback(s, "feed_less", NOW, feed_id=10**9)
         with pytest.raises(ValueError):
             record_feedback(s, "word_off", NOW, word="   ")
+
+
+def test_a_feed_is_known_once_shown_enough_opened_or_said_about(db: Database) -> None:
+    with db.write() as s:
+        feeds = [add_feed(s, f"https://example.org/{n}.xml").id for n in range(5)]
+        arts = {
+            f: upsert_articles(s, f, [item(f"f{f}-{n}") for n in range(3)], NOW).new_ids
+            for f in feeds
+        }
+        shown, early, opened, said, quiet = feeds
+        # three headlines of ``shown`` on two visits: four impressions
+        record_impressions(s, [(a, i) for i, a in enumerate(arts[shown])], "v1", NOW)
+        record_impressions(s, [(arts[shown][0], 0)], "v2", NOW)
+        old = NOW - timedelta(days=40)
+        record_impressions(s, [(a, i) for i, a in enumerate(arts[early])], "v0", old)
+        record_impressions(s, [(arts[early][0], 0)], "v3", old)
+        record_click(s, arts[opened][1], "v1", NOW)
+        record_impressions(s, [(arts[quiet][0], 0)], "v1", NOW)
+        undone = record_feedback(s, "feed_less", NOW, feed_id=quiet)
+        undo_feedback(s, undone, NOW)
+        record_feedback(s, "more", NOW, article_id=arts[said][0])
+        record_feedback(s, "word_off", NOW, word="election")
+    with db.read() as s:
+        assert known_feeds(s, shown=4) == {shown, early, opened, said}
+        since = NOW - timedelta(days=30)
+        assert known_feeds(s, shown=4, since=since) == {shown, opened, said}
+        assert known_feeds(s, shown=5, since=since) == {opened, said}
+        assert known_feeds(s, shown=1, since=since) == {shown, opened, said, quiet}
+        assert said_feeds(s) == {said}
