@@ -254,9 +254,7 @@ def known_feeds(s: Session, *, shown: int, since: datetime | None = None) -> set
 def said_feeds(s: Session) -> set[int]:
     """Feeds the reader said something about (feedback not undone), or about an article of
     (its feed is recorded with it)."""
-    query = select(Feedback.feed_id).where(
-        Feedback.undone.is_(None), Feedback.feed_id.is_not(None)
-    )
+    query = select(Feedback.feed_id).where(Feedback.undone.is_(None), Feedback.feed_id.is_not(None))
     return {f for f in s.scalars(query) if f is not None}
 
 

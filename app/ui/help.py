@@ -30,7 +30,9 @@ OPENS = (
     "or saying “less like this” never count. “More like this” and “less like this” are "
     "kept as your own word and can be undone under Model → Your feedback. “Why this?” takes "
     "your word too: “don't rank on this word” beside a title word, “fewer from this feed” "
-    "and “more from this feed” under the feed, and it says back what you told it.</p>"
+    "and “more from this feed” under the feed, and it says back what you told it. A feed "
+    "you have hardly been shown (a new one, or one you never visit) has its best article "
+    "wait just below the top 30 of For you for a look, and “Why this?” says so.</p>"
 )
 
 

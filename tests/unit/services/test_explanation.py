@@ -161,6 +161,19 @@ def test_a_seat_in_the_top_is_said_as_such() -> None:
     assert "it is the first of" not in line
 
 
+def test_a_look_for_a_barely_shown_feed_is_said_as_such() -> None:
+    waiting = make(spreading=0.8, above=0, exploring=True)
+    line = waiting.summary()
+    assert (
+        "feed spreading +0.800: it is the best of Daily Sport in your river, a feed you have "
+        "hardly been shown, so it waits just below your top 30 for a look; opening or passing "
+        "it over teaches Heedful." in line
+    )
+    assert "keep opening" not in line
+    assert waiting.as_dict()["exploring"] is True
+    assert make(spreading=0.8, above=0).as_dict()["exploring"] is False
+
+
 def test_only_rule_picked_words_are_named_as_carrying() -> None:
     e = make()
     assert [w.token for w in e.title_words if w.highlight] == ["rocket", "launch"]

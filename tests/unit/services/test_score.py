@@ -251,7 +251,7 @@ def test_the_best_of_a_barely_shown_feed_waits_just_under_the_top() -> None:
     rank = ranks(t)
     assert t.floor is not None
     waiting = [200 + 8 * (f - 5) for f in range(5, 5 + EXPLORE_SEATS)]  # each feed's best
-    assert TOP <= rank[waiting].min() and rank[waiting].max() < 2 * TOP  # right under the top
+    assert rank[waiting].min() >= TOP and rank[waiting].max() < 2 * TOP  # right under the top
     assert all(t.floor - BELOW < t.total[r] < t.floor - BELOW / 2 for r in waiting)
     assert list(rank[waiting]) == sorted(rank[waiting])  # the better ones higher
     # only the best of each: the feeds' next articles, and the feeds past the ten, stay
