@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, overload
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QByteArray,
     QMimeData,
     QModelIndex,
@@ -28,13 +28,46 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QTreeView
 
-from app.services.feed import is_failing
 from app.services.folder import SEPARATOR
 from app.storage.record import FeedRecord
 from app.ui import resource
+from app.ui.outline import (
+    FOR_YOU,
+    LATEST,
+    SMART,
+    STARRED,
+    FolderNode,
+    Layout,
+    Look,
+    Place,
+    folder_tree,
+    layout_of,
+)
+
+__all__ = [
+    "ERROR_COLOR",
+    "FEED_MIME",
+    "FOLDER_MIME",
+    "FOR_YOU",
+    "LATEST",
+    "SMART",
+    "STARRED",
+    "FolderNode",
+    "Layout",
+    "Look",
+    "Place",
+    "SidebarModel",
+    "SidebarRole",
+    "fit_counts",
+    "folder_tree",
+    "highlight",
+    "layout_of",
+    "moved_folder",
+    "show_in",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,146 +87,23 @@ class SidebarRole(IntEnum):
     KEY = Qt.ItemDataRole.UserRole + 1
 
 
-@dataclass(frozen=True)
-class Place:
-    """What a sidebar item stands for: a smart view ("foryou", "latest", "starred"), a folder
-    (by name) or a feed (by id)."""
-
-    kind: str
-    value: str | int
-
-    @property
-    def feed_id(self) -> int | None:
-        return int(self.value) if self.kind == "feed" else None
-
-    @property
-    def folder(self) -> str | None:
-        return str(self.value) if self.kind == "folder" else None
+_PLAIN = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_FLAGS = {
+    "smart": _PLAIN,
+    "feed": _PLAIN | Qt.ItemFlag.ItemIsDragEnabled,
+    "folder": _PLAIN | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled,
+}
+"""The flags of a row by the kind of its place (worked out once: the view asks for every row)."""
 
 
-FOR_YOU = Place("smart", "foryou")
-LATEST = Place("smart", "latest")
-STARRED = Place("smart", "starred")
-SMART = ((FOR_YOU, "For you", "foryou"), (LATEST, "Latest", "latest"), (STARRED, "Starred", "star"))
+class SidebarModel(QAbstractItemModel):
+    """Two columns (name, unread count) over a :class:`Layout`: the rows are read from its
+    tuples when the view asks, so showing new rows is one reset, and an open that changes a
+    few counts tells the view about those rows only.
 
-
-@dataclass
-class FolderNode:
-    """A folder of the sidebar's tree: its path, the name shown, the unread count of all it
-    holds, its folders by name, and its own feeds in the order given."""
-
-    path: str
-    label: str
-    unread: int = 0
-    folders: dict[str, FolderNode] = field(default_factory=dict)
-    feeds: list[FeedRecord] = field(default_factory=list)
-
-
-def folder_tree(feeds: Sequence[FeedRecord]) -> FolderNode:
-    """The folders of ``feeds`` as a tree under a nameless root, which holds the feeds filed
-    nowhere. Each part of a feed's folder path is a folder ("News/Tech": "Tech" inside "News"),
-    and every folder on the path counts the feed's unread articles."""
-    root = FolderNode("", "")
-    for feed in feeds:
-        node = root
-        if feed.folder:
-            parts = feed.folder.split(SEPARATOR)
-            for depth, part in enumerate(parts, 1):
-                child = node.folders.get(part)
-                if child is None:
-                    path = SEPARATOR.join(parts[:depth])
-                    child = node.folders[part] = FolderNode(path, part.strip() or path)
-                child.unread += feed.unread
-                node = child
-        node.feeds.append(feed)
-    return root
-
-
-class Look(NamedTuple):
-    """How one sidebar row looks: the name, its icon's name, the unread count (bold when
-    any), the tooltip, whether it is failing (red) or paused (italic), and the text screen
-    readers speak for it ("" for the name alone). A tuple, so that comparing thousands of
-    rows with those shown costs the GUI thread next to nothing."""
-
-    label: str
-    icon: str
-    unread: int
-    tooltip: str = ""
-    failing: bool = False
-    paused: bool = False
-    accessible: str = ""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The sidebar's rows in the order they are shown: each row's place, the place of the row
-    it sits under (None: the top level) and its look; ``key`` is the same in plain values, to
-    tell at C speed whether the rows are those shown. Built off the GUI thread
-    (:func:`layout_of`), shown with :meth:`SidebarModel.show`."""
-
-    places: tuple[Place, ...]
-    parents: tuple[Place | None, ...]
-    looks: tuple[Look, ...]
-    key: tuple[tuple[str, str | int, str, str | int], ...]
-
-
-def _feed_look(feed: FeedRecord) -> Look:
-    failing = is_failing(feed)
-    tip = [feed.title or feed.url, feed.url]
-    if failing:
-        tip.append(f"Error ({feed.error_count}× in a row): {feed.last_error}")
-    if not feed.enabled:
-        tip.append("Paused: not refreshed")
-    return Look(
-        feed.title or feed.url,
-        "error" if failing else "feed",
-        feed.unread,
-        "\n".join(tip),
-        failing,
-        not feed.enabled,
-    )
-
-
-def layout_of(feeds: Sequence[FeedRecord], *, total_unread: int, starred: int) -> Layout:
-    """The rows that show ``feeds`` and the smart views' counts: the smart views, then the
-    folder tree of ``feeds`` (:func:`folder_tree`); inside a folder its folders by name,
-    then its feeds in the order given. Pure: safe off the GUI thread."""
-    counts = {FOR_YOU: total_unread, LATEST: total_unread, STARRED: starred}
-    rows: list[tuple[Place, Place | None, Look]] = [
-        (place, None, Look(label, icon, counts[place])) for place, label, icon in SMART
-    ]
-    # Iterative, not recursive: a folder path typed by hand may be deeper than the stack.
-    stack: list[tuple[FolderNode, Place | None]] = [(folder_tree(feeds), None)]
-    while stack:
-        node, parent = stack.pop()
-        for child in sorted(node.folders.values(), key=lambda n: (n.label.lower(), n.path)):
-            where = f"folder inside {node.label}" if node.path else "folder"
-            place = Place("folder", child.path)
-            look = Look(
-                child.label,
-                "folder",
-                child.unread,
-                child.path,
-                accessible=f"{child.label}, {where}, {child.unread} unread",
-            )
-            rows.append((place, parent, look))
-            stack.append((child, place))
-        rows.extend((Place("feed", f.id), parent, _feed_look(f)) for f in node.feeds)
-    key = tuple(
-        (p.kind, p.value, "", "") if up is None else (p.kind, p.value, up.kind, up.value)
-        for p, up, _ in rows
-    )
-    return Layout(
-        tuple(p for p, _, _ in rows),
-        tuple(up for _, up, _ in rows),
-        tuple(k for *_, k in rows),
-        key,
-    )
-
-
-class SidebarModel(QStandardItemModel):
-    """Two columns (name, unread count), built from plain feed records: rebuilt when the rows
-    change, restyled in place when only their counts or looks do.
+    A tree of ``QStandardItem``s built one row at a time cost the GUI thread 13-20 ms at 500
+    feeds and about 120 ms at 5,000 whenever the rows changed (a feed added, moved or
+    renamed); the layout is worked out off the GUI thread (:func:`layout_of`).
 
     ``move_requested(list[int], str | None)`` asks to file feeds under a folder (None: none);
     ``folder_move_requested(str, str)`` asks to move a folder to a new path.
@@ -203,11 +113,11 @@ class SidebarModel(QStandardItemModel):
     folder_move_requested = Signal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(0, 2, parent)
+        super().__init__(parent)
         self.feeds: dict[int, FeedRecord] = {}
-        self._items: dict[Place, QStandardItem] = {}
-        self._counts: dict[Place, QStandardItem] = {}
-        self._layout = Layout((), (), (), ())
+        self._layout = Layout.of([], [], [])
+        self._fonts: dict[tuple[bool, bool], QFont] = {}
+        self._error = QBrush(ERROR_COLOR)
         self.update([], total_unread=0, starred=0)
 
     def update(self, feeds: Sequence[FeedRecord], *, total_unread: int, starred: int) -> bool:
@@ -219,32 +129,21 @@ class SidebarModel(QStandardItemModel):
         """Show ``layout``, the rows of ``feeds`` (:func:`layout_of`).
 
         When the rows are the same places in the same order as shown (the usual case: an open
-        changed a few unread counts), only the rows whose look changed are touched, in place:
-        rebuilding every row made each reload cost 12-20 ms of the GUI thread at 500 feeds
-        and 115-150 ms at 5,000, after every open. Returns whether the rows were rebuilt (the
-        view must then restore which folders are open)."""
+        changed a few unread counts), only the rows whose look changed are reported changed;
+        otherwise the model is reset to the new rows. Returns whether it was reset (the view
+        must then restore which folders are open)."""
         self.feeds = {f.id: f for f in feeds}
         shown = self._layout
         if not self.rebuilds(layout):
-            for place, look, was in zip(layout.places, layout.looks, shown.looks, strict=True):
-                if look != was:
-                    self._restyle(self._items[place], self._counts[place], look)
             self._layout = layout
+            for n, (look, was) in enumerate(zip(layout.looks, shown.looks, strict=True)):
+                if look != was:
+                    row = layout.row[n]
+                    self.dataChanged.emit(self.createIndex(row, 0, n), self.createIndex(row, 1, n))
             return False
-        self.removeRows(0, self.rowCount())
-        self._items, self._counts = {}, {}
-        for place, up, look in zip(layout.places, layout.parents, layout.looks, strict=True):
-            name, count = QStandardItem(), QStandardItem()
-            for cell in (name, count):
-                cell.setData(place, SidebarRole.KEY)
-                cell.setEditable(False)
-                cell.setDragEnabled(place.kind in ("feed", "folder"))
-                cell.setDropEnabled(place.kind == "folder")
-            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self._restyle(name, count, look)
-            (self.invisibleRootItem() if up is None else self._items[up]).appendRow([name, count])
-            self._items[place], self._counts[place] = name, count
+        self.beginResetModel()
         self._layout = layout
+        self.endResetModel()
         return True
 
     def rebuilds(self, layout: Layout) -> bool:
@@ -253,37 +152,106 @@ class SidebarModel(QStandardItemModel):
 
     def folder_places(self) -> list[Place]:
         """Every folder shown, at any depth."""
-        return [place for place in self._items if place.kind == "folder"]
-
-    @staticmethod
-    def _restyle(name: QStandardItem, count: QStandardItem, look: Look) -> None:
-        """Give one row (its name and count cells) ``look``; roles it does not need are
-        cleared, so that the view's defaults apply."""
-        name.setText(look.label)
-        name.setIcon(resource.icon(look.icon))
-        if look.unread > 0 or look.paused:
-            font = QFont()
-            font.setBold(look.unread > 0)
-            font.setItalic(look.paused)
-            name.setFont(font)
-        else:
-            name.setData(None, Qt.ItemDataRole.FontRole)
-        name.setData(QBrush(ERROR_COLOR) if look.failing else None, Qt.ItemDataRole.ForegroundRole)
-        name.setData(look.accessible or None, Qt.ItemDataRole.AccessibleTextRole)
-        count.setText(str(look.unread) if look.unread else "")
-        for cell in (name, count):
-            cell.setToolTip(look.tooltip)
+        return [place for place in self._layout.places if place.kind == "folder"]
 
     def index_of(self, place: Place) -> QModelIndex:
         """The name-column index of ``place`` (invalid when it is not shown)."""
-        item = self._items.get(place)
-        return item.index() if item is not None else QModelIndex()
+        n = self._layout.number.get(place)
+        return QModelIndex() if n is None else self.createIndex(self._layout.row[n], 0, n)
 
     @staticmethod
     def place_at(index: QModelIndex) -> Place | None:
         """What the item at ``index`` stands for."""
         value = index.data(SidebarRole.KEY)
         return value if isinstance(value, Place) else None
+
+    # -- the tree as Qt reads it -----------------------------------------------------------
+
+    def index(
+        self,
+        row: int,
+        column: int,
+        parent: Index = QModelIndex(),  # noqa: B008
+    ) -> QModelIndex:
+        """The index of row ``row``, column ``column`` under ``parent``; its internal id is
+        the row's number in the layout."""
+        if not 0 <= column < 2 or row < 0 or (parent.isValid() and parent.column() != 0):
+            return QModelIndex()
+        under = self._layout.children[parent.internalId() + 1 if parent.isValid() else 0]
+        return self.createIndex(row, column, under[row]) if row < len(under) else QModelIndex()
+
+    @overload
+    def parent(self) -> QObject | None: ...
+
+    @overload
+    def parent(self, child: Index) -> QModelIndex: ...
+
+    def parent(self, child: Index | None = None) -> QObject | QModelIndex | None:
+        """The index of the row ``child`` sits under (invalid at the top level); without
+        ``child``, the model's owner (QObject's parent)."""
+        if child is None:
+            return super().parent()
+        n = child.internalId()
+        if not child.isValid() or n >= len(self._layout.up):
+            return QModelIndex()
+        up = self._layout.up[n]
+        return QModelIndex() if up < 0 else self.createIndex(self._layout.row[up], 0, up)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        return len(self._layout.children[parent.internalId() + 1 if parent.isValid() else 0])
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 2
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        """Feeds and folders can be dragged, folders (and the top level) dropped on."""
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        n = index.internalId()
+        places = self._layout.places
+        return _FLAGS[places[n].kind] if n < len(places) else Qt.ItemFlag.NoItemFlags
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """A row's look, as each role asks for it: the name column has the name, icon, font
+        (bold while unread, italic while paused), red while failing and the text screen
+        readers speak; the count column the unread count, right-aligned; both the tooltip
+        and the place (:data:`SidebarRole.KEY`)."""
+        n = index.internalId()
+        if not index.isValid() or n >= len(self._layout.looks):  # a stale index: nothing
+            return None
+        look = self._layout.looks[n]
+        if role == SidebarRole.KEY:
+            return self._layout.places[n]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return look.tooltip
+        if index.column() == 1:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+                return str(look.unread) if look.unread else ""
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return look.label
+        if role == Qt.ItemDataRole.DecorationRole:
+            return resource.icon(look.icon)
+        if role == Qt.ItemDataRole.FontRole:
+            return self._font(look) if look.unread > 0 or look.paused else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._error if look.failing else None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return look.accessible or None
+        return None
+
+    def _font(self, look: Look) -> QFont:
+        key = (look.unread > 0, look.paused)
+        font = self._fonts.get(key)
+        if font is None:
+            font = self._fonts[key] = QFont()
+            font.setBold(key[0])
+            font.setItalic(key[1])
+        return font
 
     # -- drag and drop ---------------------------------------------------------------------
 
@@ -389,14 +357,14 @@ def show_in(
     folders come back open but for those the reader had folded; the count column is fitted
     to the counts (:func:`fit_counts`)."""
     folded = (
-        [p for p in model.folder_places() if not view.isExpanded(model.index_of(p))]
+        {p for p in model.folder_places() if not view.isExpanded(model.index_of(p))}
         if model.rebuilds(layout)
-        else []
+        else set()
     )
     if model.show(layout, feeds):
-        view.expandAll()
-        for place in folded:
-            view.setExpanded(model.index_of(place), False)
+        for place in model.folder_places():  # every folder but those the reader folded
+            if place not in folded:
+                view.setExpanded(model.index_of(place), True)
     fit_counts(view, model)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from pytestqt.qtbot import QtBot
 
@@ -167,8 +167,8 @@ def test_a_failing_feed_is_marked_and_logged(
         assert win.scheduler.refresh_progress == (2, 2)
         qtbot.waitUntil(lambda: win.sidebar.feeds.get(gone.id) is not None, timeout=5000)
         qtbot.waitUntil(lambda: win.sidebar.feeds[gone.id].error_count == 1, timeout=5000)
-        item = win.sidebar.itemFromIndex(win.sidebar.index_of(Place("feed", gone.id)))
-        assert "404" in item.toolTip()
+        row = win.sidebar.index_of(Place("feed", gone.id))
+        assert "404" in row.data(Qt.ItemDataRole.ToolTipRole)
         qtbot.waitUntil(lambda: win.sidebar.feeds[good.id].unread == PER_FEED, timeout=5000)
         lines = [text for _, fid, text in win.activity if fid == gone.id]
         assert any("404" in line for line in lines)
