@@ -147,6 +147,15 @@ def test_the_tree_holds_together_for_qt_through_counts_and_rebuilds(
     assert model.place_at(index.parent()) == Place("folder", "Tech/AI")
     assert model.index(index.row(), 1, index.parent()).data() == "1"
     assert not model.index(99, 0).isValid() and not model.index(0, 2).isValid()
+    # every count moved (after a refresh): one signal a run of neighbouring rows, not a row
+    many = [record(i, None, 1) for i in range(10, 60)]
+    assert model.update(many, total_unread=50, starred=0)
+    told: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, roles=(): told.append((top.row(), bottom.row())))
+    more = [replace(f, unread=2) for f in many]
+    assert not model.update(more, total_unread=100, starred=0)
+    assert told == [(0, 1), (3, 52)]  # For you and Latest, then the fifty feeds; not Starred
+    assert model.index(52, 1).data() == "2"
     assert model.update([], total_unread=0, starred=0)
     assert [model.place_at(model.index(r, 0)) for r in range(model.rowCount())] == [
         FOR_YOU,
@@ -269,7 +278,9 @@ def test_a_reload_restyles_only_what_changed_and_clears_what_no_longer_applies(
     assert row.data(Qt.ItemDataRole.FontRole).bold() and row.data(Qt.ItemDataRole.FontRole).italic()
     assert "timed out" in row.data(Qt.ItemDataRole.ToolTipRole)
     changed: list[int] = []
-    model.dataChanged.connect(lambda top, bottom, roles=(): changed.append(top.row()))
+    model.dataChanged.connect(
+        lambda top, bottom, roles=(): changed.extend(range(top.row(), bottom.row() + 1))
+    )
     assert not model.update([record(1, None, 0), record(2, None, 2)], total_unread=2, starred=0)
     assert model.index_of(Place("feed", 1)) == row  # in place
     assert row.data(Qt.ItemDataRole.ForegroundRole) is None
