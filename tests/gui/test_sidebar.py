@@ -151,11 +151,18 @@ def test_the_tree_holds_together_for_qt_through_counts_and_rebuilds(
     many = [record(i, None, 1) for i in range(10, 60)]
     assert model.update(many, total_unread=50, starred=0)
     told: list[tuple[int, int]] = []
-    model.dataChanged.connect(lambda top, bottom, roles=(): told.append((top.row(), bottom.row())))
+    model.dataChanged.connect(
+        lambda top, bottom, roles=(): told.append((top.row(), bottom.row(), top.column()))
+    )
     more = [replace(f, unread=2) for f in many]
     assert not model.update(more, total_unread=100, starred=0)
-    assert told == [(0, 1), (3, 52)]  # For you and Latest, then the fifty feeds; not Starred
-    assert model.index(52, 1).data() == "2"
+    # For you and Latest, then the fifty feeds (not Starred), from the count column: their
+    # names look the same, still bold
+    assert told == [(0, 1, 1), (3, 52, 1)]
+    told.clear()
+    assert not model.update([*more[:-1], replace(more[-1], unread=0)], total_unread=98, starred=0)
+    assert told == [(0, 1, 1), (52, 52, 0)]  # the last feed's name is no longer bold
+    assert model.index(51, 1).data() == "2" and model.index(52, 1).data() == ""
     assert model.update([], total_unread=0, starred=0)
     assert [model.place_at(model.index(r, 0)) for r in range(model.rowCount())] == [
         FOR_YOU,
