@@ -150,6 +150,8 @@ class ArticleExplanation:
     exploring: bool = False
     """The spreading is a barely shown feed's wait under the top (``explorers`` in
     :mod:`app.services.score`)."""
+    feed_title: str = ""
+    """The article's feed, named when the feed has no share of its own ("" : not known)."""
     median: float | None = None
     """The median ranked score of For you's river (None: not known)."""
     base: float = 0.0
@@ -395,7 +397,7 @@ class ArticleExplanation:
             spreading=self.spreading,
             above=self.above,
             allowance=self.allowance,
-            feed="its feed" if self.feed is None else self.feed.title,
+            feed=self.feed.title if self.feed is not None else self.feed_title or "its feed",
             age_hours=self.age_hours,
             exploring=self.exploring,
         )

@@ -347,6 +347,7 @@ class Ranker(Scorer):
             above=ranked.above,
             allowance=ranked.allowance,
             exploring=ranked.exploring,
+            feed_title=record.feed_title,
             median=table.median,
             base=float(getattr(explanation, "word_base", 0.0)),
             history_base=float(getattr(explanation, "history_base", 0.0)),

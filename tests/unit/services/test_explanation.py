@@ -171,6 +171,8 @@ def test_a_look_for_a_barely_shown_feed_is_said_as_such() -> None:
     )
     assert "keep opening" not in line
     assert waiting.as_dict()["exploring"] is True
+    unshared = make(spreading=0.8, above=0, exploring=True, feed=None, feed_title="Local Wire")
+    assert "it is the best of Local Wire in your river" in unshared.summary()
     assert make(spreading=0.8, above=0).as_dict()["exploring"] is False
 
 
