@@ -49,8 +49,8 @@ from app.services.profile import Profile  # noqa: E402
 from app.services.refresh import Refresher  # noqa: E402
 from app.storage import articles, feeds, query  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
+from app.ui.outline import FOR_YOU, LATEST  # noqa: E402
 from app.ui.river import Role  # noqa: E402
-from app.ui.sidebar import FOR_YOU, LATEST  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
 from bench.feedserver import headlines, serve  # noqa: E402
 from bench.stall import Probe, all_at_once, run_until  # noqa: E402

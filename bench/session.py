@@ -52,7 +52,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 import app.ui  # noqa: E402, F401  (counters the PySide6 None defect before any Qt call)
 from app.services.profile import Profile  # noqa: E402
 from app.storage import articles, events, feeds  # noqa: E402
-from app.ui.sidebar import FOR_YOU  # noqa: E402
+from app.ui.outline import FOR_YOU  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
 from bench import measurement  # noqa: E402
 from bench.digest import aggregate, document, fmt, judged, markdown, plot  # noqa: E402

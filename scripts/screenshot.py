@@ -37,8 +37,8 @@ from app.services.ranking import Ranker  # noqa: E402
 from app.storage import articles, feeds  # noqa: E402
 from app.storage.record import IncomingArticle  # noqa: E402
 from app.ui import theme  # noqa: E402
+from app.ui.outline import FOR_YOU, Place  # noqa: E402
 from app.ui.preference import SettingsDialog  # noqa: E402
-from app.ui.sidebar import FOR_YOU, Place  # noqa: E402
 from app.ui.window import QUIET, MainWindow  # noqa: E402
 from harness.server import LocalServer, Reply  # noqa: E402
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.services import activity
@@ -79,6 +79,29 @@ def untrained_version(profile: Profile, clicks: int, now: datetime) -> None:
     sha = model.save(where, meta={"clicks_used": clicks})
     with profile.db.write() as s:
         events.add_model_version(s, str(where), sha, now, clicks, {})
+
+
+def biased_version(profile: Profile, biases: Sequence[float], clicks: int) -> None:
+    """Publish version 1: an untrained model over the profile's titles whose feeds, in id
+    order, have fitted-looking ``biases``, no vectors cached."""
+    import torch
+
+    from nrms_core.recommender import Recommender
+
+    with profile.db.read() as s:
+        titles = articles.article_titles(s)
+        feed_ids = sorted({a.feed_id for a in articles.list_articles(s, limit=100_000)})
+    model = Recommender.create(pretrained=False, seed=0)
+    model.add_titles(titles.values(), [f"feed{f}" for f in feed_ids])
+    with torch.no_grad():
+        for f, bias in zip(feed_ids, biases, strict=True):
+            row = model._source_row(f"feed{f}")
+            assert row is not None
+            model._model.source_bias[row] = bias
+    where = profile.paths.models / "model-00001.pt"
+    sha = model.save(where, meta={"clicks_used": clicks})
+    with profile.db.write() as s:
+        events.add_model_version(s, str(where), sha, datetime.now(UTC), clicks, {})
 
 
 @contextmanager

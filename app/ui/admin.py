@@ -23,10 +23,11 @@ from app.ui.activity import event_line
 from app.ui.delegate import RiverDelegate
 from app.ui.help import HelpDialog
 from app.ui.mute import MuteDialog
+from app.ui.outline import LATEST, Place
 from app.ui.preference import SettingsDialog
 from app.ui.river import RiverModel
 from app.ui.schedule import Options, Scheduler
-from app.ui.sidebar import LATEST, Place, SidebarModel
+from app.ui.sidebar import SidebarModel
 from app.ui.subscription import AddFeedDialog, FailedFeedsDialog, FeedPropertiesDialog
 from app.ui.worker import JobRunner
 

@@ -31,9 +31,9 @@ from app.storage.record import ArticleRecord
 from app.ui import task
 from app.ui.explanation import ExplanationPanel
 from app.ui.impression import ImpressionTracker
+from app.ui.outline import Place
 from app.ui.reader import ReaderView, open_external
 from app.ui.river import RiverModel, Role
-from app.ui.sidebar import Place
 from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)

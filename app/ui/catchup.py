@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QMessageBox, QPushButton, QStatus
 from app.services import reading
 from app.storage.database import Database
 from app.ui import menu
+from app.ui.outline import Place
 from app.ui.river import RiverModel
-from app.ui.sidebar import Place
 from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 from app.services import folder
 from app.storage.database import Database
 from app.storage.record import FeedRecord
-from app.ui.sidebar import LATEST, Place, SidebarModel
+from app.ui.outline import LATEST, Place
+from app.ui.sidebar import SidebarModel
 from app.ui.worker import JobRunner
 
 log = logging.getLogger(__name__)

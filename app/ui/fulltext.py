@@ -16,8 +16,8 @@ from app.storage.database import Database
 from app.storage.record import ArticleRecord
 from app.ui import menu
 from app.ui.article import ArticleDesk
+from app.ui.outline import Place
 from app.ui.reader import ReaderView
-from app.ui.sidebar import Place
 from app.ui.worker import JobFailure, JobRunner, report
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ from app.storage.database import Database
 from app.ui import crash, task
 from app.ui.activity import fetch_text
 from app.ui.article import ArticleDesk
-from app.ui.sidebar import FOR_YOU, Place, SidebarModel
+from app.ui.outline import FOR_YOU, Place
+from app.ui.sidebar import SidebarModel
 from app.ui.state import REFRESH, TRAIN, ViewState
 from app.ui.trainer import TrainController
 from app.ui.training import ModelDialog

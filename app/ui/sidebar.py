@@ -36,38 +36,12 @@ from app.storage.record import FeedRecord
 from app.ui import resource
 from app.ui.outline import (
     FOR_YOU,
-    LATEST,
-    SMART,
     STARRED,
-    FolderNode,
     Layout,
     Look,
     Place,
-    folder_tree,
     layout_of,
 )
-
-__all__ = [
-    "ERROR_COLOR",
-    "FEED_MIME",
-    "FOLDER_MIME",
-    "FOR_YOU",
-    "LATEST",
-    "SMART",
-    "STARRED",
-    "FolderNode",
-    "Layout",
-    "Look",
-    "Place",
-    "SidebarModel",
-    "SidebarRole",
-    "fit_counts",
-    "folder_tree",
-    "highlight",
-    "layout_of",
-    "moved_folder",
-    "show_in",
-]
 
 log = logging.getLogger(__name__)
 

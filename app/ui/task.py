@@ -12,7 +12,7 @@ from app.services.ranking import ArticleExplanation, Ranking
 from app.services.refresh import Refresher, RefreshProgress, RefreshSummary
 from app.storage.database import Database
 from app.storage.record import FeedRecord, ModelVersionRecord, Stats
-from app.ui.sidebar import Layout, layout_of
+from app.ui.outline import Layout, layout_of
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,12 @@ from app.ui.folder import FolderDesk
 from app.ui.fulltext import FullTextDesk
 from app.ui.impression import ImpressionTracker
 from app.ui.notification import Notifier
+from app.ui.outline import FOR_YOU, STARRED, Place
 from app.ui.reranking import Reranking
 from app.ui.river import RiverQuery
 from app.ui.schedule import Scheduler
 from app.ui.scroll import ScrollReader
-from app.ui.sidebar import FOR_YOU, STARRED, Place, highlight, show_in
+from app.ui.sidebar import highlight, show_in
 from app.ui.state import REFRESH, ViewState
 from app.ui.story import StoryDesk
 from app.ui.sweeper import Sweeper

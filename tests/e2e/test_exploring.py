@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import torch
 
 from app.services import activity, ranking
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.score import EXPLORE_SHOWN, TOP
 from app.storage import articles, events
-from tests.modelled import made_up_feeds
+from tests.modelled import biased_version, made_up_feeds
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -35,8 +34,6 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 def root(tmp_path: Path) -> Path:
     """Three feeds the reader reads (every headline shown, some opened) and a fourth, never
     shown, whose feed bias (below the others') sinks all its articles under theirs."""
-    from nrms_core.recommender import Recommender
-
     path = tmp_path / "profile"
     rng = random.Random(5)
     with Profile(path) as profile:
@@ -45,20 +42,7 @@ def root(tmp_path: Path) -> Path:
         activity.record_impressions(profile.db, [(a, i) for i, a in enumerate(read)], "seen")
         for chosen in by_feed[0][:4] + by_feed[1][:4] + by_feed[2][:4]:
             activity.record_click(profile.db, chosen, "seen", dwell=30.0)
-        with profile.db.read() as s:
-            titles = articles.article_titles(s)
-            feed_ids = sorted({a.feed_id for a in articles.list_articles(s, limit=1000)})
-        model = Recommender.create(pretrained=False, seed=0)
-        model.add_titles(titles.values(), [f"feed{f}" for f in feed_ids])
-        with torch.no_grad():
-            for k, f in enumerate(feed_ids):
-                row = model._source_row(f"feed{f}")
-                assert row is not None
-                model._model.source_bias[row] = (1.0, 1.0, 1.0, -3.0)[k]
-        where = profile.paths.models / "model-00001.pt"
-        sha = model.save(where, meta={"clicks_used": 12})
-        with profile.db.write() as s:
-            events.add_model_version(s, str(where), sha, datetime.now(UTC), 12, {})
+        biased_version(profile, (1.0, 1.0, 1.0, -3.0), clicks=12)
     return path
 
 

@@ -19,8 +19,8 @@ from app.services.profile import Profile
 from app.services.ranking import MIN_CLICKS
 from app.storage import events, feeds
 from app.ui import crash
+from app.ui.outline import FOR_YOU, LATEST, Place
 from app.ui.river import Role
-from app.ui.sidebar import FOR_YOU, LATEST, Place
 from app.ui.window import QUIET, MainWindow
 from harness.server import LocalServer, Reply
 from tests.gui.conftest import TOPICS

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from pytestqt.qtbot import QtBot
 
 from app.cli import main
@@ -26,11 +25,11 @@ from app.services.highlight import highlight
 from app.services.profile import Profile
 from app.services.ranking import Ranker
 from app.services.river import RiverFilter
-from app.storage import articles, events
+from app.storage import events
 from app.ui.delegate import tints
 from app.ui.river import RiverModel, RiverQuery, Role
 from app.ui.worker import JobRunner
-from tests.modelled import made_up_feeds
+from tests.modelled import biased_version, made_up_feeds
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -38,8 +37,6 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A profile with four feeds (one of high volume), 22 opens and a model version."""
-    from nrms_core.recommender import Recommender
-
     path = tmp_path_factory.mktemp("one-score") / "profile"
     rng = random.Random(3)
     with Profile(path) as profile:
@@ -51,20 +48,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i, chosen in enumerate(opened):
             above = skipped[i * 3 : i * 3 + 3]
             activity.record_click(profile.db, chosen, f"s{i}", dwell=30.0, shown_above=above)
-        with profile.db.read() as s:
-            titles = articles.article_titles(s)
-            feed_ids = sorted({a.feed_id for a in articles.list_articles(s, limit=1000)})
-        model = Recommender.create(pretrained=False, seed=0)
-        model.add_titles(titles.values(), [f"feed{f}" for f in feed_ids])
-        with torch.no_grad():
-            for k, f in enumerate(feed_ids):
-                row = model._source_row(f"feed{f}")
-                assert row is not None
-                model._model.source_bias[row] = (1.5, -0.5, 0.2, 0.0)[k]
-        where = profile.paths.models / "model-00001.pt"
-        sha = model.save(where, meta={"clicks_used": 22})
-        with profile.db.write() as s:
-            events.add_model_version(s, str(where), sha, datetime.now(UTC), 22, {})
+        biased_version(profile, (1.5, -0.5, 0.2, 0.0), clicks=22)
     return path
 
 

@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 from app.services.profile import Profile
 from app.storage import feeds
 from app.ui import admin
+from app.ui.outline import FOR_YOU, LATEST, Place
 from app.ui.river import Role
-from app.ui.sidebar import FOR_YOU, LATEST, Place
 from app.ui.subscription import FailedFeedsDialog, FeedPropertiesDialog
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill

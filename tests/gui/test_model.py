@@ -22,8 +22,9 @@ from app.services.ranking import Ranker
 from app.services.river import RiverFilter
 from app.storage import feeds
 from app.ui import task
+from app.ui.outline import FOR_YOU, Place
 from app.ui.river import RiverModel, RiverQuery, Role
-from app.ui.sidebar import FOR_YOU, Place, SidebarModel
+from app.ui.sidebar import SidebarModel
 from app.ui.worker import JobRunner
 from tests.gui.conftest import fill
 

@@ -136,7 +136,7 @@ def test_more_like_this_reranks_below_too(win: MainWindow, profile: Profile, qtb
 
 
 def test_other_views_keep_their_order(win: MainWindow, qtbot: QtBot) -> None:
-    from app.ui.sidebar import LATEST
+    from app.ui.outline import LATEST
 
     win.show_place(LATEST)
     qtbot.waitUntil(lambda: win.river.rowCount() > 60 and not win.river.loading, timeout=WAIT_MS)

@@ -11,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from app.services import preference, reading
 from app.services.profile import Profile
+from app.ui.outline import LATEST
 from app.ui.preference import SettingsDialog
 from app.ui.river import Role
-from app.ui.sidebar import LATEST
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
 

@@ -22,15 +22,8 @@ from app.services.profile import Profile
 from app.storage import feeds
 from app.storage.record import FeedRecord
 from app.ui import task
-from app.ui.sidebar import (
-    FOR_YOU,
-    LATEST,
-    Place,
-    SidebarModel,
-    fit_counts,
-    folder_tree,
-    moved_folder,
-)
+from app.ui.outline import FOR_YOU, LATEST, Place, folder_tree
+from app.ui.sidebar import SidebarModel, fit_counts, moved_folder
 from app.ui.window import QUIET, MainWindow
 from tests.gui.conftest import fill
 

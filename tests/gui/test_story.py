@@ -18,8 +18,8 @@ from app.storage import articles
 from app.storage import story as stories
 from app.storage.record import ArticleRecord
 from app.ui.delegate import RiverDelegate, meta_line
+from app.ui.outline import LATEST
 from app.ui.river import RiverModel, RiverQuery, Role
-from app.ui.sidebar import LATEST
 from app.ui.window import QUIET, MainWindow
 from app.ui.worker import JobRunner
 from tests.gui.conftest import fill

@@ -17,8 +17,8 @@ from app.services.profile import Profile
 from app.storage import events
 from app.storage.record import ScreenRecord
 from app.ui import article as article_module
+from app.ui.outline import FOR_YOU, LATEST, STARRED, Place
 from app.ui.river import Role
-from app.ui.sidebar import FOR_YOU, LATEST, STARRED, Place
 from app.ui.window import QUIET, MainWindow
 from harness.sample import seed_profile
 from harness.training import install_model
