@@ -113,17 +113,17 @@ class Layout:
     parents: tuple[Place | None, ...]
     looks: tuple[Look, ...]
     key: tuple[tuple[str, str | int, str, str | int], ...]
-    up: tuple[int, ...] = ()
-    row: tuple[int, ...] = ()
-    children: tuple[tuple[int, ...], ...] = ((),)
-    number: dict[Place, int] = field(default_factory=dict)
+    up: tuple[int, ...]
+    row: tuple[int, ...]
+    children: tuple[tuple[int, ...], ...]
+    number: dict[Place, int]
 
     @staticmethod
     def of(
         places: Sequence[Place], parents: Sequence[Place | None], looks: Sequence[Look]
     ) -> Layout:
-        """The layout of these rows (each row's parent listed before it), its shape worked
-        out."""
+        """The layout of these rows (a row's parent is one of them, or None), its shape
+        worked out."""
         number = {p: n for n, p in enumerate(places)}
         up = tuple(-1 if p is None else number[p] for p in parents)
         children: list[list[int]] = [[] for _ in range(len(places) + 1)]

@@ -159,10 +159,20 @@ class SidebarModel(QAbstractItemModel):
     ) -> QModelIndex:
         """The index of row ``row``, column ``column`` under ``parent``; its internal id is
         the row's number in the layout."""
-        if not 0 <= column < 2 or row < 0 or (parent.isValid() and parent.column() != 0):
+        if not 0 <= column < 2 or row < 0:
             return QModelIndex()
-        under = self._layout.children[parent.internalId() + 1 if parent.isValid() else 0]
+        under = self._under(parent)
         return self.createIndex(row, column, under[row]) if row < len(under) else QModelIndex()
+
+    def _under(self, parent: Index) -> tuple[int, ...]:
+        """The numbers of the rows under ``parent`` (none under a count cell or a stale
+        index)."""
+        if not parent.isValid():
+            return self._layout.children[0]
+        n = parent.internalId()
+        if parent.column() != 0 or n + 1 >= len(self._layout.children):
+            return ()
+        return self._layout.children[n + 1]
 
     @overload
     def parent(self) -> QObject | None: ...
@@ -182,9 +192,7 @@ class SidebarModel(QAbstractItemModel):
         return QModelIndex() if up < 0 else self.createIndex(self._layout.row[up], 0, up)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        return len(self._layout.children[parent.internalId() + 1 if parent.isValid() else 0])
+        return len(self._under(parent))
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 2
