@@ -105,8 +105,9 @@ class Scorer(ModelLoader):
         one. When none is left the table is the one a single ranking of the pool gives."""
         with self._profile.db.read() as s:
             ids = np.asarray(query.candidate_ids(s, unread_only=True), np.int64)
+            said = frozenset(events.said_feeds(s))  # "fewer from this feed" ends a look at once
         history = self._history()
-        key = (loaded.version.id, history, len(ids), hash(ids.tobytes()))
+        key = (loaded.version.id, history, len(ids), hash(ids.tobytes()), said)
         now = self._clock()
         with self._lock:
             if self._table is not None and self._table[0] == key:
@@ -118,7 +119,7 @@ class Scorer(ModelLoader):
             pool = self._pool.within(loaded.version.id, ids, now) if self._pool else None
         if pool is None:  # listed afresh: the table is of these rows, so keyed by them
             pool = self._list_pool(loaded, now)
-            key = (loaded.version.id, history, len(pool.ids), hash(pool.ids.tobytes()))
+            key = (loaded.version.id, history, len(pool.ids), hash(pool.ids.tobytes()), said)
         elif advance:
             self._encode_next(loaded, pool)
         pool, unranked = pool.ranked(loaded.cache)
@@ -129,7 +130,6 @@ class Scorer(ModelLoader):
         click = click_score(loaded.model.scale, raw, pool.feed_bias, pool.lexical)
         with self._profile.db.read() as s:
             read = articles.list_articles(s, ids=recent, limit=len(recent), unread_only=False)
-            said = events.said_feeds(s)
         read_feeds = [a.feed_id for a in read]  # one per recent open
         table = score_table(
             pool.ids,
