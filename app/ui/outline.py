@@ -99,9 +99,9 @@ class Look(NamedTuple):
 
 @dataclass(frozen=True)
 class Layout:
-    """The sidebar's rows in the order they are shown: each row's place, the place of the row
-    it sits under (None: the top level) and its look; ``key`` is the same in plain values, to
-    tell at C speed whether the rows are those shown. Built off the GUI thread
+    """The sidebar's rows in the order they are shown: each row's place and look, and ``key``,
+    each row's place and that of the row it sits under in plain values, to tell at C speed
+    whether the rows are those shown. Built off the GUI thread
     (:func:`layout_of`), shown with :meth:`app.ui.sidebar.SidebarModel.show`.
 
     The tree's shape, by row number n (the row's position in ``places``): ``up[n]`` the number
@@ -110,7 +110,6 @@ class Layout:
     ``number`` maps a place to its n."""
 
     places: tuple[Place, ...]
-    parents: tuple[Place | None, ...]
     looks: tuple[Look, ...]
     key: tuple[tuple[str, str | int, str, str | int], ...]
     up: tuple[int, ...]
@@ -137,7 +136,6 @@ class Layout:
         )
         return Layout(
             tuple(places),
-            tuple(parents),
             tuple(looks),
             key,
             up,
