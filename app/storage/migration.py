@@ -192,10 +192,20 @@ _V3_SCREENS_FEEDBACK_READER: Migration = (
     "CREATE UNIQUE INDEX ux_enclosures_article_url ON enclosures (article_id, url)",
 )
 
+_V4_IMPRESSIONS_BY_ARTICLE_TIME: Migration = (
+    # How many headlines of each feed were shown in the last days (the feeds For you gives a
+    # look, app.storage.events.known_feeds) is read from this index alone; by article only,
+    # each impression's time was read from the table: 1 s at 400,000 impressions, not 0.1 s.
+    # It serves every lookup by article the old index did.
+    "CREATE INDEX ix_impressions_article_time ON impressions (article_id, time)",
+    "DROP INDEX ix_impressions_article",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_BASE,
     _V2_SEARCH_AND_TOMBSTONES,
     _V3_SCREENS_FEEDBACK_READER,
+    _V4_IMPRESSIONS_BY_ARTICLE_TIME,
 )
 """Every migration, oldest first. ``len(MIGRATIONS)`` is the current schema version."""
 

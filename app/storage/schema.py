@@ -156,7 +156,7 @@ class Impression(Base):
     __table_args__ = (
         Index("ux_impressions_session_article", "session", "article_id", unique=True),
         Index("ix_impressions_time", "time"),
-        Index("ix_impressions_article", "article_id"),
+        Index("ix_impressions_article_time", "article_id", "time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
