@@ -25,7 +25,8 @@ def blend_line(
     if spreading > 0 and exploring:
         spread = (
             f"feed spreading {spreading:+.3f}: it is the best of {feed} in your river, a feed "
-            "you have hardly been shown, so it waits just below your top 30 for a look; "
+            "you have hardly been shown beside your others, so it waits just below your top 30 "
+            "for a look; "
             "opening or passing it over teaches Heedful"
         )
     elif spreading > 0:

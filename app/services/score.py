@@ -25,21 +25,24 @@ All three parts are in the click score's own units (log-odds of an open), so the
     own opens are more concentrated) and the article waits right under the top instead of
     sinking beneath articles of less worth;
   - the best unread article of a feed the reader keeps opening (a seat: at least
-    :data:`SEAT_OPENS` of their recent opens and :data:`SEAT_SHARE` of them) that ranks
-    below the floor, yet above the pool's median b, is lifted just above it, to
+    :data:`SEAT_OPENS` of their latest :data:`SEAT_WINDOW` opens and :data:`SEAT_SHARE` of
+    them) that ranks below the floor, yet above the pool's median b, is lifted just above it, to
     F + BELOW · (1 + tanh((b − F) / σ)) (between F and F + BELOW, the better ones higher):
     a feed the reader reads is never buried under the other feeds' top (the top-N of a
     recommender matched to the mix of the reader's own history, as in Steck's "calibrated
     recommendations", RecSys 2018, kept here to one article a feed);
-  - the best unread article of a feed the reader has hardly been shown (fewer than
-    :data:`EXPLORE_SHOWN` of its headlines on screen in any view, never opened, no "more" or
-    "fewer from this feed" said) that ranks below the floor waits just under the top, at
+  - the best unread article of a feed the reader has hardly been shown beside the others
+    (fewer than :data:`EXPLORE_SHOWN` of its headlines on screen in views where feeds
+    compete, its own view not counted, and no "more" or "fewer from this feed" said) that
+    ranks below the floor waits just under the top, at
     F − BELOW · (1 − tanh((b − F) / σ)) / 2 (between F − BELOW and F − BELOW / 2, under the
     top and above what waits past its allowance), for the :data:`EXPLORE_SEATS` such feeds
     with the best b: the model has no evidence either way on a feed it never showed, so
     its score, mostly the feed's prior, would bury the feed for good where one look lets
     the reader's opens or skips teach it (a reader who never visits a feed cannot show
-    that they like it; a new subscription is seen at once);
+    that they like it, one who reads it only in its own view never weighs it against the
+    others, and the feed bias is fitted where feeds compete; a new subscription is seen at
+    once);
   - every other article keeps b: below the top the order is the click score's (and
     freshness's), which is what the reader's interest says.
   Within a feed the order is kept (b falls and the loss grows as k grows), so the displayed
@@ -74,9 +77,12 @@ SEAT_OPENS = 3
 """Recent opens of one feed from which its best unread article has a seat in the top."""
 SEAT_SHARE = 0.1
 """The share of the recent opens a feed needs for a seat in the top, as well."""
+SEAT_WINDOW = 200
+"""How many of the latest opens a seat is counted over: more than the reader vector's 50, so
+that a feed read in bursts (a day of it, then a day of another) keeps its seat between them."""
 EXPLORE_SHOWN = 10
-"""Headlines of a feed shown to the reader (impressions, any view) from which its best unread
-article no longer waits under the top to be looked at."""
+"""Headlines of a feed shown to the reader where feeds compete (impressions in any view but
+the feed's own) from which its best unread article no longer waits under the top."""
 EXPLORE_SEATS = 10
 """At most this many barely shown feeds have their best article wait under the top (those
 with the best click score plus freshness): more would push the articles the model does know
@@ -141,9 +147,9 @@ def explorers(
     base: FloatArray, feeds: IntArray, k: IntArray, floor: float | None, known: frozenset[int]
 ) -> frozenset[int]:
     """The barely shown feeds whose best article waits under the top: of the feeds not in
-    ``known`` (those the reader has been shown :data:`EXPLORE_SHOWN` headlines of, opened, or
-    said something about), the :data:`EXPLORE_SEATS` whose best article (``k`` [N] = 0) has
-    the highest ``base`` [N] below ``floor``."""
+    ``known`` (those the reader has been shown :data:`EXPLORE_SHOWN` headlines of beside
+    others, or said something about), the :data:`EXPLORE_SEATS` whose best article (``k``
+    [N] = 0) has the highest ``base`` [N] below ``floor``."""
     if floor is None:
         return frozenset()
     best = (k == 0) & (base < floor) & ~np.isin(feeds, list(known))  # [N]
@@ -352,6 +358,7 @@ __all__ = [
     "FRESHNESS_WEIGHT",
     "SEAT_OPENS",
     "SEAT_SHARE",
+    "SEAT_WINDOW",
     "SPREADING",
     "TOP",
     "RankedScore",

@@ -23,6 +23,7 @@ from app.services.model import Loaded, RankingError, article_texts, model_ready
 from app.services.profile import Profile
 from app.services.score import (
     EXPLORE_SHOWN,
+    SEAT_WINDOW,
     RankedScore,
     ScoreTable,
     open_shares,
@@ -130,6 +131,7 @@ class Scorer(ModelLoader):
         click = click_score(loaded.model.scale, raw, pool.feed_bias, pool.lexical)
         with self._profile.db.read() as s:
             read = articles.list_articles(s, ids=recent, limit=len(recent), unread_only=False)
+            seated = seats(events.opened_feeds(s, SEAT_WINDOW))
         read_feeds = [a.feed_id for a in read]  # one per recent open
         table = score_table(
             pool.ids,
@@ -139,8 +141,8 @@ class Scorer(ModelLoader):
             opens=open_shares(read_feeds),
             now=now,
             unranked=unranked,
-            seated=seats(read_feeds),
-            known=pool.known | frozenset(read_feeds) | said,
+            seated=seated,
+            known=pool.known | said,
         )
         with self._lock:
             self._table = (key, table)
@@ -315,7 +317,7 @@ class Pool:
     listed: datetime
     known: frozenset[int] = frozenset()
     """The feeds the reader knows when it was listed (:func:`app.storage.events.known_feeds`);
-    the feeds of the recent opens are added at each table."""
+    the feeds said about since are added at each table."""
 
     def within(self, version: int, ids: npt.NDArray[np.int64], now: datetime) -> Pool | None:
         """The pool cut down to ``ids`` (the pool as it is now), or None when ``ids`` holds an

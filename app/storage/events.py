@@ -232,22 +232,44 @@ def opened_among(s: Session, article_ids: Sequence[int]) -> set[int]:
     return set(s.scalars(query)) if wanted else set()
 
 
+def opened_feeds(s: Session, limit: int) -> list[int]:
+    """The feed of each of the latest ``limit`` articles opened, newest first (one per article,
+    at its latest open), less those said "less like this" of (not undone)."""
+    less = select(Feedback.article_id).where(
+        Feedback.kind == "less", Feedback.undone.is_(None), Feedback.article_id.is_not(None)
+    )
+    query = (
+        select(Article.feed_id)
+        .join(Click, Click.article_id == Article.id)
+        .where(Click.article_id.not_in(less))
+        .group_by(Click.article_id)
+        .order_by(func.max(Click.time).desc(), func.max(Click.id).desc())
+        .limit(max(0, limit))
+    )
+    return list(s.scalars(query))
+
+
 def known_feeds(s: Session, *, shown: int, since: datetime | None = None) -> set[int]:
-    """Feeds the reader knows: ``shown`` or more of their articles' impressions (at or after
-    ``since`` when given, in any view), an article of theirs opened, or something said about
-    them (:func:`said_feeds`)."""
+    """Feeds the reader knows beside the others: ``shown`` or more of their articles'
+    impressions (at or after ``since`` when given) on screens where feeds compete (any view
+    but a single feed's; an impression logged before screens were recorded counts), or
+    something said about them (:func:`said_feeds`).
+
+    Opens do not make a feed known, nor do its headlines in its own view: a feed read only
+    in its own view was never weighed against the others, so the model has no evidence of how
+    it compares (its feed bias is fitted on competing screens alone)."""
+    single = select(Screen.key).where(Screen.multi_feed.is_(False))
     counted = (
         select(Article.feed_id)
         .join(Impression, Impression.article_id == Article.id)
+        .where(Impression.session.not_in(single))
         .group_by(Article.feed_id)
         .having(func.count() >= shown)
     )
     if since is not None:
         counted = counted.where(Impression.time >= to_utc(since))
-    opened = select(Article.feed_id).join(Click, Click.article_id == Article.id).distinct()
     known = said_feeds(s)
-    for query in (counted, opened):
-        known.update(s.scalars(query))
+    known.update(s.scalars(counted))
     return known
 
 

@@ -31,7 +31,8 @@ OPENS = (
     "kept as your own word and can be undone under Model → Your feedback. “Why this?” takes "
     "your word too: “don't rank on this word” beside a title word, “fewer from this feed” "
     "and “more from this feed” under the feed, and it says back what you told it. A feed "
-    "you have hardly been shown (a new one, or one you never visit) has its best article "
+    "you have hardly been shown beside your others (a new one, one you never visit, or one "
+    "you only read in its own view) has its best article "
     "wait just below the top 30 of For you for a look, and “Why this?” says so.</p>"
 )
 

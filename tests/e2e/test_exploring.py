@@ -88,3 +88,25 @@ def test_a_feed_said_to_be_less_wanted_gets_no_look(root: Path) -> None:
         with profile.db.write() as s:
             events.record_feedback(s, "feed_less", datetime.now(UTC), feed_id=feed)
         assert quiet_feed(ranker)[0][0] > 100  # at once, not when the scores are next due
+
+
+def test_a_feed_read_only_in_its_own_view_gets_a_look_until_shown_beside_others(
+    root: Path,
+) -> None:
+    with Profile(root) as profile:
+        ids = [a for _, a, _ in quiet_feed(Ranker(profile))]
+        with profile.db.read() as s:
+            (article,) = articles.list_articles(s, ids=ids[:1], limit=1, unread_only=False)
+        own = activity.new_screen(
+            profile.db, "feed", filter={"feed": article.feed_id}, multi_feed=False
+        )
+        activity.record_impressions(profile.db, [(a, i) for i, a in enumerate(ids)], own)
+        activity.record_click(profile.db, ids[-1], own, dwell=30.0)
+        rank, best, _ = quiet_feed(Ranker(profile))[0]
+        assert TOP <= rank < TOP + 10  # read in its own view: never weighed against the others
+        assert Ranker(profile).explain(best).exploring
+
+        latest = activity.new_screen(profile.db, "latest")
+        ten = ids[:EXPLORE_SHOWN]
+        activity.record_impressions(profile.db, [(a, i) for i, a in enumerate(ten)], latest)
+        assert quiet_feed(Ranker(profile))[0][0] > 100

@@ -166,8 +166,8 @@ def test_a_look_for_a_barely_shown_feed_is_said_as_such() -> None:
     line = waiting.summary()
     assert (
         "feed spreading +0.800: it is the best of Daily Sport in your river, a feed you have "
-        "hardly been shown, so it waits just below your top 30 for a look; opening or passing "
-        "it over teaches Heedful." in line
+        "hardly been shown beside your others, so it waits just below your top 30 for a look; "
+        "opening or passing it over teaches Heedful." in line
     )
     assert "keep opening" not in line
     assert waiting.as_dict()["exploring"] is True

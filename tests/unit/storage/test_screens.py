@@ -12,6 +12,7 @@ from app.storage.events import (
     click_history,
     feedback,
     known_feeds,
+    opened_feeds,
     record_click,
     record_feedback,
     record_impressions,
@@ -115,18 +116,24 @@ def test_feedback_refuses_nonsense(db: Database, ids: tuple[int, int, tuple[int,
             record_feedback(s, "word_off", NOW, word="   ")
 
 
-def test_a_feed_is_known_once_shown_enough_opened_or_said_about(db: Database) -> None:
+def test_a_feed_is_known_once_shown_enough_beside_others_or_said_about(db: Database) -> None:
     with db.write() as s:
-        feeds = [add_feed(s, f"https://example.org/{n}.xml").id for n in range(5)]
+        feeds = [add_feed(s, f"https://example.org/{n}.xml").id for n in range(6)]
         arts = {
             f: upsert_articles(s, f, [item(f"f{f}-{n}") for n in range(3)], NOW).new_ids
             for f in feeds
         }
-        shown, early, opened, said, quiet = feeds
+        shown, early, opened, said, quiet, alone = feeds
+        for key, multi in (("v1", True), ("v2", True), ("own", False)):
+            view = "latest" if multi else "feed"
+            record_screen(
+                s, key, view=view, filter={}, ordering="latest", multi_feed=multi, now=NOW
+            )
         # three headlines of ``shown`` on two visits: four impressions
         record_impressions(s, [(a, i) for i, a in enumerate(arts[shown])], "v1", NOW)
         record_impressions(s, [(arts[shown][0], 0)], "v2", NOW)
         old = NOW - timedelta(days=40)
+        # logged before screens were: no screen row, counted as competing
         record_impressions(s, [(a, i) for i, a in enumerate(arts[early])], "v0", old)
         record_impressions(s, [(arts[early][0], 0)], "v3", old)
         record_click(s, arts[opened][1], "v1", NOW)
@@ -135,10 +142,35 @@ def test_a_feed_is_known_once_shown_enough_opened_or_said_about(db: Database) ->
         undo_feedback(s, undone, NOW)
         record_feedback(s, "more", NOW, article_id=arts[said][0])
         record_feedback(s, "word_off", NOW, word="election")
+        # read in its own view only: every headline shown, one opened, never beside others
+        record_impressions(s, [(a, i) for i, a in enumerate(arts[alone])], "own", NOW)
+        record_impressions(s, [(arts[alone][0], 0)], "v1", NOW)
+        record_click(s, arts[alone][1], "own", NOW)
     with db.read() as s:
-        assert known_feeds(s, shown=4) == {shown, early, opened, said}
+        assert known_feeds(s, shown=4) == {shown, early, said}
         since = NOW - timedelta(days=30)
-        assert known_feeds(s, shown=4, since=since) == {shown, opened, said}
-        assert known_feeds(s, shown=5, since=since) == {opened, said}
-        assert known_feeds(s, shown=1, since=since) == {shown, opened, said, quiet}
+        assert known_feeds(s, shown=4, since=since) == {shown, said}
+        assert known_feeds(s, shown=5, since=since) == {said}
+        assert known_feeds(s, shown=1, since=since) == {shown, said, quiet, alone}
+        assert known_feeds(s, shown=2, since=since) == {shown, said}
         assert said_feeds(s) == {said}
+
+
+def test_opened_feeds_counts_each_article_once_newest_first_less_the_less(db: Database) -> None:
+    with db.write() as s:
+        a, b, c = (add_feed(s, f"https://example.org/o{n}.xml").id for n in range(3))
+        arts = {
+            f: upsert_articles(s, f, [item(f"o{f}-{n}") for n in range(3)], NOW).new_ids
+            for f in (a, b, c)
+        }
+        opens = [arts[a][0], arts[b][0], arts[a][0], arts[c][0], arts[a][1], arts[c][1]]
+        for n, article in enumerate(opens):
+            record_click(s, article, "v", NOW + timedelta(minutes=n))
+        record_feedback(s, "less", NOW, article_id=arts[c][1])
+        undone = record_feedback(s, "less", NOW, article_id=arts[b][0])
+        undo_feedback(s, undone, NOW)
+    with db.read() as s:
+        # newest first by each article's latest open; a[0] opened twice counts once
+        assert opened_feeds(s, 10) == [a, c, a, b]
+        assert opened_feeds(s, 2) == [a, c]
+        assert opened_feeds(s, 0) == []
