@@ -3,6 +3,8 @@ freshness and feed spreading (:mod:`app.services.score`)."""
 
 from __future__ import annotations
 
+from app.services.number import signed
+
 __all__ = ["blend_line"]
 
 
@@ -24,14 +26,14 @@ def blend_line(
     many = "article" if above == 1 else "articles"
     if spreading > 0 and exploring:
         spread = (
-            f"feed spreading {spreading:+.3f}: it is the best of {feed} in your river, a feed "
+            f"feed spreading {signed(spreading)}: it is the best of {feed} in your river, a feed "
             "you have hardly been shown beside your others, so it waits just below your top 30 "
             "for a look; "
             "opening or passing it over teaches Heedful"
         )
     elif spreading > 0:
         spread = (
-            f"feed spreading {spreading:+.3f}: it is the best of {feed} in your "
+            f"feed spreading {signed(spreading)}: it is the best of {feed} in your "
             "river, a feed you keep opening, so it keeps a place in your top 30"
         )
     elif above == 0:
@@ -40,16 +42,16 @@ def blend_line(
         spread = "no feed spreading: below your top 30 the river keeps the scores' order"
     elif above + 1 > allowance:
         spread = (
-            f"feed spreading {spreading:+.3f} ({above} {many} of {feed} rank "
+            f"feed spreading {signed(spreading)} ({above} {many} of {feed} rank "
             f"above it, more than the {allowance:.0f} a feed may fill of your top 30, "
             "so it waits just below the top)"
         )
     else:
         spread = (
-            f"feed spreading {spreading:+.3f} ({above} {many} of {feed} rank "
+            f"feed spreading {signed(spreading)} ({above} {many} of {feed} rank "
             f"above it; a feed may fill about {allowance:.0f} of your top 30)"
         )
-    return f"Freshness adds {freshness:+.3f}{age}; {spread}."
+    return f"Freshness adds {signed(freshness)}{age}; {spread}."
 
 
 def _age(hours: float) -> str:

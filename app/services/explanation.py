@@ -18,6 +18,7 @@ from typing import Any
 
 from app.services.blend import blend_line
 from app.services.highlight import DEFAULT, HighlightRule, highlight
+from app.services.number import signed
 
 HABIT = 0.1
 """A word's click bias is named in the summary from this size on (about 10 % more often)."""
@@ -279,7 +280,7 @@ class ArticleExplanation:
             return f"Ranked {standing}: its parts {lifts} than most articles' do."
         carried = sum(abs(p.share) for p in named)
         mostly = " mostly" if total and carried > total / 2 else ""
-        names = [f"{_name(p)} ({p.share:+.2f}, {self.percent(p):.0f} %)" for p in named]
+        names = [f"{_name(p)} ({signed(p.share, 2)}, {self.percent(p):.0f} %)" for p in named]
         return f"Ranked {standing}{mostly} because of {_join(names)}."
 
     def shared_words(self, past: PastShare) -> list[str]:
@@ -318,7 +319,7 @@ class ArticleExplanation:
         for h in top:
             shared = self.shared_words(h)
             also = f"; shares {', '.join(f'“{w}”' for w in shared)}" if shared else ""
-            named.append(f"“{h.title}” ({h.share:+.3f}{also})")
+            named.append(f"“{h.title}” ({signed(h.share)}{also})")
         return (
             f"Of your past reads, {_join(named)} weigh in most: {len(top)} of your "
             f"{len(self.history)} past reads carry {self.concentration():.0f} % of this part."
@@ -335,7 +336,7 @@ class ArticleExplanation:
         total = sum(w.total for w in words)
         largest = max(abs(w.total) for w in words)
         return (
-            f"No single word carries it: its {len(words)} words add {total:+.2f} together, "
+            f"No single word carries it: its {len(words)} words add {signed(total, 2)} together, "
             f"none more than {100.0 * largest / magnitude:.0f} % of that, so none is tinted."
         )
 
@@ -352,7 +353,7 @@ class ArticleExplanation:
         )[:3]
         if not habits:
             return None
-        named = ", ".join(f"“{w.token}” ({w.bias:+.3f})" for w in habits)
+        named = ", ".join(f"“{w.token}” ({signed(w.bias)})" for w in habits)
         if network:
             return f"You open headlines with {named} more often than the model alone predicts."
         also = " also" if any(w.highlight for w in self.title_words) else ""
@@ -360,13 +361,13 @@ class ArticleExplanation:
 
     def summary(self) -> str:
         """Plain words: what carried the score, and how far to trust that."""
-        middle = "" if self.median is None else f" (the river's median is {self.median:+.2f})"
-        lines = [f"“{self.title}” scores {self.ranked:+.2f}{middle}.", self.because()]
+        middle = "" if self.median is None else f" (the river's median is {signed(self.median, 2)})"
+        lines = [f"“{self.title}” scores {signed(self.ranked, 2)}{middle}.", self.because()]
         tinted = [w for w in self.title_words if w.highlight]
         if tinted:
             lines.append(
                 "Words that carry it: "
-                + ", ".join(f"{w.token} ({w.total:+.3f})" for w in tinted)
+                + ", ".join(f"{w.token} ({signed(w.total)})" for w in tinted)
                 + "."
             )
         else:
@@ -383,7 +384,7 @@ class ArticleExplanation:
             more = "more" if self.feed.share > 0 else "less"
             lines.append(
                 f"You open {self.feed.title} {more} often than its headlines alone predict: "
-                f"{self.feed.share:+.3f}."
+                f"{signed(self.feed.share)}."
             )
         if self.freshness or self.spreading:
             lines.append(self._blend_line())

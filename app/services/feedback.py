@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.services.explanation import ArticleExplanation, Said
+from app.services.number import signed
 from app.services.signal import pins_of
 from app.storage import events
 from app.storage.database import Database, NotFoundError
@@ -189,15 +190,19 @@ def _feed_said(
     floor, ceiling = bounds
     share = explanation.feed_share
     if ceiling is not None:
-        kind, bound, held = "feed_less", f"at or below {ceiling:+.2f}", share <= ceiling + _SLACK
+        kind, bound, held = (
+            "feed_less",
+            f"at or below {signed(ceiling, 2)}",
+            share <= ceiling + _SLACK,
+        )
     else:
         low = 0.0 if floor is None else floor
-        kind, bound, held = "feed_more", f"at or above {low:+.2f}", share >= low - _SLACK
+        kind, bound, held = "feed_more", f"at or above {signed(low, 2)}", share >= low - _SLACK
     part = "its own part (how often you open it)"
     if held:
-        text = f"{part} is held {bound}; here it is {share:+.3f}"
+        text = f"{part} is held {bound}; here it is {signed(share)}"
     else:
-        text = f"from the next training round {part} is held {bound}; here it is {share:+.3f}"
+        text = f"from the next training round {part} is held {bound}; here it is {signed(share)}"
     return Said(kind, f"You said: {phrase(kind, feed=feed)}: {text}.")
 
 
@@ -208,11 +213,12 @@ def _word_said(explanation: ArticleExplanation, token: str) -> Said:
     if bias == 0.0:
         text = (
             f"its own click bias is held at 0, and the model's reading of it still counts "
-            f"({share:+.3f})"
+            f"({signed(share)})"
         )
     else:
         text = (
-            f"from the next training round its own click bias is held at 0; here it is {bias:+.3f}"
+            "from the next training round its own click bias is held at 0; "
+            f"here it is {signed(bias)}"
         )
     return Said("word_off", f"You said: {phrase('word_off', word=token)}: {text}.", token)
 

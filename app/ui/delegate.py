@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from app.services.highlight import DEFAULT, HighlightRule, weights
+from app.services.number import signed
 from app.storage.record import ArticleRecord
 from app.ui.river import Role
 
@@ -89,7 +90,7 @@ def meta_line(
         parts.append("also in " + ", ".join(also_in))
     parts.append(age(article.published or article.fetched, now))
     if isinstance(score, float):
-        parts.append(f"score {score:+.2f}")
+        parts.append(f"score {signed(score, 2)}")
     if article.starred:
         parts.append("★ starred")
     if muted:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.services.explanation import WordShare
 from app.services.highlight import HighlightRule, weights
+from app.services.number import signed
 from app.services.ranking import ArticleExplanation
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _tint(weight: float) -> str:
 def _bar(share: float, top: float) -> str:
     """A bar of ``share`` on the scale of the table's largest |share| ``top``."""
     width = max(1, round(BAR_WIDTH * min(1.0, abs(share) / top))) if top else 1
-    r, g, b = POSITIVE if share >= 0 else NEGATIVE
+    r, g, b = POSITIVE if round(share, 3) >= 0 else NEGATIVE  # a -0.0004 is no loss
     return (
         f'<table cellspacing="0" cellpadding="0"><tr><td width="{width}" height="8" '
         f'bgcolor="#{r:02x}{g:02x}{b:02x}"></td></tr></table>'
@@ -103,7 +104,7 @@ def _parts_table(e: ArticleExplanation) -> str:
     groups = e.groups()
     top = max((abs(p.share) for p in groups), default=0.0)
     rows = "".join(
-        f"<tr><td>{html.escape(p.label)}</td><td align='right'>{p.share:+.3f}</td>"
+        f"<tr><td>{html.escape(p.label)}</td><td align='right'>{signed(p.share)}</td>"
         f"<td align='right'>{e.percent(p):.0f} %</td>"
         f"<td>{_bar(p.share, top)}</td></tr>"
         for p in groups
@@ -111,7 +112,7 @@ def _parts_table(e: ArticleExplanation) -> str:
     return (
         "<h4>The score, in parts</h4><table cellpadding='2'>"
         "<tr><th align='left'>part</th><th>share</th><th>of all</th><th></th></tr>"
-        f"{rows}<tr><td><b>score</b></td><td align='right'><b>{e.ranked:+.3f}</b></td>"
+        f"{rows}<tr><td><b>score</b></td><td align='right'><b>{signed(e.ranked)}</b></td>"
         "<td></td><td></td></tr></table>"
     )
 
@@ -132,8 +133,8 @@ def _words_section(e: ArticleExplanation) -> str:
 
     rows = "".join(
         f"<tr><td>{html.escape(w.token)}</td><td align='right'>{w.attention:.2f}</td>"
-        f"<td align='right'>{w.share:+.3f}</td><td align='right'>{w.bias:+.3f}</td>"
-        f"<td align='right'>{w.total:+.3f}</td><td>{_bar(w.total, top)}</td>"
+        f"<td align='right'>{signed(w.share)}</td><td align='right'>{signed(w.bias)}</td>"
+        f"<td align='right'>{signed(w.total)}</td><td>{_bar(w.total, top)}</td>"
         f"<td>{off(w)}</td></tr>"
         for w in sorted(words, key=lambda w: -abs(w.total))
     )
@@ -152,7 +153,7 @@ def _feed_section(e: ArticleExplanation) -> str:
     rows += [(f"the model's reading of “{w.token}”", w.total) for w in e.words if w.source]
     top = max((abs(v) for _, v in rows), default=0.0)
     body = "".join(
-        f"<tr><td>{html.escape(label)}</td><td align='right'>{value:+.3f}</td>"
+        f"<tr><td>{html.escape(label)}</td><td align='right'>{signed(value)}</td>"
         f"<td>{_bar(value, top)}</td></tr>"
         for label, value in rows
     )
@@ -179,7 +180,7 @@ def _past_section(e: ArticleExplanation) -> str:
         f"<tr><td>{html.escape(h.title)}</td>"
         f"<td>{html.escape(', '.join(e.shared_words(h)))}</td>"
         f"<td align='right'>{h.attention:.2f}</td>"
-        f"<td align='right'>{h.share:+.3f}</td><td>{_bar(h.share, top)}</td></tr>"
+        f"<td align='right'>{signed(h.share)}</td><td>{_bar(h.share, top)}</td></tr>"
         for h in shown
     )
     top_n = len(e.top_past())

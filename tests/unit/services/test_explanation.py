@@ -228,3 +228,9 @@ def test_the_spreading_line_says_where_the_article_stands() -> None:
     assert "a feed may fill about 10 of your top 30" in within
     past = make(above=12, spreading=-1.5, allowance=10.0).summary()
     assert "more than the 10 a feed may fill" in past and "just below the top" in past
+
+
+def test_a_spreading_too_small_to_show_reads_zero_not_a_loss() -> None:
+    line = make(spreading=-0.00004, above=3).summary()
+    assert "feed spreading 0.000 (3 articles of" in line
+    assert "-0.000" not in line
