@@ -21,6 +21,8 @@ from app.ui.river import Role
 
 PADDING = 6
 GAP = 2
+LAYOUTS_KEPT = 1024
+"""Rows whose elided title and tinted spans the delegate keeps for the next paint."""
 POSITIVE = QColor(46, 160, 67)
 NEGATIVE = QColor(214, 39, 40)
 _WORD = re.compile(r"\w[\w'’.-]*\w|\w", re.UNICODE)
@@ -105,17 +107,49 @@ class RiverDelegate(QStyledItemDelegate):
     def __init__(self, parent: QObject | None = None, rule: HighlightRule = DEFAULT) -> None:
         super().__init__(parent)
         self.rule = rule
+        self._font_cache: dict[str, tuple[QFont, QFont, QFont]] = {}
+        self._layouts: dict[tuple[object, ...], tuple[str, tuple[tuple[int, int, float], ...]]] = {}
 
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        title = QFont(option.font)
-        meta = QFont(option.font)
-        meta.setPointSizeF(max(6.0, meta.pointSizeF() * 0.85))
-        return title, meta
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
+        """(title, bold title, meta) fonts for the view's font, made once per font."""
+        key = option.font.key()
+        fonts = self._font_cache.get(key)
+        if fonts is None:
+            title = QFont(option.font)
+            bold = QFont(option.font)
+            bold.setBold(True)
+            meta = QFont(option.font)
+            meta.setPointSizeF(max(6.0, meta.pointSizeF() * 0.85))
+            fonts = self._font_cache[key] = (title, bold, meta)
+        return fonts
+
+    def _title_layout(
+        self, article: ArticleRecord, font: QFont, width: int, shares: Sequence[tuple[str, float]]
+    ) -> tuple[str, tuple[tuple[int, int, float], ...]]:
+        """The title elided to ``width`` and its tinted spans as (x offset, width, weight), kept
+        for the next paint of the same row: a repaint (a scroll, a re-rank that moved only the
+        numbers) then draws without eliding, matching words or measuring again."""
+        key = (article.id, article.title, font.key(), width, tuple(shares), self.rule)
+        laid = self._layouts.get(key)
+        if laid is not None:
+            return laid
+        metrics = QFontMetrics(font)
+        title = metrics.elidedText(article.title, Qt.TextElideMode.ElideRight, width)
+        spans = tuple(
+            (
+                metrics.horizontalAdvance(title[:start]),
+                metrics.horizontalAdvance(title[start:end]),
+                weight,
+            )
+            for start, end, weight in tints(title, shares, self.rule)
+        )
+        if len(self._layouts) >= LAYOUTS_KEPT:
+            self._layouts.clear()  # a page or two of rows: cheaper to start again than to age
+        laid = self._layouts[key] = (title, spans)
+        return laid
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
-        title, meta = self._fonts(option)
-        bold = QFont(title)
-        bold.setBold(True)
+        _, bold, meta = self._fonts(option)
         height = QFontMetrics(bold).height() + QFontMetrics(meta).height() + 2 * PADDING + GAP
         return QSize(200, height)
 
@@ -149,9 +183,8 @@ class RiverDelegate(QStyledItemDelegate):
         dim.setAlphaF(0.65)
         if index.data(Role.MUTED):
             painter.setOpacity(0.45)
-        title_font, meta_font = self._fonts(option)
-        if not article.read:
-            title_font.setBold(True)
+        plain, bold, meta_font = self._fonts(option)
+        title_font = plain if article.read else bold
         title_metrics = QFontMetrics(title_font)
         left = rect.left() + PADDING + 8
         width = rect.width() - 2 * PADDING - 8
@@ -166,14 +199,13 @@ class RiverDelegate(QStyledItemDelegate):
             painter.drawEllipse(
                 rect.left() + PADDING - 2, top + (title_metrics.height() - dot) // 2, dot, dot
             )
-        title = title_metrics.elidedText(article.title, Qt.TextElideMode.ElideRight, width)
+        shares = index.data(Role.SHARES) or ()
+        title, spans = self._title_layout(article, title_font, width, shares)
         painter.setFont(title_font)
-        for start, end, weight in tints(title, index.data(Role.SHARES) or (), self.rule):
-            x = left + title_metrics.horizontalAdvance(title[:start])
-            w = title_metrics.horizontalAdvance(title[start:end])
+        for x, w, weight in spans:
             color = QColor(POSITIVE if weight > 0 else NEGATIVE)
             color.setAlpha(int(50 + 130 * abs(weight)))
-            painter.fillRect(QRect(x - 1, top, w + 2, title_metrics.height()), color)
+            painter.fillRect(QRect(left + x - 1, top, w + 2, title_metrics.height()), color)
         painter.setPen(text_color)
         painter.drawText(
             QRect(left, top, width, title_metrics.height()),

@@ -162,6 +162,40 @@ def test_delegate_paints_every_kind_of_row(qtbot: QtBot) -> None:
     assert not QModelIndex().isValid()
 
 
+def test_a_repaint_from_the_kept_layout_draws_what_a_fresh_one_does(qtbot: QtBot) -> None:
+    model = QStandardItemModel()
+    item = QStandardItem()
+    item.setData(article(title="Rocket launch delayed again by the weather"), Role.ARTICLE)
+    item.setData(1.5, Role.SCORE)
+    item.setData((("rocket", 0.6), ("launch", 0.1), ("weather", -0.3)), Role.SHARES)
+    model.appendRow(item)
+    view = QListView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    kept = RiverDelegate(view)
+
+    def drawn(delegate: RiverDelegate) -> QImage:
+        image = QImage(400, 60, QImage.Format.Format_ARGB32)
+        image.fill(QColor("white"))
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = QRect(0, 0, 400, 56)
+        painter = QPainter(image)
+        delegate.paint(painter, option, model.index(0, 0))
+        painter.end()
+        return image
+
+    first = drawn(kept)
+    assert drawn(kept) == first == drawn(RiverDelegate(view))
+    item.setData((("rocket", -0.6), ("delayed", 0.5)), Role.SHARES)  # new shares: tinted anew
+    again = drawn(kept)
+    assert again == drawn(RiverDelegate(view)) and again != first
+    item.setData(
+        article(title="Rocket launch delayed again by the weather", read=True), Role.ARTICLE
+    )
+    assert drawn(kept) == drawn(RiverDelegate(view)) != again  # read: the title's weight moved
+
+
 def explanation() -> ArticleExplanation:
     return ArticleExplanation(
         article_id=5,
