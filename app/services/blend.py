@@ -28,8 +28,7 @@ def blend_line(
         spread = (
             f"feed spreading {signed(spreading)}: it is the best of {feed} in your river, a feed "
             "you have hardly been shown beside your others, so it waits just below your top 30 "
-            "for a look; "
-            "opening or passing it over teaches Heedful"
+            "for a look; opening or passing it over teaches Heedful"
         )
     elif spreading > 0:
         spread = (
