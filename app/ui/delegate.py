@@ -129,7 +129,8 @@ class RiverDelegate(QStyledItemDelegate):
         """The title elided to ``width`` and its tinted spans as (x offset, width, weight), kept
         for the next paint of the same row: a repaint (a scroll, a re-rank that moved only the
         numbers) then draws without eliding, matching words or measuring again."""
-        key = (article.id, article.title, font.key(), width, tuple(shares), self.rule)
+        pairs = tuple((token, value) for token, value in shares)  # hashable whatever came in
+        key = (article.id, article.title, font.key(), width, pairs, self.rule)
         laid = self._layouts.get(key)
         if laid is not None:
             return laid
