@@ -18,17 +18,22 @@ from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
+import os
 import re
 import unicodedata
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
-from app.services import heap
+from app.services import heap, lifeline
 from app.storage import articles
 from app.storage import story as stories
 from app.storage.database import Database
@@ -251,37 +256,111 @@ def detect(rows: Sequence[StoryRow]) -> Fold:
     return Fold(tuple(copies), compared)
 
 
+FOLD_PROCESS_MIN_ROWS = 20_000
+"""From this many articles in the last two windows the story pass reads and compares them in
+a helper process of its own (:func:`fold_recent`), and only the changes come back to be
+written: at thousands of feeds the pass is most of a refresh, Python that held the
+interpreter lock of the window's process for a minute (docs/benchmarks/stalls.md)."""
+
+WRITE_SLICE = 10_000
+"""Changes written (and turned from arrays into rows) this many at a time."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What one story pass found: ``changes`` (k, 2) int64 rows of (copy, canonical) whose
+    ``story_id`` is to change, ``catch_up`` (m,) int64 copies to mark read with their read
+    canonical, and how many pairs were compared. Arrays, so that a helper process hands them
+    back as a few buffers rather than a million objects."""
+
+    changes: np.ndarray
+    catch_up: np.ndarray
+    compared: int
+
+
 def fold_recent(db: Database, *, now: datetime | None = None) -> int:
     """Fold the stories of the last two windows; returns how many articles were newly folded.
 
-    A copy of a story the reader has read is marked read with it.
+    A copy of a story the reader has read is marked read with it. From
+    :data:`FOLD_PROCESS_MIN_ROWS` articles the reading and comparing run in a helper process
+    (the writing stays here, in the profile's own writer); a helper that dies folds nothing
+    this time, and the next refresh tries again.
     """
     now = now or datetime.now(UTC)
+    since = now - 2 * WINDOW
     with db.read() as s:
-        rows = stories.rows_since(s, now - 2 * WINDOW)
+        count = stories.count_since(s, since)
+    if count >= FOLD_PROCESS_MIN_ROWS:
+        found = _found_elsewhere(db.path, since)
+        if found is None:
+            return 0
+    else:
+        found = find(db, since)
+    return _write(db, found, now)
+
+
+def find(db: Database, since: datetime) -> Found:
+    """The story pass over the articles at or after ``since``, without writing anything."""
+    with db.read() as s:
+        rows = stories.rows_since(s, since)
     try:
-        return _fold(db, rows, now)
+        fold = detect(rows)
+        current = {r.id: r.story_id for r in rows}
+        changes = [
+            (copy, canonical) for copy, canonical in fold.copies if current.get(copy) != canonical
+        ]
+        read = {r.id for r in rows if r.read}
+        catch_up = [copy for copy, canonical in changes if canonical in read and copy not in read]
+        return Found(
+            np.asarray(changes, dtype=np.int64).reshape(-1, 2),
+            np.asarray(catch_up, dtype=np.int64),
+            fold.compared,
+        )
     finally:
         heap.release(rows)  # a slice at a time (see heap.release)
 
 
-def _fold(db: Database, rows: Sequence[StoryRow], now: datetime) -> int:
-    """:func:`fold_recent` on the rows it read."""
-    fold = detect(rows)
-    current = {r.id: r.story_id for r in rows}
-    changes = [
-        (copy, canonical) for copy, canonical in fold.copies if current.get(copy) != canonical
-    ]
-    if not changes:
+def _find_at(path: str, since: datetime) -> Found:
+    """:func:`find` in a helper process, on the profile's database file at ``path``."""
+    db = Database(Path(path), check=False)
+    try:
+        return find(db, since)
+    finally:
+        db.close()
+
+
+def _found_elsewhere(path: Path, since: datetime) -> Found | None:
+    """:func:`find` run in a helper process (lower priority, ended with this one); None when
+    the helper died (logged)."""
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=lifeline.background,
+        initargs=(os.getpid(),),
+    )
+    try:
+        return pool.submit(_find_at, str(path), since).result()
+    except BrokenProcessPool:
+        logger.error("the story pass's helper process died; stories are folded next time")
+        return None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _write(db: Database, found: Found, now: datetime) -> int:
+    """Write what a story pass found; returns how many articles changed story."""
+    if not len(found.changes):
         return 0
-    read = {r.id for r in rows if r.read}
     with db.write() as s:
-        stories.set_stories(s, changes)
-        catch_up = [copy for copy, canonical in changes if canonical in read and copy not in read]
-        if catch_up:
-            articles.set_read(s, catch_up, True, now=now)
-    logger.info("folded %d articles into stories (%d pairs compared)", len(changes), fold.compared)
-    return len(changes)
+        for start in range(0, len(found.changes), WRITE_SLICE):
+            part = found.changes[start : start + WRITE_SLICE].tolist()
+            stories.set_stories(s, [(copy, canonical) for copy, canonical in part])
+        if len(found.catch_up):
+            articles.set_read(s, found.catch_up.tolist(), True, now=now)
+    logger.info(
+        "folded %d articles into stories (%d pairs compared)", len(found.changes), found.compared
+    )
+    return len(found.changes)
 
 
 def also_in(db: Database, ids: Sequence[int]) -> dict[int, list[str]]:

@@ -87,6 +87,13 @@ def rows_since(s: Session, since: datetime) -> list[StoryRow]:
     ]
 
 
+def count_since(s: Session, since: datetime) -> int:
+    """How many articles :func:`rows_since` would read."""
+    return int(
+        s.scalar(select(func.count()).select_from(Article).where(to_utc(since) <= SORT_TIME)) or 0
+    )
+
+
 def set_stories(s: Session, assignments: Sequence[tuple[int, int | None]]) -> int:
     """Set ``story_id`` of each (article id, story id); returns how many rows changed."""
     if not assignments:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,6 +114,42 @@ def test_unfold_says_what_it_changed_and_refold_puts_it_back(db: Database) -> No
     with db.read() as s:  # nothing deleted; the river shows the story once again
         assert all(articles.get_article(s, i) is not None for i in (bbc, reuters))
         assert [a.id for a in articles.list_articles(s)] == [bbc]
+
+
+def _dies(path: str, since: datetime) -> story.Found:
+    os._exit(3)  # a helper killed mid-pass (out of memory, say)
+
+
+def test_a_large_pass_runs_in_a_helper_and_folds_the_same(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    [bbc] = _add(db, "https://bbc.example/rss", "BBC", [("a", "Landslide village reached", WIRE)])
+    [reuters, other] = _add(
+        db,
+        "https://reuters.example/rss",
+        "Reuters",
+        [("b", "Rescuers reach landslide village", WIRE), ("c", "Markets", "Shares rose.")],
+    )
+    with db.write() as s:
+        articles.set_read(s, [bbc], True, now=NOW)
+    alone = story.find(db, NOW - 2 * story.WINDOW)  # in this process, writing nothing
+    assert alone.changes.tolist() == [[reuters, bbc]] and alone.catch_up.tolist() == [reuters]
+    monkeypatch.setattr(story, "FOLD_PROCESS_MIN_ROWS", 1)
+    helped: list[object] = []
+    elsewhere = story._found_elsewhere
+    monkeypatch.setattr(story, "_found_elsewhere", lambda *a: helped.append(a) or elsewhere(*a))
+    assert story.fold_recent(db, now=NOW) == 1
+    assert helped  # the pass ran in a helper process
+    assert story.also_in(db, [bbc, reuters, other]) == {bbc: ["Reuters"]}
+    with db.read() as s:
+        assert articles.get_article(s, reuters).read  # type: ignore[union-attr]
+    # a helper that dies folds nothing this time, says so, and the profile is as it was
+    story.separate(db, reuters)
+    monkeypatch.setattr(story, "_find_at", _dies)
+    with caplog.at_level(logging.ERROR, logger="app.services.story"):
+        assert story.fold_recent(db, now=NOW) == 0
+    assert "helper process died" in caplog.text
+    assert story.also_in(db, [bbc]) == {}
 
 
 def test_signatures_do_not_depend_on_how_many_sets_are_hashed_at_once() -> None:
