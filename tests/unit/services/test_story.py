@@ -64,7 +64,8 @@ def _add(db: Database, url: str, title: str, items: list[tuple[str, str, str]]) 
         return list(articles.upsert_articles(s, feed.id, incoming, NOW).new_ids)
 
 
-def test_fold_lists_once_reads_together_and_unfolds(db: Database) -> None:
+def _wire_story(db: Database) -> tuple[int, int, int]:
+    """One wire story in BBC and in Reuters, and another Reuters article: their ids."""
     [bbc] = _add(db, "https://bbc.example/rss", "BBC", [("a", "Landslide village reached", WIRE)])
     [reuters, other] = _add(
         db,
@@ -72,6 +73,11 @@ def test_fold_lists_once_reads_together_and_unfolds(db: Database) -> None:
         "Reuters",
         [("b", "Rescuers reach landslide village", WIRE), ("c", "Markets", "Shares rose.")],
     )
+    return bbc, reuters, other
+
+
+def test_fold_lists_once_reads_together_and_unfolds(db: Database) -> None:
+    bbc, reuters, other = _wire_story(db)
     assert story.fold_recent(db, now=NOW) == 1
     assert story.fold_recent(db, now=NOW) == 0  # already folded
     assert story.also_in(db, [bbc, reuters, other]) == {bbc: ["Reuters"]}
@@ -123,13 +129,7 @@ def _dies(path: str, since: datetime) -> story.Found:
 def test_a_large_pass_runs_in_a_helper_and_folds_the_same(
     db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    [bbc] = _add(db, "https://bbc.example/rss", "BBC", [("a", "Landslide village reached", WIRE)])
-    [reuters, other] = _add(
-        db,
-        "https://reuters.example/rss",
-        "Reuters",
-        [("b", "Rescuers reach landslide village", WIRE), ("c", "Markets", "Shares rose.")],
-    )
+    bbc, reuters, other = _wire_story(db)
     with db.write() as s:
         articles.set_read(s, [bbc], True, now=NOW)
     alone = story.find(db, NOW - 2 * story.WINDOW)  # in this process, writing nothing
