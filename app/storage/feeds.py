@@ -91,27 +91,6 @@ def _record(row: Row[Any]) -> FeedRecord:
     return FeedRecord(*values)
 
 
-def _from_feed(feed: Feed) -> FeedRecord:
-    """The record of a feed just added: no articles yet."""
-    return FeedRecord(
-        id=feed.id,
-        url=feed.url,
-        title=feed.title or feed.url,
-        site_url=feed.site_url,
-        folder=feed.folder,
-        etag=feed.etag,
-        last_modified=feed.last_modified,
-        last_fetch=feed.last_fetch,
-        next_fetch=feed.next_fetch,
-        error_count=feed.error_count,
-        last_error=feed.last_error,
-        update_interval=feed.update_interval,
-        enabled=feed.enabled,
-        unread=0,
-        total=0,
-    )
-
-
 def _check_interval(update_interval: int) -> int:
     if update_interval <= 0:
         raise ValueError(f"update interval must be positive, got {update_interval}")
@@ -174,7 +153,9 @@ def add_feed(
     s.add(feed)
     s.flush()
     logger.info("added feed %d %s", feed.id, url)
-    return _from_feed(feed)
+    record = get_feed(s, feed.id)
+    assert record is not None  # just flushed in this session
+    return record
 
 
 def get_feed(s: Session, feed_id: int) -> FeedRecord | None:
