@@ -130,9 +130,9 @@ class Scorer(ModelLoader):
             raise RankingError("some articles are gone; refresh the view")
         click = click_score(loaded.model.scale, raw, pool.feed_bias, pool.lexical)
         with self._profile.db.read() as s:
-            read = articles.list_articles(s, ids=recent, limit=len(recent), unread_only=False)
+            feed_of = articles.article_feeds(s, recent)
             seated = seats(events.opened_feeds(s, SEAT_WINDOW))
-        read_feeds = [a.feed_id for a in read]  # one per recent open
+        read_feeds = [feed_of[a] for a in recent if a in feed_of]  # one per recent open
         table = score_table(
             pool.ids,
             np.asarray(click, dtype=np.float32),
