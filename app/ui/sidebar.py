@@ -97,16 +97,18 @@ class SidebarModel(QAbstractItemModel):
     def update(self, feeds: Sequence[FeedRecord], *, total_unread: int, starred: int) -> bool:
         """Show ``feeds`` (ordered by folder, then title) and the smart views' counts; returns
         whether the rows were rebuilt (see :meth:`show`)."""
-        return self.show(layout_of(feeds, total_unread=total_unread, starred=starred), feeds)
+        layout = layout_of(feeds, total_unread=total_unread, starred=starred)
+        return self.show(layout, {f.id: f for f in feeds})
 
-    def show(self, layout: Layout, feeds: Sequence[FeedRecord]) -> bool:
-        """Show ``layout``, the rows of ``feeds`` (:func:`layout_of`).
+    def show(self, layout: Layout, feeds: dict[int, FeedRecord]) -> bool:
+        """Show ``layout``, the rows of ``feeds`` (by id; :func:`layout_of`), keeping that
+        dict as :attr:`feeds`.
 
         When the rows are the same places in the same order as shown (the usual case: an open
         changed a few unread counts), only the rows whose look changed are reported changed;
         otherwise the model is reset to the new rows. Returns whether it was reset (the view
         must then restore which folders are open)."""
-        self.feeds = {f.id: f for f in feeds}
+        self.feeds = feeds
         shown = self._layout
         if not self.rebuilds(layout):
             self._layout = layout
@@ -374,7 +376,7 @@ def moved_folder(path: str, target: str | None) -> str | None:
 
 
 def show_in(
-    view: QTreeView, model: SidebarModel, layout: Layout, feeds: Sequence[FeedRecord]
+    view: QTreeView, model: SidebarModel, layout: Layout, feeds: dict[int, FeedRecord]
 ) -> None:
     """Show ``layout`` (the rows of ``feeds``) in ``view``: when that rebuilds the rows, the
     folders come back open but for those the reader had folded; the count column is fitted

@@ -19,7 +19,8 @@ from app.ui.outline import Layout, layout_of
 class Overview:
     """What the sidebar needs: every feed with counts, and the profile's totals."""
 
-    feeds: tuple[FeedRecord, ...]
+    feeds: dict[int, FeedRecord]
+    """Every feed by id (made here, off the GUI thread: the sidebar keeps it as it is)."""
     stats: Stats
     layout: Layout
     """The sidebar's rows for them, laid out here, off the GUI thread."""
@@ -27,9 +28,11 @@ class Overview:
 
 def overview(db: Database) -> Overview:
     """Feeds and totals for the sidebar, and its rows."""
-    feeds, stats = tuple(reading.subscriptions(db)), reading.stats(db)
+    feeds, stats = reading.subscriptions(db), reading.stats(db)
     return Overview(
-        feeds, stats, layout_of(feeds, total_unread=stats.unread, starred=stats.starred)
+        {f.id: f for f in feeds},
+        stats,
+        layout_of(feeds, total_unread=stats.unread, starred=stats.starred),
     )
 
 

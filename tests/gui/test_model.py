@@ -108,7 +108,7 @@ def test_an_empty_river_passes(
 def _show(model: SidebarModel, profile: Profile) -> None:
     """What the window does with the overview it loaded."""
     overview = task.overview(profile.db)
-    model.update(overview.feeds, total_unread=overview.stats.unread, starred=overview.stats.starred)
+    model.show(overview.layout, overview.feeds)
 
 
 def test_the_sidebar_passes_with_folders_and_feeds(
