@@ -35,8 +35,9 @@ logistic regression. The decision (:func:`judge`):
   better);
 - a published round whose figure is no higher than ClickBias's on the same clicks ranks by
   ClickBias (its weights kept for the rounds to come), and so does a model in use that
-  stays after a rejection with no higher a figure than ClickBias's: the network's score has
-  not shown it adds anything to the biases, and what adds nothing only blurs their order.
+  stays after a rejection with no higher a figure than ClickBias's, when ClickBias beats
+  chance (whether the model in use does or not): the network's score has not shown it adds
+  anything to the biases, and what adds nothing only blurs their order.
   In earlier session-benchmark runs (483 judged, published rounds, several versions of
   this code), where ClickBias did as well on the held-out clicks the feed and word part of
   the score alone ranked the next day better than the whole score (AUC 0.923 against 0.916,
@@ -260,10 +261,14 @@ def judge(
     # network did not earn its place, but the biases it would leave behind have not seen the
     # newest clicks (a day's opens, say) and need no network to learn them
     refit = CLICKBIAS if stays == CLICKBIAS else None
+    if stays == MODEL and now is not None and bias is not None and now <= bias and bias > 0.5:
+        # the model in use stays only while its network's score earns its place beside the
+        # biases: at or below them on these clicks, the biases, fitted again on every click,
+        # rank instead (at chance too: a model in use at 0.47 beside ClickBias at 0.56 gave
+        # way to nothing, and its day-old biases went on ranking with its network's noise)
+        as_well = BIASES_AS_WELL.format(what="the model in use", bias=bias, figure=now)
+        return verdict(REJECTED, reason + as_well, CLICKBIAS, CLICKBIAS)
     if now is not None and now > 0.5:
-        if stays == MODEL and bias is not None and now <= bias:
-            as_well = BIASES_AS_WELL.format(what="the model in use", bias=bias, figure=now)
-            return verdict(REJECTED, reason + as_well, CLICKBIAS, CLICKBIAS)
         return verdict(REJECTED, reason + (REFITTED if refit else ""), refit, stays)
     if current is not None and now is not None and not below_chance(current):
         # a few held-out clicks at chance are no evidence against the model that earned its

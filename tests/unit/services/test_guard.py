@@ -185,6 +185,22 @@ def test_a_model_in_use_that_clickbias_ranks_as_well_gives_way_to_it_after_a_rej
     assert stays.mode == guard.CLICKBIAS and stays.reason.endswith(guard.REFITTED)
 
 
+def test_a_model_in_use_at_chance_gives_way_to_clickbias_that_beats_it_on_the_same_clicks() -> None:
+    # a round judged inside feed views, where the feed a reader prefers cannot show: the
+    # round and the model in use at chance, the biases alone a little above both
+    current = [0.2, 0.9, 0.4, 0.6, 0.3, 0.7, 0.5, 0.15]
+    assert not guard.below_chance(current)
+    verdict = guard.judge(
+        spread(0.47, n=8), candidates=40, current=current, clickbias=spread(0.56, n=8)
+    )
+    assert verdict.decision == guard.REJECTED
+    assert verdict.publish == guard.CLICKBIAS and verdict.mode == guard.CLICKBIAS
+    assert "as well as the model in use on these clicks (0.54 vs 0.47)" in verdict.reason
+    # ClickBias at chance itself is no better a bet: the model in use stays
+    level = guard.judge(spread(0.47, n=8), candidates=40, current=current, clickbias=[0.5] * 8)
+    assert level.mode == guard.MODEL and level.publish is None
+
+
 def test_too_few_held_out_clicks_publish_a_round_that_fits_its_clicks() -> None:
     few = [0.0] * (guard.MIN_HELD_OUT - 1)  # a "hopeless" figure from a handful of clicks
     newer = guard.judge(few, candidates=ENOUGH, current=spread(0.6))
