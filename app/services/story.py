@@ -58,7 +58,7 @@ BOILERPLATE_MIN_ROWS = 5
 MAX_BUCKET = 200
 """A bucket larger than this holds boilerplate shared by many articles; it is skipped."""
 SEEN_SHARDS = 64
-"""How many sets hold the pairs compared (see :func:`similar_pairs`)."""
+"""How many sets hold the pairs found apart (see :func:`_join_similar`)."""
 
 _PRIME = np.uint64(4_294_967_311)  # the first prime above 2**32
 _rng = np.random.default_rng(20240501)
@@ -167,25 +167,48 @@ def _band_keys(sig: np.ndarray, band: int) -> np.ndarray:
     return key
 
 
-def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]], int]:
-    """Pairs (i, j, similarity) of row indexes that are one story, and how many were compared.
+class _Groups:
+    """Union-find over row indexes: which rows are one story so far."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def root(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(self, i: int, j: int) -> None:
+        self.parent[self.root(i)] = self.root(j)
+
+
+def _join_similar(rows: Sequence[StoryRow], groups: _Groups) -> int:
+    """Join in ``groups`` the rows that are one story; returns how many pairs were compared.
 
     Only rows from different feeds, within :data:`WINDOW`, never separated by the reader.
+    A pair already in one group is not compared: the groups are what the pairs join, so a
+    pair that would join nothing new changes nothing. Where a story is in many feeds (a wire
+    story in 30 of them) that is most pairs: k copies take k - 1 comparisons, not k(k - 1)/2
+    in each of :data:`BANDS` bands, and a pass over copies folded before compares none.
     """
     sets = without_boilerplate(rows, [shingles(r.title, r.summary) for r in rows])
     eligible = [
         i for i, r in enumerate(rows) if len(sets[i]) >= MIN_SHINGLES and r.story_id != r.id
     ]
     if len(eligible) < 2:
-        return [], 0
+        return 0
     sig = signatures([sets[i] for i in eligible])  # (len(eligible), PERMUTATIONS)
     index = np.asarray(eligible, dtype=np.int64)
-    # i·n + j of each pair compared (i < j): one object a pair, not three; in SEEN_SHARDS sets,
-    # because a set that doubles rehashes all it holds in one step, holding the interpreter
-    # lock (85 ms at two million pairs, beside the window's event loop)
-    seen: list[set[int]] = [set() for _ in range(SEEN_SHARDS)]
+    # i·n + j of each pair compared and found apart (i < j), so that another band does not
+    # compare it again; in SEEN_SHARDS sets, because a set that doubles rehashes all it holds
+    # in one step, holding the interpreter lock (85 ms at two million pairs, beside the
+    # window's event loop)
+    apart: list[set[int]] = [set() for _ in range(SEEN_SHARDS)]
     n = len(rows)
-    found: list[tuple[int, int, float]] = []
+    compared = 0
+    root = groups.root
     for band in range(BANDS):
         keys = _band_keys(sig, band)  # (len(eligible),)
         order = np.argsort(keys, kind="stable")
@@ -196,25 +219,31 @@ def similar_pairs(rows: Sequence[StoryRow]) -> tuple[list[tuple[int, int, float]
             if not 2 <= hi - lo <= MAX_BUCKET:
                 continue
             members = index[order[lo:hi]].tolist()
+            first_root = root(members[0])
+            if all(root(m) == first_root for m in members):
+                continue  # one story already: nothing here can join anything new
             for x, i in enumerate(members):
                 for j in members[x + 1 :]:
+                    if root(i) == root(j):
+                        continue
                     first, second = (i, j) if i < j else (j, i)
                     key = first * n + second
-                    shard = seen[key % SEEN_SHARDS]
+                    shard = apart[key % SEEN_SHARDS]
                     if key in shard:
                         continue
-                    shard.add(key)
                     a, b = rows[i], rows[j]
                     if a.feed_id == b.feed_id or abs(a.time - b.time) > WINDOW:
+                        shard.add(key)
                         continue
-                    similarity = jaccard(sets[i], sets[j])
-                    if similarity >= THRESHOLD:
-                        found.append((first, second, similarity))
-    compared = sum(len(shard) for shard in seen)
+                    compared += 1
+                    if jaccard(sets[i], sets[j]) >= THRESHOLD:
+                        groups.join(i, j)
+                    else:
+                        shard.add(key)
     heap.release(sets)  # a slice at a time, not all at the return (see heap.release)
-    for shard in seen:
+    for shard in apart:
         heap.release(shard)
-    return found, compared
+    return compared
 
 
 def detect(rows: Sequence[StoryRow]) -> Fold:
@@ -223,27 +252,17 @@ def detect(rows: Sequence[StoryRow]) -> Fold:
     Rows already folded stay with their canonical; a new group takes as canonical a row that
     is already canonical for others, else its earliest row (then lowest id).
     """
-    pairs, compared = similar_pairs(rows)
-    parent = list(range(len(rows)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j, _ in pairs:
-        parent[root(i)] = root(j)
-    heap.release(pairs)  # millions of tuples when a story is everywhere: a slice at a time
+    groups = _Groups(len(rows))
     index_of = {r.id: i for i, r in enumerate(rows)}
     for i, row in enumerate(rows):  # an earlier fold joins the group of its canonical
         if row.story_id is not None and row.story_id != row.id and row.story_id in index_of:
-            parent[root(i)] = root(index_of[row.story_id])
-    groups: dict[int, list[int]] = defaultdict(list)
+            groups.join(i, index_of[row.story_id])
+    compared = _join_similar(rows, groups)
+    members_of: dict[int, list[int]] = defaultdict(list)
     for i in range(len(rows)):
-        groups[root(i)].append(i)
+        members_of[groups.root(i)].append(i)
     copies: list[tuple[int, int]] = []
-    for group in groups.values():
+    for group in members_of.values():
         if len(group) < 2:
             continue
         members = [rows[i] for i in group]

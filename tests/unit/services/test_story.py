@@ -54,6 +54,27 @@ def test_a_separated_article_is_never_folded_again() -> None:
     assert story.detect(separated).copies == ()
 
 
+def test_a_story_in_many_feeds_is_compared_once_a_copy_and_not_again_once_folded() -> None:
+    # a wire story in 30 feeds: every band puts all 30 in one bucket, but 29 comparisons join
+    # them (not 435 a band), and a pass over the folded rows compares none
+    rows = [
+        _row(i, i, "Landslide village reached by rescuers", WIRE, hours=i / 10)
+        for i in range(1, 31)
+    ]
+    rows.append(
+        _row(31, 31, "Budget vote delayed", "The assembly postponed the vote on the budget.")
+    )
+    fold = story.detect(rows)
+    assert dict(fold.copies) == {i: 1 for i in range(2, 31)}
+    assert fold.compared == 29
+    folded = [
+        StoryRow(r.id, r.feed_id, r.title, r.summary, r.time, dict(fold.copies).get(r.id), False)
+        for r in rows
+    ]
+    again = story.detect(folded)
+    assert again.copies == fold.copies and again.compared == 0
+
+
 def _add(db: Database, url: str, title: str, items: list[tuple[str, str, str]]) -> list[int]:
     with db.write() as s:
         feed = add_feed(s, url, title=title)
