@@ -57,8 +57,6 @@ BOILERPLATE_SHARE = 0.3
 BOILERPLATE_MIN_ROWS = 5
 MAX_BUCKET = 200
 """A bucket larger than this holds boilerplate shared by many articles; it is skipped."""
-SEEN_SHARDS = 64
-"""How many sets hold the pairs found apart (see :func:`_join_similar`)."""
 
 _PRIME = np.uint64(4_294_967_311)  # the first prime above 2**32
 _rng = np.random.default_rng(20240501)
@@ -185,13 +183,21 @@ class _Groups:
 
 
 def _join_similar(rows: Sequence[StoryRow], groups: _Groups) -> int:
-    """Join in ``groups`` the rows that are one story; returns how many pairs were compared.
+    """Join in ``groups`` the rows that are one story; returns how many pairs of texts were
+    compared.
 
     Only rows from different feeds, within :data:`WINDOW`, never separated by the reader.
-    A pair already in one group is not compared: the groups are what the pairs join, so a
-    pair that would join nothing new changes nothing. Where a story is in many feeds (a wire
-    story in 30 of them) that is most pairs: k copies take k - 1 comparisons, not k(k - 1)/2
-    in each of :data:`BANDS` bands, and a pass over copies folded before compares none.
+    Three things keep the comparisons few where a story is in many feeds (a wire story in 30
+    of them, in one bucket of every band), with the same groups as comparing every pair:
+
+    - texts are compared, not rows: rows with the same shingles are one story wherever their
+      feeds and times allow, with no comparison, and two texts are compared at most once, the
+      verdict kept for every band (two stories that share a bucket are told apart once, not
+      for each of their rows' pairs in each band);
+    - two texts with no pair of rows from different feeds within the window are not compared;
+    - rows already in one group are not compared: the groups are what the pairs join, so a
+      pair that would join nothing new changes nothing, and a bucket of one story (in every
+      band after the first, and in a pass over copies folded before) costs one look.
     """
     sets = without_boilerplate(rows, [shingles(r.title, r.summary) for r in rows])
     eligible = [
@@ -201,14 +207,24 @@ def _join_similar(rows: Sequence[StoryRow], groups: _Groups) -> int:
         return 0
     sig = signatures([sets[i] for i in eligible])  # (len(eligible), PERMUTATIONS)
     index = np.asarray(eligible, dtype=np.int64)
-    # i·n + j of each pair compared and found apart (i < j), so that another band does not
-    # compare it again; in SEEN_SHARDS sets, because a set that doubles rehashes all it holds
-    # in one step, holding the interpreter lock (85 ms at two million pairs, beside the
-    # window's event loop)
-    apart: list[set[int]] = [set() for _ in range(SEEN_SHARDS)]
-    n = len(rows)
+    texts: dict[bytes, int] = {}
+    text_of = {i: texts.setdefault(sets[i].tobytes(), len(texts)) for i in eligible}
+    first_of = {t: i for i, t in reversed(text_of.items())}  # a row of each text
+    # Every row of one text has its signature, so shares each bucket with every other: what
+    # one bucket decides for two texts holds in every band.
+    settled: set[int] = set()  # t·T + u (t <= u): texts whose rows are joined where they can be
     compared = 0
-    root = groups.root
+
+    def pairs(ours: Sequence[int], theirs: Sequence[int] | None) -> list[tuple[int, int]]:
+        """The pairs of rows of two texts (``theirs`` None: of one text) from different
+        feeds within the window: those that may be joined."""
+        return [
+            (i, j)
+            for x, i in enumerate(ours)
+            for j in (ours[x + 1 :] if theirs is None else theirs)
+            if rows[i].feed_id != rows[j].feed_id and abs(rows[i].time - rows[j].time) <= WINDOW
+        ]
+
     for band in range(BANDS):
         keys = _band_keys(sig, band)  # (len(eligible),)
         order = np.argsort(keys, kind="stable")
@@ -219,30 +235,29 @@ def _join_similar(rows: Sequence[StoryRow], groups: _Groups) -> int:
             if not 2 <= hi - lo <= MAX_BUCKET:
                 continue
             members = index[order[lo:hi]].tolist()
-            first_root = root(members[0])
-            if all(root(m) == first_root for m in members):
+            first = groups.root(members[0])
+            if all(groups.root(m) == first for m in members):
                 continue  # one story already: nothing here can join anything new
-            for x, i in enumerate(members):
-                for j in members[x + 1 :]:
-                    if root(i) == root(j):
+            by_text: dict[int, list[int]] = defaultdict(list)
+            for m in members:
+                by_text[text_of[m]].append(m)
+            classes = sorted(by_text.items())
+            for x, (t, ours) in enumerate(classes):
+                for u, theirs in classes[x:]:
+                    key = t * len(texts) + u
+                    if key in settled:
                         continue
-                    first, second = (i, j) if i < j else (j, i)
-                    key = first * n + second
-                    shard = apart[key % SEEN_SHARDS]
-                    if key in shard:
+                    settled.add(key)
+                    found = pairs(ours, None if u == t else theirs)
+                    if not found or all(groups.root(i) == groups.root(j) for i, j in found):
                         continue
-                    a, b = rows[i], rows[j]
-                    if a.feed_id == b.feed_id or abs(a.time - b.time) > WINDOW:
-                        shard.add(key)
-                        continue
-                    compared += 1
-                    if jaccard(sets[i], sets[j]) >= THRESHOLD:
+                    if u != t:  # the same text is the same story; two texts are compared
+                        compared += 1
+                        if jaccard(sets[first_of[t]], sets[first_of[u]]) < THRESHOLD:
+                            continue
+                    for i, j in found:
                         groups.join(i, j)
-                    else:
-                        shard.add(key)
     heap.release(sets)  # a slice at a time, not all at the return (see heap.release)
-    for shard in apart:
-        heap.release(shard)
     return compared
 
 

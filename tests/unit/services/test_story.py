@@ -54,12 +54,13 @@ def test_a_separated_article_is_never_folded_again() -> None:
     assert story.detect(separated).copies == ()
 
 
-def test_a_story_in_many_feeds_is_compared_once_a_copy_and_not_again_once_folded() -> None:
-    # a wire story in 30 feeds: every band puts all 30 in one bucket, but 29 comparisons join
-    # them (not 435 a band), and a pass over the folded rows compares none
+def test_a_story_in_many_feeds_takes_a_comparison_a_copy_and_none_once_folded() -> None:
+    # a wire story in 30 feeds, each with a word of its own in the title: every band puts
+    # all 30 in one bucket, but 29 comparisons join them (not 435 a band), and a pass over
+    # the folded rows compares none
     rows = [
-        _row(i, i, "Landslide village reached by rescuers", WIRE, hours=i / 10)
-        for i in range(1, 31)
+        _row(i, i, f"Landslide village reached by rescuers {word}", WIRE, hours=i / 10)
+        for i, word in enumerate((f"w{n}" for n in range(30)), start=1)
     ]
     rows.append(
         _row(31, 31, "Budget vote delayed", "The assembly postponed the vote on the budget.")
@@ -73,6 +74,24 @@ def test_a_story_in_many_feeds_is_compared_once_a_copy_and_not_again_once_folded
     ]
     again = story.detect(folded)
     assert again.copies == fold.copies and again.compared == 0
+
+
+def test_copies_of_one_text_are_joined_without_comparing_them_and_two_texts_once() -> None:
+    # two stories, each word for word in 20 feeds, alike enough to share a bucket in 4 of
+    # the 30 bands (Jaccard 0.29, under the threshold): the copies of one text need no
+    # comparison, and the two texts are compared once, not 20 x 20 times in each such band
+    other = (
+        "Rescue teams reached the village cut off by the landslide on Sunday, and crews began "
+        "clearing the mountain road, regional officials said."
+    )
+    rows = [_row(i, i, "Landslide village reached by rescuers", WIRE) for i in range(1, 21)]
+    rows += [_row(20 + i, i, "Landslide road cleared overnight", other) for i in range(1, 21)]
+    fold = story.detect(rows)
+    assert dict(fold.copies) == {i: 1 for i in range(2, 21)} | {i: 21 for i in range(22, 41)}
+    assert fold.compared == 1
+    # a feed that posts one text twice still never folds it with itself
+    twice = [_row(1, 1, "Landslide village", WIRE), _row(2, 1, "Landslide village", WIRE)]
+    assert story.detect(twice).copies == ()
 
 
 def _add(db: Database, url: str, title: str, items: list[tuple[str, str, str]]) -> list[int]:
