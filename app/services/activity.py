@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from app.storage import articles, events
+from app.storage import articles, events, feeds
 from app.storage.database import Database
 from app.storage.error import HeedfulError
 
@@ -64,10 +64,14 @@ def log_screen(
     ordering: str,
     multi_feed: bool,
 ) -> None:
-    """Log a screen the window started under ``key`` (see :func:`new_screen`)."""
+    """Log a screen the window started under ``key`` (see :func:`new_screen`). A folder
+    that holds one feed is that feed's view: its feeds do not compete."""
     if view not in SCREEN_VIEWS:
         raise ValueError(f"unknown view {view!r}")
     with db.write() as s:
+        folder = filter.get("folder")
+        if multi_feed and view == "folder" and isinstance(folder, str):
+            multi_feed = feeds.count_in_folder(s, folder) > 1
         events.record_screen(
             s,
             key,

@@ -273,7 +273,8 @@ def opened_feeds(s: Session, limit: int) -> list[int]:
 def known_feeds(s: Session, *, shown: int, since: datetime | None = None) -> set[int]:
     """Feeds the reader knows beside the others: ``shown`` or more of their articles'
     impressions (at or after ``since`` when given) on screens where feeds compete (any view
-    but a single feed's; an impression logged before screens were recorded counts), or
+    but a single feed's, or a folder of that feed alone; an impression logged before screens
+    were recorded counts), or
     something said about them (:func:`said_feeds`).
 
     Opens do not make a feed known, nor do its headlines in its own view: a feed read only

@@ -193,6 +193,11 @@ def folders(s: Session) -> list[str]:
     return sorted(found, key=lambda name: (name.lower(), name))
 
 
+def count_in_folder(s: Session, folder: str) -> int:
+    """How many feeds are filed in ``folder`` or in a folder inside it."""
+    return int(s.scalar(select(func.count(Feed.id)).where(in_folder(folder))) or 0)
+
+
 def due_feeds(s: Session, now: datetime, *, counts: bool = True) -> list[FeedRecord]:
     """Enabled feeds never fetched or whose next fetch is at or before ``now``, the longest
     due first (never fetched, then by next fetch). Without ``counts`` their counts are 0 (see

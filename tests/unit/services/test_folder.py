@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from app.services import activity, folder
 from app.services import feed as feed_service
-from app.services import folder
 from app.services.profile import Profile
-from app.storage import articles, feeds
+from app.storage import articles, events, feeds
 from app.storage.record import IncomingArticle
 
 
@@ -112,3 +112,21 @@ def test_failing_feeds_are_deleted_together(profile: Profile) -> None:
     assert {f.id for f in failing} == {a, b} and c not in {f.id for f in failing}
     assert feed_service.delete_many(profile.db, [a, b, 999]) == 2
     assert places(profile) == {"c": None}
+
+
+def test_a_folder_of_one_feed_is_logged_as_a_screen_where_feeds_do_not_compete(
+    profile: Profile,
+) -> None:
+    subscribe(profile, "alone", "Solo")
+    subscribe(profile, "first", "News/Tech")
+    subscribe(profile, "second", "News")
+    solo = activity.new_screen(profile.db, "folder", filter={"folder": "Solo"})
+    news = activity.new_screen(profile.db, "folder", filter={"folder": "News"})
+    tech = activity.new_screen(profile.db, "folder", filter={"folder": "News/Tech"})
+    latest = activity.new_screen(profile.db, "latest")
+    with profile.db.read() as s:
+        screens = events.screens(s)
+        assert feeds.count_in_folder(s, "News") == 2 and feeds.count_in_folder(s, "Gone") == 0
+    # a folder of one feed says no more about that feed than its own view; a nested one counts
+    assert not screens[solo].multi_feed and not screens[tech].multi_feed
+    assert screens[news].multi_feed and screens[latest].multi_feed
