@@ -74,7 +74,7 @@ _STOP = frozenset(
 @dataclass(frozen=True)
 class Fold:
     """The result of a detection pass: (copy id, canonical id) pairs, and how many pairs of
-    articles were compared exactly."""
+    texts were compared exactly (rows with the same shingles are one text)."""
 
     copies: tuple[tuple[int, int], ...]
     compared: int
