@@ -1,4 +1,5 @@
-"""Refresh throughput: N local feeds of M items each, first refresh and an all-304 second one.
+"""Refresh throughput: N local feeds of M items each, first refresh, an all-304 second one,
+and a third in which every feed has a few new items (the everyday refresh).
 
 Prints the wall time of both refreshes, their CPU time (which depends less on what else runs),
 and of it that of the thread that schedules and writes (this one; the rest is the fetcher
@@ -12,7 +13,12 @@ fetcher threads and the writer, and on a 2-core machine the server alone took a 
 the refresh's time. ``--server thread`` serves from a thread of this process, as the benchmark
 did before.
 
-    python bench/refresh.py [--feeds 500] [--items 50] [--server process|thread]
+The third refresh (``--new K`` items a feed, 5 by default; 0 skips it) is the one a reader
+runs every day: every feed answers with its items and K newer ones, so each is stored through
+the general path (what is there already is read back and compared), not the first fetch's
+bulk insert.
+
+    python bench/refresh.py [--feeds 500] [--items 50] [--new 5] [--server process|thread]
 """
 
 from __future__ import annotations
@@ -81,17 +87,22 @@ def make_feed(index: int, items: int) -> bytes:
 
 
 class FeedHandler(BaseHTTPRequestHandler):
-    """Serves the generated feeds, with an ETag so that a second fetch gets 304."""
+    """Serves the generated feeds, with an ETag so that a second fetch gets 304; once
+    ``phase`` is 1, the later versions (a few newer items each)."""
 
     bodies: ClassVar[dict[str, bytes]] = {}
     etags: ClassVar[dict[str, str]] = {}
+    later: ClassVar[dict[str, bytes]] = {}
+    later_etags: ClassVar[dict[str, str]] = {}
+    phase: ClassVar[Any] = None
 
     def do_GET(self) -> None:
-        body = self.bodies.get(self.path)
+        late = self.phase is not None and self.phase.value == 1
+        body = (self.later if late else self.bodies).get(self.path)
         if body is None:
             self.send_error(404)
             return
-        etag = self.etags[self.path]
+        etag = (self.later_etags if late else self.etags)[self.path]
         if self.headers.get("If-None-Match") == etag:
             self.send_response(304)
             self.send_header("ETag", etag)
@@ -108,21 +119,27 @@ class FeedHandler(BaseHTTPRequestHandler):
         return
 
 
-def _server(count: int, items: int) -> ThreadingHTTPServer:
+def _etags(bodies: dict[str, bytes]) -> dict[str, str]:
+    return {path: '"' + hashlib.sha1(body).hexdigest() + '"' for path, body in bodies.items()}
+
+
+def _server(count: int, items: int, new: int, phase: Any) -> ThreadingHTTPServer:
     FeedHandler.bodies = {f"/feed/{i}.xml": make_feed(i, items) for i in range(count)}
-    FeedHandler.etags = {
-        path: '"' + hashlib.sha1(body).hexdigest() + '"'
-        for path, body in FeedHandler.bodies.items()
-    }
+    FeedHandler.etags = _etags(FeedHandler.bodies)
+    FeedHandler.later = (
+        {f"/feed/{i}.xml": make_feed(i, items + new) for i in range(count)} if new else {}
+    )
+    FeedHandler.later_etags = _etags(FeedHandler.later)
+    FeedHandler.phase = phase
     server = ThreadingHTTPServer(("127.0.0.1", 0), FeedHandler)
     server.daemon_threads = True
     server.request_queue_size = 1024
     return server
 
 
-def _serve(count: int, items: int, ports: Any) -> None:
+def _serve(count: int, items: int, new: int, phase: Any, ports: Any) -> None:
     """The server process: answer until terminated."""
-    server = _server(count, items)
+    server = _server(count, items, new, phase)
     ports.put(server.server_address[1])
     server.serve_forever()
 
@@ -202,23 +219,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--new", type=int, default=5, help="new items a feed in the third refresh")
     parser.add_argument("--server", choices=("process", "thread"), default="process")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
     skip: set[int] = set()
     process = None
+    phase: Any = multiprocessing.get_context("spawn").Value("i", 0)
     if args.server == "process":
         ports: Any = multiprocessing.get_context("spawn").Queue()
         process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(args.feeds, args.items, ports), daemon=True
+            target=_serve, args=(args.feeds, args.items, args.new, phase, ports), daemon=True
         )
         process.start()
         port = ports.get(timeout=120)
         skip.add(process.pid or 0)
         server = None
     else:
-        server = _server(args.feeds, args.items)
+        server = _server(args.feeds, args.items, args.new, phase)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         port = server.server_address[1]
     skip.update(_children(os.getpid()))  # the spawn machinery's own helpers
@@ -248,6 +267,15 @@ def main() -> None:
         cpu.append(_cpu())
         served.append(_process_cpu(server_pid))
         writer.append(time.thread_time())
+        third = None
+        if args.new:
+            phase.value = 1
+            third = refresher.refresh()
+            loads.append(_load())
+            cpu.append(_cpu())
+            served.append(_process_cpu(server_pid))
+            writer.append(time.thread_time())
+        t3 = time.perf_counter()
         children.stop()
     if server is not None:
         server.shutdown()
@@ -260,6 +288,9 @@ def main() -> None:
           f"after 304 {loads[2]}")  # fmt: skip
     print(f"cold: ok={first.ok} failed={first.failed} new={first.new}; "
           f"all-304: not_modified={second.not_modified} failed={second.failed}")  # fmt: skip
+    if third is not None:
+        print(f"new items: ok={third.ok} failed={third.failed} new={third.new} "
+              f"({args.new} a feed); load after {loads[3]}")  # fmt: skip
     print(f"{'':18}{'now':>10}{'before':>10}  target")
     rows = [
         ("cold refresh", f"{cold:9.2f}s", f"{BEFORE['cold']:9.2f}s", "<= 25 s at 5000 x 50"),
@@ -280,6 +311,13 @@ def main() -> None:
         ("peak RSS, parser", f"{children.peak:8.1f}MB", f"{BEFORE['parser_rss']:8.1f}MB",
          f"the largest; {children.count} parser processes at most"),
     ]  # fmt: skip
+    if third is not None:
+        rows += [
+            ("new-items refresh", f"{t3 - t2:9.2f}s", "", "every feed with new items"),
+            ("new-items CPU", f"{cpu[3][0] - cpu[2][0]:9.2f}s", "", "the refresher's process"),
+            ("  writer thread", f"{writer[3] - writer[2]:9.2f}s", "", "of it"),
+            ("new-items parsers", f"{cpu[3][1] - cpu[2][1]:9.2f}s", "", "its parser processes"),
+        ]  # fmt: skip
     for name, now, before, note in rows:
         print(f"{name:18}{now:>10}{before:>10}  {note}")
     print(f"before: {BEFORE['label']}")
