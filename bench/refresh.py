@@ -254,28 +254,27 @@ def main() -> None:
         cpu = [_cpu()]
         served = [_process_cpu(server_pid)]
         writer = [time.thread_time()]  # the refresh schedules and writes in the calling thread
-        t0 = time.perf_counter()
-        first = refresher.refresh()
-        t1 = time.perf_counter()
-        loads.append(_load())
-        cpu.append(_cpu())
-        served.append(_process_cpu(server_pid))
-        writer.append(time.thread_time())
-        second = refresher.refresh()
-        t2 = time.perf_counter()
-        loads.append(_load())
-        cpu.append(_cpu())
-        served.append(_process_cpu(server_pid))
-        writer.append(time.thread_time())
-        third = None
-        if args.new:
-            phase.value = 1
-            third = refresher.refresh()
+
+        def taken() -> float:
+            """The time the refresh ended; then read the load, the CPU and the writer's time."""
+            ended = time.perf_counter()
             loads.append(_load())
             cpu.append(_cpu())
             served.append(_process_cpu(server_pid))
             writer.append(time.thread_time())
-        t3 = time.perf_counter()
+            return ended
+
+        t0 = time.perf_counter()
+        first = refresher.refresh()
+        t1 = taken()
+        second = refresher.refresh()
+        t2 = taken()
+        third = None
+        t3 = t2
+        if args.new:
+            phase.value = 1
+            third = refresher.refresh()
+            t3 = taken()
         children.stop()
     if server is not None:
         server.shutdown()
