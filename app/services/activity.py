@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.storage import articles, events, feeds
 from app.storage.database import Database
 from app.storage.error import HeedfulError
@@ -39,16 +41,27 @@ HEADLESS_PAGE = 50
 """Rows above a headless click that its screen records (a page of ``list``)."""
 
 
+def feeds_compete(s: Session, filter: Mapping[str, Any]) -> bool:
+    """Whether feeds compete on a screen of the river's ``filter``: not where every row comes
+    from one feed (a feed's view, a search inside it, a folder that holds one feed, with the
+    folders inside it), whose clicks say nothing about the feed."""
+    if filter.get("feed_id") is not None:
+        return False
+    folder = filter.get("folder")
+    return not isinstance(folder, str) or feeds.count_in_folder(s, folder) > 1
+
+
 def new_screen(
     db: Database,
     view: str,
     *,
     filter: Mapping[str, Any] | None = None,
     ordering: str = "latest",
-    multi_feed: bool = True,
+    multi_feed: bool | None = None,
 ) -> str:
     """Start a visit of ``view`` and return its key, under which its impressions and clicks
-    are logged. ``multi_feed`` is false for a view whose rows all come from one feed."""
+    are logged. ``multi_feed`` is false for a view whose rows all come from one feed (None:
+    :func:`feeds_compete` decides from ``filter``)."""
     if view not in SCREEN_VIEWS:
         raise ValueError(f"unknown view {view!r}")
     key = uuid.uuid4().hex
@@ -62,16 +75,14 @@ def log_screen(
     view: str,
     filter: Mapping[str, Any],
     ordering: str,
-    multi_feed: bool,
+    multi_feed: bool | None = None,
 ) -> None:
-    """Log a screen the window started under ``key`` (see :func:`new_screen`). A folder
-    that holds one feed is that feed's view: its feeds do not compete."""
+    """Log a screen the window started under ``key`` (see :func:`new_screen`)."""
     if view not in SCREEN_VIEWS:
         raise ValueError(f"unknown view {view!r}")
     with db.write() as s:
-        folder = filter.get("folder")
-        if multi_feed and view == "folder" and isinstance(folder, str):
-            multi_feed = feeds.count_in_folder(s, folder) > 1
+        if multi_feed is None:
+            multi_feed = feeds_compete(s, filter)
         events.record_screen(
             s,
             key,

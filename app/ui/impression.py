@@ -27,8 +27,9 @@ DWELL_S = 1.0
 TICK_MS = 250
 
 
-def describe(query: RiverQuery) -> tuple[str, dict[str, object], str, bool]:
-    """A river query as a screen: (view, filter, ordering, whether feeds compete on it)."""
+def describe(query: RiverQuery) -> tuple[str, dict[str, object], str]:
+    """A river query as a screen: (view, filter, ordering); whether feeds compete on it the
+    service decides from the filter (:func:`app.services.activity.feeds_compete`)."""
     view = query.view
     if view.search:
         kind = "search"
@@ -43,7 +44,7 @@ def describe(query: RiverQuery) -> tuple[str, dict[str, object], str, bool]:
     else:
         kind = "latest"
     ordering = "ranked" if query.ranked else "latest"
-    return kind, dataclasses.asdict(view), ordering, view.feed_id is None
+    return kind, dataclasses.asdict(view), ordering
 
 
 class ImpressionTracker(QObject):
@@ -87,7 +88,7 @@ class ImpressionTracker(QObject):
         self.session = uuid.uuid4().hex
         self.logged = set()
         self._first_seen.clear()
-        kind, filter, ordering, multi_feed = describe(self._model.query)
+        kind, filter, ordering = describe(self._model.query)
         self._runner.submit(
             "logging a screen",
             activity.log_screen,
@@ -96,7 +97,6 @@ class ImpressionTracker(QObject):
             kind,
             filter,
             ordering,
-            multi_feed,
         )
         return self.session
 
