@@ -245,6 +245,7 @@ def opened_feeds(s: Session, limit: int) -> list[int]:
         Feedback.kind == "less", Feedback.undone.is_(None), Feedback.article_id.is_not(None)
     )
     window = 4 * limit
+    clicks: int | None = None  # how many the log holds, asked once and only when needed
     while True:
         latest = (
             select(Click.article_id, Click.time, Click.id)
@@ -260,10 +261,11 @@ def opened_feeds(s: Session, limit: int) -> list[int]:
         )
         rows = s.execute(query).all()
         order = list(dict.fromkeys(article for article, _ in rows))  # by latest open
-        if (
-            len(order) >= limit
-            or (s.scalar(select(func.count()).select_from(Click)) or 0) <= window
-        ):
+        if len(order) >= limit:
+            break
+        if clicks is None:
+            clicks = s.scalar(select(func.count()).select_from(Click)) or 0
+        if clicks <= window:
             break
         window *= 4
     feed_of = {article: feed for article, feed in rows}
