@@ -97,7 +97,7 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return table
 
 
-EXPLAINED = ("loo_words", "loo_reads", "tinted", "covered")
+EXPLAINED = ("loo_words", "loo_reads", "tinted", "covered", "rows_tinted", "covered_tinted")
 """The explanation figures of For you's top rows (bench/session.py), averaged over readers."""
 
 
@@ -129,16 +129,20 @@ def markdown(table: list[dict[str, Any]]) -> str:
             "Explanations of For you's top 20 the next morning (means over readers): median "
             "leave-one-out agreement of the word and past-read shares (goals >= 0.8, >= 0.7), "
             "and the river's highlights: fraction of a title's words tinted (goal <= 30 %) "
-            "and of its |share| they cover (goal >= 60 %).",
+            "and of its |share| they cover (goal >= 60 %); the rows that tint any word (a row "
+            "the feed carries tints none) and, over those rows, the |share| covered.",
             "",
-            "| pattern | day | LOO words | LOO past reads | words tinted | share covered |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| pattern | day | LOO words | LOO past reads | words tinted | share covered "
+            "| rows tinting | share covered where tinting |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for e in table:
             lines.append(
                 f"| {e['pattern']} | {e['day']} | {fmt(e.get('explain:loo_words'))} | "
                 f"{fmt(e.get('explain:loo_reads'))} | {fmt(e.get('explain:tinted'), '.0%')} | "
-                f"{fmt(e.get('explain:covered'), '.0%')} |"
+                f"{fmt(e.get('explain:covered'), '.0%')} | "
+                f"{fmt(e.get('explain:rows_tinted'), '.0%')} | "
+                f"{fmt(e.get('explain:covered_tinted'), '.0%')} |"
             )
     return "\n".join(lines) + "\n"
 

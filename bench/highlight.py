@@ -39,7 +39,7 @@ from app.services import activity  # noqa: E402
 from app.services.highlight import (  # noqa: E402
     DEFAULT,
     HighlightRule,
-    highlight,
+    TitleShares,
     highlight_stats,
 )
 from app.services.profile import Profile  # noqa: E402
@@ -58,6 +58,10 @@ def _old_rule(shares: list[float]) -> list[bool]:
     """The tints before issue 14: every word with a tenth of the largest |share| or more."""
     top = max((abs(v) for v in shares), default=0.0)
     return [bool(top) and abs(v) >= 0.1 * top for v in shares]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
 
 
 def _stats_old(rows: list[list[float]]) -> tuple[float, float]:
@@ -140,24 +144,27 @@ def main() -> int:
         print(f"For you: {river.mode}, {len(river.items)} rows; notice: {river.notice}")
         ids = [i.article.id for i in river.items]
         shares = ranker.word_shares(ids)
-        rows = [[v for _, v in shares.get(a, ())] for a in ids]
-        tinted, covered = highlight_stats(rows, DEFAULT)
+        titled = [shares.get(a, TitleShares()) for a in ids]
+        rows = [t.values for t in titled]
+        stats = highlight_stats(titled, DEFAULT)
         old_tinted, old_covered = _stats_old(rows)
         print(
-            f"highlights, rule {DEFAULT.max_words} words >= {DEFAULT.min_percent} %: "
-            f"{100 * tinted:.1f} % of title words tinted per row (goal <= 30 %), "
-            f"covering {100 * covered:.1f} % of the title's |share| (goal >= 60 %)"
+            f"highlights, rule {DEFAULT.max_words} words >= {DEFAULT.min_percent} % of the "
+            f"title's |share| and >= {DEFAULT.min_score_percent} % of the title's and the feed's: "
+            f"{100 * stats.tinted:.1f} % of title words tinted per row (goal <= 30 %), "
+            f"covering {100 * stats.covered:.1f} % of the title's |share| (goal >= 60 %); "
+            f"{100 * stats.rows_tinted:.0f} % of rows tint a word, covering "
+            f"{_percent(stats.covered_tinted)} of theirs"
         )
         print(
             f"highlights, before (>= 10 % of the largest): {100 * old_tinted:.1f} % tinted, "
             f"covering {100 * old_covered:.1f} %"
         )
-        _, best3 = highlight_stats(rows, HighlightRule(3, 0))
+        best3 = highlight_stats(titled, HighlightRule(3, 0, 0)).covered
         words = sum(len(r) for r in rows) / max(1, len(rows))
-        bare = sum(1 for r in rows if r and not any(highlight(r, DEFAULT))) / max(1, len(rows))
         print(
             f"  (a title has {words:.1f} words; its 3 largest cover {100 * best3:.1f} % of its "
-            f"|share|, the most any 3-word rule can; {100 * bare:.0f} % of rows tint nothing)"
+            f"|share|, the most any 3-word rule can)"
         )
         top = Counter(i.article.feed_title for i in river.items[:30])
         with profile.db.read() as s:

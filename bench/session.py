@@ -240,13 +240,15 @@ def _explained(profile: Profile, ids: list[int]) -> dict[str, Any]:
             if e.faithfulness_history is not None:
                 reads.append(e.faithfulness_history)
         shares = ranker.word_shares(ids)
-        tinted, covered = highlight_stats([[v for _, v in row] for row in shares.values()])
+        stats = highlight_stats(list(shares.values()))
         return {
             "rows": len(shares),
             "loo_words": statistics.median(words) if words else None,
             "loo_reads": statistics.median(reads) if reads else None,
-            "tinted": tinted,
-            "covered": covered,
+            "tinted": stats.tinted,
+            "covered": stats.covered,
+            "rows_tinted": stats.rows_tinted,
+            "covered_tinted": stats.covered_tinted,
         }
     except Exception:  # a diagnostic: never the reason a reader's run fails
         log.exception("could not measure the explanations")
@@ -354,7 +356,9 @@ def _print_row(pattern: str, rid: int, row: dict[str, Any]) -> None:
         print(
             f"[{pattern} r{rid}]   explanations of For you's top {e['rows']}: LOO words "
             f"{fmt(e['loo_words'])}, past reads {fmt(e['loo_reads'])}; tinted "
-            f"{fmt(e['tinted'], '.0%')} of words, covering {fmt(e['covered'], '.0%')} of |share|",
+            f"{fmt(e['tinted'], '.0%')} of words, covering {fmt(e['covered'], '.0%')} of |share|; "
+            f"{fmt(e.get('rows_tinted'), '.0%')} of rows tint, covering "
+            f"{fmt(e.get('covered_tinted'), '.0%')} of theirs",
             flush=True,
         )
     if m.get("parts"):

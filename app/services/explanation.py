@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.services.blend import blend_line
-from app.services.highlight import DEFAULT, HighlightRule, highlight
+from app.services.highlight import DEFAULT, MIN_SCORE_PERCENT, HighlightRule, highlight
 from app.services.number import signed
 
 HABIT = 0.1
@@ -191,7 +191,8 @@ class ArticleExplanation:
     def with_highlights(self, rule: HighlightRule = DEFAULT) -> ArticleExplanation:
         """The same explanation with each title word's ``highlight`` set by ``rule``."""
         title_words = self.title_words
-        flags = iter(highlight([w.total for w in title_words], rule))
+        feed = self.feed_share + sum(w.total for w in self.words if w.source)
+        flags = iter(highlight([w.total for w in title_words], rule, feed))
         words = tuple(
             w if w.source else dataclasses.replace(w, highlight=next(flags)) for w in self.words
         )
@@ -327,14 +328,22 @@ class ArticleExplanation:
 
     def spread_line(self) -> str | None:
         """What to say when no word passes the highlight rule although the words carry part
-        of the score: the model read the wording as a whole, and no word stands out (the
-        reason a row may show no tint)."""
+        of the score: the feed carries the row and every word's share is small beside it, or
+        the model read the wording as a whole and no word stands out (the reasons a row may
+        show no tint)."""
         words = self.title_words
         magnitude = sum(abs(w.total) for w in words)
         if len(words) < 2 or magnitude <= 0.0:
             return None
         total = sum(w.total for w in words)
         largest = max(abs(w.total) for w in words)
+        feed = self.feed_share + sum(w.total for w in self.words if w.source)
+        if largest < (magnitude + abs(feed)) * MIN_SCORE_PERCENT / 100.0:
+            return (
+                f"No word carries it: its {len(words)} words add {signed(total, 2)} together "
+                f"beside the feed's {signed(feed, 2)}, none {MIN_SCORE_PERCENT} % of the two, "
+                "so none is tinted."
+            )
         return (
             f"No single word carries it: its {len(words)} words add {signed(total, 2)} together, "
             f"none more than {100.0 * largest / magnitude:.0f} % of that, so none is tinted."

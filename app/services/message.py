@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from app.services.explanation import ArticleExplanation
+from app.services.highlight import TitleShares
 from app.services.river import UNREAD, River, RiverFilter
 from app.services.training import TrainProgress, TrainReport
 
@@ -49,7 +50,7 @@ class Explained(Reply):
 
 @dataclass(frozen=True)
 class Shares(Reply):
-    shares: dict[int, tuple[tuple[str, float], ...]]
+    shares: dict[int, TitleShares]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from app.services import guard, mute, preference
 from app.services.explanation import ArticleExplanation, FeedShare, PastShare, WordShare
-from app.services.highlight import highlight_rule
+from app.services.highlight import TitleShares, highlight_rule
 from app.services.model import (
     MIN_CLICKS,
     Loaded,
@@ -355,10 +355,10 @@ class Ranker(Scorer):
             ranked_score=ranked.total,
         ).with_highlights(rule)
 
-    def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
-        """(token, signed share) of each title's own words, for highlighting (the feed's token,
-        which the model reads first, is left out: it is no word of the title); {} without a
-        model."""
+    def word_shares(self, article_ids: Sequence[int]) -> dict[int, TitleShares]:
+        """Each title's own words with their signed shares, and its feed's share (the feed's
+        bias and the share of the feed's token, which the model reads first: no word of the
+        title), for highlighting; {} without a model."""
         with self._lock:
             loaded = self._current()
             if loaded is None:
@@ -366,13 +366,16 @@ class Ranker(Scorer):
             user, _, _ = self._user_vector(loaded)
             texts = self._texts(article_ids)
             kept = [a for a in article_ids if a in texts]
-            shares = loaded.model.word_shares(
-                [texts[a][0] for a in kept], user, [texts[a][1] for a in kept]
-            )
-        return {
-            a: tuple((t, float(v)) for t, v in row if t != source_token(texts[a][1]))
-            for a, row in zip(kept, shares, strict=True)
-        }
+            sources = [texts[a][1] for a in kept]
+            shares = loaded.model.word_shares([texts[a][0] for a in kept], user, sources)
+            biases = loaded.model.source_bias(sources)  # [N]
+        out: dict[int, TitleShares] = {}
+        for a, row, bias in zip(kept, shares, biases, strict=True):
+            token = source_token(texts[a][1])
+            words = tuple((t, float(v)) for t, v in row if t != token)
+            feed = float(bias) + sum(float(v) for t, v in row if t == token)
+            out[a] = TitleShares(words, feed)
+        return out
 
 
 def check_device(device: str | None) -> None:

@@ -27,6 +27,7 @@ from typing import TypeVar, cast
 
 from app.services import host
 from app.services.explanation import ArticleExplanation
+from app.services.highlight import TitleShares
 from app.services.message import (
     Cancel,
     Explain,
@@ -299,7 +300,7 @@ class RemoteRanker:
             return self._local.explain(article_id)  # says that there is no model yet
         return self.host.ask(Explain(article_id)).explanation
 
-    def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
+    def word_shares(self, article_ids: Sequence[int]) -> dict[int, TitleShares]:
         """See :meth:`Ranker.word_shares`."""
         if not model_ready(self._profile.db, ranked=False):
             return {}

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.services.explanation import ArticleExplanation
+from app.services.highlight import TitleShares
 from app.services.training import TrainProgress, TrainReport
 from app.storage.record import ArticleRecord, ModelVersionRecord
 
@@ -147,9 +148,7 @@ class Ranking(Protocol):
 
     def explain(self, article_id: int) -> ArticleExplanation: ...
 
-    def word_shares(
-        self, article_ids: Sequence[int]
-    ) -> dict[int, tuple[tuple[str, float], ...]]: ...
+    def word_shares(self, article_ids: Sequence[int]) -> dict[int, TitleShares]: ...
 
     def scores(self, article_ids: Sequence[int]) -> dict[int, float]: ...
 

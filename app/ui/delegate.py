@@ -14,7 +14,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, Q
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.services.highlight import DEFAULT, HighlightRule, weights
+from app.services.highlight import DEFAULT, HighlightRule, TitleShares, weights
 from app.services.number import signed
 from app.storage.record import ArticleRecord
 from app.ui.river import Role
@@ -25,6 +25,7 @@ LAYOUTS_KEPT = 1024
 """Rows whose elided title and tinted spans the delegate keeps for the next paint."""
 POSITIVE = QColor(46, 160, 67)
 NEGATIVE = QColor(214, 39, 40)
+NO_SHARES = TitleShares()
 _WORD = re.compile(r"\w[\w'’.-]*\w|\w", re.UNICODE)
 _PIECE = re.compile(r"\w[\w.-]*\w|\w", re.UNICODE)
 """A word's parts between apostrophes, which the tokenizer splits ("England's": "england")."""
@@ -50,18 +51,19 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
 
 
 def tints(
-    title: str, shares: Sequence[tuple[str, float]], rule: HighlightRule = DEFAULT
+    title: str, shares: TitleShares, rule: HighlightRule = DEFAULT
 ) -> list[tuple[int, int, float]]:
     """(start, end, weight in [-1, 1]) of each title word the highlight rule tints.
 
-    The rule picks among the (token, share) pairs; picked tokens are matched to the title's
-    words in order, case-insensitively, and weighed by their share over the largest |share|.
+    The rule picks among the (token, share) pairs, weighed against the title's and the
+    feed's shares; picked tokens are matched to the title's words in order,
+    case-insensitively, and weighed by their share over the largest |share|.
     """
-    if not shares:
+    if not shares.words:
         return []
-    tint = weights([v for _, v in shares], rule)
+    tint = weights(shares.values, rule, shares.feed)
     queue: dict[str, list[float]] = {}
-    for (token, _), weight in zip(shares, tint, strict=True):
+    for (token, _), weight in zip(shares.words, tint, strict=True):
         queue.setdefault(token.lower(), []).append(weight)
     spans: list[tuple[int, int, float]] = []
     for match in _WORD.finditer(title):
@@ -124,13 +126,12 @@ class RiverDelegate(QStyledItemDelegate):
         return fonts
 
     def _title_layout(
-        self, article: ArticleRecord, font: QFont, width: int, shares: Sequence[tuple[str, float]]
+        self, article: ArticleRecord, font: QFont, width: int, shares: TitleShares
     ) -> tuple[str, tuple[tuple[int, int, float], ...]]:
         """The title elided to ``width`` and its tinted spans as (x offset, width, weight), kept
         for the next paint of the same row: a repaint (a scroll, a re-rank that moved only the
         numbers) then draws without eliding, matching words or measuring again."""
-        pairs = tuple((token, value) for token, value in shares)  # hashable whatever came in
-        key = (article.id, article.title, font.key(), width, pairs, self.rule)
+        key = (article.id, article.title, font.key(), width, shares, self.rule)
         laid = self._layouts.get(key)
         if laid is not None:
             return laid
@@ -200,7 +201,7 @@ class RiverDelegate(QStyledItemDelegate):
             painter.drawEllipse(
                 rect.left() + PADDING - 2, top + (title_metrics.height() - dot) // 2, dot, dot
             )
-        shares = index.data(Role.SHARES) or ()
+        shares = index.data(Role.SHARES) or NO_SHARES
         title, spans = self._title_layout(article, title_font, width, shares)
         painter.setFont(title_font)
         for x, w, weight in spans:

@@ -119,7 +119,7 @@ def _parts_table(e: ArticleExplanation) -> str:
 
 def _words_section(e: ArticleExplanation) -> str:
     words = e.title_words
-    tint = weights([w.total for w in words], HighlightRule(len(words), 0))
+    tint = weights([w.total for w in words], HighlightRule(len(words), 0, 0))
     shown = {id(w): t if w.highlight else 0.0 for w, t in zip(words, tint, strict=True)}
     chips = " ".join(
         f'<span style="background:{_tint(shown[id(w)])}">&nbsp;{html.escape(w.token)}&nbsp;</span>'

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.highlight import MIN_SCORE_PERCENT
 from app.services.preference import DEVICES, LIMITS, Preferences, problems
 from app.ui.network import ProxyBox
 
@@ -100,6 +101,10 @@ class SettingsDialog(QDialog):
         highlights_form.addRow("Tint at most:", self.highlight_words)
         highlights_form.addRow("…each carrying at least:", self.highlight_percent)
         highlights_form.addRow("", QLabel("of the title's share of the score."))
+        highlights_form.addRow(
+            "",
+            QLabel(f"A word also needs {MIN_SCORE_PERCENT} % of the title's and feed's shares."),
+        )
 
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #d62728")

@@ -32,6 +32,7 @@ from typing import Protocol
 from PySide6.QtCore import QModelIndex, QObject, Signal, Slot
 from PySide6.QtWidgets import QLabel, QListView, QStatusBar, QWidget
 
+from app.services.highlight import TitleShares
 from app.services.ranking import Ranking, River
 from app.ui.article import ArticleDesk
 from app.ui.river import (
@@ -217,9 +218,7 @@ class Reranking(QObject):
             )
 
     @Slot(object)
-    def _on_shares_loaded(
-        self, loaded: tuple[int, dict[int, tuple[tuple[str, float], ...]]]
-    ) -> None:
+    def _on_shares_loaded(self, loaded: tuple[int, dict[int, TitleShares]]) -> None:
         self.w.river.set_shares(*loaded)
 
     @Slot(object)

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
+from app.services.highlight import TitleShares
 from app.services.ranking import Ranking, RankingError, River
 from app.services.river import UNREAD, PageKey, RiverFilter
 from app.storage.record import ArticleRecord
@@ -71,7 +72,7 @@ class RiverPage:
     generation: int
     after: PageKey | None
     river: River
-    shares: dict[int, tuple[tuple[str, float], ...]]
+    shares: dict[int, TitleShares]
     also_in: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -101,7 +102,7 @@ def load_page(
     river = ranker.river(ranked=query.ranked, limit=limit, view=query.view, after=after)
     if river.mode != "ranked" and river.items:
         river = with_scores(ranker, river)
-    shares: dict[int, tuple[tuple[str, float], ...]] = {}
+    shares: dict[int, TitleShares] = {}
     if highlights and river.mode == "ranked" and river.items:
         try:
             shares = ranker.word_shares([i.article.id for i in river.items])
@@ -119,7 +120,7 @@ def load_page(
 
 def word_shares(
     ranker: Ranking, generation: int, article_ids: Sequence[int]
-) -> tuple[int, dict[int, tuple[tuple[str, float], ...]]]:
+) -> tuple[int, dict[int, TitleShares]]:
     """The rows' word shares for their highlights, tagged with the load of the view they are
     for; runs on a pool thread ({} when they cannot be had: highlights are a nicety)."""
     try:
@@ -174,7 +175,7 @@ class RiverModel(QAbstractListModel):
         self._page_size = page_size
         self._rows: list[Row] = []
         self._index: dict[int, int] = {}
-        self._shares: dict[int, tuple[tuple[str, float], ...]] = {}
+        self._shares: dict[int, TitleShares] = {}
         self._query = RiverQuery()
         self._generation = 0
         self._loading = False
@@ -313,9 +314,7 @@ class RiverModel(QAbstractListModel):
         self.loaded.emit(page.river)
         return changed
 
-    def set_shares(
-        self, generation: int, shares: Mapping[int, tuple[tuple[str, float], ...]]
-    ) -> None:
+    def set_shares(self, generation: int, shares: Mapping[int, TitleShares]) -> None:
         """Show these rows' word shares (of load ``generation`` of the view; else dropped)."""
         if generation != self._generation or not shares:
             return
@@ -358,7 +357,7 @@ class RiverModel(QAbstractListModel):
         if role == Role.MUTED:
             return row.muted
         if role == Role.SHARES:
-            return self._shares.get(article.id, ())
+            return self._shares.get(article.id)
         if role == Role.READ:
             return article.read
         if role == Role.STARRED:

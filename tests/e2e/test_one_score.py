@@ -129,7 +129,10 @@ def test_the_command_line_shows_the_same_numbers(
         assert explained["click_score"] == row["score"]
         assert explained["version"] == 2
         words = [w for w in explained["words"] if not w["source"]]
-        flags = highlight([w["share"] + w["bias"] for w in words])
+        feed = (explained["feed"] or {"share": 0.0})["share"] + sum(
+            w["share"] + w["bias"] for w in explained["words"] if w["source"]
+        )
+        flags = highlight([w["share"] + w["bias"] for w in words], feed=feed)
         assert [w["highlight"] for w in words] == flags
 
 
@@ -153,9 +156,8 @@ def test_the_river_rows_show_the_same_score_and_tint_the_rule_s_words(
             index = model.index(row)
             shares = index.data(Role.SHARES)
             title = index.data(Role.ARTICLE).title
-            picked = [
-                t for (t, _), f in zip(shares, highlight([v for _, v in shares]), strict=True) if f
-            ]
+            flags = highlight(shares.values, feed=shares.feed)
+            picked = [t for (t, _), f in zip(shares.words, flags, strict=True) if f]
             tinted = [title[a:b].lower() for a, b, _ in tints(title, shares)]
             assert tinted == [t for t in (m.lower() for m in title.split()) if t in picked]
             assert len(tinted) <= 3
@@ -181,6 +183,9 @@ def test_why_this_tints_the_words_the_row_tints(ranker: Ranker) -> None:
     for article_id in top:
         words = ranker.explain(article_id).title_words
         row = rows[article_id]
-        assert [t for t, _ in row] == [w.token for w in words]
-        assert [v for _, v in row] == pytest.approx([w.total for w in words], abs=1e-4)
-        assert highlight([v for _, v in row]) == [w.highlight for w in words]
+        assert [t for t, _ in row.words] == [w.token for w in words]
+        assert row.values == pytest.approx([w.total for w in words], abs=1e-4)
+        explained = ranker.explain(article_id)
+        feed = explained.feed_share + sum(w.total for w in explained.words if w.source)
+        assert row.feed == pytest.approx(feed, abs=1e-4)
+        assert highlight(row.values, feed=row.feed) == [w.highlight for w in words]

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QStandardItem, QStandardItem
 from PySide6.QtWidgets import QListView, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
+from app.services.highlight import TitleShares
 from app.services.ranking import ArticleExplanation, FeedShare, PastShare, WordShare
 from app.storage.record import ArticleRecord
 from app.ui.delegate import RiverDelegate, age, tints
@@ -110,27 +111,49 @@ def test_age() -> None:
 
 def test_tints_follow_signed_shares() -> None:
     title = "Rocket launch delayed, rocket fixed"
-    spans = tints(title, [("rocket", 0.5), ("launch", -0.25), ("delayed", 0.01), ("rocket", 0.1)])
+    spans = tints(
+        title,
+        TitleShares((("rocket", 0.5), ("launch", -0.25), ("delayed", 0.01), ("rocket", 0.1))),
+    )
     # only words with 15 % or more of the title's |share| (0.86) are tinted, by their part
     assert [(title[a:b], round(w, 2)) for a, b, w in spans] == [
         ("Rocket", 1.0),
         ("launch", -0.58),
     ]
-    four = [("rocket", 0.3), ("launch", 0.3), ("delayed", 0.3), ("fixed", 0.3)]
+    four = TitleShares((("rocket", 0.3), ("launch", 0.3), ("delayed", 0.3), ("fixed", 0.3)))
     assert len(tints("rocket launch delayed fixed", four)) == 3  # at most three words
-    assert tints(title, []) == []
+    assert tints(title, TitleShares()) == []
     # the tokenizer splits a possessive ("england", "'s"): the word is still tinted
     owned = "England’s defence and O'Neill's goal"
-    shares = [("england", 0.8), ("’s", 0.0), ("defence", -0.05), ("o", 0.0), ("neill", 0.6)]
+    shares = TitleShares(
+        (("england", 0.8), ("’s", 0.0), ("defence", -0.05), ("o", 0.0), ("neill", 0.6))
+    )
     assert [owned[a:b] for a, b, _ in tints(owned, shares)] == ["England", "Neill"]
+
+
+def test_a_row_the_feed_carries_tints_no_word() -> None:
+    title = "Could Yukos be a blessing in disguise?"
+    words = (
+        *(("could", 0.01), ("yukos", 0.01), ("be", 0.0)),
+        *(("a", 0.044), ("blessing", -0.035), ("in", 0.045)),
+    )
+    assert len(tints(title, TitleShares(words))) == 3  # alone, the small shares pass
+    assert tints(title, TitleShares(words, feed=2.09)) == []  # beside the feed they are noise
+    carried = TitleShares((("yukos", 0.9), ("blessing", -0.4)), feed=2.09)
+    assert [title[a:b] for a, b, _ in tints(title, carried)] == ["Yukos", "blessing"]
 
 
 def test_delegate_paints_every_kind_of_row(qtbot: QtBot) -> None:
     model = QStandardItemModel()
     rows = [
         (article(), None, False, ()),
-        (article(id=2, read=True, starred=True), 1.25, False, (("rocket", 0.4), ("more", -0.2))),
-        (article(id=3, title=""), -0.5, True, ()),
+        (
+            article(id=2, read=True, starred=True),
+            1.25,
+            False,
+            TitleShares((("rocket", 0.4), ("more", -0.2))),
+        ),
+        (article(id=3, title=""), -0.5, True, None),
     ]
     for record, score, muted, shares in rows:
         item = QStandardItem(record.title)
@@ -167,7 +190,7 @@ def test_a_repaint_from_the_kept_layout_draws_what_a_fresh_one_does(qtbot: QtBot
     item = QStandardItem()
     item.setData(article(title="Rocket launch delayed again by the weather"), Role.ARTICLE)
     item.setData(1.5, Role.SCORE)
-    item.setData((("rocket", 0.6), ("launch", 0.1), ("weather", -0.3)), Role.SHARES)
+    item.setData(TitleShares((("rocket", 0.6), ("launch", 0.1), ("weather", -0.3))), Role.SHARES)
     model.appendRow(item)
     view = QListView()
     qtbot.addWidget(view)
@@ -187,7 +210,7 @@ def test_a_repaint_from_the_kept_layout_draws_what_a_fresh_one_does(qtbot: QtBot
 
     first = drawn(kept)
     assert drawn(kept) == first == drawn(RiverDelegate(view))
-    item.setData((("rocket", -0.6), ("delayed", 0.5)), Role.SHARES)  # new shares: tinted anew
+    item.setData(TitleShares((("rocket", -0.6), ("delayed", 0.5))), Role.SHARES)  # tinted anew
     again = drawn(kept)
     assert again == drawn(RiverDelegate(view)) and again != first
     item.setData(

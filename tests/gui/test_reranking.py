@@ -116,9 +116,12 @@ def test_an_open_reranks_the_rows_below_the_one_being_read(
 
     def highlighted() -> bool:
         shares = win.river.index(row + 1).data(Role.SHARES)
-        return [t for t, _ in shares] == [t for t, _ in expected] and [
-            v for _, v in shares
-        ] == pytest.approx([v for _, v in expected], abs=1e-5)
+        return (
+            shares is not None
+            and [t for t, _ in shares.words] == [t for t, _ in expected.words]
+            and shares.values == pytest.approx(expected.values, abs=1e-5)
+            and shares.feed == pytest.approx(expected.feed, abs=1e-5)
+        )
 
     qtbot.waitUntil(highlighted, timeout=WAIT_MS)
 

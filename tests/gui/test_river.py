@@ -71,7 +71,7 @@ def test_data_roles(profile: Profile, river: RiverModel, qtbot: QtBot) -> None:
     assert first.data(Role.STARRED) is False
     assert first.data(Role.SCORE) is None
     assert first.data(Role.MUTED) is False
-    assert first.data(Role.SHARES) == ()
+    assert first.data(Role.SHARES) is None
     assert article.title in first.data(Qt.ItemDataRole.ToolTipRole)
     assert river.index(99).data(Role.ARTICLE) is None
     assert river.mode == "latest"

@@ -178,9 +178,25 @@ def test_a_look_for_a_barely_shown_feed_is_said_as_such() -> None:
 
 def test_only_rule_picked_words_are_named_as_carrying() -> None:
     e = make()
-    assert [w.token for w in e.title_words if w.highlight] == ["rocket", "launch"]
-    assert "Words that carry it: rocket (+0.600), launch (-0.120)." in e.summary()
+    # "launch" (-0.12) has 16 % of the words' |share| but not 5 % beside the feed's +2.2
+    assert [w.token for w in e.title_words if w.highlight] == ["rocket"]
+    assert "Words that carry it: rocket (+0.600)." in e.summary()
     assert "No single word carries it" not in e.summary()
+
+
+def test_a_row_the_feed_carries_says_why_no_word_is_tinted() -> None:
+    words = (
+        WordShare("from Daily Sport", 0.1, 0.2, source=True),
+        WordShare("a", 0.3, 0.044),
+        WordShare("blessing", 0.3, -0.035),
+        WordShare("in", 0.3, 0.045),
+    )
+    e = make(words=words).with_highlights()
+    assert not any(w.highlight for w in e.title_words)
+    assert (
+        "No word carries it: its 3 words add +0.05 together beside the feed's +2.20, none 5 % "
+        "of the two, so none is tinted." in e.summary()
+    )
 
 
 def test_a_title_read_as_a_whole_says_why_no_word_is_tinted() -> None:
@@ -208,7 +224,7 @@ def test_json_keeps_its_keys_adds_the_parts_and_says_its_version() -> None:
         data["model_click_score"] + data["freshness"] + data["spreading"]
     )
     assert data["click_score"] == pytest.approx(e.ranked)
-    assert [w["highlight"] for w in data["words"]] == [False, True, False, True]
+    assert [w["highlight"] for w in data["words"]] == [False, True, False, False]
     assert sum(p["share"] for p in data["parts"]) == pytest.approx(data["click_score"])
     assert sum(p["percent"] for p in data["parts"]) == pytest.approx(100.0)
     assert data["standing"] == "high"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.highlight import HighlightRule, highlight, highlight_stats, weights
+from app.services.highlight import (
+    HighlightRule,
+    TitleShares,
+    highlight,
+    highlight_stats,
+    weights,
+)
 
 
 def test_flat_shares_tint_nothing_but_the_few_that_carry() -> None:
@@ -45,8 +51,30 @@ def test_weights_are_signed_and_grow_with_the_share() -> None:
     assert w[2] == w[3] == 0.0
 
 
+def test_a_word_must_also_carry_a_real_part_beside_the_feed() -> None:
+    # the feed carries the row (+2.09): words of a few hundredths are no reason for it
+    shares = [0.01, 0.044, -0.035, 0.045]
+    assert sum(highlight(shares)) == 3
+    assert highlight(shares, feed=2.09) == [False] * 4
+    assert highlight(shares, feed=-2.09) == [False] * 4  # a feed that pulls down weighs as much
+    # a keyword beside the same feed still carries: 5 % of (|words| + |feed|) is its floor
+    assert highlight([1.3, -0.1, 0.05], feed=2.09) == [True, False, False]
+    assert highlight([0.15, -0.02, 0.02], feed=2.9) == [False, False, False]  # 4.9 %
+    assert highlight([0.16, -0.02, 0.02], feed=2.9) == [True, False, False]  # 5.2 %
+    assert highlight(shares, HighlightRule(3, 15, 0), feed=2.09) == highlight(shares)
+    assert weights(shares, feed=2.09) == [0.0] * 4
+
+
 def test_stats_give_the_fraction_tinted_and_the_share_covered() -> None:
-    rows = [[0.9, 0.05, 0.05], [0.1] * 8, []]
-    tinted, covered = highlight_stats(rows)
-    assert tinted == pytest.approx((1 / 3 + 0) / 2)
-    assert covered == pytest.approx((0.9 + 0) / 2)
+    rows = [
+        TitleShares((("rocket", 0.9), ("is", 0.05), ("up", 0.05))),
+        TitleShares(tuple((f"w{i}", 0.1) for i in range(8))),
+        TitleShares(),
+        TitleShares((("a", 0.05), ("in", 0.05)), feed=3.0),
+    ]
+    stats = highlight_stats(rows)
+    assert stats.tinted == pytest.approx((1 / 3 + 0 + 0) / 3)
+    assert stats.covered == pytest.approx((0.9 + 0 + 0) / 3)
+    assert stats.rows_tinted == pytest.approx(1 / 3)
+    assert stats.covered_tinted == pytest.approx(0.9)
+    assert highlight_stats([TitleShares()]).covered_tinted is None

@@ -18,6 +18,7 @@ import pytest
 
 from app.services import host, message
 from app.services.explanation import ArticleExplanation
+from app.services.highlight import TitleShares
 from app.services.message import (
     Cancel,
     Explain,
@@ -75,9 +76,9 @@ class FakeRanker:
         self.calls.append(("explain", article_id))
         return EXPLANATION
 
-    def word_shares(self, article_ids: Sequence[int]) -> dict[int, tuple[tuple[str, float], ...]]:
+    def word_shares(self, article_ids: Sequence[int]) -> dict[int, TitleShares]:
         self.calls.append(("word_shares", article_ids))
-        return {7: (("rocket", 0.5),)}
+        return {7: TitleShares((("rocket", 0.5),), feed=1.25)}
 
     def scores(self, article_ids: Sequence[int]) -> dict[int, float]:
         self.calls.append(("scores", article_ids))
