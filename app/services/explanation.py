@@ -341,8 +341,8 @@ class ArticleExplanation:
         if largest < (magnitude + abs(feed)) * MIN_SCORE_PERCENT / 100.0:
             return (
                 f"No word carries it: its {len(words)} words add {signed(total, 2)} together "
-                f"beside the feed's {signed(feed, 2)}, none {MIN_SCORE_PERCENT} % of the two, "
-                "so none is tinted."
+                f"beside the feed's {signed(feed, 2)}, and none carries {MIN_SCORE_PERCENT} % of "
+                "the two, so none is tinted."
             )
         return (
             f"No single word carries it: its {len(words)} words add {signed(total, 2)} together, "

@@ -194,8 +194,8 @@ def test_a_row_the_feed_carries_says_why_no_word_is_tinted() -> None:
     e = make(words=words).with_highlights()
     assert not any(w.highlight for w in e.title_words)
     assert (
-        "No word carries it: its 3 words add +0.05 together beside the feed's +2.20, none 5 % "
-        "of the two, so none is tinted." in e.summary()
+        "No word carries it: its 3 words add +0.05 together beside the feed's +2.20, and none "
+        "carries 5 % of the two, so none is tinted." in e.summary()
     )
 
 
