@@ -27,8 +27,9 @@ Printed, old against new:
   of Σ|share| the top 3 reads carry), the bases (the value-bias parts no word or read
   carries) against |score|, how far from uniform the reader encoder's self-attention is
   (the mean largest weight of a row times H: 1 when uniform), and what the river's default
-  highlight rule (issue 14: at most
-  3 words, each with |share| >= 15 % of the title's Σ|share|) would tint.
+  highlight rule (:func:`app.services.highlight.highlight`: at most 3 words, each with
+  |share| >= 15 % of the title's Σ|share| and >= 5 % of the title's and the feed's) would
+  tint.
 
     python bench/explain.py [--readers 4] [--clicks 100,500] [--candidates 40]
 
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.services.highlight import highlight  # noqa: E402
 from bench.simulate import (  # noqa: E402
     feed_label,
     load_headlines,
@@ -76,8 +78,6 @@ DEV_SESSIONS = 40
 METHODS: tuple[Method, ...] = ("blend", "inputs")
 KS = (1, 2, 3, 4, 5)
 DRAWS = 5
-TINT_WORDS = 3
-TINT_FRACTION = 0.15
 
 
 def _parse() -> argparse.Namespace:
@@ -155,16 +155,20 @@ def _deletion(
     return out
 
 
-def _tint(totals: list[float]) -> tuple[float, float] | None:
-    """The default highlight rule on one title: (fraction of words tinted, fraction of the
-    title's Σ|share| they cover); None when no word carries anything."""
-    magnitude = np.abs(np.asarray(totals))
-    whole = float(magnitude.sum())
+def _tint(e: Explanation, source: str) -> tuple[float, float] | None:
+    """The app's default highlight rule (:func:`app.services.highlight.highlight`) on one
+    title's own words, weighed beside its feed's share (the feed's bias and its token's
+    share): (fraction of words tinted, fraction of the words' Σ|share| they cover); None when
+    no word carries anything."""
+    token = source_token(source)
+    words = [w.share + w.bias for w in e.words if w.token != token]
+    feed = e.feed + sum(w.share + w.bias for w in e.words if w.token == token)
+    whole = sum(abs(v) for v in words)
     if whole <= 0.0:
         return None
-    order = np.argsort(-magnitude)[:TINT_WORDS]
-    tinted = [int(j) for j in order if magnitude[j] >= TINT_FRACTION * whole]
-    return len(tinted) / len(totals), float(magnitude[tinted].sum()) / whole
+    flags = highlight(words, feed=feed)
+    covered = sum(abs(v) for v, f in zip(words, flags, strict=True) if f)
+    return sum(flags) / len(words), covered / whole
 
 
 def _spread(shares: list[float]) -> tuple[float, float]:
@@ -204,7 +208,7 @@ def _explain_one(
             "loo_words": e.faithfulness_words,
             "loo_reads": e.faithfulness_history,
             "spread_reads": _spread(shares[f"{m}_reads"]) if len(history) >= 3 else None,
-            "tint": _tint(totals) if totals else None,
+            "tint": _tint(e, source) if totals else None,
         }
     # the same without the click biases: how far the model's own uᵀr shares agree
     ids = rec.vocab.ids([w.token for w in found["inputs"].words])
