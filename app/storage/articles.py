@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.storage import churn, enclosure, story
+from app.storage import churn, enclosure, lookup, story
 from app.storage.batch import CHUNK, chunks
 from app.storage.database import NotFoundError
 from app.storage.enclosure import EnclosureRecord
+from app.storage.lookup import FIELDS as _FIELDS
+from app.storage.lookup import Incoming, Known, Row, look_up
 from app.storage.query import (
     article_feeds,
     article_times,
@@ -57,6 +59,8 @@ __all__ = [
     "FROM_SETTING",
     "UNREAD_CAP_SETTING",
     "FromSetting",
+    "Incoming",
+    "Known",
     "article_feeds",
     "article_times",
     "article_titles",
@@ -66,6 +70,7 @@ __all__ = [
     "get_article",
     "list_articles",
     "list_candidates",
+    "look_up",
     "mark_all_read",
     "purge_old",
     "set_read",
@@ -80,46 +85,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _ARTICLES = cast(Table, Article.__table__)
-_FIELDS = ("url", "title", "summary_html", "summary_text", "author", "published")
 _NEW_COLUMNS = ("feed_id", "dedup_key", "fetched", "read", "starred", *_FIELDS)
 _NEW_ROWS = min(1000, 32_700 // len(_NEW_COLUMNS))
 """Most rows in one insert of a first fetch: SQLAlchemy's own page for SQLite (1,000 rows,
 32,700 parameters), so that 2,000 entries are two statements."""
 
 
-class Incoming(Protocol):
-    """What :func:`upsert_articles` reads of an entry: an
-    :class:`~app.storage.record.IncomingArticle`, or any entry with the same fields (a refresh
-    passes the parsed entries as they are, rather than copying 50 of them a feed in the one
-    process that writes)."""
-
-    @property
-    def dedup_key(self) -> str: ...
-    @property
-    def url(self) -> str | None: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def summary_html(self) -> str: ...
-    @property
-    def summary_text(self) -> str: ...
-    @property
-    def author(self) -> str | None: ...
-    @property
-    def published(self) -> datetime | None: ...
-
-
-def _incoming_values(item: Incoming, now: datetime) -> dict[str, Any]:
-    """Column values of an incoming entry; a date in the future is clamped to ``now``."""
+def _incoming_values(item: Incoming, now: datetime) -> tuple[Any, ...]:
+    """Column values of an incoming entry, in :data:`_FIELDS` order (a tuple, compared with a
+    stored :data:`~app.storage.lookup.Row`'s as one); a date in the future is clamped to
+    ``now``."""
     published = None if item.published is None else min(to_utc(item.published), now)
-    return {
-        "url": item.url,
-        "title": item.title,
-        "summary_html": item.summary_html,
-        "summary_text": item.summary_text,
-        "author": item.author,
-        "published": published,
-    }
+    return (item.url, item.title, item.summary_html, item.summary_text, item.author, published)
 
 
 def upsert_articles(
@@ -132,6 +109,7 @@ def upsert_articles(
     attachments: Mapping[str, Sequence[EnclosureRecord]] | None = None,
     bulk: bool = True,
     first: bool | None = None,
+    known: Known | None = None,
 ) -> UpsertResult:
     """Insert new entries of a feed and update changed ones in place.
 
@@ -151,34 +129,38 @@ def upsert_articles(
     buried yet (its first fetch), whose articles go in one multi-row insert that returns their
     ids (half the CPU of an executemany and a query for the ids: the full-text index writes a
     segment per statement) and whose attachments go in
-    one more (:func:`enclosure.store_new`) instead of two statements an article. ``bulk``
-    False writes a first fetch the general way: the tests check that both write the same rows.
-    ``first`` is whether this is the feed's first fetch when the caller has asked for many
-    feeds at once (:func:`first_fetches`, the feed then known to exist); None asks here.
+    one more (:func:`enclosure.store_new`) instead of two statements an article. The new
+    entries of a later fetch go in the same way. ``bulk`` False writes the general way (an
+    executemany, then a query for the ids; attachments article by article): the tests check
+    that both write the same rows. ``first`` is whether this is the feed's first fetch when
+    the caller has asked for many feeds at once (:func:`first_fetches`, the feed then known to
+    exist); None asks here. ``known`` is what :func:`lookup.look_up` read beforehand for
+    these very ``items`` (a refresh reads it for a batch of feeds at once): no query is then
+    made before the writes, and the cap is applied only where the feed's unread articles and
+    the new ones exceed it (:func:`cap_unread` would find nothing to purge otherwise).
     """
     if not items:
         return UpsertResult(0, 0, ())
+    if known is not None and known.items is not items:
+        raise ValueError(f"feed {feed_id}: the look-up was made for other entries")
     if first is None:
         state = first_fetches(s, [feed_id])
         if feed_id not in state:
             logger.info("feed %d was deleted before its articles were stored", feed_id)
             return UpsertResult(0, 0, ())
         first = state[feed_id]
-    bulk = bulk and first
+    bulk_first = bulk and first
     now = to_utc(now)
-    latest: dict[str, Incoming] = {}
-    for item in items:
-        latest[item.dedup_key] = item
-    keys = list(latest)
-    existing: dict[str, dict[str, Any]] = {}
-    buried: set[str] = set()
+    latest = lookup.latest(items) if known is None else known.latest
+    existing: dict[str, Row] = {} if known is None else known.existing
+    buried: set[str] = set() if known is None else set(known.buried)
     columns = [Article.id, Article.dedup_key, *(getattr(Article, name) for name in _FIELDS)]
-    for chunk in [] if first else chunks(keys):
+    for chunk in [] if first or known is not None else chunks(list(latest)):
         rows = s.execute(
             select(*columns).where(Article.feed_id == feed_id, Article.dedup_key.in_(chunk))
         )
-        for row in rows.mappings():
-            existing[row["dedup_key"]] = dict(row)
+        for row in rows:
+            existing[row[1]] = tuple(row)
         buried.update(
             s.scalars(
                 select(Tombstone.dedup_key).where(
@@ -186,41 +168,46 @@ def upsert_articles(
                 )
             )
         )
-    churned = {} if first else _churned(s, feed_id, latest, existing, buried, columns)
-    inserts: list[dict[str, Any]] = []
+    churned = {} if first else _churned(s, feed_id, latest, existing, buried, columns, known)
+    fresh: dict[str, Incoming] = {}
     updates: list[dict[str, Any]] = []
     rekeys: list[dict[str, Any]] = []
-    for key, item in {} if bulk else latest.items():
+    for key, item in {} if bulk_first else latest.items():
         values = _incoming_values(item, now)
         old = existing.get(key)
         if old is None and key in churned:
             old = churned[key]
-            rekeys.append({"_id": old["id"], "new_key": key})
+            rekeys.append({"_id": old[0], "new_key": key})
         if old is not None:
-            if values["published"] == now and old["published"] is not None:
-                values["published"] = old["published"]  # still in the future: keep the clamp
-            if any(old[name] != values[name] for name in _FIELDS):
-                fresh = {f"new_{name}": value for name, value in values.items()}
-                updates.append({"_id": old["id"], "new_updated": now, **fresh})
+            if values[-1] == now and old[-1] is not None:
+                values = (*values[:-1], old[-1])  # still in the future: keep the clamp
+            if old[2:] != values:
+                changed = zip(_FIELDS, values, strict=True)
+                fields = {f"new_{name}": value for name, value in changed}
+                updates.append({"_id": old[0], "new_updated": now, **fields})
         elif key not in buried:
-            inserts.append(
-                {"feed_id": feed_id, "dedup_key": key, "fetched": now, "read": False,
-                 "starred": False, **values}
-            )  # fmt: skip
+            fresh[key] = item
     new_ids: tuple[int, ...] = ()
     ids_by_key: dict[str, int] = {}
-    if bulk:
+    if bulk_first:
         ids_by_key = _insert_new(s, feed_id, latest, now)
         new_ids = tuple(ids_by_key[key] for key in latest)
-    elif inserts:
+    elif fresh and bulk:
+        ids_by_key = _insert_new(s, feed_id, fresh, now)
+        new_ids = tuple(ids_by_key[key] for key in fresh)
+    elif fresh:
+        inserts = [
+            {"feed_id": feed_id, "dedup_key": key, "fetched": now, "read": False,
+             "starred": False, **dict(zip(_FIELDS, _incoming_values(item, now), strict=True))}
+            for key, item in fresh.items()
+        ]  # fmt: skip
         s.execute(insert(_ARTICLES), inserts)
-        inserted = [row["dedup_key"] for row in inserts]
-        for chunk in chunks(inserted):
+        for chunk in chunks(list(fresh)):
             query = select(Article.dedup_key, Article.id).where(
                 Article.feed_id == feed_id, Article.dedup_key.in_(chunk)
             )
             ids_by_key.update({row[0]: row[1] for row in s.execute(query)})
-        new_ids = tuple(ids_by_key[key] for key in inserted)
+        new_ids = tuple(ids_by_key[key] for key in fresh)
     if rekeys:
         statement_k = (
             update(_ARTICLES)
@@ -238,10 +225,15 @@ def upsert_articles(
     if new_ids:
         if cap is FROM_SETTING:
             cap = unread_cap(s)
-        if not first or (cap is not None and len(new_ids) > cap):  # else all unread fit
+        unread = None if first else (None if known is None else known.unread)
+        if first or unread is not None:  # the unread count is known: skip a cap not reached
+            needed = cap is not None and (unread or 0) + len(new_ids) > cap
+        else:
+            needed = True
+        if needed:
             purged = set(cap_unread(s, feed_id, cap, now))
             new_ids = tuple(i for i in new_ids if i not in purged)
-    if attachments and bulk:
+    if attachments and bulk_first:
         alive = set(new_ids)  # those the cap buried are gone
         enclosure.store_new(s, {k: i for k, i in ids_by_key.items() if i in alive}, attachments)
     elif attachments:
@@ -269,10 +261,9 @@ def _insert_new(
     unset = flag(False)
     rows: list[tuple[Any, ...]] = []
     for key, item in latest.items():
-        fields = _incoming_values(item, now)  # in _FIELDS order; the date still to bind
-        published = fields.pop("published")
+        *fields, published = _incoming_values(item, now)  # the date still to bind
         rows.append(
-            (feed_id, key, fetched, unset, unset, *fields.values(),
+            (feed_id, key, fetched, unset, unset, *fields,
              None if published is None else date(published))
         )  # fmt: skip
     ids: dict[str, int] = {}
@@ -322,32 +313,36 @@ def _churned(
     s: Session,
     feed_id: int,
     latest: dict[str, Incoming],
-    existing: dict[str, dict[str, Any]],
+    existing: dict[str, Row],
     buried: set[str],
     columns: Sequence[Any],
-) -> dict[str, dict[str, Any]]:
-    """The stored article that each new key is under a new GUID (see :mod:`churn`). Keys whose
-    title and link belong to a purged article are added to ``buried``."""
-    pairs = {
-        key: (item.title, item.url)
-        for key, item in latest.items()
-        if item.url and key not in existing and key not in buried
-    }
+    known: Known | None,
+) -> dict[str, Row]:
+    """The stored article that each new key is under a new GUID (see :mod:`churn`), read here
+    unless ``known``. Keys whose title and link belong to a purged article are added to
+    ``buried``."""
+    pairs = lookup.unmatched(latest, existing, buried)
     if not pairs:
         return {}
-    dead = churn.buried_content(
-        s, feed_id, [c for c in (churn.content_key(*p) for p in pairs.values()) if c]
-    )
-    stored = churn.stored_by_content(s, feed_id, pairs.values(), columns)
-    claimed = {row["id"] for row in existing.values()}
-    found: dict[str, dict[str, Any]] = {}
+    dead: Collection[str]
+    stored: Mapping[tuple[str, str], Row]
+    if known is not None:
+        dead, stored = known.dead, known.by_content
+    else:
+        dead = churn.buried_content(
+            s, feed_id, [c for c in (churn.content_key(*p) for p in pairs.values()) if c]
+        )
+        by_pair = churn.stored_by_content(s, feed_id, pairs.values(), columns)
+        stored = {pair: tuple(row.values()) for pair, row in by_pair.items()}
+    claimed = {row[0] for row in existing.values()}
+    found: dict[str, Row] = {}
     for key, (title, url) in pairs.items():
         if churn.content_key(title, url) in dead:
             buried.add(key)
             continue
         row = stored.get((title, url))
-        if row is not None and row["id"] not in claimed:
-            claimed.add(row["id"])
+        if row is not None and row[0] not in claimed:
+            claimed.add(row[0])
             found[key] = row
     return found
 
