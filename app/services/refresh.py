@@ -381,7 +381,8 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
     succeeded (304s included) then go in two statements for all of them
     (:func:`feeds.record_fetch_successes`), in the same transaction as their articles: a feed
     never keeps new validators without its articles. The unread cap is read once for the batch
-    (when a feed in it was read), not once for each feed. A failure of the database itself
+    (when a feed in it was read), not once for each feed, as is what storing articles reads
+    first (:func:`articles.look_up`). A failure of the database itself
     (locked, disk full, damaged) raises, as :func:`store_outcome` does, and the batch is written
     by none.
     """
@@ -392,6 +393,14 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
             kept = feeds.load(s, [o.feed.id for o in outcomes if o.error is not None])
             cap = articles.unread_cap(s) if read else articles.FROM_SETTING
             firsts = articles.first_fetches(s, [o.feed.id for o in outcomes if o.parsed])
+            known = articles.look_up(  # of a repeated feed, for its first outcome: reversed
+                s,
+                {
+                    o.feed.id: incoming(o.parsed)
+                    for o in reversed(outcomes)
+                    if o.error is None and o.parsed is not None and firsts.get(o.feed.id) is False
+                },
+            )
             fetched: dict[int, feeds.Fetched] = {}
             for index, outcome in enumerate(outcomes):
                 if outcome.error is None and outcome.not_modified:
@@ -400,7 +409,8 @@ def store_outcomes(db: Database, outcomes: Sequence[Outcome], now: datetime) -> 
                 try:
                     with savepoint(s):
                         first = firsts.pop(outcome.feed.id, None)  # a repeat asks again
-                        new, updated = _store_articles(s, outcome, now, cap, first)
+                        looked = known.pop(outcome.feed.id, None)  # the repeat reads again
+                        new, updated = _store_articles(s, outcome, now, cap, first, looked)
                     results[index] = Stored(new, updated)
                     if outcome.error is None:
                         fetched[outcome.feed.id] = _fetched(outcome)
@@ -458,11 +468,13 @@ def _store_articles(
     now: datetime,
     cap: int | articles.FromSetting | None = articles.FROM_SETTING,
     first: bool | None = None,
+    known: articles.Known | None = None,
 ) -> tuple[int, int]:
     """A feed's articles and attachments, or its failure; returns (new, updated) article
     counts. A success's validators and title are the caller's to store. ``cap`` is the unread
-    cap, and ``first`` whether this is the feed's first fetch, when the caller has read them
-    for many feeds (:func:`articles.upsert_articles`)."""
+    cap, ``first`` whether this is the feed's first fetch and ``known`` what storing its
+    articles reads first, when the caller has read them for many feeds
+    (:func:`articles.upsert_articles`)."""
     feed = outcome.feed
     if outcome.error is not None:
         feeds.record_fetch_failure(s, feed.id, now, outcome.error, retry_after=outcome.retry_after)
@@ -470,8 +482,9 @@ def _store_articles(
     if outcome.parsed is None:
         return 0, 0
     attachments = _attachments(outcome.parsed)
+    entries = incoming(outcome.parsed)
     result = articles.upsert_articles(
-        s, feed.id, incoming(outcome.parsed), now, cap=cap, attachments=attachments, first=first
+        s, feed.id, entries, now, cap=cap, attachments=attachments, first=first, known=known
     )
     return result.new, result.updated
 
