@@ -128,16 +128,17 @@ def upsert_articles(
     One query per chunk of keys, not one per entry; none for a feed with nothing stored or
     buried yet (its first fetch), whose articles go in one multi-row insert that returns their
     ids (half the CPU of an executemany and a query for the ids: the full-text index writes a
-    segment per statement) and whose attachments go in
-    one more (:func:`enclosure.store_new`) instead of two statements an article. The new
-    entries of a later fetch go in the same way. ``bulk`` False writes the general way (an
-    executemany, then a query for the ids; attachments article by article): the tests check
-    that both write the same rows. ``first`` is whether this is the feed's first fetch when
-    the caller has asked for many feeds at once (:func:`first_fetches`, the feed then known to
-    exist); None asks here. ``known`` is what :func:`lookup.look_up` read beforehand for
-    these very ``items`` (a refresh reads it for a batch of feeds at once): no query is then
-    made before the writes, and the cap is applied only where the feed's unread articles and
-    the new ones exceed it (:func:`cap_unread` would find nothing to purge otherwise).
+    segment per statement) and whose attachments go in one more (:func:`enclosure.store_new`)
+    instead of two statements an article. The new entries of a later fetch go in the same
+    way, and its attachments in two statements (:func:`enclosure.store_by_id`, the ids known
+    from the reads). ``bulk`` False writes the general way (an executemany, then a query for
+    the ids; attachments article by article): the tests check that both write the same rows.
+    ``first`` is whether this is the feed's first fetch when the caller has asked for many
+    feeds at once (:func:`first_fetches`, the feed then known to exist); None asks here.
+    ``known`` is what :func:`lookup.look_up` read beforehand for these very ``items`` (a
+    refresh reads it for a batch of feeds at once): no query is then made before the writes,
+    and the cap is applied only where the feed's unread articles and the new ones exceed it
+    (:func:`cap_unread` would find nothing to purge otherwise).
     """
     if not items:
         return UpsertResult(0, 0, ())
@@ -222,6 +223,7 @@ def upsert_articles(
             .values({name: bindparam(f"new_{name}") for name in (*_FIELDS, "updated")})
         )
         s.execute(statement_u, updates)
+    purged: set[int] = set()
     if new_ids:
         if cap is FROM_SETTING:
             cap = unread_cap(s)
@@ -236,6 +238,10 @@ def upsert_articles(
     if attachments and bulk_first:
         alive = set(new_ids)  # those the cap buried are gone
         enclosure.store_new(s, {k: i for k, i in ids_by_key.items() if i in alive}, attachments)
+    elif attachments and bulk and all(key in latest for key, files in attachments.items() if files):
+        ids = {key: row[0] for rows in (existing, churned) for key, row in rows.items()}
+        ids.update(ids_by_key)  # every key of the fetch that has its article now, by its id
+        enclosure.store_by_id(s, {k: i for k, i in ids.items() if i not in purged}, attachments)
     elif attachments:
         enclosure.store_by_key(s, feed_id, attachments)
     if new_ids or updates:

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from app.storage.batch import chunks
 from app.storage.schema import Article, Enclosure
 
 _ENCLOSURES = cast(Table, Enclosure.__table__)
@@ -64,6 +65,31 @@ def store_new(
     if rows:
         s.execute(insert(_ENCLOSURES), rows)
     return len(rows)
+
+
+def store_by_id(
+    s: Session, ids: Mapping[str, int], by_key: Mapping[str, Sequence[EnclosureRecord]]
+) -> int:
+    """Keep the attachments of articles given by dedup key, their ids known (those the caller
+    has just read or written): the rows :func:`store_by_key` would write, in its order, in one
+    look-up of the addresses kept and one insert, rather than two statements an article (a
+    podcast's every refresh lists its whole archive). Keys without an id are ignored. Returns
+    how many are new."""
+    wanted = {ids[key]: _rows(ids[key], items) for key, items in by_key.items() if key in ids}
+    wanted = {article: rows for article, rows in wanted.items() if rows}
+    kept: set[tuple[int, str]] = set()
+    for chunk in chunks(list(wanted)):
+        query = select(Enclosure.article_id, Enclosure.url).where(Enclosure.article_id.in_(chunk))
+        kept.update((row[0], row[1]) for row in s.execute(query))
+    fresh = [
+        row
+        for rows in wanted.values()
+        for row in rows
+        if (row["article_id"], row["url"]) not in kept
+    ]
+    if fresh:
+        s.execute(insert(_ENCLOSURES), fresh)
+    return len(fresh)
 
 
 def store_by_key(s: Session, feed_id: int, by_key: Mapping[str, Sequence[EnclosureRecord]]) -> int:

@@ -140,7 +140,11 @@ def test_a_mixed_batch_is_stored_as_the_general_path_stores_it(tmp_path: Path) -
             ],
             {"a": _enclosures("a", "one", "two"), "d": _enclosures("d", "one")},
         ),
-        (2, [item("g2", "Churned", url="https://example.org/g"), item("i")], {}),
+        (
+            2,
+            [item("g2", "Churned", url="https://example.org/g"), item("i")],
+            {"g2": _enclosures("g2", "one")},  # on the article it re-keys
+        ),
         (
             3,
             [
@@ -151,7 +155,11 @@ def test_a_mixed_batch_is_stored_as_the_general_path_stores_it(tmp_path: Path) -
             ],
             {"r": _enclosures("r", "one")},
         ),
-        (4, [item(f"k{n}", age_days=n) for n in range(3, 6)], {}),  # past the cap: purged
+        (
+            4,
+            [item("k2", age_days=7), *(item(f"k{n}", age_days=n) for n in range(3, 6))],
+            {"k2": _enclosures("k2", "one"), "k4": _enclosures("k4", "one")},
+        ),  # past the cap: k1 and k2 purged, k2's attachment with it
         (5, [item("x", "Deleted meanwhile")], {}),
         (6, [item("s1"), item("s2", age_days=1)], {"s1": _enclosures("s1", "one")}),  # first
         (
