@@ -15,8 +15,8 @@ did before.
 
 The third refresh (``--new K`` items a feed, 5 by default; 0 skips it) is the one a reader
 runs every day: every feed answers with its items and K newer ones, so each is stored through
-the general path (what is there already is read back and compared), not the first fetch's
-bulk insert.
+the general path (what is there already is read back, for a batch of feeds at once, and
+compared), not the first fetch's bulk insert.
 
     python bench/refresh.py [--feeds 500] [--items 50] [--new 5] [--server process|thread]
 """
