@@ -227,12 +227,8 @@ def upsert_articles(
     if new_ids:
         if cap is FROM_SETTING:
             cap = unread_cap(s)
-        unread = None if first else (None if known is None else known.unread)
-        if first or unread is not None:  # the unread count is known: skip a cap not reached
-            needed = cap is not None and (unread or 0) + len(new_ids) > cap
-        else:
-            needed = True
-        if needed:
+        unread = 0 if first else None if known is None else known.unread  # before the new
+        if unread is None or (cap is not None and unread + len(new_ids) > cap):  # else all fit
             purged = set(cap_unread(s, feed_id, cap, now))
             new_ids = tuple(i for i in new_ids if i not in purged)
     if attachments and bulk_first:
