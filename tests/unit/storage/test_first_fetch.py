@@ -7,7 +7,6 @@ segment per statement, and the bulk path is one statement where the other is one
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from app.storage.enclosure import MAX_PER_ARTICLE, EnclosureRecord
 from app.storage.feeds import add_feed
 from app.storage.record import IncomingArticle, UpsertResult
 from app.storage.setting import set_setting
+from tests.unit.storage.rows import every_row
 from tests.unit.storage.sample import NOW, item
 
 Attachments = Mapping[str, Sequence[EnclosureRecord]]
@@ -61,34 +61,6 @@ def _store(
     return results
 
 
-_SEGMENTS = ("article_fts_data", "article_fts_idx")
-"""The full-text index's segments: how its terms are laid out, not which (compared below)."""
-
-
-def _tables(folder: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table of the file but the index's segments, sorted, and every term
-    of the index with its article, column and position (after an integrity check)."""
-    conn = sqlite3.connect(folder / "heedful.sqlite")
-    try:
-        names = [
-            str(row[0])
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-            if row[0] not in _SEGMENTS
-        ]
-        tables = {
-            name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
-            for name in names
-        }
-        conn.execute("INSERT INTO article_fts (article_fts) VALUES ('integrity-check')")
-        conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, article_fts, instance)")
-        tables["terms"] = sorted(conn.execute("SELECT * FROM temp.terms").fetchall())
-        return tables
-    finally:
-        conn.close()
-
-
 def _compare(
     root: Path,
     batches: Sequence[tuple[Sequence[IncomingArticle], Attachments, datetime]],
@@ -103,8 +75,8 @@ def _compare(
     bulk = _store(root / "bulk", batches, cap, bulk=True)
     general = _store(root / "general", batches, cap, bulk=False)
     assert bulk == general
-    tables = _tables(root / "bulk")
-    assert tables == _tables(root / "general")
+    tables = every_row(root / "bulk" / "heedful.sqlite")
+    assert tables == every_row(root / "general" / "heedful.sqlite")
     return tables
 
 
