@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.services.blend import blend_line
-from app.services.highlight import DEFAULT, MIN_SCORE_PERCENT, HighlightRule, highlight
+from app.services.highlight import (
+    DEFAULT,
+    MIN_SCORE_PERCENT,
+    HighlightRule,
+    highlight,
+    score_floor,
+)
 from app.services.number import signed
 
 HABIT = 0.1
@@ -184,6 +190,12 @@ class ArticleExplanation:
         return 0.0 if self.feed is None else self.feed.share
 
     @property
+    def feed_part(self) -> float:
+        """The feed's whole share of the score: its bias and the share of the feed's token,
+        which the model reads first (what the highlight rule weighs a word beside)."""
+        return self.feed_share + sum(w.total for w in self.words if w.source)
+
+    @property
     def title_words(self) -> tuple[WordShare, ...]:
         """The words of the title itself (not the feed the model reads as a first word)."""
         return tuple(w for w in self.words if not w.source)
@@ -191,8 +203,7 @@ class ArticleExplanation:
     def with_highlights(self, rule: HighlightRule = DEFAULT) -> ArticleExplanation:
         """The same explanation with each title word's ``highlight`` set by ``rule``."""
         title_words = self.title_words
-        feed = self.feed_share + sum(w.total for w in self.words if w.source)
-        flags = iter(highlight([w.total for w in title_words], rule, feed))
+        flags = iter(highlight([w.total for w in title_words], rule, self.feed_part))
         words = tuple(
             w if w.source else dataclasses.replace(w, highlight=next(flags)) for w in self.words
         )
@@ -203,9 +214,8 @@ class ArticleExplanation:
     def parts(self) -> list[Part]:
         """The ranked score's smallest parts, largest first; they add up to :attr:`ranked`."""
         found = [Part("word", w.token, w.total) for w in self.title_words]
-        feed = self.feed_share + sum(w.total for w in self.words if w.source)
         if self.feed is not None or any(w.source for w in self.words):
-            found.append(Part("feed", self._feed_label(), feed))
+            found.append(Part("feed", self._feed_label(), self.feed_part))
         found += self._extras()
         return sorted(found, key=lambda p: -abs(p.share))
 
@@ -222,8 +232,7 @@ class ArticleExplanation:
             )
         ]
         if self.feed is not None or any(w.source for w in self.words):
-            feed = self.feed_share + sum(w.total for w in self.words if w.source)
-            found.append(Part("feed", self._feed_label(), feed))
+            found.append(Part("feed", self._feed_label(), self.feed_part))
         found += self._extras()
         return sorted(found, key=lambda p: -abs(p.share))
 
@@ -337,8 +346,8 @@ class ArticleExplanation:
             return None
         total = sum(w.total for w in words)
         largest = max(abs(w.total) for w in words)
-        feed = self.feed_share + sum(w.total for w in self.words if w.source)
-        if largest < (magnitude + abs(feed)) * MIN_SCORE_PERCENT / 100.0:
+        feed = self.feed_part
+        if largest < score_floor([w.total for w in words], feed):
             return (
                 f"No word carries it: its {len(words)} words add {signed(total, 2)} together "
                 f"beside the feed's {signed(feed, 2)}, and none carries {MIN_SCORE_PERCENT} % of "

@@ -83,14 +83,17 @@ def highlight(
     total = sum(abs(v) for v in shares)
     if total <= 0.0 or rule.max_words <= 0:
         return [False] * len(shares)
-    floor = max(
-        total * rule.min_percent / 100.0,
-        (total + abs(feed)) * rule.min_score_percent / 100.0,
-    )
+    floor = max(total * rule.min_percent / 100.0, score_floor(shares, feed, rule))
     passing = [i for i, v in enumerate(shares) if abs(v) >= floor and v != 0.0]
     passing.sort(key=lambda i: (-abs(shares[i]), i))  # the largest first, then title order
     chosen = set(passing[: rule.max_words])
     return [i in chosen for i in range(len(shares))]
+
+
+def score_floor(shares: Sequence[float], feed: float, rule: HighlightRule = DEFAULT) -> float:
+    """The |share| a word needs beside the feed: ``min_score_percent`` % of the title's
+    words' and the feed's |share| together."""
+    return (sum(abs(v) for v in shares) + abs(feed)) * rule.min_score_percent / 100.0
 
 
 FULL = 0.5
@@ -154,5 +157,6 @@ __all__ = [
     "highlight",
     "highlight_rule",
     "highlight_stats",
+    "score_floor",
     "weights",
 ]

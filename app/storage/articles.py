@@ -188,12 +188,11 @@ def upsert_articles(
                 updates.append({"_id": old[0], "new_updated": now, **fields})
         elif key not in buried:
             fresh[key] = item
+    if bulk_first:
+        fresh = dict(latest)  # a first fetch: every entry is new, nothing is buried
     new_ids: tuple[int, ...] = ()
     ids_by_key: dict[str, int] = {}
-    if bulk_first:
-        ids_by_key = _insert_new(s, feed_id, latest, now)
-        new_ids = tuple(ids_by_key[key] for key in latest)
-    elif fresh and bulk:
+    if fresh and bulk:
         ids_by_key = _insert_new(s, feed_id, fresh, now)
         new_ids = tuple(ids_by_key[key] for key in fresh)
     elif fresh:
